@@ -1,0 +1,1 @@
+"""How the SDK reaches a tracking service: in-process or over HTTP, through a batching queue."""

@@ -1,0 +1,139 @@
+"""Opening a tracking backend from a tracking URI.
+
+A *connection* pairs a backend (the :class:`~runhistory.tracking.service.TrackingService`
+in-process, or a remote client with the same methods) with the process's metric queue.
+Connections are cached per (tracking URI, artifact location): every ``Workspace`` object
+for the same place shares one database engine and one background writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from runhistory import settings
+from runhistory.client.queue import MetricQueue
+from runhistory.errors import ConfigurationError
+
+DATABASE_FILE = "runhistory.db"
+ARTIFACT_FOLDER = "artifacts"
+SECRET_KEY_FILE = "secrets.key"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a workspace keeps its data, resolved from a tracking URI."""
+
+    kind: str  # "local" (a folder), "sql" (a database URL) or "remote" (a server)
+    tracking_uri: str
+    database_url: str | None
+    artifact_location: str | None
+    secret_key_path: str | None
+
+
+def resolve_location(tracking_uri: str, artifact_location: str | None = None) -> Location:
+    """Work out the database, artifact store and key file behind a tracking URI."""
+    scheme = urlparse(tracking_uri).scheme.lower()
+    if scheme in ("http", "https"):
+        return Location("remote", tracking_uri, None, None, None)
+    if scheme == "sqlite":
+        db_path = tracking_uri.split("sqlite:///", 1)[-1]
+        folder = os.path.dirname(os.path.abspath(db_path))
+        artifacts = artifact_location or os.path.join(folder, ARTIFACT_FOLDER)
+        return Location("sql", tracking_uri, tracking_uri, artifacts, os.path.join(folder, SECRET_KEY_FILE))
+    if scheme.startswith("postgresql"):
+        artifacts = artifact_location or settings.get("RUNHISTORY_ARTIFACT_LOCATION")
+        if not artifacts:
+            raise ConfigurationError(
+                "a postgresql:// tracking URI needs an artifact location (a folder or "
+                "s3://bucket/prefix): set artifact_location in the config or "
+                "RUNHISTORY_ARTIFACT_LOCATION"
+            )
+        digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+        key = os.path.join(home_folder(), "keys", f"{digest}.key")
+        return Location("sql", tracking_uri, tracking_uri, artifacts, key)
+    if scheme in ("", "file") or len(scheme) == 1:  # a path (len 1: a Windows drive letter)
+        folder = os.path.abspath(os.path.expanduser(tracking_uri.removeprefix("file://")))
+        database = "sqlite:///" + os.path.join(folder, DATABASE_FILE)
+        artifacts = artifact_location or os.path.join(folder, ARTIFACT_FOLDER)
+        return Location("local", folder, database, artifacts, os.path.join(folder, SECRET_KEY_FILE))
+    raise ConfigurationError(
+        f"unsupported tracking URI {tracking_uri!r}: use a folder path, sqlite:///file.db, "
+        f"postgresql://user@host/db or http(s)://host:port"
+    )
+
+
+def home_folder() -> str:
+    """``RUNHISTORY_HOME`` (default ``~/.runhistory``), absolute."""
+    return os.path.abspath(os.path.expanduser(str(settings.get("RUNHISTORY_HOME"))))
+
+
+class Connection:
+    """A backend and the metric queue that feeds it."""
+
+    def __init__(self, location: Location, backend: Any) -> None:
+        self.location = location
+        self.backend = backend
+        self.queue = MetricQueue(
+            backend.log_metrics,
+            max_points=int(settings.get("RUNHISTORY_QUEUE_MAX_POINTS")),
+            batch_size=int(settings.get("RUNHISTORY_WRITER_BATCH")),
+        )
+
+
+_CONNECTIONS: dict[tuple[str, str | None], Connection] = {}
+_LOCK = threading.Lock()
+
+
+def connect(tracking_uri: str, artifact_location: str | None = None) -> Connection:
+    """The cached connection for a tracking URI, opened on first use."""
+    location = resolve_location(tracking_uri, artifact_location)
+    key = (location.tracking_uri, location.artifact_location)
+    with _LOCK:
+        found = _CONNECTIONS.get(key)
+        if found is None:
+            found = _CONNECTIONS[key] = Connection(location, _open_backend(location))
+        return found
+
+
+def _open_backend(location: Location) -> Any:
+    if location.kind == "remote":
+        try:
+            from runhistory.client.remote import RemoteBackend  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigurationError(
+                f"cannot reach {location.tracking_uri}: this installation has no remote backend"
+            ) from None
+        return RemoteBackend(location.tracking_uri, token=settings.get("RUNHISTORY_TRACKING_TOKEN"))
+    return open_local_service(location)
+
+
+def open_local_service(location: Location) -> Any:
+    """A :class:`TrackingService` over the SQL store and artifact store of ``location``."""
+    from runhistory.artifacts import open_artifact_store
+    from runhistory.store.sql import open_store
+    from runhistory.tracking.service import TrackingService
+
+    if location.kind == "local":
+        os.makedirs(location.tracking_uri, exist_ok=True)
+    assert location.database_url is not None and location.artifact_location is not None
+    return TrackingService(
+        open_store(location.database_url),
+        open_artifact_store(location.artifact_location),
+        secret_key_path=location.secret_key_path,
+        heartbeat_timeout=float(settings.get("RUNHISTORY_HEARTBEAT_TIMEOUT")),
+    )
+
+
+def close_all() -> None:
+    """Flush and close every cached connection (tests use this between workspaces)."""
+    with _LOCK:
+        connections = list(_CONNECTIONS.values())
+        _CONNECTIONS.clear()
+    for connection in connections:
+        connection.queue.close()
+        connection.backend.close()

@@ -1,0 +1,1 @@
+"""Compatibility layers that let scripts written for other SDKs run on runhistory."""

@@ -1,0 +1,1 @@
+"""The user-facing SDK: Workspace, Experiment, Run, Model."""

@@ -1,0 +1,95 @@
+"""``Run.get_context()``: the submitted run, or one interactive run per process."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import sys
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from runhistory import settings
+from runhistory.errors import RunhistoryError
+from runhistory.tracking import status as st
+
+if TYPE_CHECKING:
+    from runhistory.sdk.run import Run
+
+INTERACTIVE_EXPERIMENT = "interactive"
+_context_run: Run | None = None
+_uncaught: BaseException | None = None
+_lock = threading.Lock()
+
+
+def experiment_name_for_script(argv0: str) -> str:
+    """A valid experiment name from a script path (``train.py`` → ``train``)."""
+    stem = os.path.splitext(os.path.basename(argv0))[0]
+    name = re.sub(r"[^A-Za-z0-9_\-]", "-", stem).lstrip("_-")[:36]
+    if len(name) < 3 or stem in ("", "-c", "ipykernel_launcher", "__main__"):
+        return INTERACTIVE_EXPERIMENT
+    return name
+
+
+def get_context_run(allow_offline: bool = True) -> Run:
+    """The run this process reports to (created on first call for interactive use)."""
+    global _context_run
+    with _lock:
+        if _context_run is None:
+            run_id = settings.get("RUNHISTORY_RUN_ID")
+            _context_run = _submitted_run(run_id) if run_id else _interactive_run()
+        return _context_run
+
+
+def _submitted_run(run_id: str) -> Run:
+    from runhistory.sdk.run import Run
+    from runhistory.sdk.workspace import Workspace
+
+    workspace = Workspace(tracking_uri=settings.get("RUNHISTORY_TRACKING_URI"))
+    return Run.get(workspace, run_id)
+
+
+def _interactive_run() -> Run:
+    from runhistory.sdk.experiment import Experiment
+    from runhistory.sdk.workspace import Workspace
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    experiment = Experiment(Workspace(), experiment_name_for_script(argv0))
+    run = experiment.start_logging()
+    _install_exit_hooks()
+    return run
+
+
+def _install_exit_hooks() -> None:
+    previous = sys.excepthook
+
+    def record(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        global _uncaught
+        _uncaught = value
+        previous(kind, value, tb)
+
+    sys.excepthook = record
+    atexit.register(_finish_context_run)
+
+
+def _finish_context_run() -> None:
+    run = _context_run
+    if run is None:
+        return
+    try:
+        if st.is_terminal(run.get_status()):
+            return
+        if _uncaught is not None:
+            run.fail(error_details=_uncaught)
+        else:
+            run.complete()
+    except RunhistoryError as exc:
+        print(f"runhistory: could not finish run {run.id}: {exc}", file=sys.stderr)
+
+
+def _reset_for_tests() -> None:
+    """Forget the context run (tests create several workspaces in one process)."""
+    global _context_run, _uncaught
+    _context_run = None
+    _uncaught = None

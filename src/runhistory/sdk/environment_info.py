@@ -1,0 +1,33 @@
+"""What a run ran in: Python, platform and installed packages."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+
+def installed_packages() -> dict[str, str]:
+    """``{distribution name: version}`` of the running interpreter's packages."""
+    from importlib import metadata
+
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            packages[name] = dist.version
+    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+
+
+def current_environment() -> dict[str, Any]:
+    """A description of the running interpreter, for ``Run.get_environment()``."""
+    return {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "interpreterPath": sys.executable,
+            "packages": installed_packages(),
+        },
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }

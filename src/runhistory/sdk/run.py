@@ -1,0 +1,417 @@
+"""Run: one trial of an experiment — its lifecycle, tags, properties, children and queries."""
+
+from __future__ import annotations
+
+import os
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from runhistory.errors import ActivityFailedException, ValidationError
+from runhistory.sdk.run_files import RunFilesMixin
+from runhistory.sdk.run_metrics import RunMetricsMixin
+from runhistory.sdk.run_state import RunStateMixin
+from runhistory.tracking import status as st
+from runhistory.tracking.entities import RunInfo
+
+if TYPE_CHECKING:
+    from runhistory.sdk.experiment import Experiment
+    from runhistory.sdk.model import Model
+    from runhistory.sdk.workspace import Workspace
+
+_TYPE_PROVIDERS: dict[str, Any] = {}
+
+
+class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
+    """One trial of an experiment: metrics, files, tags, properties and status.
+
+    ``Run(experiment, run_id)`` loads an existing run. New runs come from
+    ``experiment.start_logging()``, ``experiment.submit(...)``, ``run.child_run()`` or
+    ``Run.get_context()``.
+
+    Example:
+        >>> run = experiment.start_logging()  # doctest: +SKIP
+        >>> for epoch in range(10):  # doctest: +SKIP
+        ...     run.log("loss", 1 / (epoch + 1), step=epoch)
+        >>> run.complete()  # doctest: +SKIP
+    """
+
+    def __init__(self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
+        self._experiment = experiment
+        connection = experiment.workspace._connection
+        self._connection = connection
+        self._queue = connection.queue
+        info = kwargs.get("_info")
+        self._info: RunInfo = info if info is not None else connection.backend.get_run(run_id)
+        self._run_id = self._info.run_id
+        self._shapes = {}
+        self._outputs_dir = _outputs_folder(outputs) if kwargs.get("_track_outputs") else None
+
+    @property
+    def _backend(self) -> Any:
+        return self._connection.backend
+
+    # ---- construction ---------------------------------------------------------------
+    @classmethod
+    def _start_interactive(
+        cls,
+        experiment: Experiment,
+        outputs: Any = None,
+        snapshot_directory: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> Run:
+        backend = experiment.workspace._connection.backend
+        info = backend.create_run(
+            experiment.id, status=st.RUNNING, display_name=display_name,
+            description=description, run_type="experimentrun",
+        )
+        info = backend.set_status(info.run_id, st.RUNNING)
+        run = cls(experiment, info.run_id, outputs=outputs, _info=info, _track_outputs=True)
+        run._record_environment()
+        if snapshot_directory is not None:
+            run.take_snapshot(snapshot_directory)
+        return run
+
+    def _record_environment(self) -> None:
+        from runhistory.sdk.environment_info import current_environment
+
+        self._backend.update_run(self._run_id, run_definition={"environment": current_environment()})
+
+    @staticmethod
+    def get(workspace: Workspace, run_id: str) -> Run:
+        """The run with this id in a workspace.
+
+        Raises:
+            NotFoundError: no run has this id.
+        """
+        from runhistory.sdk.experiment import Experiment
+
+        info = workspace._connection.backend.get_run(run_id)
+        experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
+        return Run(experiment, run_id, _info=info)
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        status: str | None = None,
+        include_children: bool = False,
+        _rehydrate_runs: bool = True,
+    ) -> list[Run]:
+        """Runs of an experiment, newest first, filtered by type, tags, properties and status."""
+        infos = experiment.workspace._connection.backend.search_runs(
+            experiment_id=experiment.id, run_type=type, tags=tags, properties=properties,
+            status=status, include_children=include_children,
+        )
+        return [Run(experiment, i.run_id, _info=i) for i in infos]
+
+    @staticmethod
+    def list_by_compute(compute: Any, type: str | None = None, tags: Any = None,
+                        properties: Any = None, status: str | None = None) -> list[Run]:
+        """Not available: runhistory lists runs per experiment; use ``Run.list``."""
+        raise ValidationError("list_by_compute needs a cloud compute object; use Run.list()")
+
+    @classmethod
+    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False,
+                    **kwargs: Any) -> Run:
+        """The submitted run of this process, or one interactive run per process.
+
+        A script launched by runhistory gets its submitted run. Otherwise the first call makes
+        an interactive run in the default workspace (experiment named after the script),
+        completed at exit — or Failed if the interpreter exits on an uncaught exception.
+        """
+        from runhistory.sdk.context import get_context_run
+
+        return get_context_run(allow_offline=allow_offline)
+
+    @classmethod
+    def get_submitted_run(cls, **kwargs: Any) -> Run:
+        """Same as :meth:`get_context`."""
+        return cls.get_context()
+
+    @staticmethod
+    def add_type_provider(runtype: str, run_factory: Any) -> None:
+        """Register a factory that rehydrates runs of a custom type."""
+        _TYPE_PROVIDERS[runtype] = run_factory
+
+    @classmethod
+    def get_docs_url(cls) -> str:
+        """Where runhistory's documentation is."""
+        return "https://runhistory.readthedocs.io/"
+
+    # ---- identity -------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self._run_id
+
+    @property
+    def experiment(self) -> Experiment:
+        """The experiment the run belongs to."""
+        return self._experiment
+
+    @property
+    def number(self) -> int:
+        """Position of the run in its experiment (1, 2, …)."""
+        return self._info.number
+
+    @property
+    def type(self) -> str:
+        """The run type (``experimentrun``, ``azureml.scriptrun``, …)."""
+        return self._info.run_type
+
+    @property
+    def name(self) -> str | None:
+        """The run's display name."""
+        return self._info.display_name
+
+    @property
+    def display_name(self) -> str | None:
+        """The run's display name (settable)."""
+        return self._info.display_name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._info = self._backend.update_run(self._run_id, display_name=value)
+
+    @property
+    def description(self) -> str | None:
+        """The run's description (settable)."""
+        return self._info.description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._info = self._backend.update_run(self._run_id, description=value)
+
+    @property
+    def identity(self) -> str:
+        """A printable identity: ``experiment/run id``."""
+        return f"{self._experiment.name}/{self._run_id}"
+
+    @property
+    def parent(self) -> Run | None:
+        """The parent run, or None for a top-level run."""
+        parent_id = self._info.parent_run_id
+        return None if parent_id is None else Run(self._experiment, parent_id)
+
+    @property
+    def portal_url(self) -> str:
+        """The studio page of this run."""
+        return self.get_portal_url()
+
+    def get_portal_url(self) -> str:
+        """The studio page of this run."""
+        from runhistory.sdk.experiment import studio_base
+
+        base = studio_base(self._experiment.workspace)
+        return f"{base}/#/experiments/{self._experiment.id}/runs/{self._run_id}"
+
+    # ---- tags and properties --------------------------------------------------------
+    @property
+    def tags(self) -> dict[str, str | None]:
+        """The run's tags (refreshed)."""
+        return self.get_tags()
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The run's properties (refreshed)."""
+        return self.get_properties()
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        """Set one tag; a tag may have no value."""
+        self._backend.set_run_tags(self._run_id, {key: value})
+
+    def set_tags(self, tags: dict[str, str | None] | str) -> None:
+        """Insert or overwrite tags; a string sets one tag without value."""
+        self._backend.set_run_tags(self._run_id, {tags: None} if isinstance(tags, str) else tags)
+
+    def remove_tags(self, tags: list[str] | str) -> None:
+        """Remove tags by key."""
+        self._backend.remove_run_tags(self._run_id, [tags] if isinstance(tags, str) else tags)
+
+    def get_tags(self) -> dict[str, str | None]:
+        """The run's tags."""
+        self._refresh()
+        return dict(self._info.tags)
+
+    def add_properties(self, properties: dict[str, str]) -> None:
+        """Add properties; they are immutable once set.
+
+        Raises:
+            PropertyImmutableError: a key already has a different value.
+        """
+        self._backend.add_run_properties(self._run_id, properties)
+
+    def get_properties(self) -> dict[str, str]:
+        """The run's properties."""
+        self._refresh()
+        return dict(self._info.properties)
+
+    # ---- children -------------------------------------------------------------------
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> Run:
+        """Create and start a child run (``name`` is its display name)."""
+        info = self._backend.create_run(
+            self._experiment.id, run_id=run_id, parent_run_id=self._run_id,
+            status=st.RUNNING, display_name=name,
+        )
+        info = self._backend.set_status(info.run_id, st.RUNNING)
+        return Run(self._experiment, info.run_id, outputs=outputs, _info=info,
+                   _track_outputs=outputs is not None)
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None,
+                        tag_values: list[str] | None = None) -> list[Run]:
+        """Create ``count`` children, or one child per value tagged ``tag_key=value``.
+
+        Raises:
+            ValidationError: neither or both forms were given.
+        """
+        if (count is None) == (tag_key is None and tag_values is None):
+            raise ValidationError(
+                "create_children takes either count=N or tag_key=... with tag_values=[...]"
+            )
+        if count is not None:
+            if not isinstance(count, int) or count < 1:
+                raise ValidationError(f"count must be a positive integer, got {count!r}")
+            tag_sets: list[dict[str, str | None]] = [{} for _ in range(count)]
+        else:
+            if not tag_key or not tag_values:
+                raise ValidationError("tag_key and a non-empty tag_values list go together")
+            tag_sets = [{tag_key: v} for v in tag_values]
+        children = []
+        for tags in tag_sets:
+            info = self._backend.create_run(
+                self._experiment.id, parent_run_id=self._run_id, status=st.NOT_STARTED, tags=tags
+            )
+            children.append(Run(self._experiment, info.run_id, _info=info))
+        return children
+
+    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
+                     type: str | None = None, status: str | None = None,
+                     _rehydrate_runs: bool = True) -> list[Run]:
+        """Children of the run (all descendants with ``recursive``), oldest-created last."""
+        infos = self._backend.get_children(
+            self._run_id, recursive=recursive, tags=tags, properties=properties,
+            run_type=type, status=status,
+        )
+        return [Run(self._experiment, i.run_id, _info=i) for i in infos]
+
+    def submit_child(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Run:
+        """Submit a ``ScriptRunConfig`` as a child of this run."""
+        submit = getattr(config, "_submit", None)
+        if submit is None:
+            raise ValidationError(f"cannot submit a {type(config).__name__}: pass a ScriptRunConfig")
+        run: Run = submit(self._experiment, tags=tags, parent_run=self, **kwargs)
+        return run
+
+    # ---- metrics reads --------------------------------------------------------------
+    def get_metrics(self, name: str | None = None, recursive: bool = False,
+                    run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+        """Logged metrics in the original SDK's shapes (waits for this process's queue first).
+
+        One value comes back bare, several as a list; rows and tables as ``{column: values}``.
+        With ``recursive=True`` the result is keyed by run id over the run and its descendants.
+        """
+        self._queue.flush()
+        return self._backend.get_metrics(  # type: ignore[no-any-return]
+            self._run_id, name=name, recursive=recursive, run_type=run_type
+        )
+
+    def get_metric_history(self, name: str) -> list[dict[str, Any]]:
+        """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
+        self._queue.flush()
+        points = self._backend.get_metric_history(self._run_id, name)
+        return [{"step": p.step, "value": p.value, "time": p.time} for p in points]
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        """Wait until every value logged so far is stored.
+
+        Raises:
+            FlushTimeoutError: values were still waiting when the timeout passed.
+        """
+        self._queue.flush(timeout_seconds)
+
+    # ---- models and secrets ---------------------------------------------------------
+    def register_model(self, model_name: str, model_path: str | None = None, tags: Any = None,
+                       properties: Any = None, model_framework: str | None = None,
+                       model_framework_version: str | None = None, description: str | None = None,
+                       datasets: Any = None, sample_input_dataset: Any = None,
+                       sample_output_dataset: Any = None, resource_configuration: Any = None,
+                       **kwargs: Any) -> Model:
+        """Register a file or folder among the run's files as the next version of a model."""
+        from runhistory.sdk.model import Model
+
+        self._upload_outputs()
+        info = self._backend.register_model(
+            self._run_id, model_name, model_path=model_path, tags=tags, properties=properties,
+            model_framework=model_framework, model_framework_version=model_framework_version,
+            description=description,
+        )
+        return Model._from_info(self._experiment.workspace, info)
+
+    def get_secret(self, name: str) -> str:
+        """A secret's value from the workspace's secret store."""
+        return self._backend.get_secret(name)  # type: ignore[no-any-return]
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str]:
+        """Several secrets as ``{name: value}``."""
+        return {name: self.get_secret(name) for name in secrets}
+
+    # ---- context manager ------------------------------------------------------------
+    def __enter__(self) -> Run:
+        self._refresh()
+        if self._info.status in st.STARTABLE_STATUSES:
+            self.start()
+        return self
+
+    def __exit__(self, exit_type: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        self._refresh()
+        if st.is_terminal(self._info.status):
+            return False
+        if value is None:
+            self.complete()
+        else:
+            self.fail(error_details=value)
+        return False
+
+    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
+                            raise_on_error: bool = True) -> dict[str, Any]:
+        """Wait until the run is finished and return its details.
+
+        Raises:
+            ActivityFailedException: the run ended Failed and ``raise_on_error`` is True.
+        """
+        from runhistory.sdk.watch import wait_for_run
+
+        details = wait_for_run(self, show_output=show_output,
+                               wait_post_processing=wait_post_processing)
+        if raise_on_error and details["status"] == st.FAILED:
+            error = details.get("error", {})
+            raise ActivityFailedException(
+                f"run {self._run_id} failed: {error.get('message', 'no error details')}",
+                error=error,
+            )
+        return details
+
+    def __repr__(self) -> str:
+        return (f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, "
+                f"Type: {self.type}, Status: {self._info.status})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other._run_id == self._run_id
+
+    def __hash__(self) -> int:
+        return hash(self._run_id)
+
+
+def _outputs_folder(outputs: Any) -> str | None:
+    if outputs is False:
+        return None
+    return os.path.abspath(os.fspath(outputs) if outputs else "outputs")
+
+
+

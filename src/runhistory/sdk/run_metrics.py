@@ -1,0 +1,152 @@
+"""The logging half of :class:`~runhistory.sdk.run.Run`: every ``log_*`` kind."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from runhistory.client.queue import MetricQueue
+from runhistory.errors import InvalidMetricError, ValidationError
+from runhistory.tracking import entities as e
+from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error
+from runhistory.tracking.metrics import check_row, check_table, encode_document, encode_value
+from runhistory.tracking.validation import check_metric_name
+
+_now = time.time
+
+
+class RunMetricsMixin:
+    """``log``, ``log_list``, ``log_row``, ``log_table``, ``log_image`` and structured kinds."""
+
+    _run_id: str
+    _queue: MetricQueue
+    _shapes: dict[str, tuple[str, bool]]
+
+    if TYPE_CHECKING:  # provided by RunFilesMixin in the composed Run
+
+        def _upload_for_metric(self, name: str, source: Any) -> None: ...
+
+    def _check_shape(self, name: str, kind: str, has_step: bool) -> None:
+        shape = self._shapes.get(name)
+        if shape is None:
+            check_metric_name(name)
+            self._shapes[name] = (kind, has_step)
+        elif shape[0] != kind:
+            raise kind_rule_error(name, shape[0], kind)
+        elif shape[1] != has_step:
+            raise step_rule_error(name, shape[1])
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a number, string or bool under ``name``; repeated calls make a vector.
+
+        Args:
+            name: the metric name.
+            value: a number (numpy scalars included), string or bool; NaN and inf are kept.
+            description: an optional description, stored with the first value.
+            step: optional position of the value; if any value of a metric has a step, all must.
+
+        Raises:
+            InvalidMetricError: for lists (use ``log_list``), dicts (use ``log_row``) and other
+                types, or when steps are mixed.
+        """
+        kind = type(value)
+        if kind is float and value == value:
+            encoded: tuple[int, float | None, str | None] = (e.VTYPE_FLOAT, value, None)
+        else:
+            encoded = encode_value(name, value)
+        if self._shapes.get(name) != (e.KIND_SCALAR, step is not None):
+            self._check_shape(name, e.KIND_SCALAR, step is not None)
+        if step is not None and type(step) is not int:
+            step = _check_step(name, step)
+        self._queue.put(
+            (self._run_id, name, e.KIND_SCALAR, description, step, *encoded, _now())
+        )
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of numbers, strings or bools as one metric."""
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise InvalidMetricError(
+                f"metric {name!r}: log_list takes a list, got {type(value).__name__}"
+            )
+        self._check_shape(name, e.KIND_LIST, False)
+        when = _now()
+        items = [
+            (self._run_id, name, e.KIND_LIST, description, None, *encode_value(name, v), when)
+            for v in value
+        ]
+        self._queue.put_many(items)  # type: ignore[arg-type]
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table metric: ``run.log_row("results", epoch=1, loss=0.3)``."""
+        row = check_row(name, kwargs)
+        self._put_document(name, e.KIND_ROW, row, description or "")
+
+    def log_table(self, name: str, value: Any, description: str = "") -> None:
+        """Log a table: a dict of column name to a list of values, all of equal length."""
+        self._put_document(name, e.KIND_TABLE, check_table(name, value), description)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """Log an accuracy table (dict or JSON string); see ``runhistory.metrics.accuracy_table``."""
+        self._log_structured(name, e.KIND_ACCURACY_TABLE, value, description)
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """Log a confusion matrix (dict or JSON string), validated against its labels."""
+        self._log_structured(name, e.KIND_CONFUSION_MATRIX, value, description)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """Log binned predictions with error bars (dict or JSON string)."""
+        self._log_structured(name, e.KIND_PREDICTIONS, value, description)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """Log a residuals histogram (dict or JSON string)."""
+        self._log_structured(name, e.KIND_RESIDUALS, value, description)
+
+    def _log_structured(self, name: str, kind: str, value: Any, description: str) -> None:
+        from runhistory.tracking.structured import validate_document
+
+        self._put_document(name, kind, validate_document(kind, value), description)
+
+    def _put_document(self, name: str, kind: str, document: Any, description: str) -> None:
+        self._check_shape(name, kind, False)
+        text = encode_document(document)
+        self._queue.put((self._run_id, name, kind, description, None, e.VTYPE_JSON, None, text, _now()))
+
+    def log_image(
+        self, name: str, path: str | None = None, plot: Any = None, description: str = ""
+    ) -> None:
+        """Log an image from a file ``path`` or a matplotlib figure / pyplot ``plot``.
+
+        The image is stored among the run's files; the metric holds a reference to it.
+        """
+        if (path is None) == (plot is None):
+            raise ValidationError(f"image {name!r}: pass exactly one of path= or plot=")
+        self._check_shape(name, e.KIND_IMAGE, False)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        if path is not None:
+            extension = os.path.splitext(str(path))[1] or ".png"
+            file_name = f"images/{safe}_{uuid.uuid4().hex[:8]}{extension}"
+            self._upload_for_metric(file_name, str(path))
+        else:
+            file_name = f"images/{safe}_{uuid.uuid4().hex[:8]}.png"
+            buffer = io.BytesIO()
+            figure = plot.gcf() if hasattr(plot, "gcf") else plot
+            figure.savefig(buffer, format="png")
+            buffer.seek(0)
+            self._upload_for_metric(file_name, buffer)
+        reference = f"aml://artifactId/ExperimentRun/dcid.{self._run_id}/{file_name}"
+        self._queue.put((self._run_id, name, e.KIND_IMAGE, description, None, e.VTYPE_JSON,
+                         None, encode_document(reference), _now()))
+
+
+def _check_step(name: str, step: Any) -> int:
+    item = step.item() if type(step).__module__ == "numpy" and hasattr(step, "item") else step
+    if isinstance(item, bool) or not isinstance(item, int):
+        raise InvalidMetricError(
+            f"metric {name!r}: step must be an integer, got {type(step).__name__} {step!r}"
+        )
+    return item

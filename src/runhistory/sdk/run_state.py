@@ -1,0 +1,176 @@
+"""The lifecycle half of :class:`~runhistory.sdk.run.Run`: status, details, outputs."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from runhistory.client.queue import MetricQueue
+from runhistory.errors import RunhistoryError
+from runhistory.sdk.timefmt import iso_utc
+from runhistory.tracking import status as st
+from runhistory.tracking.entities import RunInfo
+
+
+class RunStateMixin:
+    """Status transitions, details, and uploading the outputs folder when a run ends."""
+
+    _run_id: str
+    _info: RunInfo
+    _queue: MetricQueue
+    _outputs_dir: str | None
+
+    if TYPE_CHECKING:  # provided by Run
+
+        @property
+        def _backend(self) -> Any: ...
+
+    def _refresh(self) -> None:
+        self._info = self._backend.get_run(self._run_id)
+
+    @property
+    def status(self) -> str:
+        """The run's current status."""
+        return self.get_status()
+
+    def get_status(self) -> str:
+        """The run's current status (NotStarted, Running, Completed, Failed, …)."""
+        self._refresh()
+        return self._info.status
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        """``{'status': ..., 'details': ...}`` where details say what the run waits for."""
+        self._refresh()
+        return {"status": self._info.status, "details": _status_details(self._info)}
+
+    def start(self) -> None:
+        """Mark the run Running."""
+        self._info = self._backend.set_status(self._run_id, st.RUNNING)
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Flush metrics, upload the outputs folder and mark the run Completed.
+
+        Raises:
+            InvalidTransitionError: the run has already finished.
+        """
+        self._finish(st.COMPLETED, None, _set_status)
+
+    def fail(self, error_details: Any = None, error_code: str | None = None,
+             _set_status: bool = True) -> None:
+        """Flush, upload outputs and mark the run Failed, recording the error.
+
+        Args:
+            error_details: an exception or a message.
+            error_code: an optional code such as ``UserError``.
+        """
+        self._finish(st.FAILED, _error_dict(error_details, error_code), _set_status)
+
+    def cancel(self) -> None:
+        """Cancel the run: a submitted job is stopped; an interactive run becomes Canceled."""
+        from runhistory.sdk.cancel import cancel_run
+
+        self._info = cancel_run(self)
+
+    def _finish(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
+        self._refresh()
+        if st.is_terminal(self._info.status):
+            st.check_transition(self._run_id, self._info.status, status)
+        try:
+            self._queue.flush()
+        finally:
+            self._upload_outputs()
+            if set_status:
+                self._info = self._backend.set_status(self._run_id, status, error=error)
+
+    def _upload_outputs(self) -> None:
+        folder = self._outputs_dir
+        if folder and os.path.isdir(folder) and any(os.scandir(folder)):
+            self._backend.upload_folder(self._run_id, "outputs", folder)
+
+    def get_details(self) -> dict[str, Any]:
+        """The run's details: ``runId``, ``target``, ``status``, times, ``properties``, …
+
+        ``endTimeUtc`` is absent while the run is not finished.
+        """
+        self._refresh()
+        info = self._info
+        details: dict[str, Any] = {
+            "runId": info.run_id,
+            "target": info.target,
+            "status": info.status,
+            "startTimeUtc": iso_utc(info.start_time),
+            "properties": {**info.properties, **_snapshot_property(info)},
+            "inputDatasets": [],
+            "outputDatasets": [],
+            "runDefinition": info.run_definition or {},
+            "logFiles": self._log_files(),
+            "submittedBy": info.submitted_by,
+        }
+        if info.end_time is not None and st.is_terminal(info.status):
+            details["endTimeUtc"] = iso_utc(info.end_time)
+        if info.error is not None:
+            details["error"] = info.error
+        return details
+
+    def _log_files(self) -> dict[str, str]:
+        files = self._backend.list_files(self._run_id, prefix="logs/")
+        return {f.name: f"{self._run_id}/{f.name}" for f in files}
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """:meth:`get_details` with the text of each log file under ``logFiles``."""
+        details = self.get_details()
+        contents = {}
+        for name in details["logFiles"]:
+            with self._backend.open_file(self._run_id, name) as handle:
+                contents[name] = handle.read().decode("utf-8", errors="replace")
+        details["logFiles"] = contents
+        return details
+
+    def get_environment(self) -> dict[str, Any]:
+        """What the run ran in: Python version, interpreter, platform and installed packages."""
+        self._refresh()
+        definition = self._info.run_definition or {}
+        environment: dict[str, Any] = definition.get("environment", {})
+        return environment
+
+    def clean(self) -> list[str]:
+        """Remove the run's local working copy, if it was submitted to a local target."""
+        from runhistory.sdk.cancel import clean_run
+
+        return clean_run(self)
+
+
+def _status_details(info: RunInfo) -> str | None:
+    waiting = {
+        st.NOT_STARTED: "the run has not been started",
+        st.QUEUED: "waiting for a free slot on the compute target",
+        st.PREPARING: "preparing the environment and the snapshot",
+        st.STARTING: "starting the process",
+        st.PROVISIONING: "provisioning the compute target",
+        st.FINALIZING: "uploading outputs and logs",
+        st.CANCEL_REQUESTED: "stopping the process",
+        st.NOT_RESPONDING: "no heartbeat received recently; the process may be gone",
+    }
+    if info.status == st.FAILED and info.error:
+        return str(info.error.get("message"))
+    return waiting.get(info.status)
+
+
+def _snapshot_property(info: RunInfo) -> dict[str, str]:
+    return {"ContentSnapshotId": info.snapshot_id} if info.snapshot_id else {}
+
+
+def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
+    if isinstance(error_details, BaseException):
+        message = f"{type(error_details).__name__}: {error_details}"
+        lines = traceback.format_exception(type(error_details), error_details,
+                                           error_details.__traceback__)
+        error = {"message": message, "code": error_code or "UserError",
+                 "traceback": "".join(lines)[-8000:]}
+    else:
+        error = {"message": str(error_details) if error_details else "the run failed",
+                 "code": error_code or "UserError"}
+    if isinstance(error_details, RunhistoryError):
+        error["code"] = error_code or type(error_details).__name__
+    return error

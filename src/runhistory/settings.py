@@ -1,0 +1,72 @@
+"""Every setting runhistory reads from the environment, declared once.
+
+Each :class:`Setting` has a name, a type, a default and a help text; ``runhistory`` reads the
+environment only through :func:`get`. ``docs/settings.md`` is checked against this table by
+the tests, so a setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from runhistory.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment setting."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+_SETTINGS = [
+    Setting("RUNHISTORY_HOME", str, "~/.runhistory",
+            "Folder of the default workspace (and of named local workspaces under workspaces/)."),
+    Setting("RUNHISTORY_TRACKING_URI", str, None,
+            "Tracking URI to use instead of any config file: a folder, sqlite:///…, "
+            "postgresql://… or http(s)://host:port."),
+    Setting("RUNHISTORY_ARTIFACT_LOCATION", str, None,
+            "Where run files go when the tracking URI is a database (folder or s3://bucket/prefix)."),
+    Setting("RUNHISTORY_TRACKING_TOKEN", str, None,
+            "Bearer token sent to a runhistory server that requires authentication."),
+    Setting("RUNHISTORY_RUN_ID", str, None,
+            "Set by runhistory for a submitted script: the run that Run.get_context() returns."),
+    Setting("RUNHISTORY_QUIET", bool, False,
+            "Do not print the one-line notice when the default workspace is first created."),
+    Setting("RUNHISTORY_QUEUE_MAX_POINTS", int, 1_000_000,
+            "Most metric values held in memory before log calls wait for the writer."),
+    Setting("RUNHISTORY_WRITER_BATCH", int, 50_000,
+            "Most metric values the background writer stores in one transaction."),
+    Setting("RUNHISTORY_HEARTBEAT_TIMEOUT", float, 120.0,
+            "Seconds without a heartbeat after which a running run shows NotResponding."),
+    Setting("RUNHISTORY_SNAPSHOT_MAX_BYTES", int, 300 * 1024 * 1024,
+            "Largest total size of a snapshot of a source folder, in bytes."),
+    Setting("RUNHISTORY_SNAPSHOT_MAX_FILES", int, 2000,
+            "Most files in a snapshot of a source folder."),
+    Setting("RUNHISTORY_STUDIO_URL", str, None,
+            "Base URL of the studio used in portal links (default: the server URL, or "
+            "http://127.0.0.1:5000 for local workspaces)."),
+]
+SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
+
+
+def get(name: str) -> Any:
+    """The value of setting ``name`` from the environment, or its default."""
+    setting = SETTINGS[name]
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return setting.default
+    if setting.type is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return setting.type(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"environment variable {name}={raw!r} is not a valid {setting.type.__name__}: "
+            f"{setting.help}"
+        ) from None

@@ -1,0 +1,260 @@
+"""The metadata store interface.
+
+A :class:`TrackingStore` persists experiments, runs, tags, properties, metrics, the file index,
+models and secrets. It stores and fetches; it does not decide. The rules (which transitions
+are legal, that properties are add-only, what a valid metric is) live in
+:mod:`runhistory.tracking.service`, which is the only caller.
+
+Every method raises :class:`~runhistory.errors.NotFoundError` for a missing entity and
+:class:`~runhistory.errors.StorageError` for a failure of the database itself.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+from runhistory.tracking.entities import (
+    ExperimentInfo,
+    FileInfo,
+    MetricInfo,
+    MetricPoint,
+    MetricWrite,
+    ModelInfo,
+    RunInfo,
+    RunQuery,
+)
+
+# Sentinel meaning "leave this field as it is" in update calls.
+UNCHANGED: Any = object()
+
+
+class TrackingStore(abc.ABC):
+    """Persistence for everything but file contents."""
+
+    # ---- experiments -------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self, name: str, tags: dict[str, str | None] | None = None
+    ) -> ExperimentInfo:
+        """Create an active experiment; ConflictError if an active one has the name."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> ExperimentInfo:
+        """Return the experiment with this id."""
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
+        """Return the active (or, with ``archived``, the newest archived) experiment named so."""
+
+    @abc.abstractmethod
+    def list_experiments(
+        self, name: str | None = None, view_type: str = "ActiveOnly"
+    ) -> list[ExperimentInfo]:
+        """List experiments; ``view_type`` is ActiveOnly, ArchivedOnly or All."""
+
+    @abc.abstractmethod
+    def update_experiment(
+        self, experiment_id: str, name: str = UNCHANGED, archived_time: float | None = UNCHANGED
+    ) -> ExperimentInfo:
+        """Rename and/or archive (a time) or reactivate (``None``) an experiment."""
+
+    @abc.abstractmethod
+    def set_experiment_tags(self, experiment_id: str, tags: dict[str, str | None]) -> None:
+        """Insert or overwrite experiment tags."""
+
+    @abc.abstractmethod
+    def remove_experiment_tags(self, experiment_id: str, keys: Sequence[str]) -> None:
+        """Remove experiment tags; missing keys are ignored."""
+
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Delete an experiment with all its runs, metrics and file index entries."""
+
+    # ---- runs --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        run_id: str,
+        experiment_id: str,
+        status: str,
+        created_time: float,
+        parent_run_id: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        run_type: str = "experimentrun",
+        target: str = "local",
+        submitted_by: str | None = None,
+        tags: dict[str, str | None] | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> RunInfo:
+        """Create a run, giving it the next ``number`` of its experiment atomically.
+
+        ``root_run_id`` is derived from the parent. ConflictError if the id exists.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> RunInfo:
+        """Return the run with this id."""
+
+    @abc.abstractmethod
+    def update_run(self, run_id: str, **fields: Any) -> RunInfo:
+        """Overwrite run fields.
+
+        Accepted keys: ``status``, ``start_time``, ``end_time``, ``heartbeat_time``,
+        ``display_name``, ``description``, ``snapshot_id``, ``error``, ``run_definition``,
+        ``target``.
+        """
+
+    @abc.abstractmethod
+    def compare_and_set_status(
+        self, run_id: str, expected: Sequence[str], status: str, **fields: Any
+    ) -> RunInfo | None:
+        """Set ``status`` (and ``fields``) only if the current status is in ``expected``.
+
+        Returns the updated run, or ``None`` if the status was not one of ``expected``
+        (nothing is changed then). This is what keeps two processes from both finishing a run.
+        """
+
+    @abc.abstractmethod
+    def search_runs(self, query: RunQuery) -> list[RunInfo]:
+        """Runs matching ``query``, newest first (by ``created_time``, then ``number``)."""
+
+    @abc.abstractmethod
+    def count_runs(self, experiment_id: str) -> int:
+        """Number of runs in an experiment, children included."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its descendants with their metrics and file index entries."""
+
+    @abc.abstractmethod
+    def set_run_tags(self, run_id: str, tags: dict[str, str | None]) -> None:
+        """Insert or overwrite run tags."""
+
+    @abc.abstractmethod
+    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        """Remove run tags; missing keys are ignored."""
+
+    @abc.abstractmethod
+    def add_run_properties(self, run_id: str, properties: dict[str, str]) -> None:
+        """Insert properties; keys already present are left untouched.
+
+        The service checks for conflicting values before calling this.
+        """
+
+    # ---- metrics -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_metrics(
+        self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None = None
+    ) -> bool:
+        """Append points of several metrics of one run in one transaction.
+
+        Creates each metric on first use with its kind. Sequence numbers continue per metric.
+        With ``batch_id``, a batch already stored is ignored and ``False`` returned.
+        """
+
+    @abc.abstractmethod
+    def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
+        """Every metric of a run, without points, ordered by name."""
+
+    @abc.abstractmethod
+    def get_metric_points(
+        self,
+        run_id: str,
+        name: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[MetricPoint]:
+        """Every point of one metric in logging order (sequence), optionally within a step range."""
+
+    @abc.abstractmethod
+    def get_last_metric_values(
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """``{run_id: {name: last value}}`` for scalar and list metrics of many runs."""
+
+    # ---- files -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_file_entry(
+        self, run_id: str, name: str, size: int, sha256: str, created_time: float
+    ) -> None:
+        """Insert or overwrite the index entry of a run file."""
+
+    @abc.abstractmethod
+    def get_file_entry(self, run_id: str, name: str) -> FileInfo:
+        """The index entry of one run file."""
+
+    @abc.abstractmethod
+    def list_file_entries(self, run_id: str, prefix: str | None = None) -> list[FileInfo]:
+        """Index entries of a run's files, ordered by name, optionally under a prefix."""
+
+    @abc.abstractmethod
+    def delete_file_entries(self, run_id: str) -> None:
+        """Remove every file index entry of a run."""
+
+    # ---- models ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        created_time: float,
+        run_id: str | None = None,
+        experiment_name: str | None = None,
+        description: str | None = None,
+        framework: str | None = None,
+        framework_version: str | None = None,
+        tags: dict[str, str | None] | None = None,
+        properties: dict[str, str] | None = None,
+        files: Sequence[str] = (),
+    ) -> ModelInfo:
+        """Register the next version of ``name`` (1, 2, …) atomically."""
+
+    @abc.abstractmethod
+    def get_model(self, name: str, version: int | None = None) -> ModelInfo:
+        """A model version; the latest when ``version`` is ``None``."""
+
+    @abc.abstractmethod
+    def list_models(
+        self, name: str | None = None, run_id: str | None = None, latest: bool = False
+    ) -> list[ModelInfo]:
+        """Models ordered by name then newest version first; ``latest`` keeps one per name."""
+
+    @abc.abstractmethod
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        tags: dict[str, str | None] | None = None,
+        remove_tags: Sequence[str] = (),
+        properties: dict[str, str] | None = None,
+        description: str | None = UNCHANGED,
+    ) -> ModelInfo:
+        """Merge tags, remove tags, add properties and/or set the description."""
+
+    @abc.abstractmethod
+    def delete_model(self, name: str, version: int) -> None:
+        """Delete one model version."""
+
+    # ---- secrets -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_secret(self, name: str, ciphertext: bytes, updated_time: float) -> None:
+        """Insert or overwrite an encrypted secret."""
+
+    @abc.abstractmethod
+    def get_secret(self, name: str) -> bytes:
+        """The encrypted value of a secret."""
+
+    @abc.abstractmethod
+    def list_secret_names(self) -> list[str]:
+        """Names of stored secrets, sorted."""
+
+    @abc.abstractmethod
+    def delete_secret(self, name: str) -> None:
+        """Delete a secret."""
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""

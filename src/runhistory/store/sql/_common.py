@@ -1,0 +1,136 @@
+"""What every part of the SQL store shares: transactions, error mapping, tag tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, StorageError
+from runhistory.store.sql.engine import run_transaction
+from runhistory.store.sql.schema import experiments, runs
+
+T = TypeVar("T")
+
+# Ids per IN (…) list: far below SQLite's and PostgreSQL's limits on bound parameters.
+CHUNK = 900
+
+
+class SqlStoreBase:
+    """Holds the engine and runs units of work with runhistory's error types."""
+
+    _engine: Engine
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        return self._call(work, read_only=False)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        return self._call(work, read_only=True)
+
+    def _call(self, work: Callable[[Connection], T], read_only: bool) -> T:
+        try:
+            return run_transaction(self._engine, work, read_only=read_only)
+        except RunhistoryError:
+            raise
+        except IntegrityError as exc:
+            raise ConflictError(f"the change conflicts with stored data: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the metadata store failed: {exc}") from exc
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def require_run(conn: Connection, run_id: str) -> None:
+    """Raise NotFoundError unless the run exists."""
+    if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+        raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+
+
+def require_experiment(conn: Connection, experiment_id: str) -> None:
+    """Raise NotFoundError unless the experiment exists."""
+    found = conn.execute(select(experiments.c.id).where(experiments.c.id == experiment_id))
+    if found.first() is None:
+        raise NotFoundError(f"no experiment with id {experiment_id!r}", experiment_id=experiment_id)
+
+
+def _dialect_insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignore_stmt(conn: Connection, table: Table, keys: Sequence[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` for the connection's dialect."""
+    return _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def insert_ignore(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping those whose ``keys`` already exist."""
+    if rows:
+        conn.execute(insert_ignore_stmt(conn, table, keys), list(rows))
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, overwriting the other columns of rows whose ``keys`` exist."""
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, table)
+    others = [name for name in rows[0] if name not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: stmt.excluded[name] for name in others}
+    )
+    conn.execute(stmt, list(rows))
+
+
+def set_key_values(
+    conn: Connection, table: Table, owner: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Upsert ``values`` into a key/value table (tags) for the owner columns ``owner``."""
+    rows = [{**owner, "key": key, "value": value} for key, value in values.items()]
+    upsert(conn, table, rows, [*owner, "key"])
+
+
+def add_key_values(
+    conn: Connection, table: Table, owner: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Insert ``values`` into a key/value table (properties), keeping existing keys."""
+    rows = [{**owner, "key": key, "value": value} for key, value in values.items()]
+    insert_ignore(conn, table, rows, [*owner, "key"])
+
+
+def remove_keys(
+    conn: Connection, table: Table, owner: Mapping[str, Any], keys: Iterable[str]
+) -> None:
+    """Delete ``keys`` of the owner from a key/value table."""
+    keys = list(keys)
+    if not keys:
+        return
+    stmt = delete(table).where(table.c.key.in_(keys))
+    for name, value in owner.items():
+        stmt = stmt.where(table.c[name] == value)
+    conn.execute(stmt)
+
+
+def load_key_values(
+    conn: Connection, table: Table, owner_column: str, owner_ids: Sequence[Any]
+) -> dict[Any, dict[str, Any]]:
+    """``{owner id: {key: value}}`` of a key/value table, one query per chunk of owners."""
+    found: dict[Any, dict[str, Any]] = {}
+    column = table.c[owner_column]
+    for chunk in chunks(list(dict.fromkeys(owner_ids))):
+        query = select(column, table.c.key, table.c.value).where(column.in_(chunk))
+        for owner, key, value in conn.execute(query):
+            found.setdefault(owner, {})[key] = value
+    return found

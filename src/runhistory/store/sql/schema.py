@@ -1,0 +1,231 @@
+"""The tables of the SQL store, as SQLAlchemy Core metadata.
+
+This module describes the schema at the newest migration; the migrations in
+``migrations/versions`` create it. Keep the two in step (a test compares them).
+Times are seconds since the epoch as doubles. JSON documents are orjson text in ``Text``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("archived_time", Double, nullable=True),
+    Column("last_activity_time", Double, nullable=True),
+    Column("next_run_number", Integer, nullable=False, server_default="0"),
+    # One active experiment per name; archived ones may share it.
+    Index(
+        "ux_experiments_active_name",
+        "name",
+        unique=True,
+        sqlite_where=text("archived_time IS NULL"),
+        postgresql_where=text("archived_time IS NULL"),
+    ),
+    Index("ix_experiments_name", "name"),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", String(32), ForeignKey("experiments.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("experiment_id", String(32), ForeignKey("experiments.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("parent_run_id", String(255), ForeignKey("runs.id"), nullable=True),
+    Column("root_run_id", String(255), nullable=True),
+    Column("display_name", Text, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("run_type", String(255), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("submitted_by", String(255), nullable=True),
+    Column("start_time", Double, nullable=True),
+    Column("end_time", Double, nullable=True),
+    Column("heartbeat_time", Double, nullable=True),
+    Column("snapshot_id", String(255), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("run_definition", Text, nullable=True),
+    Index("ux_runs_experiment_number", "experiment_id", "number", unique=True),
+    Index("ix_runs_experiment_created", "experiment_id", "created_time", "number"),
+    Index("ix_runs_created", "created_time", "number"),
+    Index("ix_runs_parent", "parent_run_id"),
+    Index("ix_runs_root", "root_run_id"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", String(255), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+run_properties = Table(
+    "run_properties",
+    metadata,
+    Column("run_id", String(255), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def value_prefix(column: ColumnElement[str]) -> ColumnElement[str]:
+    """The indexed prefix of a tag or property value.
+
+    PostgreSQL refuses b-tree entries over ~2.7 kB, so (key, value) lookups go through an
+    index on the value's first characters; literals (not parameters) so that SQLite matches
+    the indexed expression.
+    """
+    return func.substr(column, literal_column("1"), literal_column(str(VALUE_PREFIX_LENGTH)))
+
+
+VALUE_PREFIX_LENGTH = 200
+
+Index("ix_run_tags_key_value", run_tags.c.key, value_prefix(run_tags.c.value))
+Index("ix_run_properties_key_value", run_properties.c.key, value_prefix(run_properties.c.value))
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("run_id", String(255), ForeignKey("runs.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("count", BigInteger, nullable=False, server_default="0"),
+    Column("has_step", Boolean, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("last_vtype", SmallInteger, nullable=True),
+    Column("last_value", Double, nullable=True),
+    Column("last_text", Text, nullable=True),
+    Column("updated_time", Double, nullable=True),
+    Index("ux_metrics_run_name", "run_id", "name", unique=True),
+)
+
+# The narrow, hot table. Clustered by (metric_id, seq): on SQLite a WITHOUT ROWID table
+# (measured faster for bulk appends, see benchmarks/store_insert.py).
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("metric_id", BigInteger, ForeignKey("metrics.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("step", BigInteger, nullable=True),
+    Column("vtype", SmallInteger, nullable=False),
+    Column("value", Double, nullable=True),
+    Column("text", Text, nullable=True),
+    Column("time", Double, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+metric_batches = Table(
+    "metric_batches",
+    metadata,
+    Column("run_id", String(255), ForeignKey("runs.id"), primary_key=True),
+    Column("batch_id", String(255), primary_key=True),
+    Column("created_time", Double, nullable=False),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("run_id", String(255), ForeignKey("runs.id"), primary_key=True),
+    Column("name", String(1024), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_time", Double, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("created_time", Double, nullable=False),
+    # Not a foreign key: a registered model outlives the run that produced it.
+    Column("run_id", String(255), nullable=True),
+    Column("experiment_name", String(255), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("framework", String(255), nullable=True),
+    Column("framework_version", String(255), nullable=True),
+    Index("ix_models_run", "run_id"),
+)
+
+
+def _model_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["name", "version"], ["models.name", "models.version"])
+
+
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=True),
+    _model_fk(),
+)
+
+model_properties = Table(
+    "model_properties",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    _model_fk(),
+)
+
+model_files = Table(
+    "model_files",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("path", Text, nullable=False),
+    _model_fk(),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("updated_time", Double, nullable=False),
+)

@@ -1,0 +1,121 @@
+"""The SQL implementation of :class:`~runhistory.store.base.TrackingStore`.
+
+SQLAlchemy Core on SQLite or PostgreSQL. Each area lives in its own module (experiments,
+runs, metrics, models); this class assembles them and adds the file index and secrets.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from runhistory.errors import NotFoundError, StorageError
+from runhistory.store.base import TrackingStore
+from runhistory.store.sql._common import require_run, upsert
+from runhistory.store.sql._experiments import ExperimentsMixin
+from runhistory.store.sql._metrics import MetricsMixin
+from runhistory.store.sql._models import ModelsMixin
+from runhistory.store.sql._runs import RunsMixin
+from runhistory.store.sql.engine import create_store_engine
+from runhistory.store.sql.migrate import ensure_schema
+from runhistory.store.sql.schema import files, secrets
+from runhistory.tracking.entities import FileInfo
+
+
+class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, ModelsMixin, TrackingStore):
+    """A tracking store in a SQL database, migrated to the current schema on open.
+
+    Args:
+        uri: ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db``.
+
+    Raises:
+        SchemaVersionError: the database was written by a newer runhistory.
+        StorageError: the database cannot be opened.
+
+    Example::
+
+        store = SqlTrackingStore("sqlite:///mlruns/runhistory.db")
+    """
+
+    def __init__(self, uri: str) -> None:
+        self._engine = create_store_engine(uri)
+        try:
+            ensure_schema(self._engine)
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise StorageError(f"cannot open the metadata store {uri!r}: {exc}") from exc
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # ---- files -------------------------------------------------------------------------
+    def put_file_entry(
+        self, run_id: str, name: str, size: int, sha256: str, created_time: float
+    ) -> None:
+        row = {
+            "run_id": run_id, "name": name, "size": size, "sha256": sha256,
+            "created_time": created_time,
+        }  # fmt: skip
+
+        def work(conn: Connection) -> None:
+            require_run(conn, run_id)
+            upsert(conn, files, [row], ["run_id", "name"])
+
+        self._write(work)
+
+    def get_file_entry(self, run_id: str, name: str) -> FileInfo:
+        def work(conn: Connection) -> FileInfo:
+            require_run(conn, run_id)
+            query = select(files).where(files.c.run_id == run_id, files.c.name == name)
+            row = conn.execute(query).first()
+            if row is None:
+                raise NotFoundError(f"no file {name!r} in run {run_id!r}", run_id=run_id, name=name)
+            return FileInfo(**row._mapping)
+
+        return self._read(work)
+
+    def list_file_entries(self, run_id: str, prefix: str | None = None) -> list[FileInfo]:
+        def work(conn: Connection) -> list[FileInfo]:
+            require_run(conn, run_id)
+            query = select(files).where(files.c.run_id == run_id).order_by(files.c.name)
+            if prefix:
+                # substr, not LIKE: SQLite's LIKE ignores case and needs escaping.
+                query = query.where(func.substr(files.c.name, 1, len(prefix)) == prefix)
+            return [FileInfo(**row._mapping) for row in conn.execute(query)]
+
+        return self._read(work)
+
+    def delete_file_entries(self, run_id: str) -> None:
+        def work(conn: Connection) -> None:
+            require_run(conn, run_id)
+            conn.execute(delete(files).where(files.c.run_id == run_id))
+
+        self._write(work)
+
+    # ---- secrets -----------------------------------------------------------------------
+    def set_secret(self, name: str, ciphertext: bytes, updated_time: float) -> None:
+        row = {"name": name, "ciphertext": ciphertext, "updated_time": updated_time}
+        self._write(lambda conn: upsert(conn, secrets, [row], ["name"]))
+
+    def get_secret(self, name: str) -> bytes:
+        query = select(secrets.c.ciphertext).where(secrets.c.name == name)
+        value = self._read(lambda conn: conn.execute(query).scalar())
+        if value is None:
+            raise NotFoundError(f"no secret named {name!r}", name=name)
+        return bytes(value)
+
+    def list_secret_names(self) -> list[str]:
+        query = select(secrets.c.name).order_by(secrets.c.name)
+        return self._read(lambda conn: list(conn.execute(query).scalars()))
+
+    def delete_secret(self, name: str) -> None:
+        def work(conn: Connection) -> None:
+            if conn.execute(delete(secrets).where(secrets.c.name == name)).rowcount == 0:
+                raise NotFoundError(f"no secret named {name!r}", name=name)
+
+        self._write(work)
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,1 @@
+"""The tracking service and the records and rules it works with."""

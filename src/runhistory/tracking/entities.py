@@ -1,0 +1,162 @@
+"""Plain, frozen records that travel between the store, the service and the SDK.
+
+Rows of the SQL store never leave it: the store turns them into these records. Times are
+seconds since the epoch (UTC) as floats; ``None`` means "not yet".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# How a single metric value is encoded in the narrow points table.
+VTYPE_FLOAT = 0
+VTYPE_INT = 1
+VTYPE_BOOL = 2
+VTYPE_STR = 3
+VTYPE_NAN = 4  # stored with value NULL: SQLite turns NaN into NULL, so NaN gets its own code
+VTYPE_JSON = 5  # a document (row, table, structured kind, image reference) in ``text``
+
+# Metric kinds: how the values of one metric name are collated on read.
+KIND_SCALAR = "scalar"  # run.log: one value per call
+KIND_LIST = "list"  # run.log_list: each element a point
+KIND_ROW = "row"  # run.log_row: each call one row document {col: value}
+KIND_TABLE = "table"  # run.log_table: each call one document {col: [values]}
+KIND_IMAGE = "image"  # run.log_image: each call a reference document
+KIND_ACCURACY_TABLE = "accuracy_table"
+KIND_CONFUSION_MATRIX = "confusion_matrix"
+KIND_PREDICTIONS = "predictions"
+KIND_RESIDUALS = "residuals"
+
+STRUCTURED_KINDS = (KIND_ACCURACY_TABLE, KIND_CONFUSION_MATRIX, KIND_PREDICTIONS, KIND_RESIDUALS)
+ALL_KINDS = (KIND_SCALAR, KIND_LIST, KIND_ROW, KIND_TABLE, KIND_IMAGE, *STRUCTURED_KINDS)
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    """An experiment as stored."""
+
+    experiment_id: str
+    name: str
+    created_time: float
+    archived_time: float | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    last_activity_time: float | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run as stored (without its metrics and files)."""
+
+    run_id: str
+    experiment_id: str
+    experiment_name: str
+    number: int
+    status: str
+    created_time: float
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    run_type: str = "experimentrun"
+    target: str = "local"
+    submitted_by: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    heartbeat_time: float | None = None
+    snapshot_id: str | None = None
+    error: dict[str, Any] | None = None
+    run_definition: dict[str, Any] | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One stored value of a metric: ``value`` already decoded to its Python type."""
+
+    seq: int
+    step: int | None
+    value: Any
+    time: float
+
+
+@dataclass(frozen=True)
+class MetricWrite:
+    """Points of one metric of one run, sent to the store in one batch.
+
+    ``points`` are ``(step, vtype, number, text, time)`` tuples: ``number`` holds numeric
+    values (``None`` for NaN and non-numbers), ``text`` holds strings and JSON documents.
+    """
+
+    name: str
+    kind: str
+    points: list[tuple[int | None, int, float | None, str | None, float]]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What the store knows of a metric without its points."""
+
+    run_id: str
+    name: str
+    kind: str
+    description: str
+    count: int
+    has_step: bool | None  # None until the first point arrives
+    last_value: Any = None
+    last_step: int | None = None
+    updated_time: float | None = None
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file stored for a run."""
+
+    run_id: str
+    name: str
+    size: int
+    sha256: str
+    created_time: float
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    created_time: float
+    run_id: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    framework: str | None = None
+    framework_version: str | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def model_id(self) -> str:
+        """The ``name:version`` identity the original SDK uses."""
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters for listing runs; every field ``None`` means "no filter".
+
+    ``tags`` / ``properties`` map a key to a required value, or to ``None`` for "has the key".
+    """
+
+    experiment_id: str | None = None
+    parent_run_id: str | None = None
+    root_run_id: str | None = None
+    run_type: str | None = None
+    statuses: tuple[str, ...] | None = None
+    tags: dict[str, str | None] | None = None
+    properties: dict[str, str | None] | None = None
+    include_children: bool = True
+    limit: int | None = None
+    offset: int = 0

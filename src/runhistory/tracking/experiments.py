@@ -1,0 +1,99 @@
+"""Rules for experiments: naming, archiving, reactivation, tags."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from runhistory.errors import ExperimentArchivedError, NotFoundError, ValidationError
+from runhistory.store.base import TrackingStore
+from runhistory.tracking.entities import ExperimentInfo
+from runhistory.tracking.validation import check_experiment_name, check_filter, check_tags
+
+VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
+
+
+class ExperimentRules:
+    """The experiment half of :class:`~runhistory.tracking.service.TrackingService`."""
+
+    store: TrackingStore
+
+    def get_or_create_experiment(self, name: str) -> ExperimentInfo:
+        """The active experiment called ``name``, created if there is none.
+
+        An archived experiment of that name stays archived: writing to the name makes a new one.
+        """
+        check_experiment_name(name)
+        try:
+            return self.store.get_experiment_by_name(name)
+        except NotFoundError:
+            pass
+        try:
+            return self.store.create_experiment(name)
+        except Exception:
+            # Another process may have created it between our read and our insert.
+            return self.store.get_experiment_by_name(name)
+
+    def get_experiment(self, experiment_id: str) -> ExperimentInfo:
+        """The experiment with this id."""
+        return self.store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
+        """The active (or archived) experiment with this name."""
+        return self.store.get_experiment_by_name(name, archived=archived)
+
+    def list_experiments(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+    ) -> list[ExperimentInfo]:
+        """Experiments filtered by name, view type and tags (key or ``{key: value}``)."""
+        if view_type not in VIEW_TYPES:
+            raise ValidationError(
+                f"view_type must be one of {', '.join(VIEW_TYPES)}, got {view_type!r}"
+            )
+        wanted = check_filter("tag", tags)
+        found = self.store.list_experiments(name=name, view_type=view_type)
+        if not wanted:
+            return found
+        return [e for e in found if _matches(e.tags, wanted)]
+
+    def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
+        """Hide an experiment from default listings; archiving twice is a no-op."""
+        found = self.store.get_experiment(experiment_id)
+        if found.archived_time is not None:
+            return found
+        return self.store.update_experiment(experiment_id, archived_time=time.time())
+
+    def reactivate_experiment(self, experiment_id: str, new_name: str | None = None) -> ExperimentInfo:
+        """Make an archived experiment active again, optionally under a new name."""
+        found = self.store.get_experiment(experiment_id)
+        name = check_experiment_name(new_name) if new_name else found.name
+        try:
+            active = self.store.get_experiment_by_name(name)
+        except NotFoundError:
+            active = None
+        if active is not None and active.experiment_id != experiment_id:
+            raise ExperimentArchivedError(
+                f"cannot reactivate experiment {found.name!r} as {name!r}: an active experiment "
+                f"already has that name; pass new_name='...' to reactivate it under another name"
+            )
+        return self.store.update_experiment(experiment_id, name=name, archived_time=None)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Delete an experiment with all its runs."""
+        self.store.get_experiment(experiment_id)
+        self.store.delete_experiment(experiment_id)
+
+    def set_experiment_tags(self, experiment_id: str, tags: object) -> None:
+        """Insert or overwrite experiment tags."""
+        self.store.set_experiment_tags(experiment_id, check_tags(tags))
+
+    def remove_experiment_tags(self, experiment_id: str, keys: Sequence[str]) -> None:
+        """Remove experiment tags."""
+        self.store.remove_experiment_tags(experiment_id, list(keys))
+
+
+def _matches(have: dict[str, str | None], wanted: dict[str, str | None]) -> bool:
+    return all(k in have and (v is None or have[k] == v) for k, v in wanted.items())

@@ -1,0 +1,158 @@
+"""Rules for run files: safe names, content hashes, no-op re-uploads, snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from runhistory.artifacts.base import ArtifactStore
+from runhistory.artifacts.paths import validate_artifact_name
+from runhistory.errors import ConflictError, NotFoundError, ValidationError
+from runhistory.store.base import TrackingStore
+from runhistory.tracking.entities import FileInfo, RunInfo
+
+_CHUNK = 1024 * 1024
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a local file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _HashingReader:
+    """Wraps a binary stream and hashes what is read through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if isinstance(data, str):
+            raise ValidationError("upload streams must be opened in binary mode ('rb')")
+        self.digest.update(data)
+        return data
+
+
+def run_file_key(run: RunInfo, name: str) -> str:
+    """Where a run file lives in the artifact store."""
+    return f"{run.experiment_id}/{run.run_id}/{name}"
+
+
+class FileRules:
+    """The file part of :class:`~runhistory.tracking.service.TrackingService`."""
+
+    store: TrackingStore
+    artifacts: ArtifactStore
+
+    def upload_file(self, run_id: str, name: str, source: str | os.PathLike[str] | BinaryIO) -> FileInfo:
+        """Store a local file or a binary stream as ``name`` among the run's files.
+
+        Re-uploading identical content under the same name changes nothing.
+        """
+        name = validate_artifact_name(name)
+        run = self.store.get_run(run_id)
+        if isinstance(source, (str, os.PathLike)):
+            return self._upload_path(run, name, os.fspath(source))
+        reader = _HashingReader(source)
+        size = self.artifacts.put_stream(run_file_key(run, name), reader)  # type: ignore[arg-type]
+        return self._record(run.run_id, name, size, reader.digest.hexdigest())
+
+    def _upload_path(self, run: RunInfo, name: str, path: str) -> FileInfo:
+        if not os.path.isfile(path):
+            raise NotFoundError(f"cannot upload {path!r} as {name!r}: no such file")
+        sha = file_sha256(path)
+        try:
+            existing = self.store.get_file_entry(run.run_id, name)
+            if existing.sha256 == sha:
+                return existing
+        except NotFoundError:
+            pass
+        size = self.artifacts.put_file(run_file_key(run, name), path)
+        return self._record(run.run_id, name, size, sha)
+
+    def _record(self, run_id: str, name: str, size: int, sha: str) -> FileInfo:
+        now = time.time()
+        self.store.put_file_entry(run_id, name, size, sha, now)
+        return FileInfo(run_id=run_id, name=name, size=size, sha256=sha, created_time=now)
+
+    def upload_folder(self, run_id: str, name: str, folder: str) -> list[FileInfo]:
+        """Upload every file under ``folder`` as ``name/<relative path>``."""
+        if not os.path.isdir(folder):
+            raise NotFoundError(f"cannot upload folder {folder!r}: no such folder")
+        prefix = validate_artifact_name(name) if name not in ("", ".") else ""
+        uploaded = []
+        for relative, path in _walk_files(folder):
+            target = f"{prefix}/{relative}" if prefix else relative
+            uploaded.append(self.upload_file(run_id, target, path))
+        return uploaded
+
+    def list_files(self, run_id: str, prefix: str | None = None) -> list[FileInfo]:
+        """Index entries of the run's files, sorted by name."""
+        self.store.get_run(run_id)
+        return self.store.list_file_entries(run_id, prefix=prefix)
+
+    def get_file_info(self, run_id: str, name: str) -> FileInfo:
+        """The index entry of one run file."""
+        return self.store.get_file_entry(run_id, validate_artifact_name(name))
+
+    def open_file(self, run_id: str, name: str) -> BinaryIO:
+        """A binary stream of one run file (close it when done)."""
+        name = validate_artifact_name(name)
+        run = self.store.get_run(run_id)
+        self._require_file(run, name)
+        return self.artifacts.open_read(run_file_key(run, name))
+
+    def download_file(self, run_id: str, name: str, local_path: str) -> str:
+        """Copy one run file to ``local_path``; returns the path."""
+        name = validate_artifact_name(name)
+        run = self.store.get_run(run_id)
+        self._require_file(run, name)
+        self.artifacts.get_to_file(run_file_key(run, name), local_path)
+        return local_path
+
+    def _require_file(self, run: RunInfo, name: str) -> None:
+        try:
+            self.store.get_file_entry(run.run_id, name)
+        except NotFoundError:
+            names = [f.name for f in self.store.list_file_entries(run.run_id)]
+            shown = ", ".join(names[:20]) or "no files"
+            raise NotFoundError(
+                f"run {run.run_id!r} has no file named {name!r}; it has: {shown}"
+            ) from None
+
+    def take_snapshot(self, run_id: str, path: str, max_bytes: int, max_files: int) -> str:
+        """Snapshot a file or folder for the run; a run has at most one snapshot."""
+        from runhistory.artifacts.snapshot import SnapshotStore
+
+        run = self.store.get_run(run_id)
+        if run.snapshot_id is not None:
+            raise ConflictError(
+                f"run {run_id!r} already has snapshot {run.snapshot_id!r}; a run has at most one"
+            )
+        if not os.path.exists(path):
+            raise NotFoundError(f"cannot snapshot {path!r}: no such file or folder")
+        snapshot_id = SnapshotStore(self.artifacts).take(path, max_bytes=max_bytes, max_files=max_files)
+        self.store.update_run(run_id, snapshot_id=snapshot_id)
+        return snapshot_id
+
+    def restore_snapshot_zip(self, snapshot_id: str, zip_path: str) -> str:
+        """Write a snapshot as a zip file at ``zip_path``."""
+        from runhistory.artifacts.snapshot import SnapshotStore
+
+        return SnapshotStore(self.artifacts).to_zip(snapshot_id, zip_path)
+
+
+def _walk_files(folder: str) -> Iterator[tuple[str, str]]:
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for filename in sorted(files):
+            path = os.path.join(root, filename)
+            yield os.path.relpath(path, folder).replace(os.sep, "/"), path

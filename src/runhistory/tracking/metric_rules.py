@@ -1,0 +1,162 @@
+"""Rules for metrics: kinds never change, steps are all-or-nothing, documents are valid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from runhistory.errors import InvalidMetricError, NotFoundError
+from runhistory.store.base import TrackingStore
+from runhistory.tracking.entities import (
+    ALL_KINDS,
+    STRUCTURED_KINDS,
+    VTYPE_JSON,
+    MetricInfo,
+    MetricPoint,
+    MetricWrite,
+    RunInfo,
+)
+from runhistory.tracking.metrics import collate
+from runhistory.tracking.validation import check_metric_name
+
+_VTYPES = range(0, 6)
+
+
+def step_rule_error(name: str, has_step: bool) -> InvalidMetricError:
+    """The error for a metric that mixes values with and without ``step``."""
+    had = "with" if has_step else "without"
+    return InvalidMetricError(
+        f"metric {name!r} was logged {had} a step before; if any value of a metric has a "
+        f"step, all its values must have one",
+        metric=name,
+    )
+
+
+def kind_rule_error(name: str, stored: str, new: str) -> InvalidMetricError:
+    """The error for logging a metric name as a different kind than before."""
+    return InvalidMetricError(
+        f"metric {name!r} is a {stored} metric; it cannot also be logged as {new} "
+        f"(use another name)",
+        metric=name,
+    )
+
+
+class MetricRules:
+    """The metric part of :class:`~runhistory.tracking.service.TrackingService`."""
+
+    store: TrackingStore
+    _metric_shapes: dict[tuple[str, str], tuple[str, bool | None]]
+
+    if TYPE_CHECKING:  # provided by RunRules in the composed service
+
+        def get_run(self, run_id: str) -> RunInfo: ...
+
+        def get_children(self, run_id: str, recursive: bool = False) -> list[RunInfo]: ...
+
+    def log_metrics(
+        self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None = None
+    ) -> bool:
+        """Store points of several metrics of one run; returns ``False`` for a repeated batch."""
+        writes = [w for w in writes if w.points]
+        if not writes:
+            return True
+        for write in writes:
+            self._check_write(run_id, write)
+        stored = self.store.log_metrics(run_id, writes, batch_id=batch_id)
+        for write in writes:
+            self._metric_shapes[(run_id, write.name)] = (write.kind, _has_step(write))
+        return stored
+
+    def _check_write(self, run_id: str, write: MetricWrite) -> None:
+        check_metric_name(write.name)
+        if write.kind not in ALL_KINDS:
+            raise InvalidMetricError(f"metric {write.name!r}: unknown kind {write.kind!r}")
+        has_step = _has_step(write)
+        if has_step is None:
+            raise step_rule_error(write.name, write.points[0][0] is None)
+        shape = self._metric_shape(run_id, write.name)
+        if shape is not None:
+            kind, stored_step = shape
+            if kind != write.kind:
+                raise kind_rule_error(write.name, kind, write.kind)
+            if stored_step is not None and stored_step != has_step:
+                raise step_rule_error(write.name, stored_step)
+        for point in write.points:
+            if point[1] not in _VTYPES:
+                raise InvalidMetricError(f"metric {write.name!r}: unknown value type {point[1]}")
+        if write.kind in STRUCTURED_KINDS:
+            _check_documents(write)
+
+    def _metric_shape(self, run_id: str, name: str) -> tuple[str, bool | None] | None:
+        key = (run_id, name)
+        if key not in self._metric_shapes:
+            if len(self._metric_shapes) > 100_000:
+                self._metric_shapes.clear()
+            for info in self.store.get_metric_infos(run_id):
+                self._metric_shapes[(run_id, info.name)] = (info.kind, info.has_step)
+        return self._metric_shapes.get(key)
+
+    def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
+        """Every metric of a run with its kind, count and last value."""
+        return self.store.get_metric_infos(run_id)
+
+    def get_metrics(
+        self,
+        run_id: str,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Metrics in the original SDK's shapes; keyed by run id over the subtree if recursive."""
+        if not recursive:
+            return self._run_metrics(run_id, name)
+        runs = [self.get_run(run_id), *self.get_children(run_id, recursive=True)]
+        return {
+            r.run_id: self._run_metrics(r.run_id, name)
+            for r in runs
+            if run_type is None or r.run_type == run_type
+        }
+
+    def _run_metrics(self, run_id: str, name: str | None) -> dict[str, Any]:
+        infos = self.store.get_metric_infos(run_id)
+        if not infos:
+            self.store.get_run(run_id)  # a missing run raises NotFoundError
+        result: dict[str, Any] = {}
+        for info in infos:
+            if name is None or info.name == name:
+                result[info.name] = collate(info.kind, self.store.get_metric_points(run_id, info.name))
+        return result
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        name: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[MetricPoint]:
+        """Every stored point of one metric with its step and time, in logging order."""
+        if not any(i.name == name for i in self.store.get_metric_infos(run_id)):
+            raise NotFoundError(f"run {run_id!r} has no metric named {name!r}")
+        return self.store.get_metric_points(run_id, name, min_step=min_step, max_step=max_step)
+
+
+def _has_step(write: MetricWrite) -> bool | None:
+    """True/False when all points agree on having a step, None when they are mixed."""
+    if not write.points:
+        return None
+    first = write.points[0][0] is not None
+    for point in write.points:
+        if (point[0] is not None) != first:
+            return None
+    return first
+
+
+def _check_documents(write: MetricWrite) -> None:
+    from runhistory.tracking.structured import validate_document
+
+    for point in write.points:
+        if point[1] != VTYPE_JSON or point[3] is None:
+            raise InvalidMetricError(f"metric {write.name!r}: a {write.kind} must be a document")
+        validate_document(write.kind, orjson.loads(point[3]))

@@ -1,0 +1,179 @@
+"""Rules for registered models: versions count up per name, files come from a run."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from collections.abc import Sequence
+
+from runhistory.artifacts.base import ArtifactStore
+from runhistory.artifacts.paths import validate_artifact_name
+from runhistory.errors import ConflictError, NotFoundError
+from runhistory.store.base import UNCHANGED, TrackingStore
+from runhistory.tracking.entities import ModelInfo
+from runhistory.tracking.files import run_file_key
+from runhistory.tracking.validation import (
+    check_filter,
+    check_model_name,
+    check_properties,
+    check_tags,
+)
+
+
+def model_file_key(name: str, version: int, relative: str) -> str:
+    """Where a file of a registered model version lives in the artifact store."""
+    return f"models/{name}/{version}/{relative}"
+
+
+class ModelRules:
+    """The model part of :class:`~runhistory.tracking.service.TrackingService`."""
+
+    store: TrackingStore
+    artifacts: ArtifactStore
+
+    def register_model(
+        self,
+        run_id: str,
+        model_name: str,
+        model_path: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+    ) -> ModelInfo:
+        """Register the run file (or folder) ``model_path`` as the next version of a model."""
+        check_model_name(model_name)
+        path = validate_artifact_name(model_path or model_name)
+        run = self.store.get_run(run_id)
+        matches = _match_files([f.name for f in self.store.list_file_entries(run_id)], path, run_id)
+        base = posixpath.dirname(path)
+        relatives = [posixpath.relpath(m, base) if base else m for m in matches]
+        experiment = self.store.get_experiment(run.experiment_id)
+        model = self.store.create_model_version(
+            name=model_name,
+            created_time=time.time(),
+            run_id=run_id,
+            experiment_name=experiment.name,
+            description=description,
+            framework=model_framework,
+            framework_version=model_framework_version,
+            tags=check_tags(tags or {}),
+            properties=check_properties(properties or {}),
+            files=relatives,
+        )
+        for match, relative in zip(matches, relatives):
+            self.artifacts.copy(run_file_key(run, match), model_file_key(model_name, model.version, relative))
+        return model
+
+    def get_model(self, name: str, version: int | None = None) -> ModelInfo:
+        """A model version, the latest when ``version`` is None."""
+        return self.store.get_model(name, version)
+
+    def list_models(
+        self,
+        name: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        model_framework: str | None = None,
+    ) -> list[ModelInfo]:
+        """Registered models matching every filter."""
+        found = self.store.list_models(name=name, run_id=run_id, latest=latest)
+        want_tags = check_filter("tag", tags) or {}
+        want_props = check_filter("property", properties) or {}
+        return [
+            m
+            for m in found
+            if _has(m.tags, want_tags)
+            and _has(m.properties, want_props)
+            and (model_framework is None or m.framework == model_framework)
+        ]
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        tags: object = None,
+        remove_tags: Sequence[str] = (),
+        properties: object = None,
+        description: str | None = UNCHANGED,
+    ) -> ModelInfo:
+        """Merge tags, remove tags, add properties (add-only) and/or set the description."""
+        current = self.store.get_model(name, version)
+        props = check_properties(properties or {})
+        for key, value in props.items():
+            if key in current.properties and current.properties[key] != value:
+                raise ConflictError(f"property {key!r} of model {name}:{version} is already set")
+        return self.store.update_model(
+            name, version, tags=check_tags(tags or {}), remove_tags=list(remove_tags),
+            properties=props, description=description,
+        )
+
+    def download_model(self, name: str, version: int, target_dir: str, exist_ok: bool = False) -> str:
+        """Copy a model version's files into ``target_dir``; returns the model's path there."""
+        model = self.store.get_model(name, version)
+        for relative in model.files:
+            destination = os.path.join(target_dir, *relative.split("/"))
+            if os.path.exists(destination) and not exist_ok:
+                raise ConflictError(
+                    f"{destination!r} already exists; pass exist_ok=True to overwrite it"
+                )
+            self.artifacts.get_to_file(model_file_key(name, model.version, relative), destination)
+        top = {r.split("/")[0] for r in model.files}
+        return os.path.join(target_dir, top.pop()) if len(top) == 1 else target_dir
+
+    def delete_model(self, name: str, version: int) -> None:
+        """Delete a model version and its files."""
+        self.store.get_model(name, version)
+        self.store.delete_model(name, version)
+        self.artifacts.delete_prefix(f"models/{name}/{version}")
+
+
+def _match_files(names: list[str], path: str, run_id: str) -> list[str]:
+    if path in names:
+        return [path]
+    under = [n for n in names if n.startswith(path.rstrip("/") + "/")]
+    if under:
+        return under
+    shown = ", ".join(names[:30]) or "no files"
+    raise NotFoundError(
+        f"model_path {path!r} matches no file of run {run_id!r}; the run has: {shown}"
+    )
+
+
+def _has(have: dict[str, str | None] | dict[str, str], want: dict[str, str | None]) -> bool:
+    return all(k in have and (v is None or have[k] == v) for k, v in want.items())
+
+
+class LocalModelRules:
+    """Registering a model straight from local files (``Model.register``)."""
+
+    store: TrackingStore
+    artifacts: ArtifactStore
+
+    def register_local_model(
+        self,
+        model_name: str,
+        relatives: Sequence[str],
+        sources: Sequence[str],
+        tags: object = None,
+        properties: object = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+    ) -> ModelInfo:
+        """Register local files (``sources``) as ``relatives`` in the next model version."""
+        check_model_name(model_name)
+        checked = [validate_artifact_name(r) for r in relatives]
+        model = self.store.create_model_version(
+            name=model_name, created_time=time.time(), description=description,
+            framework=model_framework, framework_version=model_framework_version,
+            tags=check_tags(tags or {}), properties=check_properties(properties or {}),
+            files=checked,
+        )
+        for relative, source in zip(checked, sources):
+            self.artifacts.put_file(model_file_key(model_name, model.version, relative), source)
+        return model

@@ -1,0 +1,240 @@
+"""Rules for runs: identity, lifecycle transitions, tags, add-only properties, queries."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from runhistory.errors import InvalidTransitionError, PropertyImmutableError, ValidationError
+from runhistory.store.base import TrackingStore
+from runhistory.tracking import status as st
+from runhistory.tracking.entities import RunInfo, RunQuery
+from runhistory.tracking.validation import check_filter, check_properties, check_tags
+
+_UPDATABLE = ("display_name", "description", "run_definition", "target")
+
+
+def new_run_id(prefix: str) -> str:
+    """A run id in the original SDK's style: ``<prefix>_<unix time>_<8 hex digits>``."""
+    return f"{prefix}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+
+
+def current_user() -> str:
+    """Who is submitting, for ``submittedBy``."""
+    try:
+        return getpass.getuser()
+    except Exception:
+        return os.environ.get("USER", "unknown")
+
+
+class RunRules:
+    """The run half of :class:`~runhistory.tracking.service.TrackingService`."""
+
+    store: TrackingStore
+    heartbeat_timeout: float
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        status: str = st.NOT_STARTED,
+        display_name: str | None = None,
+        description: str | None = None,
+        run_type: str = "experimentrun",
+        target: str = "local",
+        tags: object = None,
+        properties: object = None,
+    ) -> RunInfo:
+        """Create a run (a child when ``parent_run_id`` is given) in ``status``."""
+        experiment = self.store.get_experiment(experiment_id)
+        if parent_run_id is not None:
+            self.store.get_run(parent_run_id)
+        st.check_status_name(status)
+        prefix = parent_run_id or experiment.name
+        return self.store.create_run(
+            run_id=run_id or new_run_id(prefix),
+            experiment_id=experiment_id,
+            status=status,
+            created_time=time.time(),
+            parent_run_id=parent_run_id,
+            display_name=display_name,
+            description=description,
+            run_type=run_type,
+            target=target,
+            submitted_by=current_user(),
+            tags=check_tags(tags or {}),
+            properties=check_properties(properties or {}),
+        )
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run with this id; a running run whose heartbeat stopped shows NotResponding."""
+        return self._present(self.store.get_run(run_id))
+
+    def _present(self, run: RunInfo) -> RunInfo:
+        beat = run.heartbeat_time
+        if run.status == st.RUNNING and beat is not None:
+            if time.time() - beat > self.heartbeat_timeout:
+                return replace(run, status=st.NOT_RESPONDING)
+        return run
+
+    def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
+        """Move a run to ``status``; terminal runs refuse every further transition."""
+        current = self.store.get_run(run_id)
+        st.check_transition(run_id, current.status, status)
+        fields: dict[str, Any] = {}
+        now = time.time()
+        if status == st.RUNNING and current.start_time is None:
+            fields["start_time"] = now
+        if st.is_terminal(status):
+            fields["end_time"] = now
+            if current.start_time is None:
+                fields["start_time"] = now
+        if error is not None:
+            fields["error"] = error
+        updated = self.store.compare_and_set_status(run_id, st.ACTIVE_STATUSES, status, **fields)
+        if updated is None:
+            latest = self.store.get_run(run_id)
+            raise InvalidTransitionError(
+                f"run {run_id!r} is already {latest.status}; a finished run cannot become {status}",
+                run_id=run_id,
+                status=latest.status,
+                requested=status,
+            )
+        return updated
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's process is alive."""
+        self.store.update_run(run_id, heartbeat_time=time.time())
+
+    def update_run(self, run_id: str, **fields: Any) -> RunInfo:
+        """Change ``display_name``, ``description``, ``run_definition`` or ``target``."""
+        unknown = set(fields) - set(_UPDATABLE)
+        if unknown:
+            raise ValidationError(
+                f"cannot update run field(s) {sorted(unknown)}; updatable: {', '.join(_UPDATABLE)}"
+            )
+        return self.store.update_run(run_id, **fields)
+
+    def set_run_tags(self, run_id: str, tags: object) -> None:
+        """Insert or overwrite run tags (a tag may have the value ``None``)."""
+        checked = check_tags(tags)
+        self.store.get_run(run_id)
+        self.store.set_run_tags(run_id, checked)
+
+    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        """Remove run tags; keys that are not there are ignored."""
+        if isinstance(keys, str):
+            keys = [keys]
+        self.store.remove_run_tags(run_id, list(keys))
+
+    def add_run_properties(self, run_id: str, properties: object) -> None:
+        """Add properties; re-adding a key with another value raises ``PropertyImmutableError``."""
+        checked = check_properties(properties)
+        existing = self.store.get_run(run_id).properties
+        for key, value in checked.items():
+            if key in existing and existing[key] != value:
+                raise PropertyImmutableError(
+                    f"property {key!r} of run {run_id!r} is already {existing[key]!r}; "
+                    f"properties cannot be changed (tried {value!r}); use a tag for mutable values",
+                    key=key,
+                )
+        new = {k: v for k, v in checked.items() if k not in existing}
+        if new:
+            self.store.add_run_properties(run_id, new)
+
+    def search_runs(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        parent_run_id: str | None = None,
+        root_run_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunInfo]:
+        """Runs matching every filter, newest first."""
+        statuses = _statuses(status)
+        query = RunQuery(
+            experiment_id=experiment_id,
+            parent_run_id=parent_run_id,
+            root_run_id=root_run_id,
+            run_type=run_type,
+            statuses=_stored_statuses(statuses),
+            tags=check_filter("tag", tags),
+            properties=check_filter("property", properties),
+            include_children=include_children,
+            limit=limit,
+            offset=offset,
+        )
+        runs = [self._present(r) for r in self.store.search_runs(query)]
+        if statuses is not None:
+            runs = [r for r in runs if r.status in statuses]
+        return runs
+
+    def get_children(
+        self,
+        run_id: str,
+        recursive: bool = False,
+        tags: object = None,
+        properties: object = None,
+        run_type: str | None = None,
+        status: str | Sequence[str] | None = None,
+    ) -> list[RunInfo]:
+        """Direct children of a run, or all descendants with ``recursive``."""
+        run = self.store.get_run(run_id)
+        if not recursive:
+            return self.search_runs(
+                parent_run_id=run_id, tags=tags, properties=properties,
+                run_type=run_type, status=status, include_children=True,
+            )
+        below = self.search_runs(
+            root_run_id=run.root_run_id or run_id, tags=tags, properties=properties,
+            run_type=run_type, status=status, include_children=True,
+        )
+        if run.root_run_id is None:
+            return below
+        return [r for r in below if _descends_from(r, run_id, self.store)]
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run with its children, metrics and files."""
+        self.store.get_run(run_id)
+        self.store.delete_run(run_id)
+
+
+def _statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if status is None:
+        return None
+    wanted = (status,) if isinstance(status, str) else tuple(status)
+    for name in wanted:
+        st.check_status_name(name)
+    return wanted
+
+
+def _stored_statuses(wanted: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    # NotResponding is derived from a stale heartbeat of a Running run: query Running for it.
+    if wanted is None:
+        return None
+    stored = set(wanted)
+    if st.NOT_RESPONDING in stored:
+        stored.add(st.RUNNING)
+    if st.RUNNING in stored:
+        stored.add(st.RUNNING)
+    return tuple(sorted(stored))
+
+
+def _descends_from(run: RunInfo, ancestor_id: str, store: TrackingStore) -> bool:
+    parent = run.parent_run_id
+    while parent is not None:
+        if parent == ancestor_id:
+            return True
+        parent = store.get_run(parent).parent_run_id
+    return False

@@ -1,0 +1,108 @@
+"""Input rules shared by the SDK (for immediate errors) and the service (authoritative)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from runhistory.errors import InvalidNameError, ValidationError
+
+EXPERIMENT_NAME_RULE = (
+    "experiment names are 3-36 characters long, start with a letter or digit, "
+    "and contain only letters, digits, '_' and '-'"
+)
+_EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{2,35}$")
+MODEL_NAME_RULE = (
+    "model names are 1-255 characters long, start with a letter or digit, "
+    "and contain only letters, digits, '-', '.' and '_'"
+)
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-._]{0,254}$")
+MAX_METRIC_NAME = 255
+MAX_TAG_KEY = 255
+MAX_TAG_VALUE = 5000
+
+
+def check_experiment_name(name: object) -> str:
+    """Return ``name`` if it is a valid experiment name, else raise ``InvalidNameError``."""
+    if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
+        raise InvalidNameError(f"invalid experiment name {name!r}: {EXPERIMENT_NAME_RULE}")
+    return name
+
+
+def check_model_name(name: object) -> str:
+    """Return ``name`` if it is a valid model name, else raise ``InvalidNameError``."""
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidNameError(f"invalid model name {name!r}: {MODEL_NAME_RULE}")
+    return name
+
+
+def check_metric_name(name: object) -> str:
+    """Return ``name`` if it can name a metric (a non-empty string of at most 255 characters)."""
+    if not isinstance(name, str) or not name or len(name) > MAX_METRIC_NAME:
+        raise InvalidNameError(
+            f"invalid metric name {name!r}: metric names are non-empty strings "
+            f"of at most {MAX_METRIC_NAME} characters"
+        )
+    if "\x00" in name:
+        raise InvalidNameError(f"invalid metric name {name!r}: NUL characters are not allowed")
+    return name
+
+
+def _check_key(what: str, key: object) -> str:
+    if not isinstance(key, str) or not key:
+        raise ValidationError(f"{what} keys must be non-empty strings, got {key!r}")
+    if len(key) > MAX_TAG_KEY:
+        raise ValidationError(f"{what} key {key[:40]!r}… is longer than {MAX_TAG_KEY} characters")
+    return key
+
+
+def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{what} {key!r} has a value of type {type(value).__name__}; values must be strings"
+        )
+    if len(value) > MAX_TAG_VALUE:
+        raise ValidationError(
+            f"{what} {key!r} has a value of {len(value)} characters; the limit is {MAX_TAG_VALUE}"
+        )
+    return value
+
+
+def check_tags(tags: object) -> dict[str, str | None]:
+    """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings."""
+    if not isinstance(tags, Mapping):
+        raise ValidationError(f"tags must be a dict of str to str, got {type(tags).__name__}")
+    return {_check_key("tag", k): _check_value("tag", k, v, True) for k, v in tags.items()}
+
+
+def check_properties(properties: object) -> dict[str, str]:
+    """Validate a property dictionary (``str -> str``); numbers are turned into strings."""
+    if not isinstance(properties, Mapping):
+        raise ValidationError(
+            f"properties must be a dict of str to str, got {type(properties).__name__}"
+        )
+    checked: dict[str, str] = {}
+    for key, value in properties.items():
+        _check_key("property", key)
+        checked[key] = _check_value("property", key, value, False) or ""
+    return checked
+
+
+def check_filter(what: str, value: Any) -> dict[str, str | None] | None:
+    """Normalise a tag/property filter: a key (has it), a list of keys, or ``{key: value}``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {value: None}
+    if isinstance(value, Mapping):
+        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return {str(k): None for k in value}
+    raise ValidationError(
+        f"a {what} filter is a key, a list of keys or a dict of key to value, got {value!r}"
+    )
