@@ -84,7 +84,8 @@ class MetricQueue:
             FlushTimeoutError: the timeout passed; the message says how many values wait.
             RunhistoryError: a value queued earlier was refused by the store (the first error).
         """
-        if self._thread is not None and self._items:
+        # A marker even when the deque is empty: the writer may hold a batch it has not stored.
+        if self._thread is not None:
             marker = _FlushMarker()
             self._items.append(marker)
             self._wake.set()
