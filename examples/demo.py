@@ -74,12 +74,27 @@ def main() -> None:
     weights, probs = results[0.5]
     predicted = probs.argmax(axis=1)
     labels = [str(c) for c in range(CLASSES)]
-    run.log_table("test_summary", {"learning_rate": [0.05, 0.5],
-                                   "test_accuracy": [float(np.mean(results[k][1].argmax(axis=1) == y_test)) for k in (0.05, 0.5)]})
-    run.log_confusion_matrix("confusion_matrix", rm.confusion_matrix(y_test, predicted, class_labels=labels))
-    run.log_accuracy_table("accuracy_table", rm.accuracy_table(y_test, probs, class_labels=labels, num_points=21))
-    run.log_residuals("residuals", rm.residuals(y_test.astype(float), predicted.astype(float), num_bins=5))
-    run.log_predictions("predictions", rm.predictions(y_test.astype(float), probs @ np.arange(CLASSES), num_bins=5))
+    run.log_table(
+        "test_summary",
+        {
+            "learning_rate": [0.05, 0.5],
+            "test_accuracy": [
+                float(np.mean(results[k][1].argmax(axis=1) == y_test)) for k in (0.05, 0.5)
+            ],
+        },
+    )
+    run.log_confusion_matrix(
+        "confusion_matrix", rm.confusion_matrix(y_test, predicted, class_labels=labels)
+    )
+    run.log_accuracy_table(
+        "accuracy_table", rm.accuracy_table(y_test, probs, class_labels=labels, num_points=21)
+    )
+    run.log_residuals(
+        "residuals", rm.residuals(y_test.astype(float), predicted.astype(float), num_bins=5)
+    )
+    run.log_predictions(
+        "predictions", rm.predictions(y_test.astype(float), probs @ np.arange(CLASSES), num_bins=5)
+    )
     run.log_image("decision_scores", plot=_figure(probs, y_test))
 
     model_file = os.path.join(tempfile.mkdtemp(), "model.json")
@@ -87,8 +102,12 @@ def main() -> None:
         json.dump({"weights": weights.tolist()}, handle)
     run.upload_file("outputs/model.json", model_file)
     run.complete()
-    model = run.register_model("demo-softmax", model_path="outputs/model.json",
-                               tags={"stage": "demo"}, model_framework="Custom")
+    model = run.register_model(
+        "demo-softmax",
+        model_path="outputs/model.json",
+        tags={"stage": "demo"},
+        model_framework="Custom",
+    )
 
     print(f"\nLogged run {run.id} (#{run.number}) in experiment {experiment.name!r}")
     print(f"  workspace:  {ws.tracking_uri}")

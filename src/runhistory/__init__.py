@@ -30,7 +30,18 @@ _EXPORTS = {
     "Environment": "runhistory.sdk.environment",
 }
 
-__all__ = ["RunhistoryError", "__version__", *_EXPORTS]
+__all__ = [
+    "Environment",
+    "Experiment",
+    "Keyvault",
+    "Model",
+    "Run",
+    "RunConfiguration",
+    "RunhistoryError",
+    "ScriptRunConfig",
+    "Workspace",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment

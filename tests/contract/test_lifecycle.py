@@ -49,10 +49,9 @@ def test_with_block_completes_on_normal_exit(experiment: Experiment) -> None:
 
 def test_with_block_fails_and_propagates_the_exception(experiment: Experiment) -> None:
     run = experiment.start_logging(outputs=False)
-    with pytest.raises(ZeroDivisionError):
-        with run:
-            run.log("before", 1)
-            _ = 1 / 0
+    with pytest.raises(ZeroDivisionError), run:
+        run.log("before", 1)
+        _ = 1 / 0
     assert run.get_status() == "Failed"
     error = run.get_details()["error"]
     assert "ZeroDivisionError" in error["message"]
@@ -72,8 +71,18 @@ def test_with_block_starts_a_not_started_child(experiment: Experiment) -> None:
 def test_details_keys_and_end_time_absent_while_running(experiment: Experiment) -> None:
     run = experiment.start_logging(outputs=False)
     details = run.get_details()
-    for key in ("runId", "target", "status", "startTimeUtc", "properties", "inputDatasets",
-                "outputDatasets", "runDefinition", "logFiles", "submittedBy"):
+    for key in (
+        "runId",
+        "target",
+        "status",
+        "startTimeUtc",
+        "properties",
+        "inputDatasets",
+        "outputDatasets",
+        "runDefinition",
+        "logFiles",
+        "submittedBy",
+    ):
         assert key in details
     assert "endTimeUtc" not in details
     assert details["runId"] == run.id and details["status"] == "Running"
@@ -87,7 +96,8 @@ def test_detailed_status(experiment: Experiment) -> None:
     parent = experiment.start_logging(outputs=False)
     child = parent.create_children(count=1)[0]
     assert child.get_detailed_status() == {
-        "status": "NotStarted", "details": "the run has not been started",
+        "status": "NotStarted",
+        "details": "the run has not been started",
     }
     parent.fail(error_details="boom")
     assert parent.get_detailed_status() == {"status": "Failed", "details": "boom"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -134,15 +136,16 @@ class Experiment:
         tags: Any = None,
         properties: Any = None,
         include_children: bool = False,
-    ) -> list[Run]:
+    ) -> builtins.list[Run]:
         """Runs of this experiment, newest first, filtered by type, tags and properties.
 
         A tag or property filter is a key (the run has it) or ``{key: value}``.
         """
         from runhistory.sdk.run import Run
 
-        return Run.list(self, type=type, tags=tags, properties=properties,
-                        include_children=include_children)
+        return Run.list(
+            self, type=type, tags=tags, properties=properties, include_children=include_children
+        )
 
     # ---- lifecycle ------------------------------------------------------------------
     def archive(self) -> None:
@@ -168,7 +171,7 @@ class Experiment:
         experiment_name: str | None = None,
         view_type: str = "ActiveOnly",
         tags: Any = None,
-    ) -> list[Experiment]:
+    ) -> builtins.list[Experiment]:
         """Experiments of a workspace; ``view_type`` is ActiveOnly, ArchivedOnly or All."""
         infos = workspace._connection.backend.list_experiments(
             name=experiment_name, view_type=view_type, tags=tags
@@ -197,7 +200,7 @@ class Experiment:
         self._backend.set_experiment_tags(self.id, tags)
         self.refresh()
 
-    def remove_tags(self, tags: list[str]) -> None:
+    def remove_tags(self, tags: builtins.list[str]) -> None:
         """Remove tags by key."""
         self._backend.remove_experiment_tags(self.id, [tags] if isinstance(tags, str) else tags)
         self.refresh()

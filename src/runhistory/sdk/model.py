@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import os
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -34,10 +36,19 @@ class Model:
         SCIKITLEARN = "ScikitLearn"
         TENSORFLOW = "TensorFlow"
 
-    def __init__(self, workspace: Workspace, name: str | None = None, id: str | None = None,
-                 tags: Any = None, properties: Any = None, version: int | None = None,
-                 run_id: str | None = None, model_framework: str | None = None,
-                 expand: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        **kwargs: Any,
+    ) -> None:
         self._workspace = workspace
         info = kwargs.get("_info")
         if info is None:
@@ -120,41 +131,71 @@ class Model:
 
     # ---- class methods --------------------------------------------------------------
     @staticmethod
-    def register(workspace: Workspace, model_path: str, model_name: str, tags: Any = None,
-                 properties: Any = None, description: str | None = None, datasets: Any = None,
-                 model_framework: str | None = None, model_framework_version: str | None = None,
-                 child_paths: list[str] | None = None, sample_input_dataset: Any = None,
-                 sample_output_dataset: Any = None, resource_configuration: Any = None) -> Model:
+    def register(
+        workspace: Workspace,
+        model_path: str,
+        model_name: str,
+        tags: Any = None,
+        properties: Any = None,
+        description: str | None = None,
+        datasets: Any = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        child_paths: builtins.list[str] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> Model:
         """Register a local file or folder as the next version of ``model_name``."""
         relatives, sources = _local_files(model_path, child_paths)
         info = workspace._connection.backend.register_local_model(
-            model_name, relatives, sources, tags=tags, properties=properties,
-            model_framework=model_framework, model_framework_version=model_framework_version,
+            model_name,
+            relatives,
+            sources,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
             description=description,
         )
         return Model._from_info(workspace, info)
 
     @staticmethod
-    def list(workspace: Workspace, name: str | None = None, tags: Any = None,
-             properties: Any = None, run_id: str | None = None, latest: bool = False,
-             dataset_id: str | None = None, expand: bool = True, page_count: int = 255,
-             model_framework: str | None = None) -> list[Model]:
+    def list(
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> builtins.list[Model]:
         """Registered models, filtered; ``latest`` keeps the newest version of each name."""
         infos = workspace._connection.backend.list_models(
-            name=name, tags=tags, properties=properties, run_id=run_id, latest=latest,
+            name=name,
+            tags=tags,
+            properties=properties,
+            run_id=run_id,
+            latest=latest,
             model_framework=model_framework,
         )
         return [Model._from_info(workspace, i) for i in infos]
 
     @staticmethod
-    def get_model_path(model_name: str, version: int | None = None,
-                       _workspace: Workspace | None = None) -> str:
+    def get_model_path(
+        model_name: str, version: int | None = None, _workspace: Workspace | None = None
+    ) -> str:
         """Download a model version to a cache folder and return its local path."""
         from runhistory.sdk.workspace import Workspace
 
         workspace = _workspace or Workspace()
         model = Model(workspace, model_name, version=version)
-        folder = os.path.join(tempfile.gettempdir(), "runhistory-models", model.name, str(model.version))
+        folder = os.path.join(
+            tempfile.gettempdir(), "runhistory-models", model.name, str(model.version)
+        )
         return model.download(folder, exist_ok=True)
 
     @staticmethod
@@ -163,7 +204,9 @@ class Model:
         return Model(workspace, model_payload["name"], version=int(model_payload["version"]))
 
     # ---- instance methods -----------------------------------------------------------
-    def download(self, target_dir: str = ".", exist_ok: bool = False, exists_ok: bool | None = None) -> str:
+    def download(
+        self, target_dir: str = ".", exist_ok: bool = False, exists_ok: bool | None = None
+    ) -> str:
         """Copy the model's files into ``target_dir``; returns the model's path there.
 
         Raises:
@@ -177,11 +220,18 @@ class Model:
     def serialize(self) -> dict[str, Any]:
         """A JSON-ready description of the model version."""
         return {
-            "id": self.id, "name": self.name, "version": self.version, "tags": self.tags,
-            "properties": self.properties, "description": self.description,
-            "runId": self.run_id, "experimentName": self.experiment_name,
-            "framework": self.model_framework, "frameworkVersion": self.model_framework_version,
-            "createdTime": self.created_time, "files": list(self._info.files),
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "tags": self.tags,
+            "properties": self.properties,
+            "description": self.description,
+            "runId": self.run_id,
+            "experimentName": self.experiment_name,
+            "framework": self.model_framework,
+            "frameworkVersion": self.model_framework_version,
+            "createdTime": self.created_time,
+            "files": list(self._info.files),
         }
 
     def update(self, tags: Any = None, description: str | None = None, **kwargs: Any) -> None:
@@ -189,7 +239,9 @@ class Model:
         from runhistory.store.base import UNCHANGED
 
         self._info = self._backend.update_model(
-            self.name, self.version, tags=tags,
+            self.name,
+            self.version,
+            tags=tags,
             description=UNCHANGED if description is None else description,
         )
 
@@ -197,7 +249,7 @@ class Model:
         """Add or overwrite tags."""
         self._info = self._backend.update_model(self.name, self.version, tags=tags)
 
-    def remove_tags(self, tags: list[str]) -> None:
+    def remove_tags(self, tags: builtins.list[str]) -> None:
         """Remove tags by key."""
         self._info = self._backend.update_model(self.name, self.version, remove_tags=tags)
 
@@ -205,11 +257,15 @@ class Model:
         """Add properties (add-only)."""
         self._info = self._backend.update_model(self.name, self.version, properties=properties)
 
-    def update_tags_properties(self, add_tags: Any = None, remove_tags: Any = None,
-                               add_properties: Any = None) -> None:
+    def update_tags_properties(
+        self, add_tags: Any = None, remove_tags: Any = None, add_properties: Any = None
+    ) -> None:
         """Add tags, remove tags and add properties in one call."""
         self._info = self._backend.update_model(
-            self.name, self.version, tags=add_tags, remove_tags=remove_tags or (),
+            self.name,
+            self.version,
+            tags=add_tags,
+            remove_tags=remove_tags or (),
             properties=add_properties,
         )
 
@@ -229,29 +285,49 @@ class Model:
         return {f: os.path.join(base, *f.split("/")) for f in self._info.files}
 
     @staticmethod
-    def deploy(workspace: Any, name: Any, models: Any, inference_config: Any = None,
-               deployment_config: Any = None, deployment_target: Any = None,
-               overwrite: bool = False, show_output: bool = False) -> Any:
+    def deploy(
+        workspace: Any,
+        name: Any,
+        models: Any,
+        inference_config: Any = None,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+        show_output: bool = False,
+    ) -> Any:
         """Not provided: deploying web services is outside runhistory."""
         raise ValidationError(f"Model.deploy {_CLOUD_ONLY}")
 
     @staticmethod
-    def package(workspace: Any, models: Any, inference_config: Any = None,
-                generate_dockerfile: bool = False, image_name: Any = None,
-                image_label: Any = None) -> Any:
+    def package(
+        workspace: Any,
+        models: Any,
+        inference_config: Any = None,
+        generate_dockerfile: bool = False,
+        image_name: Any = None,
+        image_label: Any = None,
+    ) -> Any:
         """Not provided: building deployment images is outside runhistory."""
         raise ValidationError(f"Model.package {_CLOUD_ONLY}")
 
     @staticmethod
-    def profile(workspace: Any, profile_name: Any, models: Any, inference_config: Any,
-                input_dataset: Any, cpu: Any = None, memory_in_gb: Any = None,
-                description: Any = None) -> Any:
+    def profile(
+        workspace: Any,
+        profile_name: Any,
+        models: Any,
+        inference_config: Any,
+        input_dataset: Any,
+        cpu: Any = None,
+        memory_in_gb: Any = None,
+        description: Any = None,
+    ) -> Any:
         """Not provided: profiling deployments is outside runhistory."""
         raise ValidationError(f"Model.profile {_CLOUD_ONLY}")
 
     @staticmethod
-    def print_configuration(models: Any, inference_config: Any, deployment_config: Any,
-                            deployment_target: Any) -> None:
+    def print_configuration(
+        models: Any, inference_config: Any, deployment_config: Any, deployment_target: Any
+    ) -> None:
         """Print the models and configurations given."""
         for model in models:
             print(f"Model: {getattr(model, 'id', model)}")
@@ -259,11 +335,22 @@ class Model:
         print(f"Deployment target: {deployment_target}")
 
     def __repr__(self) -> str:
-        return f"Model(workspace={self._workspace.name!r}, name={self.name!r}, id={self.id!r}, version={self.version})"
+        return (
+            f"Model(workspace={self._workspace.name!r}, name={self.name!r}, "
+            f"id={self.id!r}, version={self.version})"
+        )
 
 
-def _find(workspace: Workspace, name: str | None, id: str | None, tags: Any, properties: Any,
-          version: int | None, run_id: str | None, framework: str | None) -> ModelInfo:
+def _find(
+    workspace: Workspace,
+    name: str | None,
+    id: str | None,
+    tags: Any,
+    properties: Any,
+    version: int | None,
+    run_id: str | None,
+    framework: str | None,
+) -> ModelInfo:
     backend = workspace._connection.backend
     if id is not None:
         name, _, number = id.partition(":")
@@ -273,14 +360,15 @@ def _find(workspace: Workspace, name: str | None, id: str | None, tags: Any, pro
     if version is not None:
         found: ModelInfo = backend.get_model(name, version)
         return found
-    candidates = backend.list_models(name=name, tags=tags, properties=properties,
-                                     run_id=run_id, model_framework=framework)
+    candidates = backend.list_models(
+        name=name, tags=tags, properties=properties, run_id=run_id, model_framework=framework
+    )
     if not candidates:
         raise NotFoundError(f"no model named {name!r} matches in workspace {workspace.name!r}")
     return max(candidates, key=lambda m: m.version)  # type: ignore[no-any-return]
 
 
-def _local_files(model_path: str, child_paths: list[str] | None) -> tuple[list[str], list[str]]:
+def _local_files(model_path: str, child_paths: builtins.list[str] | None) -> tuple[builtins.list[str], builtins.list[str]]:
     path = os.path.abspath(model_path)
     base = os.path.basename(path.rstrip(os.sep))
     if os.path.isfile(path):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import builtins
 
+import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from runhistory.errors import ActivityFailedException, ValidationError
 from runhistory.sdk.run_files import RunFilesMixin
@@ -36,7 +37,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         >>> run.complete()  # doctest: +SKIP
     """
 
-    def __init__(self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any
+    ) -> None:
         self._experiment = experiment
         connection = experiment.workspace._connection
         self._connection = connection
@@ -64,8 +67,11 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
     ) -> Run:
         backend = experiment.workspace._connection.backend
         info = backend.create_run(
-            experiment.id, status=st.RUNNING, display_name=display_name,
-            description=description, run_type="experimentrun",
+            experiment.id,
+            status=st.RUNNING,
+            display_name=display_name,
+            description=description,
+            run_type="experimentrun",
         )
         info = backend.set_status(info.run_id, st.RUNNING)
         run = cls(experiment, info.run_id, outputs=outputs, _info=info, _track_outputs=True)
@@ -77,7 +83,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
     def _record_environment(self) -> None:
         from runhistory.sdk.environment_info import current_environment
 
-        self._backend.update_run(self._run_id, run_definition={"environment": current_environment()})
+        self._backend.update_run(
+            self._run_id, run_definition={"environment": current_environment()}
+        )
 
     @staticmethod
     def get(workspace: Workspace, run_id: str) -> Run:
@@ -101,23 +109,33 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         status: str | None = None,
         include_children: bool = False,
         _rehydrate_runs: bool = True,
-    ) -> list[Run]:
+    ) -> builtins.list[Run]:
         """Runs of an experiment, newest first, filtered by type, tags, properties and status."""
         infos = experiment.workspace._connection.backend.search_runs(
-            experiment_id=experiment.id, run_type=type, tags=tags, properties=properties,
-            status=status, include_children=include_children,
+            experiment_id=experiment.id,
+            run_type=type,
+            tags=tags,
+            properties=properties,
+            status=status,
+            include_children=include_children,
         )
         return [Run(experiment, i.run_id, _info=i) for i in infos]
 
     @staticmethod
-    def list_by_compute(compute: Any, type: str | None = None, tags: Any = None,
-                        properties: Any = None, status: str | None = None) -> list[Run]:
+    def list_by_compute(
+        compute: Any,
+        type: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        status: str | None = None,
+    ) -> builtins.list[Run]:
         """Not available: runhistory lists runs per experiment; use ``Run.list``."""
         raise ValidationError("list_by_compute needs a cloud compute object; use Run.list()")
 
     @classmethod
-    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False,
-                    **kwargs: Any) -> Run:
+    def get_context(
+        cls, allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any
+    ) -> Run:
         """The submitted run of this process, or one interactive run per process.
 
         A script launched by runhistory gets its submitted run. Otherwise the first call makes
@@ -229,7 +247,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """Insert or overwrite tags; a string sets one tag without value."""
         self._backend.set_run_tags(self._run_id, {tags: None} if isinstance(tags, str) else tags)
 
-    def remove_tags(self, tags: list[str] | str) -> None:
+    def remove_tags(self, tags: builtins.list[str] | str) -> None:
         """Remove tags by key."""
         self._backend.remove_run_tags(self._run_id, [tags] if isinstance(tags, str) else tags)
 
@@ -252,18 +270,32 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         return dict(self._info.properties)
 
     # ---- children -------------------------------------------------------------------
-    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> Run:
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: Any = None
+    ) -> Run:
         """Create and start a child run (``name`` is its display name)."""
         info = self._backend.create_run(
-            self._experiment.id, run_id=run_id, parent_run_id=self._run_id,
-            status=st.RUNNING, display_name=name,
+            self._experiment.id,
+            run_id=run_id,
+            parent_run_id=self._run_id,
+            status=st.RUNNING,
+            display_name=name,
         )
         info = self._backend.set_status(info.run_id, st.RUNNING)
-        return Run(self._experiment, info.run_id, outputs=outputs, _info=info,
-                   _track_outputs=outputs is not None)
+        return Run(
+            self._experiment,
+            info.run_id,
+            outputs=outputs,
+            _info=info,
+            _track_outputs=outputs is not None,
+        )
 
-    def create_children(self, count: int | None = None, tag_key: str | None = None,
-                        tag_values: list[str] | None = None) -> list[Run]:
+    def create_children(
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: builtins.list[str] | None = None,
+    ) -> builtins.list[Run]:
         """Create ``count`` children, or one child per value tagged ``tag_key=value``.
 
         Raises:
@@ -276,7 +308,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         if count is not None:
             if not isinstance(count, int) or count < 1:
                 raise ValidationError(f"count must be a positive integer, got {count!r}")
-            tag_sets: list[dict[str, str | None]] = [{} for _ in range(count)]
+            tag_sets: builtins.list[dict[str, str | None]] = [{} for _ in range(count)]
         else:
             if not tag_key or not tag_values:
                 raise ValidationError("tag_key and a non-empty tag_values list go together")
@@ -289,13 +321,23 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             children.append(Run(self._experiment, info.run_id, _info=info))
         return children
 
-    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
-                     type: str | None = None, status: str | None = None,
-                     _rehydrate_runs: bool = True) -> list[Run]:
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: str | None = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> builtins.list[Run]:
         """Children of the run (all descendants with ``recursive``), oldest-created last."""
         infos = self._backend.get_children(
-            self._run_id, recursive=recursive, tags=tags, properties=properties,
-            run_type=type, status=status,
+            self._run_id,
+            recursive=recursive,
+            tags=tags,
+            properties=properties,
+            run_type=type,
+            status=status,
         )
         return [Run(self._experiment, i.run_id, _info=i) for i in infos]
 
@@ -303,13 +345,20 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """Submit a ``ScriptRunConfig`` as a child of this run."""
         submit = getattr(config, "_submit", None)
         if submit is None:
-            raise ValidationError(f"cannot submit a {type(config).__name__}: pass a ScriptRunConfig")
+            raise ValidationError(
+                f"cannot submit a {type(config).__name__}: pass a ScriptRunConfig"
+            )
         run: Run = submit(self._experiment, tags=tags, parent_run=self, **kwargs)
         return run
 
     # ---- metrics reads --------------------------------------------------------------
-    def get_metrics(self, name: str | None = None, recursive: bool = False,
-                    run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
         """Logged metrics in the original SDK's shapes (waits for this process's queue first).
 
         One value comes back bare, several as a list; rows and tables as ``{column: values}``.
@@ -320,7 +369,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             self._run_id, name=name, recursive=recursive, run_type=run_type
         )
 
-    def get_metric_history(self, name: str) -> list[dict[str, Any]]:
+    def get_metric_history(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
         self._queue.flush()
         points = self._backend.get_metric_history(self._run_id, name)
@@ -335,19 +384,33 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._queue.flush(timeout_seconds)
 
     # ---- models and secrets ---------------------------------------------------------
-    def register_model(self, model_name: str, model_path: str | None = None, tags: Any = None,
-                       properties: Any = None, model_framework: str | None = None,
-                       model_framework_version: str | None = None, description: str | None = None,
-                       datasets: Any = None, sample_input_dataset: Any = None,
-                       sample_output_dataset: Any = None, resource_configuration: Any = None,
-                       **kwargs: Any) -> Model:
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Model:
         """Register a file or folder among the run's files as the next version of a model."""
         from runhistory.sdk.model import Model
 
         self._upload_outputs()
         info = self._backend.register_model(
-            self._run_id, model_name, model_path=model_path, tags=tags, properties=properties,
-            model_framework=model_framework, model_framework_version=model_framework_version,
+            self._run_id,
+            model_name,
+            model_path=model_path,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
             description=description,
         )
         return Model._from_info(self._experiment.workspace, info)
@@ -356,7 +419,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """A secret's value from the workspace's secret store."""
         return self._backend.get_secret(name)  # type: ignore[no-any-return]
 
-    def get_secrets(self, secrets: list[str]) -> dict[str, str]:
+    def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
         """Several secrets as ``{name: value}``."""
         return {name: self.get_secret(name) for name in secrets}
 
@@ -367,8 +430,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             self.start()
         return self
 
-    def __exit__(self, exit_type: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+    def __exit__(
+        self,
+        exit_type: builtins.type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
         self._refresh()
         if st.is_terminal(self._info.status):
             return False
@@ -378,8 +445,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             self.fail(error_details=value)
         return False
 
-    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
-                            raise_on_error: bool = True) -> dict[str, Any]:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+    ) -> dict[str, Any]:
         """Wait until the run is finished and return its details.
 
         Raises:
@@ -387,8 +458,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """
         from runhistory.sdk.watch import wait_for_run
 
-        details = wait_for_run(self, show_output=show_output,
-                               wait_post_processing=wait_post_processing)
+        details = wait_for_run(
+            self, show_output=show_output, wait_post_processing=wait_post_processing
+        )
         if raise_on_error and details["status"] == st.FAILED:
             error = details.get("error", {})
             raise ActivityFailedException(
@@ -398,8 +470,10 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         return details
 
     def __repr__(self) -> str:
-        return (f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, "
-                f"Type: {self.type}, Status: {self._info.status})")
+        return (
+            f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, "
+            f"Type: {self.type}, Status: {self._info.status})"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Run) and other._run_id == self._run_id
@@ -412,6 +486,3 @@ def _outputs_folder(outputs: Any) -> str | None:
     if outputs is False:
         return None
     return os.path.abspath(os.fspath(outputs) if outputs else "outputs")
-
-
-

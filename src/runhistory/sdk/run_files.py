@@ -22,7 +22,9 @@ class RunFilesMixin:
         @property
         def _backend(self) -> Any: ...
 
-    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> FileInfo:
+    def upload_file(
+        self, name: str, path_or_stream: Any, datastore_name: str | None = None
+    ) -> FileInfo:
         """Store a local file (path) or a binary stream as ``name`` among the run's files.
 
         Raises:
@@ -44,14 +46,17 @@ class RunFilesMixin:
         """Upload several files: ``names[i]`` gets the contents of ``paths[i]``."""
         if len(names) != len(paths):
             raise ValidationError(
-                f"upload_files needs as many names as paths ({len(names)} names, {len(paths)} paths)"
+                f"upload_files needs as many names as paths "
+                f"({len(names)} names, {len(paths)} paths)"
             )
         for name in names:
             validate_artifact_name(name)
-        uploaded = [self.upload_file(n, p) for n, p in zip(names, paths)]
+        uploaded = [self.upload_file(n, p) for n, p in zip(names, paths, strict=True)]
         return uploaded if return_artifacts else None
 
-    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> list[FileInfo]:
+    def upload_folder(
+        self, name: str, path: str, datastore_name: str | None = None
+    ) -> list[FileInfo]:
         """Upload every file under folder ``path`` as ``name/<relative path>``."""
         return self._backend.upload_folder(self._run_id, name, path)  # type: ignore[no-any-return]
 
@@ -92,8 +97,10 @@ class RunFilesMixin:
         for index, name in enumerate(names):
             relative = name
             if not append_prefix and prefix:
-                relative = name[len(prefix):].lstrip("/") or os.path.basename(name)
-            target = output_paths[index] if output_paths else os.path.join(folder, *relative.split("/"))
+                relative = name[len(prefix) :].lstrip("/") or os.path.basename(name)
+            target = (
+                output_paths[index] if output_paths else os.path.join(folder, *relative.split("/"))
+            )
             written.append(self._backend.download_file(self._run_id, name, target))
         return written
 

@@ -61,9 +61,7 @@ class RunMetricsMixin:
             self._check_shape(name, e.KIND_SCALAR, step is not None)
         if step is not None and type(step) is not int:
             step = _check_step(name, step)
-        self._queue.put(
-            (self._run_id, name, e.KIND_SCALAR, description, step, *encoded, _now())
-        )
+        self._queue.put((self._run_id, name, e.KIND_SCALAR, description, step, *encoded, _now()))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of numbers, strings or bools as one metric."""
@@ -91,7 +89,7 @@ class RunMetricsMixin:
         self._put_document(name, e.KIND_TABLE, check_table(name, value), description)
 
     def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
-        """Log an accuracy table (dict or JSON string); see ``runhistory.metrics.accuracy_table``."""
+        """Log an accuracy table (dict or JSON string); see ``runhistory.metrics``."""
         self._log_structured(name, e.KIND_ACCURACY_TABLE, value, description)
 
     def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
@@ -114,7 +112,9 @@ class RunMetricsMixin:
     def _put_document(self, name: str, kind: str, document: Any, description: str) -> None:
         self._check_shape(name, kind, False)
         text = encode_document(document)
-        self._queue.put((self._run_id, name, kind, description, None, e.VTYPE_JSON, None, text, _now()))
+        self._queue.put(
+            (self._run_id, name, kind, description, None, e.VTYPE_JSON, None, text, _now())
+        )
 
     def log_image(
         self, name: str, path: str | None = None, plot: Any = None, description: str = ""
@@ -139,8 +139,19 @@ class RunMetricsMixin:
             buffer.seek(0)
             self._upload_for_metric(file_name, buffer)
         reference = f"aml://artifactId/ExperimentRun/dcid.{self._run_id}/{file_name}"
-        self._queue.put((self._run_id, name, e.KIND_IMAGE, description, None, e.VTYPE_JSON,
-                         None, encode_document(reference), _now()))
+        self._queue.put(
+            (
+                self._run_id,
+                name,
+                e.KIND_IMAGE,
+                description,
+                None,
+                e.VTYPE_JSON,
+                None,
+                encode_document(reference),
+                _now(),
+            )
+        )
 
 
 def _check_step(name: str, step: Any) -> int:

@@ -56,8 +56,9 @@ class RunStateMixin:
         """
         self._finish(st.COMPLETED, None, _set_status)
 
-    def fail(self, error_details: Any = None, error_code: str | None = None,
-             _set_status: bool = True) -> None:
+    def fail(
+        self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
+    ) -> None:
         """Flush, upload outputs and mark the run Failed, recording the error.
 
         Args:
@@ -70,7 +71,7 @@ class RunStateMixin:
         """Cancel the run: a submitted job is stopped; an interactive run becomes Canceled."""
         from runhistory.sdk.cancel import cancel_run
 
-        self._info = cancel_run(self)
+        self._info = cancel_run(self)  # type: ignore[arg-type]
 
     def _finish(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
         self._refresh()
@@ -138,7 +139,7 @@ class RunStateMixin:
         """Remove the run's local working copy, if it was submitted to a local target."""
         from runhistory.sdk.cancel import clean_run
 
-        return clean_run(self)
+        return clean_run(self)  # type: ignore[arg-type]
 
 
 def _status_details(info: RunInfo) -> str | None:
@@ -164,13 +165,19 @@ def _snapshot_property(info: RunInfo) -> dict[str, str]:
 def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
     if isinstance(error_details, BaseException):
         message = f"{type(error_details).__name__}: {error_details}"
-        lines = traceback.format_exception(type(error_details), error_details,
-                                           error_details.__traceback__)
-        error = {"message": message, "code": error_code or "UserError",
-                 "traceback": "".join(lines)[-8000:]}
+        lines = traceback.format_exception(
+            type(error_details), error_details, error_details.__traceback__
+        )
+        error = {
+            "message": message,
+            "code": error_code or "UserError",
+            "traceback": "".join(lines)[-8000:],
+        }
     else:
-        error = {"message": str(error_details) if error_details else "the run failed",
-                 "code": error_code or "UserError"}
+        error = {
+            "message": str(error_details) if error_details else "the run failed",
+            "code": error_code or "UserError",
+        }
     if isinstance(error_details, RunhistoryError):
         error["code"] = error_code or type(error_details).__name__
     return error

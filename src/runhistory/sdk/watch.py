@@ -16,7 +16,9 @@ LOG_FILE = "logs/std_log.txt"
 _POLL = 0.25
 
 
-def wait_for_run(run: Run, show_output: bool = False, wait_post_processing: bool = False) -> dict[str, Any]:
+def wait_for_run(
+    run: Run, show_output: bool = False, wait_post_processing: bool = False
+) -> dict[str, Any]:
     """Block until ``run`` is terminal; with ``show_output`` print its log as it grows."""
     offset = 0
     if show_output:

@@ -86,7 +86,10 @@ class Workspace:
     # ---- construction ----------------------------------------------------------------
     @staticmethod
     def from_config(
-        path: str | None = None, auth: Any = None, _logger: Any = None, _file_name: str | None = None
+        path: str | None = None,
+        auth: Any = None,
+        _logger: Any = None,
+        _file_name: str | None = None,
     ) -> Workspace:
         """The workspace named by the nearest config file, searching upward from ``path``.
 
@@ -119,11 +122,20 @@ class Workspace:
         )
 
     @staticmethod
-    def create(name: str, auth: Any = None, subscription_id: str | None = None,
-               resource_group: str | None = None, location: str | None = None,
-               create_resource_group: bool = True, sku: str = "basic", tags: Any = None,
-               friendly_name: str | None = None, exist_ok: bool = False,
-               show_output: bool = True, **kwargs: Any) -> Workspace:
+    def create(
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        create_resource_group: bool = True,
+        sku: str = "basic",
+        tags: Any = None,
+        friendly_name: str | None = None,
+        exist_ok: bool = False,
+        show_output: bool = True,
+        **kwargs: Any,
+    ) -> Workspace:
         """Create a named local workspace under ``$RUNHISTORY_HOME/workspaces/``.
 
         Raises:
@@ -134,13 +146,20 @@ class Workspace:
             raise ConfigurationError(
                 f"workspace {name!r} already exists at {folder}; pass exist_ok=True to use it"
             )
-        return Workspace(subscription_id, resource_group, name, _location=location,
-                         sku=sku, tags=tags)
+        return Workspace(
+            subscription_id, resource_group, name, _location=location, sku=sku, tags=tags
+        )
 
     @staticmethod
-    def get(name: str, auth: Any = None, subscription_id: str | None = None,
-            resource_group: str | None = None, location: str | None = None,
-            cloud: str = "AzureCloud", id: str | None = None) -> Workspace:
+    def get(
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        cloud: str = "AzureCloud",
+        id: str | None = None,
+    ) -> Workspace:
         """An existing named local workspace.
 
         Raises:
@@ -154,8 +173,9 @@ class Workspace:
         return Workspace(subscription_id, resource_group, name, _location=location)
 
     @staticmethod
-    def list(subscription_id: str | None = None, auth: Any = None,
-             resource_group: str | None = None) -> dict[str, list[Workspace]]:
+    def list(
+        subscription_id: str | None = None, auth: Any = None, resource_group: str | None = None
+    ) -> dict[str, list[Workspace]]:
         """Named local workspaces, as ``{name: [Workspace]}`` like the original."""
         folder = _workspaces_folder()
         names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
@@ -222,9 +242,14 @@ class Workspace:
     def get_details(self) -> dict[str, Any]:
         """A dictionary describing the workspace."""
         return {
-            "name": self.name, "location": self.location, "trackingUri": self.tracking_uri,
-            "artifactLocation": self.artifact_location, "sku": self.sku, "tags": self.tags,
-            "subscriptionId": self.subscription_id, "resourceGroup": self.resource_group,
+            "name": self.name,
+            "location": self.location,
+            "trackingUri": self.tracking_uri,
+            "artifactLocation": self.artifact_location,
+            "sku": self.sku,
+            "tags": self.tags,
+            "subscriptionId": self.subscription_id,
+            "resourceGroup": self.resource_group,
         }
 
     def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
@@ -266,7 +291,7 @@ def _choose_uri(workspace_name: str | None, path: Any, tracking_uri: str | None)
     if tracking_uri:
         return tracking_uri
     if path is not None:
-        return os.fspath(path)
+        return str(os.fspath(path))
     if workspace_name and workspace_name != DEFAULT_NAME:
         return os.path.join(_workspaces_folder(), workspace_name)
     return str(settings.get("RUNHISTORY_TRACKING_URI") or home_folder())

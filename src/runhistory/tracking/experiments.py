@@ -66,7 +66,9 @@ class ExperimentRules:
             return found
         return self.store.update_experiment(experiment_id, archived_time=time.time())
 
-    def reactivate_experiment(self, experiment_id: str, new_name: str | None = None) -> ExperimentInfo:
+    def reactivate_experiment(
+        self, experiment_id: str, new_name: str | None = None
+    ) -> ExperimentInfo:
         """Make an archived experiment active again, optionally under a new name."""
         found = self.store.get_experiment(experiment_id)
         name = check_experiment_name(new_name) if new_name else found.name

@@ -52,7 +52,9 @@ class FileRules:
     store: TrackingStore
     artifacts: ArtifactStore
 
-    def upload_file(self, run_id: str, name: str, source: str | os.PathLike[str] | BinaryIO) -> FileInfo:
+    def upload_file(
+        self, run_id: str, name: str, source: str | os.PathLike[str] | BinaryIO
+    ) -> FileInfo:
         """Store a local file or a binary stream as ``name`` among the run's files.
 
         Re-uploading identical content under the same name changes nothing.
@@ -139,7 +141,9 @@ class FileRules:
             )
         if not os.path.exists(path):
             raise NotFoundError(f"cannot snapshot {path!r}: no such file or folder")
-        snapshot_id = SnapshotStore(self.artifacts).take(path, max_bytes=max_bytes, max_files=max_files)
+        snapshot_id = SnapshotStore(self.artifacts).take(
+            path, max_bytes=max_bytes, max_files=max_files
+        )
         self.store.update_run(run_id, snapshot_id=snapshot_id)
         return snapshot_id
 

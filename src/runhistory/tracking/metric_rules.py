@@ -126,7 +126,9 @@ class MetricRules:
         result: dict[str, Any] = {}
         for info in infos:
             if name is None or info.name == name:
-                result[info.name] = collate(info.kind, self.store.get_metric_points(run_id, info.name))
+                result[info.name] = collate(
+                    info.kind, self.store.get_metric_points(run_id, info.name)
+                )
         return result
 
     def get_metric_history(

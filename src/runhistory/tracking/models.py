@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.artifacts.paths import validate_artifact_name
-from runhistory.errors import ConflictError, NotFoundError
+from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import UNCHANGED, TrackingStore
 from runhistory.tracking.entities import ModelInfo
 from runhistory.tracking.files import run_file_key
@@ -63,8 +63,9 @@ class ModelRules:
             properties=check_properties(properties or {}),
             files=relatives,
         )
-        for match, relative in zip(matches, relatives):
-            self.artifacts.copy(run_file_key(run, match), model_file_key(model_name, model.version, relative))
+        for match, relative in zip(matches, relatives, strict=True):
+            target = model_file_key(model_name, model.version, relative)
+            self.artifacts.copy(run_file_key(run, match), target)
         return model
 
     def get_model(self, name: str, version: int | None = None) -> ModelInfo:
@@ -80,17 +81,28 @@ class ModelRules:
         latest: bool = False,
         model_framework: str | None = None,
     ) -> list[ModelInfo]:
-        """Registered models matching every filter."""
-        found = self.store.list_models(name=name, run_id=run_id, latest=latest)
-        want_tags = check_filter("tag", tags) or {}
-        want_props = check_filter("property", properties) or {}
-        return [
+        """Registered models matching every filter; ``latest`` keeps the newest match per name.
+
+        A tag or property filter is a key, a ``{key: value}`` dict, or the original SDK's list
+        of keys and ``[key, value]`` pairs.
+        """
+        found = self.store.list_models(name=name, run_id=run_id)
+        want_tags = check_filter("tag", _pairs_to_dict(tags)) or {}
+        want_props = check_filter("property", _pairs_to_dict(properties)) or {}
+        matching = [
             m
             for m in found
             if _has(m.tags, want_tags)
             and _has(m.properties, want_props)
             and (model_framework is None or m.framework == model_framework)
         ]
+        if latest:
+            newest: dict[str, ModelInfo] = {}
+            for model in matching:
+                if model.name not in newest or model.version > newest[model.name].version:
+                    newest[model.name] = model
+            matching = [m for m in matching if newest[m.name] is m]
+        return matching
 
     def update_model(
         self,
@@ -108,11 +120,17 @@ class ModelRules:
             if key in current.properties and current.properties[key] != value:
                 raise ConflictError(f"property {key!r} of model {name}:{version} is already set")
         return self.store.update_model(
-            name, version, tags=check_tags(tags or {}), remove_tags=list(remove_tags),
-            properties=props, description=description,
+            name,
+            version,
+            tags=check_tags(tags or {}),
+            remove_tags=list(remove_tags),
+            properties=props,
+            description=description,
         )
 
-    def download_model(self, name: str, version: int, target_dir: str, exist_ok: bool = False) -> str:
+    def download_model(
+        self, name: str, version: int, target_dir: str, exist_ok: bool = False
+    ) -> str:
         """Copy a model version's files into ``target_dir``; returns the model's path there."""
         model = self.store.get_model(name, version)
         for relative in model.files:
@@ -144,6 +162,21 @@ def _match_files(names: list[str], path: str, run_id: str) -> list[str]:
     )
 
 
+def _pairs_to_dict(value: object) -> object:
+    """``['a', ['b', 'v']]`` (the original SDK's filter form) as ``{'a': None, 'b': 'v'}``."""
+    if not isinstance(value, (list, tuple)) or not any(isinstance(v, (list, tuple)) for v in value):
+        return value
+    result: dict[str, object] = {}
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            if len(item) != 2:
+                raise ValidationError(f"a filter pair is [key, value], got {item!r}")
+            result[str(item[0])] = item[1]
+        else:
+            result[str(item)] = None
+    return result
+
+
 def _has(have: dict[str, str | None] | dict[str, str], want: dict[str, str | None]) -> bool:
     return all(k in have and (v is None or have[k] == v) for k, v in want.items())
 
@@ -169,11 +202,15 @@ class LocalModelRules:
         check_model_name(model_name)
         checked = [validate_artifact_name(r) for r in relatives]
         model = self.store.create_model_version(
-            name=model_name, created_time=time.time(), description=description,
-            framework=model_framework, framework_version=model_framework_version,
-            tags=check_tags(tags or {}), properties=check_properties(properties or {}),
+            name=model_name,
+            created_time=time.time(),
+            description=description,
+            framework=model_framework,
+            framework_version=model_framework_version,
+            tags=check_tags(tags or {}),
+            properties=check_properties(properties or {}),
             files=checked,
         )
-        for relative, source in zip(checked, sources):
+        for relative, source in zip(checked, sources, strict=True):
             self.artifacts.put_file(model_file_key(model_name, model.version, relative), source)
         return model

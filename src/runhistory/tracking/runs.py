@@ -78,9 +78,12 @@ class RunRules:
 
     def _present(self, run: RunInfo) -> RunInfo:
         beat = run.heartbeat_time
-        if run.status == st.RUNNING and beat is not None:
-            if time.time() - beat > self.heartbeat_timeout:
-                return replace(run, status=st.NOT_RESPONDING)
+        if (
+            run.status == st.RUNNING
+            and beat is not None
+            and time.time() - beat > self.heartbeat_timeout
+        ):
+            return replace(run, status=st.NOT_RESPONDING)
         return run
 
     def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
@@ -193,12 +196,20 @@ class RunRules:
         run = self.store.get_run(run_id)
         if not recursive:
             return self.search_runs(
-                parent_run_id=run_id, tags=tags, properties=properties,
-                run_type=run_type, status=status, include_children=True,
+                parent_run_id=run_id,
+                tags=tags,
+                properties=properties,
+                run_type=run_type,
+                status=status,
+                include_children=True,
             )
         below = self.search_runs(
-            root_run_id=run.root_run_id or run_id, tags=tags, properties=properties,
-            run_type=run_type, status=status, include_children=True,
+            root_run_id=run.root_run_id or run_id,
+            tags=tags,
+            properties=properties,
+            run_type=run_type,
+            status=status,
+            include_children=True,
         )
         if run.root_run_id is None:
             return below

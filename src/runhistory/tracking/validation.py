@@ -60,7 +60,7 @@ def _check_key(what: str, key: object) -> str:
 def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         value = str(value)
     if not isinstance(value, str):
         raise ValidationError(
