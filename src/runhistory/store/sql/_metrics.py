@@ -77,9 +77,12 @@ def _metric_rows(conn: Connection, run_id: str, names: Sequence[str]) -> dict[st
 
 def _metric_ids(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> dict[str, int]:
     """Get or create the metric row of every write, checking that kinds match."""
-    names = list(dict.fromkeys(write.name for write in writes))
+    names = sorted({write.name for write in writes})
     found = _metric_rows(conn, run_id, names)
-    missing = {w.name: w for w in writes if w.name not in found}
+    missing: dict[str, MetricWrite] = {}
+    for write in sorted(writes, key=lambda w: w.name):  # the first write of a name creates it
+        if write.name not in found:
+            missing.setdefault(write.name, write)
     if missing:
         new = [
             {"run_id": run_id, "name": w.name, "kind": w.kind, "description": w.description}
@@ -124,7 +127,9 @@ def _reserve(conn: Connection, metric_id: int, write: MetricWrite) -> int:
 def _append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> None:
     ids = _metric_ids(conn, run_id, writes)
     rows: list[PointRow] = []
-    for write in writes:
+    # Lock metric rows in one global order (by id) so concurrent writers cannot deadlock;
+    # the sort is stable, so writes to one metric keep their order.
+    for write in sorted(writes, key=lambda w: ids[w.name]):
         if not write.points:
             continue
         metric_id = ids[write.name]

@@ -87,8 +87,11 @@ def _get(conn: Connection, run_id: str) -> RunInfo:
 def _has_key_value(table: Any, key: str, value: str | None) -> ColumnElement[bool]:
     condition = exists().where(table.c.run_id == runs.c.id, table.c.key == key)
     if value is not None:
+        # The indexed prefix narrows, the full value decides. (coalesce keeps SQLite from
+        # propagating the constant into the prefix expression, which hides the index.)
         condition = condition.where(
-            value_prefix(table.c.value) == value[:VALUE_PREFIX_LENGTH], table.c.value == value
+            value_prefix(table.c.value) == value[:VALUE_PREFIX_LENGTH],
+            func.coalesce(table.c.value, "") == value,
         )
     return condition
 

@@ -93,17 +93,26 @@ def _postgresql_engine(url: URL) -> Engine:
     )
 
 
-def is_locked_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is SQLite's "database is locked" / "busy" failure."""
-    text = str(getattr(exc, "orig", exc)).lower()
+# PostgreSQL: serialization_failure, deadlock_detected.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_retryable_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" or a PostgreSQL deadlock: a failure
+    that running the same transaction again can cure."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    text = str(orig).lower()
     return "database is locked" in text or "database is busy" in text
 
 
 def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: bool = False) -> T:
     """Run ``work(connection)`` in one transaction and commit it.
 
-    A transaction that fails because SQLite stayed locked beyond the busy timeout is retried a
-    few times; every other error propagates unchanged.
+    A transaction that fails because SQLite stayed locked beyond the busy timeout (or that
+    PostgreSQL aborted as a deadlock victim) is retried a few times; every other error
+    propagates unchanged.
     """
     for attempt in range(LOCKED_RETRIES):
         try:
@@ -113,7 +122,7 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
                 with conn.begin():
                     return work(conn)
         except OperationalError as exc:
-            if attempt == LOCKED_RETRIES - 1 or not is_locked_error(exc):
+            if attempt == LOCKED_RETRIES - 1 or not is_retryable_error(exc):
                 raise
             time.sleep(0.05 * (2**attempt) * (1 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover

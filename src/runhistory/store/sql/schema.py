@@ -229,3 +229,16 @@ secrets = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     Column("updated_time", Double, nullable=False),
 )
+
+# Bearer tokens of the server (``runhistory token create``): only the SHA-256 of a token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("revoked_time", Double, nullable=True),
+    Column("last_used_time", Double, nullable=True),
+    Index("ux_api_tokens_sha256", "token_sha256", unique=True),
+)

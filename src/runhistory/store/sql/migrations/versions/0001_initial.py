@@ -42,7 +42,8 @@ def upgrade() -> None:
     _create_experiments()
     _create_runs()
     _create_metrics()
-    _create_files_and_models()
+    _create_files_and_secrets()
+    _create_models()
 
 
 def _create_experiments() -> None:
@@ -154,7 +155,7 @@ def _create_metrics() -> None:
     )
 
 
-def _create_files_and_models() -> None:
+def _create_files_and_secrets() -> None:
     op.create_table(
         "files",
         sa.Column("run_id", sa.String(255), primary_key=True),
@@ -164,6 +165,15 @@ def _create_files_and_models() -> None:
         sa.Column("created_time", sa.Double, nullable=False),
         _run_fk(),
     )
+    op.create_table(
+        "secrets",
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+        sa.Column("updated_time", sa.Double, nullable=False),
+    )
+
+
+def _create_models() -> None:
     op.create_table(
         "models",
         *_model_key(),
@@ -195,12 +205,6 @@ def _create_files_and_models() -> None:
         sa.Column("position", sa.Integer, primary_key=True),
         sa.Column("path", sa.Text, nullable=False),
         _model_fk(),
-    )
-    op.create_table(
-        "secrets",
-        sa.Column("name", sa.String(255), primary_key=True),
-        sa.Column("ciphertext", sa.LargeBinary, nullable=False),
-        sa.Column("updated_time", sa.Double, nullable=False),
     )
 
 

@@ -1,0 +1,112 @@
+"""Opening a SQL store: automatic migration, re-opening, newer schemas, concurrent first open."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import runhistory.store.sql as sql_package
+from runhistory.errors import SchemaVersionError, StorageError
+from runhistory.store.sql import SqlTrackingStore, open_store
+from runhistory.store.sql.engine import create_store_engine
+from runhistory.store.sql.migrate import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS_DIR
+from runhistory.store.sql.schema import metadata
+
+SRC_DIR = Path(sql_package.__file__).resolve().parents[3]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(SRC_DIR)}
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env())
+
+
+def test_head_revision_constant_matches_the_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    assert scripts.get_heads() == [HEAD_REVISION]
+    assert {script.revision for script in scripts.walk_revisions()} == KNOWN_REVISIONS
+
+
+def test_migrations_create_the_declared_schema(store_uri: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    open_store(store_uri).close()
+    engine = create_store_engine(store_uri)
+    try:
+        with engine.connect() as conn, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_open_twice_is_fine_and_keeps_data(store_uri: str) -> None:
+    first = open_store(store_uri)
+    first.create_experiment("kept")
+    first.close()
+    second = open_store(store_uri)
+    assert [e.name for e in second.list_experiments()] == ["kept"]
+    second.close()
+
+
+def test_reopening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(uri).close()
+    result = _python(
+        "import sys\n"
+        "from runhistory.store.sql import open_store\n"
+        f"open_store({uri!r}).close()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_newer_schema_is_refused(store_uri: str) -> None:
+    open_store(store_uri).close()
+    engine = create_store_engine(store_uri)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaVersionError, match="upgrade runhistory"):
+        open_store(store_uri)
+
+
+def test_unsupported_uri_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="mysql"):
+        SqlTrackingStore("mysql://localhost/db")
+
+
+@pytest.mark.slow
+def test_concurrent_first_open(store_uri: str) -> None:
+    code = (
+        "from runhistory.store.sql import open_store\n"
+        f"store = open_store({store_uri!r})\n"
+        "store.list_experiments()\n"
+        "store.close()\n"
+    )
+    command = [sys.executable, "-c", code]
+    processes = [
+        subprocess.Popen(command, env=_env(), stderr=subprocess.PIPE, text=True) for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, errors
+    store = open_store(store_uri)
+    assert store.list_experiments() == []
+    store.close()
