@@ -8,22 +8,27 @@ it needs no shared counters and works with any number of logging threads.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError, ValidationError
 from runhistory.tracking.entities import MetricWrite
 
-# (run_id, name, kind, description, step, vtype, number, text, time)
-QueueItem = tuple[str, str, str, str, int | None, int, float | None, str | None, float]
+# (metric key, step, vtype, number, text, time); the key stands for (run, name, kind, description)
+QueueItem = tuple[int, int | None, int, float | None, str | None, float]
+MetricKey = tuple[str, str, str, str]
 Sink = Callable[[str, Sequence[MetricWrite]], Any]
 
 _IDLE_WAIT = 0.02
+_by_key = itemgetter(0)
 _RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -41,10 +46,19 @@ class MetricQueue:
         sink: called with ``(run_id, writes)`` to store one run's batch.
         max_points: values held before ``put`` waits for the writer (back-pressure).
         batch_size: most values stored per call of ``sink``.
+        drain: called by ``flush`` with the seconds left, after the sink took everything; a
+            sink that only hands values on (the remote backend's spool) waits there.
     """
 
-    def __init__(self, sink: Sink, max_points: int = 1_000_000, batch_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        max_points: int = 1_000_000,
+        batch_size: int = 50_000,
+        drain: Callable[[float], None] | None = None,
+    ) -> None:
         self._sink = sink
+        self._drain = drain  # remote mode: waits until the server stored what the sink spooled
         self._items: deque[Any] = deque()
         self._max_points = max_points
         self._batch_size = batch_size
@@ -54,7 +68,21 @@ class MetricQueue:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._keys: dict[tuple[str, str, str], int] = {}
+        self._key_info: list[MetricKey] = []
         _QUEUES.add(self)
+
+    def key(self, run_id: str, name: str, kind: str, description: str = "") -> int:
+        """A small integer standing for one metric of one run in queued items."""
+        identity = (run_id, name, kind)
+        found = self._keys.get(identity)
+        if found is None:
+            with self._start_lock:  # the description of the first call is the one stored
+                found = self._keys.get(identity)
+                if found is None:
+                    found = self._keys[identity] = len(self._key_info)
+                    self._key_info.append((run_id, name, kind, description))
+        return found
 
     # ---- producer side -------------------------------------------------------------
     def put(self, item: QueueItem) -> None:
@@ -84,6 +112,7 @@ class MetricQueue:
             FlushTimeoutError: the timeout passed; the message says how many values wait.
             RunhistoryError: a value queued earlier was refused by the store (the first error).
         """
+        started = time.monotonic()
         # A marker even when the deque is empty: the writer may hold a batch it has not stored.
         if self._thread is not None:
             marker = _FlushMarker()
@@ -96,6 +125,8 @@ class MetricQueue:
                     pending=len(self._items),
                 )
         self._raise_errors()
+        if self._drain is not None:
+            self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0))
 
     def _raise_errors(self) -> None:
         if self._errors:
@@ -150,7 +181,17 @@ class MetricQueue:
         return batch, markers
 
     def _write(self, batch: list[QueueItem]) -> None:
-        for run_id, writes in group_writes(batch).items():
+        # Transposing a big batch allocates millions of short-lived tuples; pausing the cyclic
+        # GC meanwhile nearly halves the writer's cost (measured with 1,000,000 points).
+        paused = len(batch) > 10_000 and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            grouped = group_writes(batch, self._key_info)
+        finally:
+            if paused:
+                gc.enable()
+        for run_id, writes in grouped.items():
             try:
                 self._store_with_retry(run_id, writes)
             except ValidationError:
@@ -158,7 +199,9 @@ class MetricQueue:
             except RunhistoryError as exc:
                 self._errors.append(exc)
             except Exception as exc:  # never let the writer thread die silently
-                self._errors.append(StorageError(f"storing metrics of run {run_id!r} failed: {exc!r}"))
+                self._errors.append(
+                    StorageError(f"storing metrics of run {run_id!r} failed: {exc!r}")
+                )
 
     def _store_with_retry(self, run_id: str, writes: list[MetricWrite]) -> None:
         for delay in (*_RETRY_DELAYS, None):
@@ -195,21 +238,16 @@ class MetricQueue:
         self._errors = []
 
 
-def group_writes(batch: Sequence[QueueItem]) -> dict[str, list[MetricWrite]]:
+def group_writes(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str, list[MetricWrite]]:
     """Group queued values into one ``MetricWrite`` per (run, metric), keeping their order."""
-    grouped: dict[str, dict[str, tuple[str, str, list[Any]]]] = {}
-    for run_id, name, kind, description, step, vtype, number, text, when in batch:
-        per_run = grouped.get(run_id)
-        if per_run is None:
-            per_run = grouped[run_id] = {}
-        entry = per_run.get(name)
-        if entry is None:
-            entry = per_run[name] = (kind, description, [])
-        entry[2].append((step, vtype, number, text, when))
-    return {
-        run_id: [MetricWrite(name, kind, points, description) for name, (kind, description, points) in per_run.items()]
-        for run_id, per_run in grouped.items()
-    }
+    batch.sort(key=_by_key)  # stable: values of one metric keep their order
+    grouped: dict[str, list[MetricWrite]] = {}
+    for key, items in groupby(batch, _by_key):
+        run_id, name, kind, description = keys[key]
+        _, *columns = zip(*items, strict=True)
+        write = MetricWrite.from_columns(name, kind, tuple(columns), description)  # type: ignore[arg-type]
+        grouped.setdefault(run_id, []).append(write)
+    return grouped
 
 
 _QUEUES: weakref.WeakSet[MetricQueue] = weakref.WeakSet()

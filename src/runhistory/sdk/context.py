@@ -43,11 +43,16 @@ def get_context_run(allow_offline: bool = True) -> Run:
 
 
 def _submitted_run(run_id: str) -> Run:
+    from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.run import Run
     from runhistory.sdk.workspace import Workspace
 
-    workspace = Workspace(tracking_uri=settings.get("RUNHISTORY_TRACKING_URI"))
-    return Run.get(workspace, run_id)
+    workspace = Workspace(tracking_uri=settings.get("RUNHISTORY_TRACKING_URI"),
+                          artifact_location=settings.get("RUNHISTORY_ARTIFACT_LOCATION"))
+    info = workspace._connection.backend.get_run(run_id)
+    experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
+    # ./outputs is tracked so run.complete() or register_model() in the script uploads it
+    return Run(experiment, run_id, _info=info, _track_outputs=True)
 
 
 def _interactive_run() -> Run:
@@ -70,6 +75,16 @@ def _install_exit_hooks() -> None:
         previous(kind, value, tb)
 
     sys.excepthook = record
+    original_exit = sys.exit
+
+    def exit_and_record(status: object = None) -> None:
+        # atexit cannot see the exit status; a script that calls sys.exit(3) failed.
+        global _uncaught
+        if status not in (None, 0):
+            _uncaught = SystemExit(status)
+        original_exit(status)
+
+    sys.exit = exit_and_record
     atexit.register(_finish_context_run)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 import os
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -234,8 +233,18 @@ class Model:
             "files": list(self._info.files),
         }
 
-    def update(self, tags: Any = None, description: str | None = None, **kwargs: Any) -> None:
-        """Replace tags (merged) and/or the description."""
+    def update(
+        self,
+        tags: Any = None,
+        description: str | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+    ) -> None:
+        """Merge tags into the model's tags and/or replace its description.
+
+        The dataset and resource arguments are accepted for compatibility and ignored.
+        """
         from runhistory.store.base import UNCHANGED
 
         self._info = self._backend.update_model(
@@ -368,7 +377,9 @@ def _find(
     return max(candidates, key=lambda m: m.version)  # type: ignore[no-any-return]
 
 
-def _local_files(model_path: str, child_paths: builtins.list[str] | None) -> tuple[builtins.list[str], builtins.list[str]]:
+def _local_files(
+    model_path: str, child_paths: builtins.list[str] | None
+) -> tuple[builtins.list[str], builtins.list[str]]:
     path = os.path.abspath(model_path)
     base = os.path.basename(path.rstrip(os.sep))
     if os.path.isfile(path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,6 +47,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._info: RunInfo = info if info is not None else connection.backend.get_run(run_id)
         self._run_id = self._info.run_id
         self._shapes = {}
+        self._scalar_keys = {}
+        self._put = connection.queue.put
         self._outputs_dir = _outputs_folder(outputs) if kwargs.get("_track_outputs") else None
 
     @property
@@ -372,8 +373,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
     def get_metric_history(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
         self._queue.flush()
-        points = self._backend.get_metric_history(self._run_id, name)
-        return [{"step": p.step, "value": p.value, "time": p.time} for p in points]
+        columns = self._backend.get_metric_history(self._run_id, name)
+        steps = columns.steps or [None] * len(columns)
+        return [
+            {"step": s, "value": v, "time": t}
+            for s, v, t in zip(steps, columns.values, columns.times, strict=True)
+        ]
 
     def flush(self, timeout_seconds: int = 300) -> None:
         """Wait until every value logged so far is stored.

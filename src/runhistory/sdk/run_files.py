@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -105,20 +104,30 @@ class RunFilesMixin:
         return written
 
     def get_all_logs(self, destination: str | None = None) -> list[str]:
-        """Download the run's log files (``logs/…``) to ``destination``; returns their paths."""
-        folder = destination or tempfile.mkdtemp(prefix=f"{self._run_id}_logs_")
+        """Download the run's log files (``logs/…``) to ``destination``; returns their paths.
+
+        Without ``destination`` they go to a folder named after the run id in the working
+        directory, as in the original SDK.
+        """
+        folder = destination or os.path.join(os.getcwd(), self._run_id)
         return self.download_files(prefix="logs/", output_directory=folder)
 
     def take_snapshot(self, file_or_folder_path: str) -> str:
         """Save a file or folder as the run's source snapshot; returns the snapshot id."""
         from runhistory import settings
+        from runhistory.sdk.git_info import git_properties
 
-        return self._backend.take_snapshot(  # type: ignore[no-any-return]
+        path = os.path.abspath(file_or_folder_path)
+        snapshot_id: str = self._backend.take_snapshot(
             self._run_id,
-            os.path.abspath(file_or_folder_path),
+            path,
             max_bytes=int(settings.get("RUNHISTORY_SNAPSHOT_MAX_BYTES")),
             max_files=int(settings.get("RUNHISTORY_SNAPSHOT_MAX_FILES")),
         )
+        git = git_properties(path)
+        if git:
+            self._backend.add_run_properties(self._run_id, git)
+        return snapshot_id
 
     def get_snapshot_id(self) -> str | None:
         """The id of the run's snapshot, or None."""

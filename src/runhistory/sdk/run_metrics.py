@@ -6,9 +6,10 @@ import io
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from runhistory.client.queue import MetricQueue
+from runhistory.client.queue import MetricQueue, QueueItem
 from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking import entities as e
 from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error
@@ -24,12 +25,15 @@ class RunMetricsMixin:
     _run_id: str
     _queue: MetricQueue
     _shapes: dict[str, tuple[str, bool]]
+    _scalar_keys: dict[str, tuple[int, bool]]
+    _put: Callable[[QueueItem], None]
 
     if TYPE_CHECKING:  # provided by RunFilesMixin in the composed Run
 
         def _upload_for_metric(self, name: str, source: Any) -> None: ...
 
-    def _check_shape(self, name: str, kind: str, has_step: bool) -> None:
+    def _metric_key(self, name: str, kind: str, has_step: bool, description: str) -> int:
+        """Check the metric's shape and return its queue key (cached for scalars)."""
         shape = self._shapes.get(name)
         if shape is None:
             check_metric_name(name)
@@ -38,6 +42,10 @@ class RunMetricsMixin:
             raise kind_rule_error(name, shape[0], kind)
         elif shape[1] != has_step:
             raise step_rule_error(name, shape[1])
+        key = self._queue.key(self._run_id, name, kind, description)
+        if kind == e.KIND_SCALAR:
+            self._scalar_keys[name] = (key, has_step)
+        return key
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log a number, string or bool under ``name``; repeated calls make a vector.
@@ -52,16 +60,17 @@ class RunMetricsMixin:
             InvalidMetricError: for lists (use ``log_list``), dicts (use ``log_row``) and other
                 types, or when steps are mixed.
         """
-        kind = type(value)
-        if kind is float and value == value:
-            encoded: tuple[int, float | None, str | None] = (e.VTYPE_FLOAT, value, None)
+        cached = self._scalar_keys.get(name)
+        if cached is None or cached[1] is not (step is not None):
+            key = self._metric_key(name, e.KIND_SCALAR, step is not None, description)
         else:
-            encoded = encode_value(name, value)
-        if self._shapes.get(name) != (e.KIND_SCALAR, step is not None):
-            self._check_shape(name, e.KIND_SCALAR, step is not None)
+            key = cached[0]
         if step is not None and type(step) is not int:
             step = _check_step(name, step)
-        self._queue.put((self._run_id, name, e.KIND_SCALAR, description, step, *encoded, _now()))
+        if type(value) is float and value == value:
+            self._put((key, step, 0, value, None, _now()))
+        else:
+            self._put((key, step, *encode_value(name, value), _now()))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of numbers, strings or bools as one metric."""
@@ -71,13 +80,9 @@ class RunMetricsMixin:
             raise InvalidMetricError(
                 f"metric {name!r}: log_list takes a list, got {type(value).__name__}"
             )
-        self._check_shape(name, e.KIND_LIST, False)
+        key = self._metric_key(name, e.KIND_LIST, False, description)
         when = _now()
-        items = [
-            (self._run_id, name, e.KIND_LIST, description, None, *encode_value(name, v), when)
-            for v in value
-        ]
-        self._queue.put_many(items)  # type: ignore[arg-type]
+        self._queue.put_many([(key, None, *encode_value(name, v), when) for v in value])
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Log one row of a table metric: ``run.log_row("results", epoch=1, loss=0.3)``."""
@@ -110,11 +115,8 @@ class RunMetricsMixin:
         self._put_document(name, kind, validate_document(kind, value), description)
 
     def _put_document(self, name: str, kind: str, document: Any, description: str) -> None:
-        self._check_shape(name, kind, False)
-        text = encode_document(document)
-        self._queue.put(
-            (self._run_id, name, kind, description, None, e.VTYPE_JSON, None, text, _now())
-        )
+        key = self._metric_key(name, kind, False, description)
+        self._put((key, None, e.VTYPE_JSON, None, encode_document(document), _now()))
 
     def log_image(
         self, name: str, path: str | None = None, plot: Any = None, description: str = ""
@@ -125,7 +127,7 @@ class RunMetricsMixin:
         """
         if (path is None) == (plot is None):
             raise ValidationError(f"image {name!r}: pass exactly one of path= or plot=")
-        self._check_shape(name, e.KIND_IMAGE, False)
+        key = self._metric_key(name, e.KIND_IMAGE, False, description)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         if path is not None:
             extension = os.path.splitext(str(path))[1] or ".png"
@@ -139,19 +141,7 @@ class RunMetricsMixin:
             buffer.seek(0)
             self._upload_for_metric(file_name, buffer)
         reference = f"aml://artifactId/ExperimentRun/dcid.{self._run_id}/{file_name}"
-        self._queue.put(
-            (
-                self._run_id,
-                name,
-                e.KIND_IMAGE,
-                description,
-                None,
-                e.VTYPE_JSON,
-                None,
-                encode_document(reference),
-                _now(),
-            )
-        )
+        self._put((key, None, e.VTYPE_JSON, None, encode_document(reference), _now()))
 
 
 def _check_step(name: str, step: Any) -> int:

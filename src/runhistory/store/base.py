@@ -18,8 +18,10 @@ from typing import Any
 from runhistory.tracking.entities import (
     ExperimentInfo,
     FileInfo,
+    MetricColumns,
     MetricInfo,
     MetricPoint,
+    MetricSeries,
     MetricWrite,
     ModelInfo,
     RunInfo,
@@ -168,6 +170,27 @@ class TrackingStore(abc.ABC):
         max_step: int | None = None,
     ) -> list[MetricPoint]:
         """Every point of one metric in logging order (sequence), optionally within a step range."""
+
+    @abc.abstractmethod
+    def get_metric_columns(
+        self,
+        run_id: str,
+        name: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricColumns:
+        """Every point of one metric as parallel lists in logging order (the fast read)."""
+
+    @abc.abstractmethod
+    def get_metric_series(
+        self,
+        run_id: str,
+        name: str,
+        max_points: int,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricSeries:
+        """At most ``max_points`` numeric points of a metric for a chart (min/max buckets)."""
 
     @abc.abstractmethod
     def get_last_metric_values(

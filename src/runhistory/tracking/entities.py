@@ -6,6 +6,7 @@ seconds since the epoch (UTC) as floats; ``None`` means "not yet".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,15 @@ class MetricPoint:
     time: float
 
 
+PointColumns = tuple[
+    Sequence[int | None],
+    Sequence[int],
+    Sequence[float | None],
+    Sequence[str | None],
+    Sequence[float],
+]
+
+
 @dataclass(frozen=True)
 class MetricWrite:
     """Points of one metric of one run, sent to the store in one batch.
@@ -93,6 +103,47 @@ class MetricWrite:
     kind: str
     points: list[tuple[int | None, int, float | None, str | None, float]]
     description: str = ""
+
+    def columns(self) -> PointColumns:
+        """The points transposed: ``(steps, vtypes, numbers, texts, times)`` (computed once)."""
+        cached: PointColumns | None = self.__dict__.get("_columns")
+        if cached is None:
+            cached = tuple(zip(*self.points, strict=True)) if self.points else ((),) * 5  # type: ignore[assignment]
+            object.__setattr__(self, "_columns", cached)
+        return cached  # type: ignore[return-value]
+
+    @classmethod
+    def from_columns(
+        cls, name: str, kind: str, columns: PointColumns, description: str = ""
+    ) -> MetricWrite:
+        """Build a write from already transposed columns (the writer thread's fast path)."""
+        write = cls(name, kind, _PointRows(columns), description)  # type: ignore[arg-type]
+        object.__setattr__(write, "_columns", columns)
+        return write
+
+
+class _PointRows(Sequence[tuple[int | None, int, float | None, str | None, float]]):
+    """Point tuples made on demand from columns (most writes are never read point by point)."""
+
+    def __init__(self, columns: PointColumns) -> None:
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self._columns[1])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(zip(*(c[index] for c in self._columns), strict=True))
+        return tuple(c[index] for c in self._columns)
+
+    def __iter__(self) -> Any:
+        return zip(*self._columns, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} points>"
 
 
 @dataclass(frozen=True)
@@ -160,3 +211,37 @@ class RunQuery:
     include_children: bool = True
     limit: int | None = None
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class MetricColumns:
+    """Every point of one metric as parallel lists, in logging order (fast for big metrics).
+
+    ``steps`` is ``None`` when the metric was logged without steps.
+    """
+
+    seqs: list[int]
+    steps: list[int] | None
+    values: list[Any]
+    times: list[float]
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """A metric prepared for a chart: at most ``max_points`` (x, y) pairs.
+
+    ``x`` is the step (or the sequence number when the metric has no steps). When
+    ``downsampled`` is true every bucket contributes its minimum and its maximum, in x order,
+    so spikes survive. Non-numeric values are left out.
+    """
+
+    run_id: str
+    name: str
+    kind: str
+    count: int
+    downsampled: bool
+    x: list[int]
+    y: list[float]

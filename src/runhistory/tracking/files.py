@@ -65,18 +65,24 @@ class FileRules:
             return self._upload_path(run, name, os.fspath(source))
         reader = _HashingReader(source)
         size = self.artifacts.put_stream(run_file_key(run, name), reader)  # type: ignore[arg-type]
-        return self._record(run.run_id, name, size, reader.digest.hexdigest())
+        existing = self._existing(run.run_id, name, reader.digest.hexdigest())
+        return existing or self._record(run.run_id, name, size, reader.digest.hexdigest())
+
+    def _existing(self, run_id: str, name: str, sha: str) -> FileInfo | None:
+        """The index entry of ``name`` if it already holds content with this hash."""
+        try:
+            existing = self.store.get_file_entry(run_id, name)
+        except NotFoundError:
+            return None
+        return existing if existing.sha256 == sha else None
 
     def _upload_path(self, run: RunInfo, name: str, path: str) -> FileInfo:
         if not os.path.isfile(path):
             raise NotFoundError(f"cannot upload {path!r} as {name!r}: no such file")
         sha = file_sha256(path)
-        try:
-            existing = self.store.get_file_entry(run.run_id, name)
-            if existing.sha256 == sha:
-                return existing
-        except NotFoundError:
-            pass
+        existing = self._existing(run.run_id, name, sha)
+        if existing is not None:
+            return existing
         size = self.artifacts.put_file(run_file_key(run, name), path)
         return self._record(run.run_id, name, size, sha)
 

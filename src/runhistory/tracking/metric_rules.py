@@ -7,21 +7,22 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from runhistory.errors import InvalidMetricError, NotFoundError
+from runhistory.errors import InvalidMetricError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking.entities import (
     ALL_KINDS,
     STRUCTURED_KINDS,
     VTYPE_JSON,
+    MetricColumns,
     MetricInfo,
-    MetricPoint,
+    MetricSeries,
     MetricWrite,
     RunInfo,
 )
 from runhistory.tracking.metrics import collate
 from runhistory.tracking.validation import check_metric_name
 
-_VTYPES = range(0, 6)
+_VTYPES = frozenset(range(0, 6))
 
 
 def step_rule_error(name: str, has_step: bool) -> InvalidMetricError:
@@ -83,9 +84,11 @@ class MetricRules:
                 raise kind_rule_error(write.name, kind, write.kind)
             if stored_step is not None and stored_step != has_step:
                 raise step_rule_error(write.name, stored_step)
-        for point in write.points:
-            if point[1] not in _VTYPES:
-                raise InvalidMetricError(f"metric {write.name!r}: unknown value type {point[1]}")
+        unknown = set(write.columns()[1]) - _VTYPES
+        if unknown:
+            raise InvalidMetricError(
+                f"metric {write.name!r}: unknown value types {sorted(unknown)}"
+            )
         if write.kind in STRUCTURED_KINDS:
             _check_documents(write)
 
@@ -127,7 +130,7 @@ class MetricRules:
         for info in infos:
             if name is None or info.name == name:
                 result[info.name] = collate(
-                    info.kind, self.store.get_metric_points(run_id, info.name)
+                    info.kind, self.store.get_metric_columns(run_id, info.name)
                 )
         return result
 
@@ -137,22 +140,41 @@ class MetricRules:
         name: str,
         min_step: int | None = None,
         max_step: int | None = None,
-    ) -> list[MetricPoint]:
+    ) -> MetricColumns:
         """Every stored point of one metric with its step and time, in logging order."""
         if not any(i.name == name for i in self.store.get_metric_infos(run_id)):
             raise NotFoundError(f"run {run_id!r} has no metric named {name!r}")
-        return self.store.get_metric_points(run_id, name, min_step=min_step, max_step=max_step)
+        return self.store.get_metric_columns(run_id, name, min_step=min_step, max_step=max_step)
+
+    def get_metric_series(
+        self,
+        run_ids: Sequence[str],
+        names: Sequence[str],
+        max_points: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[MetricSeries]:
+        """Chart-ready series for every (run, metric name) pair that exists."""
+        if not 2 <= max_points <= 100_000:
+            raise ValidationError(f"max_points must be between 2 and 100000, got {max_points}")
+        series = []
+        for run_id in run_ids:
+            present = {i.name for i in self.store.get_metric_infos(run_id)}
+            for name in names:
+                if name in present:
+                    series.append(
+                        self.store.get_metric_series(run_id, name, max_points, min_step, max_step)
+                    )
+        return series
 
 
 def _has_step(write: MetricWrite) -> bool | None:
     """True/False when all points agree on having a step, None when they are mixed."""
-    if not write.points:
-        return None
-    first = write.points[0][0] is not None
-    for point in write.points:
-        if (point[0] is not None) != first:
-            return None
-    return first
+    steps = write.columns()[0]
+    missing = steps.count(None) if isinstance(steps, (list, tuple)) else list(steps).count(None)
+    if missing == 0:
+        return True
+    return False if missing == len(steps) else None
 
 
 def _check_documents(write: MetricWrite) -> None:

@@ -9,7 +9,6 @@ comes back as that element; rows and tables come back as ``{column: value}`` for
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ from runhistory.tracking.entities import (
     VTYPE_JSON,
     VTYPE_NAN,
     VTYPE_STR,
-    MetricPoint,
+    MetricColumns,
 )
 
 Encoded = tuple[int, float | None, str | None]
@@ -137,22 +136,24 @@ def decode_document(value: Any) -> Any:
     return value
 
 
-def ordered_values(points: Sequence[MetricPoint]) -> list[Any]:
-    """Values in logging order, or by step (stable) when the points carry steps."""
-    if points and points[0].step is not None:
-        points = sorted(points, key=lambda p: (p.step if p.step is not None else 0, p.seq))
-    return [p.value for p in points]
+def ordered_values(columns: MetricColumns) -> list[Any]:
+    """Values in logging order, or by step (stable) when the metric has steps."""
+    steps = columns.steps
+    if steps is None or steps == sorted(steps):
+        return columns.values
+    order = sorted(range(len(steps)), key=steps.__getitem__)
+    return [columns.values[i] for i in order]
 
 
-def collate(kind: str, points: Sequence[MetricPoint]) -> Any:
+def collate(kind: str, columns: MetricColumns) -> Any:
     """Turn the stored points of one metric into what ``get_metrics()`` returns for it."""
     if kind in (KIND_SCALAR, KIND_LIST, KIND_IMAGE) or kind in STRUCTURED_KINDS:
-        values = ordered_values(points)
+        values = ordered_values(columns)
         if kind == KIND_IMAGE or kind in STRUCTURED_KINDS:
             values = [decode_document(v) for v in values]
         return values[0] if len(values) == 1 else values
     if kind in (KIND_ROW, KIND_TABLE):
-        return _collate_rows([decode_document(p.value) for p in points], kind)
+        return _collate_rows([decode_document(v) for v in columns.values], kind)
     raise InvalidMetricError(f"unknown metric kind {kind!r}")
 
 

@@ -25,7 +25,7 @@ from runhistory.store.sql.schema import (
     experiments,
     files,
     metric_batches,
-    metric_points,
+    metric_chunks,
     metrics,
     run_properties,
     run_tags,
@@ -155,7 +155,7 @@ class ExperimentsMixin(SqlStoreBase):
             require_experiment(conn, experiment_id)
             run_ids = select(runs.c.id).where(runs.c.experiment_id == experiment_id)
             metric_ids = select(metrics.c.id).where(metrics.c.run_id.in_(run_ids))
-            conn.execute(delete(metric_points).where(metric_points.c.metric_id.in_(metric_ids)))
+            conn.execute(delete(metric_chunks).where(metric_chunks.c.metric_id.in_(metric_ids)))
             for table in (metrics, metric_batches, run_tags, run_properties, files):
                 conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
             conn.execute(delete(runs).where(runs.c.experiment_id == experiment_id))

@@ -17,7 +17,8 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from runhistory.errors import InvalidMetricError, NotFoundError, StorageError
+from runhistory.errors import InvalidMetricError, NotFoundError
+from runhistory.store.sql._chunks import encode_chunks
 from runhistory.store.sql._common import (
     SqlStoreBase,
     chunks,
@@ -25,7 +26,8 @@ from runhistory.store.sql._common import (
     insert_ignore_stmt,
     require_run,
 )
-from runhistory.store.sql.schema import metric_batches, metric_points, metrics
+from runhistory.store.sql._series import read_columns, read_series
+from runhistory.store.sql.schema import metric_batches, metric_chunks, metrics
 from runhistory.tracking.entities import (
     KIND_LIST,
     KIND_SCALAR,
@@ -35,14 +37,12 @@ from runhistory.tracking.entities import (
     VTYPE_JSON,
     VTYPE_NAN,
     VTYPE_STR,
+    MetricColumns,
     MetricInfo,
     MetricPoint,
+    MetricSeries,
     MetricWrite,
 )
-
-_POINT_COLUMNS = "metric_id, seq, step, vtype, value, text, time"
-_INSERT_POINTS = f"INSERT INTO metric_points ({_POINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-PointRow = tuple[int, int, int | None, int, float | None, str | None, float]
 
 
 def decode_value(vtype: int | None, value: float | None, text: str | None) -> Any:
@@ -106,7 +106,8 @@ def _metric_ids(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) ->
 def _reserve(conn: Connection, metric_id: int, write: MetricWrite) -> int:
     """Bump the metric's count and last value; returns the first seq of ``write``."""
     step, vtype, value, text, at = write.points[-1]
-    has_step = any(point[0] is not None for point in write.points)
+    steps = write.columns()[0]
+    has_step = list(steps).count(None) != len(steps)
     stmt = (
         update(metrics)
         .where(metrics.c.id == metric_id)
@@ -126,38 +127,16 @@ def _reserve(conn: Connection, metric_id: int, write: MetricWrite) -> int:
 
 def _append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> None:
     ids = _metric_ids(conn, run_id, writes)
-    rows: list[PointRow] = []
+    rows: list[dict[str, Any]] = []
     # Lock metric rows in one global order (by id) so concurrent writers cannot deadlock;
     # the sort is stable, so writes to one metric keep their order.
     for write in sorted(writes, key=lambda w: ids[w.name]):
         if not write.points:
             continue
         metric_id = ids[write.name]
-        seq = _reserve(conn, metric_id, write)
-        for step, vtype, value, text, at in write.points:
-            rows.append((metric_id, seq, step, vtype, value, text, at))
-            seq += 1
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        _copy_points(conn, rows)
-    else:
-        conn.exec_driver_sql(_INSERT_POINTS, rows)
-
-
-def _copy_points(conn: Connection, rows: list[PointRow]) -> None:
-    # COPY is several times faster than executemany on PostgreSQL (see benchmarks/).
-    import psycopg
-
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY metric_points ({_POINT_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:
-        raise StorageError(f"the metadata store failed to store metric points: {exc}") from exc
-    finally:
-        cursor.close()
+        rows.extend(encode_chunks(metric_id, _reserve(conn, metric_id, write), write.columns()))
+    if rows:
+        conn.execute(metric_chunks.insert(), rows)
 
 
 def _to_info(row: Any) -> MetricInfo:
@@ -199,6 +178,29 @@ class MetricsMixin(SqlStoreBase):
 
         return self._read(work)
 
+    def _metric_row(self, conn: Connection, run_id: str, name: str) -> Any:
+        require_run(conn, run_id)
+        query = select(metrics.c.id, metrics.c.kind, metrics.c.count, metrics.c.has_step).where(
+            metrics.c.run_id == run_id, metrics.c.name == name
+        )
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"no metric {name!r} in run {run_id!r}", run_id=run_id, name=name)
+        return row
+
+    def get_metric_columns(
+        self,
+        run_id: str,
+        name: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricColumns:
+        def work(conn: Connection) -> MetricColumns:
+            row = self._metric_row(conn, run_id, name)
+            return read_columns(conn, int(row.id), bool(row.has_step), min_step, max_step)
+
+        return self._read(work)
+
     def get_metric_points(
         self,
         run_id: str,
@@ -206,30 +208,29 @@ class MetricsMixin(SqlStoreBase):
         min_step: int | None = None,
         max_step: int | None = None,
     ) -> list[MetricPoint]:
-        def work(conn: Connection) -> list[MetricPoint]:
-            require_run(conn, run_id)
-            query = select(metrics.c.id).where(metrics.c.run_id == run_id, metrics.c.name == name)
-            metric_id = conn.execute(query).scalar()
-            if metric_id is None:
-                raise NotFoundError(
-                    f"no metric {name!r} in run {run_id!r}", run_id=run_id, name=name
-                )
-            points = metric_points.c
-            select_points = (
-                select(
-                    points.seq, points.step, points.vtype, points.value, points.text, points.time
-                )
-                .where(points.metric_id == metric_id)
-                .order_by(points.seq)
+        columns = self.get_metric_columns(run_id, name, min_step, max_step)
+        steps = columns.steps or [None] * len(columns)
+        return [
+            MetricPoint(seq, step, value, at)
+            for seq, step, value, at in zip(
+                columns.seqs, steps, columns.values, columns.times, strict=True
             )
-            if min_step is not None:
-                select_points = select_points.where(points.step >= min_step)
-            if max_step is not None:
-                select_points = select_points.where(points.step <= max_step)
-            return [
-                MetricPoint(seq, step, decode_value(vtype, value, text), at)
-                for seq, step, vtype, value, text, at in conn.execute(select_points)
-            ]
+        ]
+
+    def get_metric_series(
+        self,
+        run_id: str,
+        name: str,
+        max_points: int,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricSeries:
+        def work(conn: Connection) -> MetricSeries:
+            row = self._metric_row(conn, run_id, name)
+            x, y, downsampled = read_series(
+                conn, int(row.id), bool(row.has_step), max_points, min_step, max_step
+            )
+            return MetricSeries(run_id, name, row.kind, int(row.count), downsampled, x, y)
 
         return self._read(work)
 

@@ -26,7 +26,7 @@ from runhistory.store.sql.schema import (
     experiments,
     files,
     metric_batches,
-    metric_points,
+    metric_chunks,
     metrics,
     run_properties,
     run_tags,
@@ -163,7 +163,7 @@ def _descendants(conn: Connection, run_id: str) -> list[str]:
 def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> None:
     for chunk in chunks(run_ids):
         metric_ids = select(metrics.c.id).where(metrics.c.run_id.in_(chunk))
-        conn.execute(delete(metric_points).where(metric_points.c.metric_id.in_(metric_ids)))
+        conn.execute(delete(metric_chunks).where(metric_chunks.c.metric_id.in_(metric_ids)))
         for table in (metrics, metric_batches, run_tags, run_properties, files):
             conn.execute(delete(table).where(table.c.run_id.in_(chunk)))
     # Deepest first, so no statement leaves a child pointing at a deleted parent.

@@ -135,16 +135,24 @@ def _create_metrics() -> None:
     )
     op.create_index("ux_metrics_run_name", "metrics", ["run_id", "name"], unique=True)
     op.create_table(
-        "metric_points",
+        "metric_chunks",
         sa.Column("metric_id", sa.BigInteger, primary_key=True),
-        sa.Column("seq", sa.BigInteger, primary_key=True),
-        sa.Column("step", sa.BigInteger, nullable=True),
-        sa.Column("vtype", sa.SmallInteger, nullable=False),
-        sa.Column("value", sa.Double, nullable=True),
-        sa.Column("text", sa.Text, nullable=True),
-        sa.Column("time", sa.Double, nullable=False),
+        sa.Column("first_seq", sa.BigInteger, primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("x_min", sa.BigInteger, nullable=False),
+        sa.Column("x_max", sa.BigInteger, nullable=False),
+        sa.Column("value_min", sa.Double, nullable=True),
+        sa.Column("value_max", sa.Double, nullable=True),
+        sa.Column("x_at_min", sa.BigInteger, nullable=True),
+        sa.Column("x_at_max", sa.BigInteger, nullable=True),
+        sa.Column("time_min", sa.Double, nullable=False),
+        sa.Column("time_max", sa.Double, nullable=False),
+        sa.Column("steps", sa.LargeBinary, nullable=True),
+        sa.Column("vals", sa.LargeBinary, nullable=False),
+        sa.Column("times", sa.LargeBinary, nullable=False),
+        sa.Column("vtypes", sa.LargeBinary, nullable=True),
+        sa.Column("texts", sa.Text, nullable=True),
         sa.ForeignKeyConstraint(["metric_id"], ["metrics.id"]),
-        sqlite_with_rowid=False,
     )
     op.create_table(
         "metric_batches",
@@ -211,7 +219,7 @@ def _create_models() -> None:
 def downgrade() -> None:
     for table in (
         "secrets", "model_files", "model_properties", "model_tags", "models", "files",
-        "metric_batches", "metric_points", "metrics", "run_properties", "run_tags", "runs",
+        "metric_batches", "metric_chunks", "metrics", "run_properties", "run_tags", "runs",
         "experiment_tags", "experiments",
     ):  # fmt: skip
         op.drop_table(table)
