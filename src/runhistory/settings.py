@@ -25,32 +25,108 @@ class Setting:
 
 
 _SETTINGS = [
-    Setting("RUNHISTORY_HOME", str, "~/.runhistory",
-            "Folder of the default workspace (and of named local workspaces under workspaces/)."),
-    Setting("RUNHISTORY_TRACKING_URI", str, None,
-            "Tracking URI to use instead of any config file: a folder, sqlite:///…, "
-            "postgresql://… or http(s)://host:port."),
-    Setting("RUNHISTORY_ARTIFACT_LOCATION", str, None,
-            "Where run files go when the tracking URI is a database (folder or s3://bucket/prefix)."),
-    Setting("RUNHISTORY_TRACKING_TOKEN", str, None,
-            "Bearer token sent to a runhistory server that requires authentication."),
-    Setting("RUNHISTORY_RUN_ID", str, None,
-            "Set by runhistory for a submitted script: the run that Run.get_context() returns."),
-    Setting("RUNHISTORY_QUIET", bool, False,
-            "Do not print the one-line notice when the default workspace is first created."),
-    Setting("RUNHISTORY_QUEUE_MAX_POINTS", int, 1_000_000,
-            "Most metric values held in memory before log calls wait for the writer."),
-    Setting("RUNHISTORY_WRITER_BATCH", int, 50_000,
-            "Most metric values the background writer stores in one transaction."),
-    Setting("RUNHISTORY_HEARTBEAT_TIMEOUT", float, 120.0,
-            "Seconds without a heartbeat after which a running run shows NotResponding."),
-    Setting("RUNHISTORY_SNAPSHOT_MAX_BYTES", int, 300 * 1024 * 1024,
-            "Largest total size of a snapshot of a source folder, in bytes."),
-    Setting("RUNHISTORY_SNAPSHOT_MAX_FILES", int, 2000,
-            "Most files in a snapshot of a source folder."),
-    Setting("RUNHISTORY_STUDIO_URL", str, None,
-            "Base URL of the studio used in portal links (default: the server URL, or "
-            "http://127.0.0.1:5000 for local workspaces)."),
+    Setting(
+        "RUNHISTORY_HOME",
+        str,
+        "~/.runhistory",
+        "Folder of the default workspace (and of named local workspaces under workspaces/).",
+    ),
+    Setting(
+        "RUNHISTORY_TRACKING_URI",
+        str,
+        None,
+        "Tracking URI to use instead of any config file: a folder, sqlite:///…, "
+        "postgresql://… or http(s)://host:port.",
+    ),
+    Setting(
+        "RUNHISTORY_ARTIFACT_LOCATION",
+        str,
+        None,
+        "Where run files go when the tracking URI is a database (folder or s3://bucket/prefix).",
+    ),
+    Setting(
+        "RUNHISTORY_TRACKING_TOKEN",
+        str,
+        None,
+        "Bearer token sent to a runhistory server that requires authentication.",
+    ),
+    Setting(
+        "RUNHISTORY_HTTP_RETRY_SECONDS",
+        float,
+        30.0,
+        "Seconds a remote client keeps retrying a request while the server is unreachable "
+        "(metric batches are spooled and retried without limit).",
+    ),
+    Setting(
+        "RUNHISTORY_RUN_ID",
+        str,
+        None,
+        "Set by runhistory for a submitted script: the run that Run.get_context() returns.",
+    ),
+    Setting(
+        "RUNHISTORY_QUIET",
+        bool,
+        False,
+        "Do not print the one-line notice when the default workspace is first created.",
+    ),
+    Setting(
+        "RUNHISTORY_QUEUE_MAX_POINTS",
+        int,
+        1_000_000,
+        "Most metric values held in memory before log calls wait for the writer.",
+    ),
+    Setting(
+        "RUNHISTORY_WRITER_BATCH",
+        int,
+        50_000,
+        "Most metric values the background writer stores in one transaction.",
+    ),
+    Setting(
+        "RUNHISTORY_HEARTBEAT_TIMEOUT",
+        float,
+        120.0,
+        "Seconds without a heartbeat after which a running run shows NotResponding.",
+    ),
+    Setting(
+        "RUNHISTORY_SNAPSHOT_MAX_BYTES",
+        int,
+        300 * 1024 * 1024,
+        "Largest total size of a snapshot of a source folder, in bytes.",
+    ),
+    Setting(
+        "RUNHISTORY_SNAPSHOT_MAX_FILES", int, 2000, "Most files in a snapshot of a source folder."
+    ),
+    Setting(
+        "RUNHISTORY_LOCAL_MAX_JOBS",
+        int,
+        os.cpu_count() or 1,
+        "Most submitted jobs the local compute target runs at once (default: CPU count).",
+    ),
+    Setting(
+        "RUNHISTORY_CANCEL_GRACE_SECONDS",
+        float,
+        10.0,
+        "Seconds a cancelled local job gets between SIGTERM and SIGKILL.",
+    ),
+    Setting(
+        "RUNHISTORY_HEARTBEAT_INTERVAL",
+        float,
+        5.0,
+        "Seconds between heartbeats of a running submitted job.",
+    ),
+    Setting(
+        "RUNHISTORY_LOG_UPLOAD_INTERVAL",
+        float,
+        0.5,
+        "Seconds between uploads of a running job's growing log file.",
+    ),
+    Setting(
+        "RUNHISTORY_STUDIO_URL",
+        str,
+        None,
+        "Base URL of the studio used in portal links (default: the server URL, or "
+        "http://127.0.0.1:5000 for local workspaces).",
+    ),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 

@@ -26,8 +26,10 @@ def test_create_children_by_count_and_by_tag_values(experiment: Experiment) -> N
     assert len(parent.get_children()) == 5
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"count": 2, "tag_key": "k", "tag_values": ["a"]},
-                                    {"count": 0}, {"tag_key": "k"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"count": 2, "tag_key": "k", "tag_values": ["a"]}, {"count": 0}, {"tag_key": "k"}],
+)
 def test_create_children_needs_exactly_one_form(experiment: Experiment, kwargs: dict) -> None:  # type: ignore[type-arg]
     parent = experiment.start_logging(outputs=False)
     with pytest.raises(ValidationError):

@@ -15,8 +15,10 @@ def test_valid_names(workspace: Workspace, name: str) -> None:
     assert Experiment(workspace, name).name == name
 
 
-@pytest.mark.parametrize("name", ["ab", "x" * 37, "_leading", "-leading", "has space", "dot.name",
-                                  "slash/name", "", "ünicode"])
+@pytest.mark.parametrize(
+    "name",
+    ["ab", "x" * 37, "_leading", "-leading", "has space", "dot.name", "slash/name", "", "ünicode"],
+)
 def test_invalid_names_state_the_rule(workspace: Workspace, name: str) -> None:
     with pytest.raises(InvalidNameError, match=RULE):
         Experiment(workspace, name)

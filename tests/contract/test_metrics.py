@@ -204,12 +204,18 @@ def test_accuracy_table_from_the_helpers_round_trips(run: Run) -> None:
 
 
 def test_invalid_structured_documents_say_what_failed(run: Run) -> None:
-    bad = {"schema_type": "confusion_matrix", "schema_version": "1.0.0",
-           "data": {"class_labels": ["a", "b"], "matrix": [[1, 2, 3], [4, 5, 6]]}}
+    bad = {
+        "schema_type": "confusion_matrix",
+        "schema_version": "1.0.0",
+        "data": {"class_labels": ["a", "b"], "matrix": [[1, 2, 3], [4, 5, 6]]},
+    }
     with pytest.raises(InvalidMetricError, match="confusion_matrix"):
         run.log_confusion_matrix("cm", bad)
-    bad_res = {"schema_type": "residuals", "schema_version": "1.0.0",
-               "data": {"bin_edges": [0, 1], "bin_counts": [1, 2]}}
+    bad_res = {
+        "schema_type": "residuals",
+        "schema_version": "1.0.0",
+        "data": {"bin_edges": [0, 1], "bin_counts": [1, 2]},
+    }
     with pytest.raises(InvalidMetricError, match="residuals"):
         run.log_residuals("res", bad_res)
     with pytest.raises(InvalidMetricError):

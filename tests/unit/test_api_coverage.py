@@ -19,12 +19,22 @@ from typing import Any
 
 import pytest
 
-from runhistory import Experiment, Model, Run, Workspace
+from runhistory import (
+    Environment,
+    Experiment,
+    Model,
+    Run,
+    RunConfiguration,
+    ScriptRunConfig,
+    Workspace,
+)
 
 MANIFEST = Path(__file__).resolve().parents[2].parent / "shared" / "api_manifest.json"
 REQUIRED = 0.90
 CLASSES: dict[str, type] = {"Run": Run, "Experiment": Experiment, "Model": Model,
-                            "Workspace": Workspace}  # fmt: skip
+                            "Workspace": Workspace, "ScriptRunConfig": ScriptRunConfig,
+                            "RunConfiguration": RunConfiguration,
+                            "Environment": Environment}  # fmt: skip
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -110,7 +120,10 @@ def _report(class_name: str, fraction: float, problems: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("class_name", ["Run", "Experiment", "Model"])
+@pytest.mark.parametrize(
+    "class_name",
+    ["Run", "Experiment", "Model", "ScriptRunConfig", "RunConfiguration", "Environment"],
+)
 def test_public_api_is_covered(class_name: str) -> None:
     fraction, problems = coverage(class_name)
     report = _report(class_name, fraction, problems)

@@ -22,7 +22,7 @@ def cancel_run(run: Run) -> RunInfo:
     info = run._backend.get_run(run.id)
     st.check_transition(run.id, info.status, st.CANCELED)
     if _submitted(info):
-        from runhistory.compute import request_cancel  # type: ignore[attr-defined]
+        from runhistory.compute import request_cancel
 
         result: RunInfo = request_cancel(run._backend, info)
         return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import platform
 import sys
 from typing import Any
@@ -19,8 +20,21 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
 
 
+_CACHED: dict[str, Any] | None = None
+
+
 def current_environment() -> dict[str, Any]:
-    """A description of the running interpreter, for ``Run.get_environment()``."""
+    """A description of the running interpreter, for ``Run.get_environment()``.
+
+    Computed once per process (listing installed packages takes tens of milliseconds).
+    """
+    global _CACHED
+    if _CACHED is None:
+        _CACHED = _describe()
+    return copy.deepcopy(_CACHED)
+
+
+def _describe() -> dict[str, Any]:
     return {
         "python": {
             "version": platform.python_version(),

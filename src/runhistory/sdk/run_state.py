@@ -27,7 +27,12 @@ class RunStateMixin:
         def _backend(self) -> Any: ...
 
     def _refresh(self) -> None:
-        self._info = self._backend.get_run(self._run_id)
+        info = self._backend.get_run(self._run_id)
+        if (info.run_definition or {}).get("compute") and not st.is_terminal(info.status):
+            from runhistory.compute import reconcile  # a submitted job may be gone
+
+            info = reconcile(self._backend, info)
+        self._info = info
 
     @property
     def status(self) -> str:

@@ -45,6 +45,8 @@ def _print_new_log(run: Run, offset: int) -> int:
     except NotFoundError:
         return offset
     if data:
+        if offset == 0:
+            print(f"Streaming {LOG_FILE}\n{'=' * (10 + len(LOG_FILE))}\n", flush=True)
         sys.stdout.write(data.decode("utf-8", errors="replace"))
         sys.stdout.flush()
     return offset + len(data)
