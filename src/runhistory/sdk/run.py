@@ -66,6 +66,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         description: str | None = None,
         **kwargs: Any,
     ) -> Run:
+        from runhistory.sdk.environment_info import current_environment
+
         backend = experiment.workspace._connection.backend
         info = backend.create_run(
             experiment.id,
@@ -73,20 +75,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             display_name=display_name,
             description=description,
             run_type="experimentrun",
+            run_definition={"environment": current_environment()},
         )
-        info = backend.set_status(info.run_id, st.RUNNING)
         run = cls(experiment, info.run_id, outputs=outputs, _info=info, _track_outputs=True)
-        run._record_environment()
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
         return run
-
-    def _record_environment(self) -> None:
-        from runhistory.sdk.environment_info import current_environment
-
-        self._backend.update_run(
-            self._run_id, run_definition={"environment": current_environment()}
-        )
 
     @staticmethod
     def get(workspace: Workspace, run_id: str) -> Run:
@@ -282,7 +276,6 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             status=st.RUNNING,
             display_name=name,
         )
-        info = self._backend.set_status(info.run_id, st.RUNNING)
         return Run(
             self._experiment,
             info.run_id,

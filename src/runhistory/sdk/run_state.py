@@ -79,7 +79,7 @@ class RunStateMixin:
         self._info = cancel_run(self)  # type: ignore[arg-type]
 
     def _finish(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
-        self._refresh()
+        # The cached status is enough here: the store refuses a finished run atomically.
         if st.is_terminal(self._info.status):
             st.check_transition(self._run_id, self._info.status, status)
         try:

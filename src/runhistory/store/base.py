@@ -90,10 +90,12 @@ class TrackingStore(abc.ABC):
         submitted_by: str | None = None,
         tags: dict[str, str | None] | None = None,
         properties: dict[str, str] | None = None,
+        **fields: Any,
     ) -> RunInfo:
         """Create a run, giving it the next ``number`` of its experiment atomically.
 
         ``root_run_id`` is derived from the parent. ConflictError if the id exists.
+        ``fields`` sets further run fields at once (the keys ``update_run`` accepts).
         """
 
     @abc.abstractmethod
@@ -114,6 +116,8 @@ class TrackingStore(abc.ABC):
         self, run_id: str, expected: Sequence[str], status: str, **fields: Any
     ) -> RunInfo | None:
         """Set ``status`` (and ``fields``) only if the current status is in ``expected``.
+
+        A ``start_time`` in ``fields`` is only written when the run has none yet.
 
         Returns the updated run, or ``None`` if the status was not one of ``expected``
         (nothing is changed then). This is what keeps two processes from both finishing a run.

@@ -50,6 +50,7 @@ class RunRules:
         target: str = "local",
         tags: object = None,
         properties: object = None,
+        run_definition: dict[str, Any] | None = None,
     ) -> RunInfo:
         """Create a run (a child when ``parent_run_id`` is given) in ``status``."""
         experiment = self.store.get_experiment(experiment_id)
@@ -57,11 +58,15 @@ class RunRules:
             self.store.get_run(parent_run_id)
         st.check_status_name(status)
         prefix = parent_run_id or experiment.name
+        now = time.time()
+        extra: dict[str, Any] = {"run_definition": run_definition} if run_definition else {}
+        if status == st.RUNNING:
+            extra["start_time"] = now
         return self.store.create_run(
             run_id=run_id or new_run_id(prefix),
             experiment_id=experiment_id,
             status=status,
-            created_time=time.time(),
+            created_time=now,
             parent_run_id=parent_run_id,
             display_name=display_name,
             description=description,
@@ -70,6 +75,7 @@ class RunRules:
             submitted_by=current_user(),
             tags=check_tags(tags or {}),
             properties=check_properties(properties or {}),
+            **extra,
         )
 
     def get_run(self, run_id: str) -> RunInfo:
@@ -88,27 +94,20 @@ class RunRules:
 
     def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
         """Move a run to ``status``; terminal runs refuse every further transition."""
-        current = self.store.get_run(run_id)
-        st.check_transition(run_id, current.status, status)
-        fields: dict[str, Any] = {}
+        st.check_status_name(status)
         now = time.time()
-        if status == st.RUNNING and current.start_time is None:
-            fields["start_time"] = now
+        fields: dict[str, Any] = {}
+        if status == st.RUNNING or st.is_terminal(status):
+            fields["start_time"] = now  # kept by the store when the run started before
         if st.is_terminal(status):
             fields["end_time"] = now
-            if current.start_time is None:
-                fields["start_time"] = now
         if error is not None:
             fields["error"] = error
-        updated = self.store.compare_and_set_status(run_id, st.ACTIVE_STATUSES, status, **fields)
-        if updated is None:
-            latest = self.store.get_run(run_id)
-            raise InvalidTransitionError(
-                f"run {run_id!r} is already {latest.status}; a finished run cannot become {status}",
-                run_id=run_id,
-                status=latest.status,
-                requested=status,
-            )
+        expected = (st.NOT_STARTED,) if status == st.NOT_STARTED else st.ACTIVE_STATUSES
+        updated = self.store.compare_and_set_status(run_id, expected, status, **fields)
+        if updated is None:  # one read, only on the refusing path
+            st.check_transition(run_id, self.store.get_run(run_id).status, status)
+            raise InvalidTransitionError(f"run {run_id!r} cannot become {status} now")
         return updated
 
     def heartbeat(self, run_id: str) -> None:
@@ -126,9 +125,7 @@ class RunRules:
 
     def set_run_tags(self, run_id: str, tags: object) -> None:
         """Insert or overwrite run tags (a tag may have the value ``None``)."""
-        checked = check_tags(tags)
-        self.store.get_run(run_id)
-        self.store.set_run_tags(run_id, checked)
+        self.store.set_run_tags(run_id, check_tags(tags))
 
     def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
         """Remove run tags; keys that are not there are ignored."""

@@ -188,12 +188,13 @@ class RunsMixin(SqlStoreBase):
         submitted_by: str | None = None,
         tags: dict[str, str | None] | None = None,
         properties: dict[str, str] | None = None,
+        **fields: Any,
     ) -> RunInfo:
         values = {
             "id": run_id, "experiment_id": experiment_id, "status": status,
             "created_time": created_time, "parent_run_id": parent_run_id,
             "display_name": display_name, "description": description, "run_type": run_type,
-            "target": target, "submitted_by": submitted_by,
+            "target": target, "submitted_by": submitted_by, **_row_values(fields),
         }  # fmt: skip
 
         def work(conn: Connection) -> RunInfo:
@@ -230,6 +231,8 @@ class RunsMixin(SqlStoreBase):
         self, run_id: str, expected: Sequence[str], status: str, **fields: Any
     ) -> RunInfo | None:
         values = _row_values({**fields, "status": status})
+        if "start_time" in values:  # a run starts once: keep the first start time
+            values["start_time"] = func.coalesce(runs.c.start_time, values["start_time"])
 
         def work(conn: Connection) -> RunInfo | None:
             stmt = (

@@ -6,6 +6,7 @@ database does not reveal any token. Revoked tokens stay listed (with their revoc
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 import time
@@ -99,12 +100,12 @@ class SqlTokenStore(SqlStoreBase):
             return None
         return _info(row)
 
-    def list(self) -> list[TokenInfo]:
+    def list(self) -> builtins.list[TokenInfo]:
         """Every token (active and revoked), oldest first."""
         query = select(api_tokens).order_by(api_tokens.c.created_time)
         return self._read(lambda conn: [_info(r) for r in conn.execute(query)])
 
-    def revoke(self, name_or_id: str) -> list[TokenInfo]:
+    def revoke(self, name_or_id: str) -> builtins.list[TokenInfo]:
         """Revoke the active tokens with this name or id; returns them.
 
         Raises:
