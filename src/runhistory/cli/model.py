@@ -1,0 +1,111 @@
+"""``runhistory model …``: list, show and download registered models."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from runhistory.cli.options import common_options, output_options, pairs
+
+
+@click.group()
+def model() -> None:
+    """List, show and download registered models."""
+
+
+@model.command("list")
+@click.option("-n", "--name", metavar="NAME", help="Only versions of this model.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    callback=pairs(False),
+    help="Only models with this tag (and value); repeatable.",
+)
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    callback=pairs(False),
+    help="Only models with this property; repeatable.",
+)
+@click.option("-r", "--run", "run_id", metavar="ID", help="Only models registered by this run.")
+@click.option("--latest", is_flag=True, help="Only the newest version of each model.")
+@output_options
+@common_options
+def list_models(
+    name: str | None,
+    tags: dict[str, Any],
+    properties: dict[str, Any],
+    run_id: str | None,
+    latest: bool,
+    output: str,
+    query: Any,
+) -> None:
+    """List registered model versions."""
+    from runhistory.cli.output import emit
+    from runhistory.cli.views import MODEL_COLUMNS, model_record
+    from runhistory.cli.workspace import open_workspace
+    from runhistory.sdk.model import Model
+
+    found = Model.list(
+        open_workspace(),
+        name=name,
+        tags=tags or None,
+        properties=properties or None,
+        run_id=run_id,
+        latest=latest,
+    )
+    emit([model_record(m) for m in found], output, query, MODEL_COLUMNS)
+
+
+@model.command("show")
+@click.argument("name", metavar="NAME[:VERSION]")
+@click.option("-v", "--version", type=click.IntRange(min=1), help="Version (default: latest).")
+@output_options
+@common_options
+def show(name: str, version: int | None, output: str, query: Any) -> None:
+    """Show one model version."""
+    from runhistory.cli.output import emit
+    from runhistory.cli.views import model_record
+
+    emit(model_record(_get(name, version)), output, query)
+
+
+@model.command("download")
+@click.argument("name", metavar="NAME[:VERSION]")
+@click.option("-v", "--version", type=click.IntRange(min=1), help="Version (default: latest).")
+@click.option(
+    "-o",
+    "--output-dir",
+    "--target-dir",
+    "target_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to download into.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace files that exist already.")
+@common_options
+def download(name: str, version: int | None, target_dir: str, overwrite: bool) -> None:
+    """Download a model version's files; prints the model's local path."""
+    from runhistory.errors import ConflictError
+
+    found = _get(name, version)
+    try:
+        path = found.download(target_dir=os.path.abspath(target_dir), exist_ok=overwrite)
+    except ConflictError as exc:
+        reason = str(exc).split(";")[0]
+        raise click.ClickException(f"{reason}; pass --overwrite to replace it") from None
+    click.echo(path)
+
+
+def _get(name: str, version: int | None) -> Any:
+    from runhistory.cli.lookup import get_model
+    from runhistory.cli.workspace import open_workspace
+
+    return get_model(open_workspace(), name, version)

@@ -1,0 +1,218 @@
+"""``runhistory run …``: list, show, tag, cancel and delete runs (``az ml run`` commands)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from runhistory.cli.options import AnyCaseChoice, common_options, confirm, output_options, pairs
+from runhistory.cli.run_files import download, logs
+from runhistory.cli.run_submit import submit_script
+from runhistory.tracking.status import ALL_STATUSES
+
+if TYPE_CHECKING:
+    from runhistory.sdk.run import Run
+
+RUN_ID_HELP = "The run id (`runhistory run list` shows them)."
+
+
+def run_id_option(function: Any) -> Any:
+    """The ``-r/--run`` option naming a run."""
+    return click.option("-r", "--run", "run_id", required=True, metavar="ID", help=RUN_ID_HELP)(
+        function
+    )
+
+
+@click.group()
+def run() -> None:
+    """List, inspect, tag, cancel, submit and delete runs."""
+
+
+run.add_command(logs)
+run.add_command(download)
+run.add_command(submit_script)
+
+
+@run.command("list", short_help="List runs, newest first.")
+@click.option("-e", "--experiment-name", metavar="NAME", help="Only runs of this experiment.")
+@click.option(
+    "--status",
+    type=AnyCaseChoice(ALL_STATUSES),
+    help="Only runs with this status.",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    callback=pairs(False),
+    help="Only runs with this tag (and value); repeatable.",
+)
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    callback=pairs(False),
+    help="Only runs with this property (and value); repeatable.",
+)
+@click.option("--include-children", is_flag=True, help="Include child runs.")
+@click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the N newest runs.")
+@output_options
+@common_options
+def list_runs(
+    experiment_name: str | None,
+    status: str | None,
+    tags: dict[str, Any],
+    properties: dict[str, Any],
+    include_children: bool,
+    last: int | None,
+    output: str,
+    query: Any,
+) -> None:
+    """List runs, newest first (all active experiments unless -e is given).
+
+    \b
+    Examples:
+      runhistory run list -e mnist --status Failed
+      runhistory run list --query "[?properties.author=='azureml-user']"
+      runhistory run list --query "[?tags.keys(@)[?starts_with(@, 'worth another look')]]"
+    """
+    from runhistory.cli.output import emit
+    from runhistory.cli.views import RUN_COLUMNS, run_record
+
+    filters = {
+        "tags": tags or None,
+        "properties": properties or None,
+        "status": status,
+        "include_children": include_children,
+    }
+    runs = _find_runs(experiment_name, filters)
+    emit([run_record(r) for r in runs[:last]], output, query, RUN_COLUMNS)
+
+
+def _find_runs(experiment_name: str | None, filters: dict[str, Any]) -> list[Run]:
+    """Runs of one experiment, or of every active experiment, newest first."""
+    from runhistory.cli.lookup import find_experiment
+    from runhistory.cli.workspace import open_workspace
+    from runhistory.sdk.experiment import Experiment
+    from runhistory.sdk.run import Run
+
+    workspace = open_workspace()
+    if experiment_name:
+        experiments = [find_experiment(workspace, experiment_name)]
+    else:
+        experiments = Experiment.list(workspace)
+    runs: list[Run] = []
+    for experiment in experiments:
+        runs.extend(Run.list(experiment, **filters))
+    if len(experiments) > 1:
+        runs.sort(key=lambda r: (r._info.created_time, r.number), reverse=True)
+    return runs
+
+
+@run.command("show")
+@run_id_option
+@output_options
+@common_options
+def show(run_id: str, output: str, query: Any) -> None:
+    """Show one run: status, times, tags, properties, error."""
+    _emit_run(_get(run_id), output, query)
+
+
+@run.command("cancel", short_help="Cancel a run.")
+@run_id_option
+@output_options
+@common_options
+def cancel(run_id: str, output: str, query: Any) -> None:
+    """Cancel a run: a submitted job is stopped; an interactive run becomes Canceled."""
+    found = _get(run_id)
+    found.cancel()
+    _emit_run(_get(run_id), output, query)
+
+
+@run.command("update")
+@run_id_option
+@click.option(
+    "--add-tag",
+    "add_tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=pairs(False),
+    help="Set a tag (KEY alone: a tag without value); repeatable.",
+)
+@click.option(
+    "--remove-tag", "remove_tags", multiple=True, metavar="KEY", help="Remove a tag; repeatable."
+)
+@output_options
+@common_options
+def update(
+    run_id: str, add_tags: dict[str, Any], remove_tags: tuple[str, ...], output: str, query: Any
+) -> None:
+    """Add, change or remove tags of a run.
+
+    \b
+    Example:
+      runhistory run update -r ID --add-tag quality='fantastic run' --remove-tag draft
+    """
+    if not add_tags and not remove_tags:
+        raise click.UsageError("nothing to update: give --add-tag KEY=VALUE or --remove-tag KEY")
+    found = _get(run_id)
+    if add_tags:
+        found.set_tags(add_tags)
+    if remove_tags:
+        found.remove_tags(list(remove_tags))
+    _emit_run(_get(run_id), output, query)
+
+
+@run.command("add-property")
+@run_id_option
+@click.argument("properties", nargs=-1, required=True, metavar="KEY=VALUE...", callback=pairs(True))
+@output_options
+@common_options
+def add_property(run_id: str, properties: dict[str, str], output: str, query: Any) -> None:
+    """Add properties to a run; properties cannot change once set."""
+    found = _get(run_id)
+    found.add_properties(properties)
+    _emit_run(_get(run_id), output, query)
+
+
+@run.command("metrics", short_help="Show a run's metrics.")
+@run_id_option
+@click.option("--name", metavar="NAME", help="Only this metric.")
+@output_options
+@common_options
+def metrics(run_id: str, name: str | None, output: str, query: Any) -> None:
+    """Show a run's metrics as {name: value}; repeated values as lists, tables as columns."""
+    from runhistory.cli.output import Columns, emit
+
+    found = _get(run_id)
+    values = found.get_metrics(name=name)
+    emit(values, output, query, Columns(field_header="Metric", value_header="Value"))
+
+
+@run.command("delete")
+@run_id_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@common_options
+def delete(run_id: str, yes: bool) -> None:
+    """Delete a run with its children, metrics and files."""
+    found = _get(run_id)
+    confirm(f"Delete run {run_id} with its children, metrics and files?", yes)
+    found._backend.delete_run(found.id)
+    click.echo(f"deleted run {run_id}", err=True)
+
+
+def _get(run_id: str) -> Run:
+    from runhistory.cli.lookup import get_run
+    from runhistory.cli.workspace import open_workspace
+
+    return get_run(open_workspace(), run_id)
+
+
+def _emit_run(found: Run, output: str, query: Any) -> None:
+    from runhistory.cli.output import emit
+    from runhistory.cli.views import run_detail
+
+    emit(run_detail(found), output, query)

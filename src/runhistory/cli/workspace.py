@@ -1,0 +1,67 @@
+"""Which workspace a command works on.
+
+In order: ``--tracking-uri``; ``-w/--workspace`` (a folder when it looks like a path or is an
+existing folder, else a named local workspace); ``RUNHISTORY_TRACKING_URI``; the nearest config
+file above the working directory; the default workspace.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from runhistory.cli.options import workspace_choice
+
+if TYPE_CHECKING:
+    from runhistory.sdk.workspace import Workspace
+
+
+def looks_like_folder(value: str) -> bool:
+    """Whether ``-w`` names a folder rather than a named local workspace."""
+    separators = {"/", os.sep, *(os.altsep or "")}
+    return (
+        any(s in value for s in separators) or value.startswith((".", "~")) or os.path.isdir(value)
+    )
+
+
+def open_workspace(create_named: bool = False) -> Workspace:
+    """The workspace chosen by the command line, the environment or a config file.
+
+    Args:
+        create_named: create a named local workspace that does not exist yet (``folder
+            attach``); otherwise an unknown name is an error.
+    """
+    from runhistory import settings
+    from runhistory.sdk.config import find_config_file
+    from runhistory.sdk.workspace import Workspace
+
+    name, tracking_uri = workspace_choice(click.get_current_context())
+    if tracking_uri:
+        return Workspace(tracking_uri=tracking_uri)
+    if name:
+        return _named_or_folder(name, create_named)
+    if settings.get("RUNHISTORY_TRACKING_URI"):
+        return Workspace()
+    found = find_config_file()
+    if found is not None:
+        return Workspace.from_config(path=found)
+    return Workspace()
+
+
+def _named_or_folder(value: str, create: bool) -> Workspace:
+    from runhistory.errors import NotFoundError
+    from runhistory.sdk.workspace import Workspace
+
+    if looks_like_folder(value):
+        return Workspace(path=os.path.abspath(os.path.expanduser(value)))
+    if create:
+        return Workspace.create(value, exist_ok=True)
+    try:
+        return Workspace.get(value)
+    except NotFoundError as exc:
+        raise click.ClickException(
+            f"{exc}; create it with `runhistory folder attach -w {value}`, or pass a folder "
+            f"path (./{value}) to use a workspace folder"
+        ) from None
