@@ -4,20 +4,31 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,server,postgres,s3
 
-.PHONY: install demo test lint format typecheck clean
+.PHONY: install studio demo test lint format typecheck clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python  ## create .venv and install runhistory with its extras
+install: $(BIN)/python  ## create .venv and install runhistory with its extras (and the studio)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory studio; \
+	else echo "npm not found: the studio is not built (install Node.js, then make studio)"; fi
+
+studio:  ## build the studio (frontend/) into src/runhistory/server/static
+	cd frontend && npm install --no-audit --no-fund --loglevel=error && npm run build
 
 demo: install  ## log a realistic run into the default workspace and say where it is
 	$(BIN)/python examples/demo.py
 
 test: install  ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 	$(BIN)/python -m pytest -q
+
+bench: install  ## runhistory vs MLflow, workloads B1-B6 (~15 min); BENCH_ARGS="--only B1,B2"
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: install  ## the same at small sizes (about a minute): CI's smoke test, never fails on speed
+	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
 
 lint: install  ## ruff and mypy
 	$(BIN)/ruff check src tests benchmarks examples

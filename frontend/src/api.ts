@@ -1,0 +1,246 @@
+// The REST API client: every call the studio makes goes through here (docs/rest-api.md).
+
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  created_time: number;
+  archived_time: number | null;
+  tags: Record<string, string | null>;
+  last_activity_time: number | null;
+  run_count?: number;
+}
+
+export interface Run {
+  run_id: string;
+  experiment_id: string;
+  experiment_name: string;
+  number: number;
+  status: string;
+  created_time: number;
+  parent_run_id: string | null;
+  root_run_id: string | null;
+  display_name: string | null;
+  description: string | null;
+  run_type: string;
+  target: string;
+  submitted_by: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  heartbeat_time: number | null;
+  snapshot_id: string | null;
+  error: Record<string, unknown> | null;
+  run_definition: Record<string, unknown> | null;
+  tags: Record<string, string | null>;
+  properties: Record<string, string>;
+}
+
+export interface MetricInfo {
+  run_id: string;
+  name: string;
+  kind: string;
+  description: string;
+  count: number;
+  has_step: boolean | null;
+  last_value: unknown;
+  last_step: number | null;
+  updated_time: number | null;
+}
+
+export interface FileInfo {
+  run_id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  created_time: number;
+}
+
+export interface Series {
+  run_id: string;
+  name: string;
+  kind: string;
+  count: number;
+  downsampled: boolean;
+  x: number[];
+  y: (number | null)[];
+  min?: (number | null)[];
+  max?: (number | null)[];
+}
+
+export interface SeriesRequest {
+  run_ids: string[];
+  names: string[];
+  max_points: number;
+  min_step?: number;
+  max_step?: number;
+  x?: "step" | "time";
+}
+
+interface Page<T> {
+  items: T[];
+  next_offset: number | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BASE = "api/v1";
+const TOKEN_KEY = "runhistory.token";
+
+export function setToken(token: string | null): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const token = localStorage.getItem(TOKEN_KEY);
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let kind = "HttpError";
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = await response.json();
+    kind = body.error ?? kind;
+    message = body.message ?? message;
+  } catch {
+    /* not a JSON error body */
+  }
+  return new ApiError(response.status, kind, message);
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: headers() };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = headers({ "Content-Type": "application/json" });
+  }
+  const response = await fetch(`${BASE}${path}`, init);
+  if (!response.ok) throw await failure(response);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+function query(params: Record<string, string | number | boolean | string[] | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) search.append(key, String(item));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+const LIVE_STATUSES = [
+  "NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing",
+  "CancelRequested", "NotResponding",
+];
+
+async function all<T>(
+  path: string,
+  params: Record<string, string | boolean | string[] | undefined>,
+) {
+  const items: T[] = [];
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const page: Page<T> = await request("GET", path + query({ ...params, limit: 10000, offset }));
+    items.push(...page.items);
+    offset = page.next_offset;
+  }
+  return items;
+}
+
+let timeSeries: Promise<boolean> | undefined;
+
+export const api = {
+  /** Whether this server's ``/metrics/series`` takes ``x: "time"`` (from its OpenAPI schema). */
+  offersTimeSeries: () => {
+    timeSeries ??= request<{ components?: { schemas?: Record<string, { properties?: object }> } }>(
+      "GET",
+      "/openapi.json",
+    ).then(
+      (schema) => "x" in (schema.components?.schemas?.SeriesRequest?.properties ?? {}),
+      () => false,
+    );
+    return timeSeries;
+  },
+  experiments: (viewType: string) =>
+    all<Experiment>("/experiments", { view_type: viewType }),
+  experiment: (id: string) => request<Experiment>("GET", `/experiments/${enc(id)}`),
+  runs: (experimentId: string) =>
+    all<Run>("/runs", { experiment_id: experimentId, include_children: true }),
+  /** The 100 newest runs and every live run of an experiment (for polling). */
+  recentRuns: async (experimentId: string) => {
+    const base = { experiment_id: experimentId, include_children: true };
+    const [newest, live] = await Promise.all([
+      request<Page<Run>>("GET", "/runs" + query({ ...base, limit: 100 })),
+      all<Run>("/runs", { ...base, status: LIVE_STATUSES }),
+    ]);
+    const merged = new Map([...newest.items, ...live].map((run) => [run.run_id, run]));
+    return [...merged.values()];
+  },
+  run: (runId: string) => request<Run>("GET", `/runs/${enc(runId)}`),
+  children: (runId: string) =>
+    all<Run>(`/runs/${enc(runId)}/children`, {}),
+  patchTags: (runId: string, set: Record<string, string | null>, remove: string[]) =>
+    request<void>("PATCH", `/runs/${enc(runId)}/tags`, { set, remove }),
+  metricInfos: async (runId: string) =>
+    (await request<{ items: MetricInfo[] }>("GET", `/runs/${enc(runId)}/metrics/info`)).items,
+  metric: async (runId: string, name: string) => {
+    const found = await request<Record<string, unknown>>(
+      "GET",
+      `/runs/${enc(runId)}/metrics${query({ name })}`,
+    );
+    return found[name];
+  },
+  /** Chart series; ``x`` is sent only for a time axis (steps are the default). */
+  series: async ({ x, ...body }: SeriesRequest) =>
+    (
+      await request<{ series: Series[] }>(
+        "POST",
+        "/metrics/series",
+        x === "time" ? { ...body, x } : body,
+      )
+    ).series,
+  /** Every point of one metric (full resolution: only for metrics known to be small). */
+  history: (runId: string, name: string) =>
+    request<{ steps: number[] | null; values: unknown[]; times: number[] }>(
+      "GET",
+      `/runs/${enc(runId)}/metrics/history${query({ name })}`,
+    ),
+  last: (runIds: string[], names?: string[]) =>
+    request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
+      run_ids: runIds,
+      ...(names ? { names } : {}),
+    }),
+  files: (runId: string, prefix?: string) =>
+    all<FileInfo>(`/runs/${enc(runId)}/files`, { prefix }),
+  fileUrl: (runId: string, name: string) =>
+    `${BASE}/runs/${enc(runId)}/files/${name.split("/").map(enc).join("/")}`,
+  snapshotUrl: (snapshotId: string) => `${BASE}/snapshots/${enc(snapshotId)}/zip`,
+  /** The bytes of a file from byte ``from`` on, as text, with how many bytes were read. */
+  fileTail: async (runId: string, name: string, from = 0) => {
+    const extra: Record<string, string> = from > 0 ? { Range: `bytes=${from}-` } : {};
+    const response = await fetch(api.fileUrl(runId, name), { headers: headers(extra) });
+    if (response.status === 416) return { text: "", bytes: 0 };
+    if (!response.ok) throw await failure(response);
+    const buffer = await response.arrayBuffer();
+    if (from > 0 && response.status === 200) {
+      return { text: decoder.decode(buffer.slice(from)), bytes: buffer.byteLength - from };
+    }
+    return { text: decoder.decode(buffer), bytes: buffer.byteLength };
+  },
+};
+
+const decoder = new TextDecoder();
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}

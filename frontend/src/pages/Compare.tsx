@@ -1,0 +1,135 @@
+// Comparing runs: overlaid metric charts, parallel coordinates, and a tags/properties diff.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api, type MetricInfo, type Run } from "../api";
+import { Chart } from "../charts/Chart";
+import type { Option } from "../charts/echarts";
+import type { LineSettings } from "../charts/lineOption";
+import { SeriesChart } from "../charts/SeriesChart";
+import { ErrorNote, Loading, StatusBadge } from "../components/common";
+import { formatValue, isLive, runLabel } from "../lib/format";
+import { useLoad, useStored, useWidth } from "../lib/hooks";
+import { type ChartSeries, fetchSeries } from "../lib/seriesFetch";
+import { href } from "../router";
+import { DEFAULT_SETTINGS, LINE_KINDS, LineControls, pointsFor } from "./run/Metrics";
+
+async function loadCompare(runIds: string[]) {
+  const runs = await Promise.all(runIds.map((id) => api.run(id)));
+  const infos = (await Promise.all(runIds.map((id) => api.metricInfos(id)))).flat();
+  const last = await api.last(runIds);
+  return { runs, infos, last };
+}
+
+export function ComparePage({ experimentId, runIds }: { experimentId: string; runIds: string[] }) {
+  const loaded = useLoad(() => loadCompare(runIds), [runIds.join(",")], (d) => d?.runs.some((r) => isLive(r.status)) ?? false);
+  const [settings, setSettings] = useStored<LineSettings>("runhistory.lines", DEFAULT_SETTINGS);
+  const [gridRef, width] = useWidth<HTMLDivElement>();
+  if (!runIds.length) return <div class="page"><p>Select runs in an experiment's runs table, then press Compare.</p></div>;
+  if (loaded.error) return <div class="page"><ErrorNote error={loaded.error} /></div>;
+  const data = loaded.data;
+  return (
+    <div class="page" ref={gridRef}>
+      <nav class="crumbs" aria-label="breadcrumb"><a href={href.experiments()}>Experiments</a> / <a href={href.runs(experimentId)}>{data?.runs[0]?.experiment_name ?? "runs"}</a> / <span>compare</span></nav>
+      <h1>Compare {runIds.length} runs</h1>
+      {!data ? <Loading what="runs" /> : (
+        <>
+          <ul class="compare-runs" id="compare-runs">
+            {data.runs.map((run) => (
+              <li key={run.run_id} data-run={run.run_id}><StatusBadge status={run.status} /> <a href={href.run(run.experiment_id, run.run_id)}>{runLabel(run)}</a></li>
+            ))}
+          </ul>
+          <LineControls settings={settings} onChange={setSettings} />
+          <OverlaidCharts runs={data.runs} infos={data.infos.filter((i) => LINE_KINDS.has(i.kind))} settings={settings} maxPoints={pointsFor(width > 1100 ? width / 2 - 40 : width - 40)} />
+          <section class="card"><h2>Parallel coordinates</h2><Parallel runs={data.runs} last={data.last} /></section>
+          <section class="card"><h2>Tags and properties</h2><DiffTable runs={data.runs} /></section>
+        </>
+      )}
+    </div>
+  );
+}
+
+function OverlaidCharts({ runs, infos, settings, maxPoints }: { runs: Run[]; infos: MetricInfo[]; settings: LineSettings; maxPoints: number }) {
+  const [series, setSeries] = useState<ChartSeries[] | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const time = settings.xMode !== "step";
+  const names = [...new Set(infos.map((i) => i.name))].sort();
+  const version = infos.map((i) => `${i.run_id}:${i.name}:${i.count}`).join("|");
+  useEffect(() => {
+    if (!names.length) return;
+    fetchSeries(runs.map((r) => r.run_id), infos, maxPoints, time).then(setSeries, setError);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version, maxPoints, time]);
+  if (error) return <ErrorNote error={error} />;
+  if (!names.length) return <p class="muted">These runs have no line metrics.</p>;
+  if (!series) return <Loading what="series" />;
+  const byRun = new Map(runs.map((run) => [run.run_id, run]));
+  return (
+    <div class="chart-grid">
+      {names.map((name) => {
+        const lines = series.filter((s) => s.name === name).map((s) => {
+          const run = byRun.get(s.run_id)!;
+          return { label: runLabel(run), series: s, origin: run.start_time ?? run.created_time };
+        });
+        return <SeriesChart key={name} name={name} lines={lines} settings={settings} maxPoints={maxPoints} />;
+      })}
+    </div>
+  );
+}
+
+/** Parallel-coordinates dimensions: every property, then every final (last) numeric metric. */
+function Parallel({ runs, last }: { runs: Run[]; last: Record<string, Record<string, unknown>> }) {
+  const option = useMemo<Option>(() => {
+    const props = [...new Set(runs.flatMap((r) => Object.keys(r.properties)))].sort();
+    const metrics = [...new Set(runs.flatMap((r) => Object.entries(last[r.run_id] ?? {}).filter(([, v]) => typeof v === "number").map(([k]) => k)))].sort();
+    const columns = [...props.map((p) => ({ key: p, get: (r: Run) => r.properties[p] ?? null })), ...metrics.map((m) => ({ key: m, get: (r: Run) => (last[r.run_id]?.[m] ?? null) as unknown }))];
+    const parallelAxis = columns.map((column, dim) => {
+      const values = runs.map(column.get).filter((v) => v !== null);
+      const numeric = values.every((v) => typeof v === "number" || (typeof v === "string" && v !== "" && Number.isFinite(Number(v))));
+      return numeric ? { dim, name: column.key, type: "value", scale: true } : { dim, name: column.key, type: "category", data: [...new Set(values.map(String))] };
+    });
+    const series = runs.map((run) => ({
+      name: runLabel(run), type: "parallel", lineStyle: { width: 2 },
+      data: [columns.map((column, i) => {
+        const v = column.get(run);
+        return v === null ? null : parallelAxis[i].type === "value" ? Number(v) : String(v);
+      })],
+    }));
+    return {
+      legend: { type: "scroll", top: 0, data: runs.map(runLabel) },
+      tooltip: {},
+      parallel: { left: 60, right: 80, top: 60, bottom: 30 },
+      parallelAxis,
+      series,
+    };
+  }, [runs, last]);
+  const dims = (option.parallelAxis as unknown[]).length;
+  if (dims === 0) return <p class="muted">No properties or numeric metrics to compare.</p>;
+  return <Chart option={option} label="parallel coordinates" height={340} />;
+}
+
+function DiffTable({ runs }: { runs: Run[] }) {
+  const rows: [string, (r: Run) => string | null | undefined][] = [
+    ["status", (r) => r.status],
+    ["type", (r) => r.run_type],
+    ...[...new Set(runs.flatMap((r) => Object.keys(r.tags)))].sort().map((k) => [`tag: ${k}`, (r: Run) => (k in r.tags ? (r.tags[k] ?? "(no value)") : undefined)] as [string, (r: Run) => string | null | undefined]),
+    ...[...new Set(runs.flatMap((r) => Object.keys(r.properties)))].sort().map((k) => [`property: ${k}`, (r: Run) => r.properties[k]] as [string, (r: Run) => string | null | undefined]),
+  ];
+  return (
+    <div class="table-scroll">
+      <table class="data diff" id="diff">
+        <thead><tr><th>key</th>{runs.map((r) => <th key={r.run_id}>{runLabel(r)}</th>)}</tr></thead>
+        <tbody>
+          {rows.map(([key, get]) => {
+            const values = runs.map(get);
+            const differs = new Set(values.map((v) => v ?? "∅")).size > 1;
+            return (
+              <tr key={key} class={differs ? "differs" : ""} data-differs={differs}>
+                <th>{key}</th>
+                {values.map((v, i) => <td key={i}>{v === undefined ? <span class="muted">—</span> : formatValue(v)}</td>)}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

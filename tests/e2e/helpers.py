@@ -1,0 +1,69 @@
+"""Small helpers for the studio's browser tests."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio_data import Demo
+
+from support.services import ServerProcess
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+@dataclass
+class Studio:
+    """The server, its workspace folder, what was written, and the bulk writer."""
+
+    server: ServerProcess
+    folder: Path
+    demo: Demo
+    bulk: subprocess.Popen[bytes]
+    bulk_log: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def wait_for_bulk(self) -> None:
+        """Wait until the background writer has stored the big run and the 5,000 runs."""
+        code = self.bulk.wait(timeout=240)
+        assert code == 0, self.bulk_log.read_text()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a screenshot of the page to docs/images/<name>.png (referenced by the docs)."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / f"{name}.png"))
+
+
+def open_page(page: Any, path: str) -> None:
+    """Open a studio route (``#/…``) and wait for the app to render."""
+    page.goto("/" + path)
+    page.wait_for_selector("main#main > *")
+
+
+def expect_chart(page: Any, metric: str, legend: str | None = None) -> Any:
+    """The chart card of ``metric``: wait for its canvas and check its legend names ``legend``.
+
+    ECharts describes each chart (title, legend/series names) in the ``aria-label`` of the
+    chart's element; that is what a screen reader announces and what is checked here.
+    """
+    card = page.locator(f'figure[data-metric="{metric}"]')
+    card.locator("canvas").first.wait_for(state="visible")
+    chart = card.locator(".chart").first
+    page.wait_for_function(
+        "([el, name]) => (el.getAttribute('aria-label') || '').includes(name)",
+        arg=[chart.element_handle(), legend or metric],
+    )
+    return card
+
+
+def run_rows(page: Any) -> list[str]:
+    """Run numbers of the runs table's rows, top to bottom."""
+    return page.eval_on_selector_all(
+        "#runs tbody tr[data-run]", "rows => rows.map(r => r.dataset.number)"
+    )
