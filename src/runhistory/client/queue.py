@@ -68,6 +68,7 @@ class MetricQueue:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._busy = False
         self._keys: dict[tuple[str, str, str], int] = {}
         self._key_info: list[MetricKey] = []
         _QUEUES.add(self)
@@ -113,8 +114,9 @@ class MetricQueue:
             RunhistoryError: a value queued earlier was refused by the store (the first error).
         """
         started = time.monotonic()
-        # A marker even when the deque is empty: the writer may hold a batch it has not stored.
-        if self._thread is not None:
+        # The writer marks itself busy before it takes a batch, so an empty deque and an idle
+        # writer mean that everything queued before this call is stored.
+        if self._thread is not None and (self._items or self._busy):
             marker = _FlushMarker()
             self._items.append(marker)
             self._wake.set()
@@ -160,9 +162,11 @@ class MetricQueue:
                 self._wake.wait(_IDLE_WAIT)
                 self._wake.clear()
                 continue
+            self._busy = True
             batch, markers = self._take_batch()
             if batch:
                 self._write(batch)
+            self._busy = bool(self._items)
             for marker in markers:
                 marker.done.set()
             with self._room:
