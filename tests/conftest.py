@@ -14,8 +14,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     home = tmp_path / "rh-home"
     monkeypatch.setenv("RUNHISTORY_HOME", str(home))
     monkeypatch.setenv("RUNHISTORY_QUIET", "1")
-    for name in ("RUNHISTORY_TRACKING_URI", "RUNHISTORY_RUN_ID", "RUNHISTORY_ARTIFACT_LOCATION",
-                 "RUNHISTORY_TRACKING_TOKEN"):
+    for name in (
+        "RUNHISTORY_TRACKING_URI",
+        "RUNHISTORY_RUN_ID",
+        "RUNHISTORY_ARTIFACT_LOCATION",
+        "RUNHISTORY_TRACKING_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield home
     from runhistory.client.backend import close_all

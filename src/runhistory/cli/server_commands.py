@@ -55,6 +55,11 @@ def _store_location(
 )
 @click.option("--auth", is_flag=True, help="Require a bearer token (see `runhistory token`).")
 @click.option(
+    "--secret-key-file",
+    metavar="PATH",
+    help="Key encrypting workspace secrets; give every server of one database the same.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -62,7 +67,8 @@ def _store_location(
 )
 @common_options
 def server(host: str, port: int, backend_store_uri: str | None, artifact_location: str | None,
-           workers: int, auth: bool, log_level: str) -> None:  # fmt: skip
+           workers: int, auth: bool, secret_key_file: str | None,
+           log_level: str) -> None:  # fmt: skip
     """Run the runhistory tracking server (REST API under /api/v1, studio at /).
 
     The schema is migrated at start; a database written by a newer runhistory is refused.
@@ -73,7 +79,8 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     from runhistory.server.runner import bind, serve
 
     uri, artifacts = _store_location(backend_store_uri, artifact_location)
-    settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth)
+    settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth,
+                              secret_key_file=secret_key_file)  # fmt: skip
     try:
         sock = bind(host, port)
     except OSError as exc:

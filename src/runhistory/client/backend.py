@@ -44,7 +44,9 @@ def resolve_location(tracking_uri: str, artifact_location: str | None = None) ->
         db_path = tracking_uri.split("sqlite:///", 1)[-1]
         folder = os.path.dirname(os.path.abspath(db_path))
         artifacts = artifact_location or os.path.join(folder, ARTIFACT_FOLDER)
-        return Location("sql", tracking_uri, tracking_uri, artifacts, os.path.join(folder, SECRET_KEY_FILE))
+        return Location(
+            "sql", tracking_uri, tracking_uri, artifacts, os.path.join(folder, SECRET_KEY_FILE)
+        )
     if scheme.startswith("postgresql"):
         artifacts = artifact_location or settings.get("RUNHISTORY_ARTIFACT_LOCATION")
         if not artifacts:
@@ -82,6 +84,7 @@ class Connection:
             backend.log_metrics,
             max_points=int(settings.get("RUNHISTORY_QUEUE_MAX_POINTS")),
             batch_size=int(settings.get("RUNHISTORY_WRITER_BATCH")),
+            drain=getattr(backend, "wait_until_sent", None),
         )
 
 
@@ -89,18 +92,24 @@ _CONNECTIONS: dict[tuple[str, str | None], Connection] = {}
 _LOCK = threading.Lock()
 
 
-def connect(tracking_uri: str, artifact_location: str | None = None) -> Connection:
-    """The cached connection for a tracking URI, opened on first use."""
+def connect(
+    tracking_uri: str, artifact_location: str | None = None, token: str | None = None
+) -> Connection:
+    """The cached connection for a tracking URI, opened on first use.
+
+    ``token`` (from a workspace config) is sent to a server unless
+    ``RUNHISTORY_TRACKING_TOKEN`` is set.
+    """
     location = resolve_location(tracking_uri, artifact_location)
     key = (location.tracking_uri, location.artifact_location)
     with _LOCK:
         found = _CONNECTIONS.get(key)
         if found is None:
-            found = _CONNECTIONS[key] = Connection(location, _open_backend(location))
+            found = _CONNECTIONS[key] = Connection(location, _open_backend(location, token))
         return found
 
 
-def _open_backend(location: Location) -> Any:
+def _open_backend(location: Location, token: str | None = None) -> Any:
     if location.kind == "remote":
         try:
             from runhistory.client.remote import RemoteBackend  # type: ignore[import-not-found]
@@ -108,7 +117,8 @@ def _open_backend(location: Location) -> Any:
             raise ConfigurationError(
                 f"cannot reach {location.tracking_uri}: this installation has no remote backend"
             ) from None
-        return RemoteBackend(location.tracking_uri, token=settings.get("RUNHISTORY_TRACKING_TOKEN"))
+        token = settings.get("RUNHISTORY_TRACKING_TOKEN") or token
+        return RemoteBackend(location.tracking_uri, token=token)
     return open_local_service(location)
 
 

@@ -26,6 +26,7 @@ class WorkspaceConfig:
     subscription_id: str | None = None
     resource_group: str | None = None
     experiment_name: str | None = None
+    token: str | None = None  # bearer token for a server tracking URI
 
 
 def find_config_file(start: str | None = None, file_name: str | None = None) -> str | None:
@@ -66,6 +67,7 @@ def read_config(path: str) -> WorkspaceConfig:
         subscription_id=data.get("subscription_id"),
         resource_group=data.get("resource_group"),
         experiment_name=data.get("experiment_name"),
+        token=data.get("token"),
     )
 
 

@@ -48,6 +48,8 @@ class Workspace:
         path: a folder to hold the workspace (SQLite database + files).
         tracking_uri: a folder, ``sqlite:///…``, ``postgresql://…`` or ``http(s)://host:port``.
         artifact_location: where run files go for database tracking URIs.
+        token: bearer token for a server started with ``--auth`` (``RUNHISTORY_TRACKING_TOKEN``
+            wins when set).
 
     Example:
         >>> ws = Workspace(path="/tmp/my-workspace")  # doctest: +SKIP
@@ -70,6 +72,7 @@ class Workspace:
         path: str | os.PathLike[str] | None = None,
         tracking_uri: str | None = None,
         artifact_location: str | None = None,
+        token: str | None = None,
     ) -> None:
         uri = _choose_uri(workspace_name, path, tracking_uri)
         location = resolve_location(uri, artifact_location)
@@ -81,7 +84,9 @@ class Workspace:
         self._location = _location or "local"
         self._sku = sku
         self._tags = dict(tags or {})
-        self._connection: Connection = connect(location.tracking_uri, location.artifact_location)
+        self._connection: Connection = connect(
+            location.tracking_uri, location.artifact_location, token=token
+        )
 
     # ---- construction ----------------------------------------------------------------
     @staticmethod
@@ -119,6 +124,7 @@ class Workspace:
             config.name if not (env_uri or config.tracking_uri) else None,
             tracking_uri=env_uri or config.tracking_uri,
             artifact_location=config.artifact_location,
+            token=config.token,
         )
 
     @staticmethod

@@ -1,0 +1,153 @@
+"""The HTTP side of the remote backend: requests, retries, and errors turned back into types.
+
+Every error response of the server carries ``{"error": <class name>, "message", "fields"}``;
+:func:`raise_for_error` raises that :class:`~runhistory.errors.RunhistoryError` subclass, so
+code using the remote backend catches exactly what it catches in the embedded mode.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from runhistory import __version__
+from runhistory.client.wire import dumps, loads
+from runhistory.errors import (
+    AuthenticationError,
+    RunhistoryError,
+    StorageError,
+    error_class_by_name,
+)
+
+API_PREFIX = "/api/v1"
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_RETRY_STATUS = frozenset({502, 503, 504})
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Raise the runhistory error a failed response describes (nothing for 2xx)."""
+    if response.status_code < 400:
+        return
+    try:
+        body = loads(response.read())
+    except Exception:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        cls = error_class_by_name(body["error"])
+        fields = body.get("fields")
+        error = cls(str(body.get("message", "")), **(fields if isinstance(fields, dict) else {}))
+    elif response.status_code == 401:
+        error = AuthenticationError(f"{response.request.url} refused the credentials (401)")
+    else:
+        text = response.text[:300] if response.content else ""
+        kind = StorageError if response.status_code >= 500 else RunhistoryError
+        error = kind(f"{response.request.method} {response.request.url} failed with "
+                     f"HTTP {response.status_code}: {text}")  # fmt: skip
+    error.fields.setdefault("http_status", response.status_code)
+    raise error
+
+
+class HttpClient:
+    """Requests to one runhistory server, with the token and retries.
+
+    Args:
+        base_url: the server (``http://host:port``); ``/api/v1`` is added to paths.
+        token: bearer token, if the server requires one.
+        retry_seconds: how long to keep retrying when the server cannot be reached.
+        timeout: seconds to wait for a response.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        retry_seconds: float = 30.0,
+        timeout: float = 300.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": f"runhistory/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.retry_seconds = retry_seconds
+        self._client = httpx.Client(
+            base_url=self.base_url + API_PREFIX,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+        )
+
+    def call(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """Send a request with a JSON body (if any) and return the parsed JSON answer."""
+        if json is not None:
+            kwargs["content"] = dumps(json)
+            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+        response = self.send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return loads(response.content)
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request (retrying while the server is unreachable) and check its status."""
+        response = self._with_retries(lambda: self._client.request(method, path, **kwargs), method)
+        raise_for_error(response)
+        return response
+
+    def upload(self, method: str, path: str, open_body: Any, **kwargs: Any) -> Any:
+        """Send a streamed body made afresh by ``open_body()`` on each attempt; parse the JSON."""
+
+        def attempt() -> httpx.Response:
+            return self._client.request(method, path, content=open_body(), **kwargs)
+
+        response = self._with_retries(attempt, method)
+        raise_for_error(response)
+        return loads(response.content) if response.content else None
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A streamed response whose status was checked; close it by leaving the block."""
+        request = self._client.build_request(method, path, **kwargs)
+        response = self._with_retries(lambda: self._client.send(request, stream=True), method)
+        try:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_error(response)
+            yield response
+        finally:
+            response.close()
+
+    def _with_retries(self, attempt: Any, method: str) -> httpx.Response:
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                response: httpx.Response = attempt()
+            except httpx.TransportError as exc:
+                if not _safe_to_retry(exc, method) or time.monotonic() > deadline:
+                    raise StorageError(
+                        f"cannot reach the runhistory server at {self.base_url}: {exc!r}",
+                        url=self.base_url,
+                    ) from exc
+            else:
+                if response.status_code not in _RETRY_STATUS or time.monotonic() > deadline:
+                    return response
+                if method not in _IDEMPOTENT:
+                    return response
+                response.close()
+            time.sleep(delay * (1 + random.random() / 2))
+            delay = min(delay * 2, 2.0)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+
+def _safe_to_retry(exc: httpx.TransportError, method: str) -> bool:
+    # A refused connection never reached the server: any request can be sent again.
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return True
+    return method in _IDEMPOTENT

@@ -1,0 +1,189 @@
+"""The offline spool: metric batches on disk until the server has stored them.
+
+A remote client writes every metric batch to its spool folder *before* sending it, one file
+per batch named by a sequence number, and deletes the file once the server acknowledged it.
+So nothing logged is lost when the server is down or the process dies: a living process keeps
+resending in order, and ``runhistory sync`` sends what a dead process left behind. Each batch
+carries an id and the server stores a batch id only once, so resending is always safe.
+
+Layout: ``$RUNHISTORY_HOME/spool/<server digest>/<pid>-<random>/`` holding ``meta.json`` (the
+tracking URI), ``lock`` (held by the living process) and ``<seq>.batch`` files (JSON).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from runhistory.errors import ConfigurationError
+
+BATCH_SUFFIX = ".batch"
+
+
+def spool_root() -> str:
+    """``$RUNHISTORY_HOME/spool``."""
+    from runhistory.client.backend import home_folder
+
+    return os.path.join(home_folder(), "spool")
+
+
+@dataclass
+class SpooledBatch:
+    """One batch waiting to be sent: its file, size in points and (maybe) its JSON bytes."""
+
+    path: str
+    points: int
+    data: bytes | None
+
+    def load(self) -> bytes:
+        """The batch's JSON bytes (read back from disk if they were not kept in memory)."""
+        if self.data is not None:
+            return self.data
+        with open(self.path, "rb") as handle:
+            return handle.read()
+
+
+class SpoolDir:
+    """The spool folder of one process (or of a dead one, opened by ``runhistory sync``)."""
+
+    def __init__(self, path: str, lock_handle: int | None = None) -> None:
+        self.path = path
+        self._lock = lock_handle
+        self._seq = 0
+
+    @classmethod
+    def create(cls, tracking_uri: str) -> SpoolDir:
+        """A new spool folder for this process, locked while it lives."""
+        path = os.path.join(
+            spool_root(), _digest(tracking_uri), f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
+        os.makedirs(path, exist_ok=True)
+        handle = os.open(os.path.join(path, "lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        meta = {"tracking_uri": tracking_uri, "pid": os.getpid(), "created_time": time.time()}
+        _write_atomic(os.path.join(path, "meta.json"), orjson.dumps(meta))
+        return cls(path, handle)
+
+    @classmethod
+    def claim(cls, path: str) -> SpoolDir | None:
+        """Open a spool folder whose process is gone (None while its owner still lives)."""
+        try:
+            handle = os.open(os.path.join(path, "lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            return None
+        return cls(path, handle)
+
+    def tracking_uri(self) -> str:
+        """The server this spool's batches are for."""
+        try:
+            with open(os.path.join(self.path, "meta.json"), "rb") as handle:
+                return str(orjson.loads(handle.read())["tracking_uri"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigurationError(
+                f"spool folder {self.path} has no readable meta.json: {exc}"
+            ) from None
+
+    def append(self, record: dict[str, Any], points: int, keep_in_memory: bool) -> SpooledBatch:
+        """Write one batch to disk (atomically) and return its handle."""
+        self._seq += 1
+        data = orjson.dumps(record)
+        path = os.path.join(self.path, f"{self._seq:012d}{BATCH_SUFFIX}")
+        _write_atomic(path, data)
+        return SpooledBatch(path, points, data if keep_in_memory else None)
+
+    def pending(self) -> list[SpooledBatch]:
+        """The batches on disk, oldest first (for a spool left by a dead process)."""
+        names = sorted(n for n in os.listdir(self.path) if n.endswith(BATCH_SUFFIX))
+        batches = []
+        for name in names:
+            path = os.path.join(self.path, name)
+            batches.append(SpooledBatch(path, _count_points(path), None))
+        return batches
+
+    def remove(self, batch: SpooledBatch) -> None:
+        """Forget a batch the server has acknowledged."""
+        try:
+            os.unlink(batch.path)
+        except FileNotFoundError:
+            pass
+
+    def close(self) -> bool:
+        """Release the lock; delete the folder if it holds no batch. True if deleted."""
+        empty = not any(n.endswith(BATCH_SUFFIX) for n in os.listdir(self.path))
+        if empty:
+            shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        return empty
+
+
+def _digest(tracking_uri: str) -> str:
+    return hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    partial = path + ".tmp"
+    with open(partial, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, path)
+
+
+def _count_points(path: str) -> int:
+    try:
+        with open(path, "rb") as handle:
+            record = orjson.loads(handle.read())
+        return sum(len(w["columns"][1]) for w in record.get("writes", ()))
+    except (OSError, ValueError, AttributeError, KeyError, IndexError, TypeError):
+        return 0
+
+
+def orphaned_spools(root: str | None = None) -> Iterator[SpoolDir]:
+    """Spool folders with batches whose process is gone (each returned locked; close it).
+
+    Empty folders of ended processes (every batch was delivered) are deleted on the way.
+    """
+    base = root or spool_root()
+    if not os.path.isdir(base):
+        return
+    for server in sorted(os.listdir(base)):
+        folder = os.path.join(base, server)
+        if os.path.isdir(folder):
+            yield from _orphans_in(folder)
+
+
+def _orphans_in(folder: str) -> Iterator[SpoolDir]:
+    for name in sorted(os.listdir(folder)):
+        claimed = SpoolDir.claim(os.path.join(folder, name))
+        if claimed is None:
+            continue
+        try:
+            has_batches = any(n.endswith(BATCH_SUFFIX) for n in os.listdir(claimed.path))
+        except OSError:
+            has_batches = False
+        if has_batches:
+            yield claimed
+        else:
+            claimed.close()
+
+
+def remove_empty_orphans(tracking_uri: str) -> None:
+    """Delete the empty spool folders that ended processes left for this server."""
+    folder = os.path.join(spool_root(), _digest(tracking_uri))
+    if os.path.isdir(folder):
+        for spool in _orphans_in(folder):
+            spool.close()  # keeps it: it has batches, for ``runhistory sync``

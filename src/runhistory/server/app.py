@@ -1,0 +1,72 @@
+"""The ASGI application: ``create_app(settings, services)`` builds it with no global state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from runhistory import __version__
+from runhistory.server.auth import require_token
+from runhistory.server.body import BodyLimitMiddleware
+from runhistory.server.config import ServerSettings, Services
+from runhistory.server.errors import install_error_handlers
+from runhistory.server.responses import JsonResponse
+from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
+from runhistory.server.routes.studio import mount_studio
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: ServerSettings, services: Services, close_services: bool = True
+) -> FastAPI:
+    """The tracking server's application.
+
+    Args:
+        settings: limits and options of this server process.
+        services: the tracking service (and token store) the routes call.
+        close_services: close the services when the application shuts down.
+
+    Example:
+        >>> settings = ServerSettings(backend_store_uri="sqlite:///runhistory.db")  # doctest: +SKIP
+        >>> app = create_app(settings, open_services(settings))  # doctest: +SKIP
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_services:
+            services.close()
+
+    app = FastAPI(
+        title="runhistory",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
+    install_error_handlers(app)
+    app.include_router(_api_router())
+    app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"])
+    mount_studio(app)
+    return app
+
+
+def _api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    for module in (experiments, runs, metrics, files, models, secrets):
+        api.include_router(module.router)
+    return api
+
+
+async def _healthz() -> Any:
+    """Liveness: answers without touching the database."""
+    return JsonResponse({"status": "ok", "version": __version__})

@@ -1,0 +1,157 @@
+"""Request bodies: size limits, gzip, raw JSON, and streaming uploads to temporary files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runhistory.errors import ValidationError
+from runhistory.server.errors import PayloadTooLargeError, error_response
+
+_STREAMED_SUFFIXES = ("/snapshot", "/models/upload")
+
+
+def too_large(what: str, size: int | str, limit: int, hint: str) -> PayloadTooLargeError:
+    """The 413 error for a body over its limit."""
+    return PayloadTooLargeError(
+        f"{what} of {size} bytes is over the server's limit of {limit} bytes; {hint}",
+        limit=limit,
+    )
+
+
+async def read_body(request: Request, limit: int, hint: str) -> bytes:
+    """The whole (decompressed) body, refusing more than ``limit`` bytes with 413."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large("the request body", declared, limit, hint)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large("the request body", f"more than {limit}", limit, hint)
+        parts.append(chunk)
+    data = b"".join(parts)
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        return _gunzip(data, limit, hint)
+    if encoding not in ("identity", ""):
+        raise ValidationError(f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+    return data
+
+
+def _gunzip(data: bytes, limit: int, hint: str) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ValidationError(f"the body is not valid gzip: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise too_large("the decompressed request body", f"more than {limit}", limit, hint)
+    return out
+
+
+async def read_json(request: Request, limit: int, hint: str) -> Any:
+    """The parsed JSON body."""
+    data = await read_body(request, limit, hint)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the request body is not valid JSON: {exc}") from None
+
+
+async def body_to_temp_file(request: Request, suffix: str = "") -> str:
+    """Stream the body to a temporary file (never held in memory); returns its path."""
+    handle, path = tempfile.mkstemp(prefix="runhistory-upload-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            async for chunk in request.stream():
+                out.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+class BodyLimitMiddleware:
+    """Refuses JSON request bodies over ``limit`` bytes with 413 before any route reads them.
+
+    File uploads (``PUT …/files/…``, snapshots, model uploads) stream to disk and are exempt;
+    metric batches check their own, larger limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _exempt(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            await error_response(_json_too_large(declared, self.limit))(scope, receive, send)
+            return
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            body = await _read_all(receive, self.limit)  # chunked: count before the route reads
+            if body is None:
+                too_big = _json_too_large(f"more than {self.limit}", self.limit)
+                await error_response(too_big)(scope, receive, send)
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+
+def _exempt(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    method = scope.get("method", "GET")
+    if method == "PUT" and "/files/" in path:
+        return True
+    if method == "POST" and path.endswith(("/metrics", "/metrics/batches")):
+        return True
+    return path.endswith(_STREAMED_SUFFIXES)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _json_too_large(size: int | str, limit: int) -> PayloadTooLargeError:
+    return too_large("the JSON body", size, limit, "send less data per request")
+
+
+async def _read_all(receive: Receive, limit: int) -> bytes | None:
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)
+        parts.append(message.get("body", b""))
+        size += len(parts[-1])
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def wrapped() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return wrapped

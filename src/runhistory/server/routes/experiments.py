@@ -1,0 +1,101 @@
+"""Experiments: get-or-create, lookups, listing, archive/reactivate, delete, tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, slice_page
+from runhistory.server.routes import tracking
+from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
+from runhistory.tracking.entities import ExperimentInfo
+from runhistory.tracking.service import TrackingService
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+Service = Depends(tracking)
+
+
+@router.post("")
+def get_or_create(body: ExperimentCreate, service: TrackingService = Service) -> Any:
+    """The active experiment with this name, created if there is none."""
+    return JsonResponse(service.get_or_create_experiment(body.name))
+
+
+@router.get("")
+def list_experiments(
+    name: str | None = None,
+    view_type: str = "ActiveOnly",
+    tag: list[str] | None = Query(None),
+    with_run_count: bool = True,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    service: TrackingService = Service,
+) -> Any:
+    """Experiments filtered by name, view type and tags (``tag=k`` or ``tag=k=v``)."""
+    found = service.list_experiments(name=name, view_type=view_type, tags=parse_pairs(tag))
+    result = slice_page(found, offset, limit)
+    if with_run_count:
+        result["items"] = [_with_count(service, e) for e in result["items"]]
+    return JsonResponse(result)
+
+
+def _with_count(service: TrackingService, info: ExperimentInfo) -> dict[str, Any]:
+    data = dict(info.__dict__)
+    data["run_count"] = service.store.count_runs(info.experiment_id)
+    return data
+
+
+def parse_pairs(values: list[str] | None) -> dict[str, str | None] | None:
+    """``["k", "k2=v"]`` as ``{"k": None, "k2": "v"}`` (None when empty)."""
+    if not values:
+        return None
+    pairs: dict[str, str | None] = {}
+    for value in values:
+        key, sep, wanted = value.partition("=")
+        pairs[key] = wanted if sep else None
+    return pairs
+
+
+@router.get("/by-name/{name}")
+def get_by_name(name: str, archived: bool = False, service: TrackingService = Service) -> Any:
+    """The active (or, with ``archived=true``, archived) experiment with this name."""
+    return JsonResponse(service.get_experiment_by_name(name, archived=archived))
+
+
+@router.get("/{experiment_id}")
+def get_experiment(experiment_id: str, service: TrackingService = Service) -> Any:
+    """One experiment."""
+    return JsonResponse(service.get_experiment(experiment_id))
+
+
+@router.post("/{experiment_id}/archive")
+def archive(experiment_id: str, service: TrackingService = Service) -> Any:
+    """Hide the experiment from default listings."""
+    return JsonResponse(service.archive_experiment(experiment_id))
+
+
+@router.post("/{experiment_id}/reactivate")
+def reactivate(
+    experiment_id: str, body: Reactivate | None = None, service: TrackingService = Service
+) -> Any:
+    """Make an archived experiment active again."""
+    new_name = body.new_name if body is not None else None
+    return JsonResponse(service.reactivate_experiment(experiment_id, new_name))
+
+
+@router.delete("/{experiment_id}", status_code=204)
+def delete(experiment_id: str, service: TrackingService = Service) -> Response:
+    """Delete the experiment with all its runs."""
+    service.delete_experiment(experiment_id)
+    return Response(status_code=204)
+
+
+@router.patch("/{experiment_id}/tags", status_code=204)
+def patch_tags(experiment_id: str, body: TagsPatch, service: TrackingService = Service) -> Response:
+    """Set and/or remove experiment tags."""
+    if "set" in body.model_fields_set:
+        service.set_experiment_tags(experiment_id, body.set)
+    if "remove" in body.model_fields_set:
+        service.remove_experiment_tags(experiment_id, body.remove)
+    return Response(status_code=204)

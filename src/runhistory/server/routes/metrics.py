@@ -1,0 +1,220 @@
+"""Metrics: batched, idempotent, optionally gzip-compressed writes; reads; chart series."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from runhistory.client.wire import decode_writes, loads
+from runhistory.errors import RunhistoryError, StorageError, ValidationError
+from runhistory.server.body import read_body, too_large
+from runhistory.server.config import ServerSettings
+from runhistory.server.responses import JsonResponse
+from runhistory.server.routes import tracking
+from runhistory.server.schemas import LastValuesRequest, SeriesRequest
+from runhistory.tracking.entities import MetricWrite
+from runhistory.tracking.service import TrackingService
+
+router = APIRouter(tags=["metrics"])
+Service = Depends(tracking)
+_HINT = "send fewer metric points per request"
+_WRITES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["name", "kind", "columns"],
+        "properties": {
+            "name": {"type": "string"},
+            "kind": {"type": "string"},
+            "description": {"type": "string"},
+            "columns": {
+                "type": "array",
+                "description": "[steps, vtypes, numbers, texts, times], five lists of equal "
+                "length; an infinite number is the string 'inf' or '-inf'",
+                "items": {"type": "array", "items": {}},
+                "minItems": 5,
+                "maxItems": 5,
+            },
+        },
+    },
+}
+_ONE_RUN_BODY = {
+    "type": "object",
+    "required": ["writes"],
+    "properties": {"batch_id": {"type": "string"}, "writes": _WRITES_SCHEMA},
+}
+_BATCHES_BODY = {
+    "type": "object",
+    "required": ["batches"],
+    "properties": {
+        "batches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["run_id", "writes"],
+                "properties": {
+                    "run_id": {"type": "string"},
+                    "batch_id": {"type": "string"},
+                    "writes": _WRITES_SCHEMA,
+                },
+            },
+        }
+    },
+}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+@router.post("/runs/{run_id}/metrics", openapi_extra=_body_doc(_ONE_RUN_BODY))
+async def log_metrics(run_id: str, request: Request) -> Any:
+    """Store points of several metrics of one run (``Content-Encoding: gzip`` accepted)."""
+    settings: ServerSettings = request.app.state.settings
+    raw = await read_body(request, settings.max_metric_bytes, _HINT)
+    data = _object(_parse(raw), "writes")
+    batch = {"run_id": run_id, "batch_id": data.get("batch_id"), "writes": data.get("writes")}
+    service: TrackingService = request.app.state.services.tracking
+    results = await run_in_threadpool(_store_batches, service, settings, [batch])
+    result = results[0]
+    if result.get("errors") and not result["stored"]:
+        raise result.pop("exception")
+    result.pop("exception", None)
+    return JsonResponse(result)
+
+
+@router.post("/metrics/batches", openapi_extra=_body_doc(_BATCHES_BODY))
+async def log_batches(request: Request) -> Any:
+    """Store several batches (of several runs) in order; each batch id is stored once."""
+    settings: ServerSettings = request.app.state.settings
+    raw = await read_body(request, settings.max_metric_bytes, _HINT)
+    batches = _object(_parse(raw), "batches").get("batches")
+    if not isinstance(batches, list):
+        raise ValidationError("'batches' must be a list of {run_id, batch_id, writes}")
+    service: TrackingService = request.app.state.services.tracking
+    results = await run_in_threadpool(_store_batches, service, settings, batches)
+    for result in results:
+        result.pop("exception", None)
+    return JsonResponse({"results": results})
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        return loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the request body is not valid JSON: {exc}") from None
+
+
+def _object(data: Any, key: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationError(f"the body must be a JSON object with {key!r}")
+    return data
+
+
+def _store_batches(
+    service: TrackingService, settings: ServerSettings, batches: list[Any]
+) -> list[dict[str, Any]]:
+    decoded = [_decode_batch(b) for b in batches]
+    points = sum(len(w.points) for _, _, writes in decoded for w in writes)
+    if points > settings.max_metric_points:
+        raise too_large("a metric request", f"{points} points (not bytes)",
+                        settings.max_metric_points, _HINT)  # fmt: skip
+    return [_store_one(service, *batch) for batch in decoded]
+
+
+def _decode_batch(batch: Any) -> tuple[str, str | None, list[MetricWrite]]:
+    if not isinstance(batch, dict) or not isinstance(batch.get("run_id"), str):
+        raise ValidationError("each batch must be an object with 'run_id' and 'writes'")
+    batch_id = batch.get("batch_id")
+    if batch_id is not None and (not isinstance(batch_id, str) or not 0 < len(batch_id) <= 200):
+        raise ValidationError("'batch_id' must be a string of 1-200 characters")
+    return batch["run_id"], batch_id, decode_writes(batch.get("writes"))
+
+
+def _store_one(
+    service: TrackingService, run_id: str, batch_id: str | None, writes: list[MetricWrite]
+) -> dict[str, Any]:
+    try:
+        return {"stored": service.log_metrics(run_id, writes, batch_id=batch_id), "errors": []}
+    except StorageError:
+        raise  # the whole request fails with 503: the client retries it, batch ids dedupe
+    except ValidationError as exc:
+        if len(writes) > 1:
+            return _store_each(service, run_id, batch_id, writes)
+        return _report(exc)
+    except RunhistoryError as exc:
+        return _report(exc)
+
+
+def _store_each(
+    service: TrackingService, run_id: str, batch_id: str | None, writes: list[MetricWrite]
+) -> dict[str, Any]:
+    # Keep the good writes of a batch with a bad one, as the embedded queue does.
+    stored, errors, first = False, [], None
+    for index, write in enumerate(writes):
+        sub_id = None if batch_id is None else f"{batch_id}#{index}"
+        try:
+            stored = service.log_metrics(run_id, [write], batch_id=sub_id) or stored
+        except StorageError:
+            raise
+        except RunhistoryError as exc:
+            errors.append(exc.to_dict())
+            first = first or exc
+    return {"stored": stored, "errors": errors, "exception": first}
+
+
+def _report(exc: RunhistoryError) -> dict[str, Any]:
+    return {"stored": False, "errors": [exc.to_dict()], "exception": exc}
+
+
+@router.get("/runs/{run_id}/metrics")
+def get_metrics(
+    run_id: str,
+    name: str | None = None,
+    recursive: bool = False,
+    run_type: str | None = None,
+    service: TrackingService = Service,
+) -> Any:
+    """Metrics in the original SDK's shapes (keyed by run id when ``recursive``)."""
+    result = service.get_metrics(run_id, name=name, recursive=recursive, run_type=run_type)
+    return JsonResponse(result)
+
+
+@router.get("/runs/{run_id}/metrics/info")
+def get_metric_infos(run_id: str, service: TrackingService = Service) -> Any:
+    """Every metric of the run with kind, count and last value."""
+    return JsonResponse({"items": service.get_metric_infos(run_id)})
+
+
+@router.get("/runs/{run_id}/metrics/history")
+def get_history(
+    run_id: str,
+    name: str = Query(...),
+    min_step: int | None = None,
+    max_step: int | None = None,
+    service: TrackingService = Service,
+) -> Any:
+    """Every point of one metric as columns ``seqs``, ``steps`` (null without steps),
+    ``values`` and ``times``, in logging order."""
+    return JsonResponse(service.get_metric_history(run_id, name, min_step=min_step,
+                                                   max_step=max_step))  # fmt: skip
+
+
+@router.post("/metrics/series")
+def get_series(body: SeriesRequest, service: TrackingService = Service) -> Any:
+    """Series for charts: at most ``max_points`` points each (min and max of every bucket)."""
+    found = service.get_metric_series(
+        body.run_ids, body.names, max_points=body.max_points, min_step=body.min_step,
+        max_step=body.max_step,
+    )  # fmt: skip
+    return JsonResponse({"series": found})
+
+
+@router.post("/metrics/last")
+def get_last(body: LastValuesRequest, service: TrackingService = Service) -> Any:
+    """The last value of each (scalar or list) metric of several runs."""
+    return JsonResponse(service.store.get_last_metric_values(body.run_ids, body.names))

@@ -1,0 +1,115 @@
+"""Runs: create, read, query, lifecycle, heartbeat, updates, tags, properties, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, page
+from runhistory.server.routes import tracking
+from runhistory.server.routes.experiments import parse_pairs
+from runhistory.server.schemas import RunCreate, RunUpdate, StatusChange, TagsPatch
+from runhistory.tracking.service import TrackingService
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+Service = Depends(tracking)
+
+
+@router.post("")
+def create_run(body: RunCreate, service: TrackingService = Service) -> Any:
+    """Create a run in ``status`` (default NotStarted)."""
+    return JsonResponse(service.create_run(**body.model_dump()))
+
+
+@router.get("")
+def search_runs(
+    experiment_id: str | None = None,
+    run_type: str | None = None,
+    status: list[str] | None = Query(None),
+    tag: list[str] | None = Query(None),
+    property: list[str] | None = Query(None),
+    include_children: bool = False,
+    parent_run_id: str | None = None,
+    root_run_id: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    service: TrackingService = Service,
+) -> Any:
+    """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable)."""
+    found = service.search_runs(
+        experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
+        properties=parse_pairs(property), status=status or None,
+        include_children=include_children, parent_run_id=parent_run_id,
+        root_run_id=root_run_id, limit=limit + 1, offset=offset,
+    )  # fmt: skip
+    return JsonResponse(page(found, offset, limit))
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, service: TrackingService = Service) -> Any:
+    """One run (a running run with a stale heartbeat shows NotResponding)."""
+    return JsonResponse(service.get_run(run_id))
+
+
+@router.get("/{run_id}/children")
+def get_children(
+    run_id: str,
+    recursive: bool = False,
+    tag: list[str] | None = Query(None),
+    property: list[str] | None = Query(None),
+    run_type: str | None = None,
+    status: list[str] | None = Query(None),
+    service: TrackingService = Service,
+) -> Any:
+    """Direct children of the run, or every descendant with ``recursive=true``."""
+    found = service.get_children(
+        run_id, recursive=recursive, tags=parse_pairs(tag), properties=parse_pairs(property),
+        run_type=run_type, status=status or None,
+    )  # fmt: skip
+    return JsonResponse({"items": found, "next_offset": None})
+
+
+@router.post("/{run_id}/status")
+def set_status(run_id: str, body: StatusChange, service: TrackingService = Service) -> Any:
+    """Move the run to another status; a finished run refuses with 409."""
+    return JsonResponse(service.set_status(run_id, body.status, error=body.error))
+
+
+@router.post("/{run_id}/heartbeat", status_code=204)
+def heartbeat(run_id: str, service: TrackingService = Service) -> Response:
+    """Record that the run's process is alive."""
+    service.heartbeat(run_id)
+    return Response(status_code=204)
+
+
+@router.patch("/{run_id}")
+def update_run(run_id: str, body: RunUpdate, service: TrackingService = Service) -> Any:
+    """Change display name, description, run definition or target."""
+    return JsonResponse(service.update_run(run_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.patch("/{run_id}/tags", status_code=204)
+def patch_tags(run_id: str, body: TagsPatch, service: TrackingService = Service) -> Response:
+    """Set and/or remove run tags."""
+    if "set" in body.model_fields_set:
+        service.set_run_tags(run_id, body.set)
+    if "remove" in body.model_fields_set:
+        service.remove_run_tags(run_id, body.remove)
+    return Response(status_code=204)
+
+
+@router.post("/{run_id}/properties", status_code=204)
+def add_properties(
+    run_id: str, body: dict[str, Any], service: TrackingService = Service
+) -> Response:
+    """Add properties; a key that already has another value is refused with 409."""
+    service.add_run_properties(run_id, body)
+    return Response(status_code=204)
+
+
+@router.delete("/{run_id}", status_code=204)
+def delete_run(run_id: str, service: TrackingService = Service) -> Response:
+    """Delete the run with its children, metrics and files."""
+    service.delete_run(run_id)
+    return Response(status_code=204)

@@ -1,0 +1,111 @@
+"""Request bodies of the JSON routes (they also document the API in the OpenAPI schema).
+
+Tag and property values are typed loosely here: the tracking service checks them and answers
+with the same error messages as the embedded SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExperimentCreate(_Body):
+    """Get or create the active experiment called ``name``."""
+
+    name: str
+
+
+class Reactivate(_Body):
+    """Make an archived experiment active again, optionally renamed."""
+
+    new_name: str | None = None
+
+
+class TagsPatch(_Body):
+    """Tags to set (a value may be null) and tag keys to remove."""
+
+    set: dict[str, Any] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+class RunCreate(_Body):
+    """A new run (a child run when ``parent_run_id`` is given)."""
+
+    experiment_id: str
+    run_id: str | None = None
+    parent_run_id: str | None = None
+    status: str = "NotStarted"
+    display_name: str | None = None
+    description: str | None = None
+    run_type: str = "experimentrun"
+    target: str = "local"
+    tags: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    run_definition: dict[str, Any] | None = None
+
+
+class StatusChange(_Body):
+    """Move a run to ``status``; ``error`` holds failure details."""
+
+    status: str
+    error: dict[str, Any] | None = None
+
+
+class RunUpdate(_Body):
+    """Fields of a run to change (only the ones sent are changed)."""
+
+    display_name: str | None = None
+    description: str | None = None
+    run_definition: dict[str, Any] | None = None
+    target: str | None = None
+
+
+class ModelRegister(_Body):
+    """Register a run file or folder as the next version of a model."""
+
+    run_id: str
+    model_name: str
+    model_path: str | None = None
+    tags: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    model_framework: str | None = None
+    model_framework_version: str | None = None
+    description: str | None = None
+
+
+class ModelUpdate(_Body):
+    """Merge tags, remove tags, add properties, set the description (only if sent)."""
+
+    tags: dict[str, Any] | None = None
+    remove_tags: list[str] = Field(default_factory=list)
+    properties: dict[str, Any] | None = None
+    description: str | None = None
+
+
+class SecretValue(_Body):
+    """The value of a secret."""
+
+    value: str
+
+
+class SeriesRequest(_Body):
+    """Downsampled series of metrics of several runs, for charts."""
+
+    run_ids: list[str] = Field(min_length=1, max_length=1000)
+    names: list[str] = Field(min_length=1, max_length=1000)
+    max_points: int = Field(default=1000, ge=2, le=100_000)
+    min_step: int | None = None
+    max_step: int | None = None
+
+
+class LastValuesRequest(_Body):
+    """Last values of metrics of several runs."""
+
+    run_ids: list[str] = Field(min_length=1, max_length=10_000)
+    names: list[str] | None = None

@@ -1,0 +1,115 @@
+"""The benchmark harness (benchmarks/rhbench): workers, alternation, error cells and tables.
+
+MLflow is not needed here: its side is reported as not available. `make bench-quick` runs
+the real thing against MLflow.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from rhbench import b3_runs  # noqa: E402
+from rhbench.harness import ML, RH, Harness, NotAvailable, Row, Settings, WorkerError  # noqa: E402
+from rhbench.report import markdown_table, number, text_table  # noqa: E402
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    settings = Settings(
+        quick=True,
+        reps=2,
+        only={"B1"},
+        mlflow_python=None,
+        mlflow_version="not installed",
+        postgres_url="postgresql://postgres@127.0.0.1:5432/postgres",
+    )
+    h = Harness(settings)
+    yield h
+    h.cleanup()
+
+
+def test_numbers_are_readable() -> None:
+    assert number(1234567.8) == "1,234,568"
+    assert number(42.42) == "42.4"
+    assert number(0.012345) == "0.0123"
+    assert number(None) == "-"
+
+
+def test_advantage_follows_the_direction_of_the_unit() -> None:
+    rate = Row("B1", "log", "points/s", True, "1", "1", "-", rh=[300.0, 100.0, 200.0], ml=[2.0])
+    latency = Row("B2", "read", "s", False, "1", "1", "-", rh=[0.5], ml=[5.0, 4.0, 6.0])
+    assert rate.advantage() == 100.0  # median 200 / 2
+    assert latency.advantage() == 10.0  # 5 s / 0.5 s
+
+
+def test_tables_show_a_status_where_a_side_has_no_number() -> None:
+    row = Row("B4", "HTTP", "points/s", True, "10", "10", "server", rh=[5.0])
+    row.ml_status = "n/a: no server"
+    text = text_table([row])
+    assert "n/a: no server" in text and "rh \u00d7" in text.splitlines()[0]
+    assert markdown_table([row]).splitlines()[2].startswith("| B4 | HTTP | points/s | 5 | 10 | n/a: no server |")
+
+
+def test_listing_expectations_match_the_generated_runs() -> None:
+    runs = 200
+    filtered = [
+        i
+        for i in range(runs)
+        if b3_runs.tags(i)["group"] == "g3" and b3_runs.properties(i)["shard"] == "s1"
+    ]
+    failed = [i for i in range(runs) if b3_runs.failed(i)]
+    assert b3_runs.expected_counts(runs) == {"filtered": len(filtered), "failed": len(failed)}
+    assert len(b3_runs.properties(7)) == 10 and len(b3_runs.tags(7)) == 5
+
+
+def test_a_worker_runs_in_a_fresh_process_and_returns_json(harness: Harness) -> None:
+    assert harness.call(RH, "b3_runs", "expected_counts", {"runs": 40}) == {
+        "filtered": 2,
+        "failed": 4,
+    }
+
+
+def test_a_failing_worker_raises_with_its_error(harness: Harness) -> None:
+    with pytest.raises(WorkerError, match="StatisticsError"):
+        harness.call(RH, "common", "median", {"values": []})
+
+
+def test_alternation_turns_failures_into_cells_and_errors(harness: Harness) -> None:
+    order: list[str] = []
+
+    def rh_side(rep: int) -> dict[str, float]:
+        order.append(f"rh{rep}")
+        return {"value": float(rep)}
+
+    def failing(rep: int) -> dict[str, float]:
+        order.append(f"bad{rep}")
+        raise WorkerError("exit status 1: boom")
+
+    results = harness.alternate("T", {RH: rh_side, ML: failing})
+    assert order == ["rh0", "bad0", "rh1"]  # sides alternate; a failed side is not retried
+    assert results[RH] == [{"value": 0.0}, {"value": 1.0}]
+    assert results[ML] == "error: exit status 1: boom"
+    assert harness.errors == ["T mlflow: WorkerError: exit status 1: boom"]
+
+
+def test_a_side_that_cannot_run_is_not_an_error(harness: Harness) -> None:
+    def unavailable(rep: int) -> dict[str, float]:
+        raise NotAvailable("no server command")
+
+    results = harness.alternate("T", {ML: unavailable})
+    assert results[ML] == "n/a: no server command"
+    assert harness.errors == []
+    with pytest.raises(NotAvailable):
+        harness.python(ML)  # no MLflow venv configured
+
+
+def test_the_runhistory_logging_worker_stores_every_point(harness: Harness) -> None:
+    result = harness.call(RH, "b1_log", "rh_log", {"points": 3000, "chunk": 1000})
+    assert result["stored"] == 3000
+    assert result["points_per_s"] > 0 and result["call_us"] > 0 and result["rss_mb"] > 0
