@@ -8,7 +8,7 @@ import re
 import sys
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runhistory import settings
 from runhistory.errors import RunhistoryError
@@ -47,8 +47,10 @@ def _submitted_run(run_id: str) -> Run:
     from runhistory.sdk.run import Run
     from runhistory.sdk.workspace import Workspace
 
-    workspace = Workspace(tracking_uri=settings.get("RUNHISTORY_TRACKING_URI"),
-                          artifact_location=settings.get("RUNHISTORY_ARTIFACT_LOCATION"))
+    workspace = Workspace(
+        tracking_uri=settings.get("RUNHISTORY_TRACKING_URI"),
+        artifact_location=settings.get("RUNHISTORY_ARTIFACT_LOCATION"),
+    )
     info = workspace._connection.backend.get_run(run_id)
     experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
     # ./outputs is tracked so run.complete() or register_model() in the script uploads it
@@ -77,14 +79,14 @@ def _install_exit_hooks() -> None:
     sys.excepthook = record
     original_exit = sys.exit
 
-    def exit_and_record(status: object = None) -> None:
+    def exit_and_record(status: Any = None) -> NoReturn:
         # atexit cannot see the exit status; a script that calls sys.exit(3) failed.
         global _uncaught
         if status not in (None, 0):
             _uncaught = SystemExit(status)
         original_exit(status)
 
-    sys.exit = exit_and_record
+    sys.exit = exit_and_record  # type: ignore[assignment]
     atexit.register(_finish_context_run)
 
 

@@ -188,13 +188,14 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def get_metric_series(
         self,
-        run_id: str,
-        name: str,
+        run_ids: Sequence[str],
+        names: Sequence[str],
         max_points: int,
         min_step: int | None = None,
         max_step: int | None = None,
-    ) -> MetricSeries:
-        """At most ``max_points`` numeric points of a metric for a chart (min/max buckets)."""
+    ) -> list[MetricSeries]:
+        """Chart series of every existing (run, name) pair: at most ``max_points`` numeric
+        points each, the minimum and maximum of each bucket when downsampled."""
 
     @abc.abstractmethod
     def get_last_metric_values(

@@ -157,15 +157,7 @@ class MetricRules:
         """Chart-ready series for every (run, metric name) pair that exists."""
         if not 2 <= max_points <= 100_000:
             raise ValidationError(f"max_points must be between 2 and 100000, got {max_points}")
-        series = []
-        for run_id in run_ids:
-            present = {i.name for i in self.store.get_metric_infos(run_id)}
-            for name in names:
-                if name in present:
-                    series.append(
-                        self.store.get_metric_series(run_id, name, max_points, min_step, max_step)
-                    )
-        return series
+        return self.store.get_metric_series(run_ids, names, max_points, min_step, max_step)
 
 
 def _has_step(write: MetricWrite) -> bool | None:

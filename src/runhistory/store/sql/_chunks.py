@@ -54,7 +54,11 @@ def encode_chunks(metric_id: int, first_seq: int, columns: PointColumns) -> list
 
     ``columns`` are ``(steps, vtypes, numbers, texts, times)`` of equal length.
     """
-    steps, vtypes, numbers, texts, times = (list(c) for c in columns)
+    steps: list[int | None] = list(columns[0])
+    vtypes: list[int] = list(columns[1])
+    numbers: list[float | None] = list(columns[2])
+    texts: list[str | None] = list(columns[3])
+    times: list[float] = list(columns[4])
     has_steps = steps.count(None) != len(steps)
     rows = []
     for start in range(0, len(vtypes), CHUNK_POINTS):

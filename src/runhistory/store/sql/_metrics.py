@@ -26,7 +26,7 @@ from runhistory.store.sql._common import (
     insert_ignore_stmt,
     require_run,
 )
-from runhistory.store.sql._series import read_columns, read_series
+from runhistory.store.sql._series import read_columns, read_series_many
 from runhistory.store.sql.schema import metric_batches, metric_chunks, metrics
 from runhistory.tracking.entities import (
     KIND_LIST,
@@ -209,7 +209,7 @@ class MetricsMixin(SqlStoreBase):
         max_step: int | None = None,
     ) -> list[MetricPoint]:
         columns = self.get_metric_columns(run_id, name, min_step, max_step)
-        steps = columns.steps or [None] * len(columns)
+        steps: list[int | None] = list(columns.steps or [None] * len(columns))
         return [
             MetricPoint(seq, step, value, at)
             for seq, step, value, at in zip(
@@ -219,18 +219,24 @@ class MetricsMixin(SqlStoreBase):
 
     def get_metric_series(
         self,
-        run_id: str,
-        name: str,
+        run_ids: Sequence[str],
+        names: Sequence[str],
         max_points: int,
         min_step: int | None = None,
         max_step: int | None = None,
-    ) -> MetricSeries:
-        def work(conn: Connection) -> MetricSeries:
-            row = self._metric_row(conn, run_id, name)
-            x, y, downsampled = read_series(
-                conn, int(row.id), bool(row.has_step), max_points, min_step, max_step
-            )
-            return MetricSeries(run_id, name, row.kind, int(row.count), downsampled, x, y)
+    ) -> list[MetricSeries]:
+        def work(conn: Connection) -> list[MetricSeries]:
+            rows: list[Any] = []
+            for chunk in chunks(list(dict.fromkeys(run_ids))):
+                query = select(
+                    metrics.c.id, metrics.c.run_id, metrics.c.name, metrics.c.kind,
+                    metrics.c.count.label("n"), metrics.c.has_step,
+                ).where(metrics.c.run_id.in_(chunk), metrics.c.name.in_(list(names)))  # fmt: skip
+                rows.extend(conn.execute(query).all())
+            found = read_series_many(conn, rows, max_points, min_step, max_step)
+            return [
+                MetricSeries(r.run_id, r.name, r.kind, int(r.n), *found[int(r.id)]) for r in rows
+            ]
 
         return self._read(work)
 

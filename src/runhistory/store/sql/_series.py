@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +16,7 @@ from runhistory.store.sql.schema import metric_chunks
 from runhistory.tracking.entities import MetricColumns
 
 _chunk = metric_chunks.c
+# (first_seq, count, value_min, value_max, x_at_min, x_at_max, x_min)
 _SUMMARY = (_chunk.first_seq, _chunk.count, _chunk.value_min, _chunk.value_max,
             _chunk.x_at_min, _chunk.x_at_max, _chunk.x_min)  # fmt: skip
 _BLOBS = (_chunk.first_seq, _chunk.count, _chunk.steps, _chunk.vals, _chunk.times,
@@ -61,46 +65,74 @@ def _clip(columns: MetricColumns, min_step: int | None, max_step: int | None) ->
     )
 
 
-def read_series(
+def read_series_many(
     conn: Connection,
-    metric_id: int,
-    has_step: bool,
+    metric_rows: Sequence[Any],
     max_points: int,
     min_step: int | None,
     max_step: int | None,
-) -> tuple[list[int], list[float], bool]:
-    """``(x, y, downsampled)`` with at most ``max_points`` points; min and max per bucket."""
+) -> dict[int, tuple[bool, list[int], list[float]]]:
+    """``{metric id: (downsampled, x, y)}`` for metric rows (``id``, ``has_step``) at once.
+
+    One query reads the chunk summaries of every metric; a metric whose chunks are at least as
+    many as the buckets is drawn from summaries alone, the others from their points.
+    """
     buckets = max(1, max_points // 2)
-    query = select(*_SUMMARY).where(_chunk.metric_id == metric_id).order_by(_chunk.first_seq)
-    summaries = conn.execute(_in_range(query, min_step, max_step)).all()
-    total = sum(int(s.count) for s in summaries)
-    if len(summaries) >= buckets and total > max_points:
-        return (*_from_summaries(summaries, buckets), True)
-    columns = read_columns(conn, metric_id, has_step, min_step, max_step)
+    summaries = _summaries(conn, [int(r.id) for r in metric_rows], min_step, max_step)
+    found: dict[int, tuple[bool, list[int], list[float]]] = {}
+    for row in metric_rows:
+        mine = summaries.get(int(row.id), [])
+        if len(mine) >= buckets and sum(s[1] for s in mine) > max_points:
+            found[int(row.id)] = (True, *_from_summaries(mine, buckets))
+        else:
+            found[int(row.id)] = _from_columns(
+                read_columns(conn, int(row.id), bool(row.has_step), min_step, max_step),
+                max_points, buckets,
+            )  # fmt: skip
+    return found
+
+
+def _summaries(
+    conn: Connection, metric_ids: list[int], min_step: int | None, max_step: int | None
+) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    for start in range(0, len(metric_ids), 500):
+        query = (
+            select(_chunk.metric_id, *_SUMMARY)
+            .where(_chunk.metric_id.in_(metric_ids[start : start + 500]))
+            .order_by(_chunk.metric_id, _chunk.first_seq)
+        )
+        for metric_id, rows in groupby(
+            conn.execute(_in_range(query, min_step, max_step)), itemgetter(0)
+        ):
+            found[metric_id] = [row[1:] for row in rows]
+    return found
+
+
+def _from_columns(
+    columns: MetricColumns, max_points: int, buckets: int
+) -> tuple[bool, list[int], list[float]]:
     xs = columns.steps if columns.steps is not None else columns.seqs
     pairs = sorted(
         (x, float(v)) for x, v in zip(xs, columns.values, strict=True)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
     )  # fmt: skip
     if len(pairs) <= max_points:
-        return [p[0] for p in pairs], [p[1] for p in pairs], False
-    return (*_from_points(pairs, buckets), True)
+        return False, [p[0] for p in pairs], [p[1] for p in pairs]
+    return (True, *_from_points(pairs, buckets))
 
 
 def _from_summaries(summaries: list[Any], buckets: int) -> tuple[list[int], list[float]]:
-    ordered = sorted((s for s in summaries if s.value_min is not None), key=lambda s: s.x_min)
-    groups: list[list[Any]] = [[] for _ in range(buckets)]
-    for index, summary in enumerate(ordered):
-        groups[index * buckets // len(ordered)].append(summary)
+    ordered = sorted((s for s in summaries if s[2] is not None), key=itemgetter(6))
     points: list[tuple[int, float]] = []
-    for group in groups:
+    size = len(ordered)
+    for bucket in range(buckets):
+        group = ordered[bucket * size // buckets : (bucket + 1) * size // buckets]
         if group:
-            low = min(group, key=lambda s: s.value_min)
-            high = max(group, key=lambda s: s.value_max)
-            points.extend(
-                _pair((int(low.x_at_min), low.value_min), (int(high.x_at_max), high.value_max))
-            )
-    return [p[0] for p in points], [float(p[1]) for p in points]
+            low = min(group, key=itemgetter(2))
+            high = max(group, key=itemgetter(3))
+            points.extend(_pair((int(low[4]), float(low[2])), (int(high[5]), float(high[3]))))
+    return [p[0] for p in points], [p[1] for p in points]
 
 
 def _from_points(pairs: list[tuple[int, float]], buckets: int) -> tuple[list[int], list[float]]:

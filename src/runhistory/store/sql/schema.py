@@ -160,6 +160,11 @@ metric_chunks = Table(
     Column("times", LargeBinary, nullable=False),
     Column("vtypes", LargeBinary, nullable=True),
     Column("texts", Text, nullable=True),
+    # Covers chart reads: summaries come from the index alone, never from the blob rows.
+    Index(
+        "ix_metric_chunks_summary", "metric_id", "first_seq", "count", "value_min",
+        "value_max", "x_at_min", "x_at_max", "x_min", "x_max",
+    ),  # fmt: skip
 )
 
 metric_batches = Table(

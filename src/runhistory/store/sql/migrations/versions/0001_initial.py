@@ -154,6 +154,11 @@ def _create_metrics() -> None:
         sa.Column("texts", sa.Text, nullable=True),
         sa.ForeignKeyConstraint(["metric_id"], ["metrics.id"]),
     )
+    op.create_index(
+        "ix_metric_chunks_summary", "metric_chunks",
+        ["metric_id", "first_seq", "count", "value_min", "value_max", "x_at_min", "x_at_max",
+         "x_min", "x_max"],
+    )  # fmt: skip
     op.create_table(
         "metric_batches",
         sa.Column("run_id", sa.String(255), primary_key=True),
