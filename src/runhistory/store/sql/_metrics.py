@@ -209,7 +209,9 @@ class MetricsMixin(SqlStoreBase):
         max_step: int | None = None,
     ) -> list[MetricPoint]:
         columns = self.get_metric_columns(run_id, name, min_step, max_step)
-        steps: list[int | None] = list(columns.steps or [None] * len(columns))
+        steps: list[int | None] = (
+            list(columns.steps) if columns.steps is not None else [None] * len(columns)
+        )
         return [
             MetricPoint(seq, step, value, at)
             for seq, step, value, at in zip(

@@ -162,9 +162,17 @@ metric_chunks = Table(
     Column("texts", Text, nullable=True),
     # Covers chart reads: summaries come from the index alone, never from the blob rows.
     Index(
-        "ix_metric_chunks_summary", "metric_id", "first_seq", "count", "value_min",
-        "value_max", "x_at_min", "x_at_max", "x_min", "x_max",
-    ),  # fmt: skip
+        "ix_metric_chunks_summary",
+        "metric_id",
+        "first_seq",
+        "count",
+        "value_min",
+        "value_max",
+        "x_at_min",
+        "x_at_max",
+        "x_min",
+        "x_max",
+    ),
 )
 
 metric_batches = Table(
