@@ -14,9 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from rhbench import b3_runs  # noqa: E402
-from rhbench.harness import ML, RH, Harness, NotAvailable, Row, Settings, WorkerError  # noqa: E402
-from rhbench.report import markdown_table, number, text_table  # noqa: E402
+from rhbench import b3_runs
+from rhbench.harness import ML, RH, Harness, NotAvailable, Row, Settings, WorkerError
+from rhbench.report import markdown_table, number, text_table
 
 
 @pytest.fixture
@@ -53,7 +53,8 @@ def test_tables_show_a_status_where_a_side_has_no_number() -> None:
     row.ml_status = "n/a: no server"
     text = text_table([row])
     assert "n/a: no server" in text and "rh \u00d7" in text.splitlines()[0]
-    assert markdown_table([row]).splitlines()[2].startswith("| B4 | HTTP | points/s | 5 | 10 | n/a: no server |")
+    line = markdown_table([row]).splitlines()[2]
+    assert line.startswith("| B4 | HTTP | points/s | 5 | 10 | n/a: no server |")
 
 
 def test_listing_expectations_match_the_generated_runs() -> None:

@@ -1,0 +1,1 @@
+"""runhistory's benchmark harness: the same workloads for runhistory and MLflow, side by side."""

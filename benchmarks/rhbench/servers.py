@@ -1,0 +1,134 @@
+"""Starting and stopping ``runhistory server`` and ``mlflow server`` for the HTTP workloads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rhbench.harness import ML, RH, Harness, NotAvailable, WorkerError
+from rhbench.pg import for_mlflow
+
+WORKERS = 2  # one server process per core on the reference machine, for both servers
+HEALTH = {RH: "/healthz", ML: "/health"}
+START_TIMEOUT = 120.0
+
+
+@dataclass
+class Server:
+    """A running server process and where it listens."""
+
+    side: str
+    url: str
+    process: Any
+    started_s: float
+    command: list[str]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def command(h: Harness, side: str, database_url: str, artifacts: Path, port: int) -> list[str]:
+    """The command line that starts a side's server on PostgreSQL."""
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
+    if side == RH:
+        script = Path(h.python(RH)).parent / "runhistory"
+        _check_rh_server(script)
+        return [
+            str(script),
+            "server",
+            "--backend-store-uri",
+            database_url,
+            "--artifact-location",
+            str(artifacts),
+            "--log-level",
+            "warning",
+            *common,
+        ]
+    script = Path(h.python(ML)).parent / "mlflow"
+    return [
+        str(script),
+        "server",
+        "--backend-store-uri",
+        for_mlflow(database_url),
+        "--default-artifact-root",
+        str(artifacts),
+        *common,
+    ]
+
+
+def _check_rh_server(script: Path) -> None:
+    probe = subprocess.run(
+        [str(script), "server", "--help"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0:
+        raise NotAvailable("this runhistory has no working `runhistory server` command")
+
+
+@contextmanager
+def running(h: Harness, side: str, database_url: str, folder: Path) -> Iterator[Server]:
+    """Start a side's server on ``database_url``, wait until it is healthy, stop it after."""
+    port = free_port()
+    argv = command(h, side, database_url, folder / "artifacts", port)
+    log = (folder / f"{side}-server.log").open("w")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv,
+        cwd=folder,
+        env=h.env(side, folder),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        elapsed = wait_healthy(url + HEALTH[side], process, started, folder / f"{side}-server.log")
+        yield Server(side, url, process, elapsed, argv)
+    finally:
+        stop(process)
+        log.close()
+
+
+def wait_healthy(url: str, process: Any, started: float, log: Path) -> float:
+    """Poll ``url`` every 10 ms until it answers 200; seconds since ``started``."""
+    while time.perf_counter() - started < START_TIMEOUT:
+        if process.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            raise WorkerError(f"server exited with status {process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.01)
+    raise WorkerError(f"{url} did not answer within {START_TIMEOUT} s")
+
+
+def stop(process: Any) -> None:
+    """SIGTERM the server's process group (it was started in its own session), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
