@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,10 @@ def test_missing_studio_says_how_to_build_it(tmp_path: Path) -> None:
     app = FastAPI()
     mount_studio(app, tmp_path / "static")
     route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/")
-    answer = asyncio.run(route.endpoint())
+    # A thread of its own: the browser tests of the same session leave an event loop running
+    # in this one, and asyncio.run() refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(asyncio.run, route.endpoint()).result()
     assert answer.status_code == 503
     assert b"make studio" in answer.body
 
