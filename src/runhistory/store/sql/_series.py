@@ -82,7 +82,7 @@ def read_series_many(
     found: dict[int, tuple[bool, list[int], list[float]]] = {}
     for row in metric_rows:
         mine = summaries.get(int(row.id), [])
-        if len(mine) >= buckets and sum(s[1] for s in mine) > max_points:
+        if len(mine) >= buckets and sum(map(itemgetter(2), mine)) > max_points:
             found[int(row.id)] = (True, *_from_summaries(mine, buckets))
         else:
             found[int(row.id)] = _from_columns(
@@ -102,10 +102,9 @@ def _summaries(
             .where(_chunk.metric_id.in_(metric_ids[start : start + 500]))
             .order_by(_chunk.metric_id, _chunk.first_seq)
         )
-        for metric_id, rows in groupby(
-            conn.execute(_in_range(query, min_step, max_step)), itemgetter(0)
-        ):
-            found[metric_id] = [row[1:] for row in rows]
+        rows = conn.execute(_in_range(query, min_step, max_step)).all()  # fetchall: fast
+        for metric_id, group in groupby(rows, itemgetter(0)):
+            found[metric_id] = list(group)
     return found
 
 
@@ -123,15 +122,17 @@ def _from_columns(
 
 
 def _from_summaries(summaries: list[Any], buckets: int) -> tuple[list[int], list[float]]:
-    ordered = sorted((s for s in summaries if s[2] is not None), key=itemgetter(6))
+    # Rows: (metric_id, first_seq, count, value_min, value_max, x_at_min, x_at_max, x_min)
+    ordered = sorted((s for s in summaries if s[3] is not None), key=itemgetter(7))
     points: list[tuple[int, float]] = []
     size = len(ordered)
+    by_min, by_max = itemgetter(3), itemgetter(4)
     for bucket in range(buckets):
         group = ordered[bucket * size // buckets : (bucket + 1) * size // buckets]
         if group:
-            low = min(group, key=itemgetter(2))
-            high = max(group, key=itemgetter(3))
-            points.extend(_pair((int(low[4]), float(low[2])), (int(high[5]), float(high[3]))))
+            low = min(group, key=by_min)
+            high = max(group, key=by_max)
+            points.extend(_pair((int(low[5]), float(low[3])), (int(high[6]), float(high[4]))))
     return [p[0] for p in points], [p[1] for p in points]
 
 

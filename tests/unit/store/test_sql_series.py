@@ -1,0 +1,72 @@
+"""Chart series: at most ``max_points`` per series, spikes kept, full resolution when zoomed."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from conftest import MakeRun
+from runhistory.store.sql import SqlTrackingStore
+from runhistory.tracking.entities import VTYPE_FLOAT, VTYPE_STR, MetricWrite
+
+POINTS = 20_000
+SPIKE_STEP = 12_345
+
+
+def _wave(count: int, spike_at: int | None = None) -> MetricWrite:
+    now = time.time()
+    points = [
+        (i, VTYPE_FLOAT, 100.0 if i == spike_at else math.sin(i / 500), None, now)
+        for i in range(count)
+    ]
+    return MetricWrite("loss", "scalar", points)
+
+
+def test_big_series_are_downsampled_and_keep_their_spike(
+    store: SqlTrackingStore, make_run: MakeRun
+) -> None:
+    make_run("a")
+    make_run("b")
+    store.log_metrics("a", [_wave(POINTS, SPIKE_STEP)])
+    store.log_metrics("b", [_wave(POINTS)])
+    series = store.get_metric_series(["a", "b"], ["loss"], max_points=200)
+    assert [(s.run_id, s.count, s.downsampled) for s in series] == [
+        ("a", POINTS, True),
+        ("b", POINTS, True),
+    ]
+    spiky = series[0]
+    assert len(spiky.x) <= 200 and len(spiky.x) == len(spiky.y)
+    assert max(spiky.y) == 100.0
+    assert spiky.x[spiky.y.index(100.0)] == SPIKE_STEP
+    assert spiky.x == sorted(spiky.x)
+    assert min(series[1].y) < -0.99 and max(series[1].y) > 0.99
+
+
+def test_a_zoomed_range_that_fits_comes_at_full_resolution(
+    store: SqlTrackingStore, make_run: MakeRun
+) -> None:
+    make_run("a")
+    store.log_metrics("a", [_wave(POINTS, SPIKE_STEP)])
+    [zoomed] = store.get_metric_series(["a"], ["loss"], 200, min_step=12_300, max_step=12_399)
+    assert not zoomed.downsampled
+    assert zoomed.x == list(range(12_300, 12_400))
+    assert zoomed.y[SPIKE_STEP - 12_300] == 100.0
+
+
+def test_small_series_unchanged_and_missing_pairs_left_out(
+    store: SqlTrackingStore, make_run: MakeRun
+) -> None:
+    make_run("a")
+    now = time.time()
+    store.log_metrics(
+        "a",
+        [
+            MetricWrite("acc", "scalar", [(None, VTYPE_FLOAT, 0.5, None, now)] * 3),
+            MetricWrite("opt", "scalar", [(None, VTYPE_STR, None, "adam", now)]),
+        ],
+    )
+    series = store.get_metric_series(["a", "nope"], ["acc", "opt", "missing"], max_points=100)
+    by_name = {s.name: s for s in series}
+    assert set(by_name) == {"acc", "opt"}
+    assert by_name["acc"].x == [0, 1, 2] and by_name["acc"].y == [0.5] * 3
+    assert by_name["opt"].x == [] and by_name["opt"].count == 1  # strings are not charted
