@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from runhistory.cli.options import AnyCaseChoice, common_options, confirm, output_options, pairs
+from runhistory.cli.options import (
+    AnyCaseChoice,
+    common_options,
+    confirm,
+    filter_option,
+    output_options,
+)
 
 VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
 
@@ -24,14 +30,7 @@ def experiment() -> None:
     show_default=True,
     help="Which experiments to list.",
 )
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="KEY[=VALUE]",
-    callback=pairs(False),
-    help="Only experiments with this tag (and value); repeatable.",
-)
+@filter_option("--tag", "tags", "Only experiments with this tag (and value); repeatable.")
 @output_options
 @common_options
 def list_experiments(view_type: str, tags: dict[str, Any], output: str, query: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from runhistory.cli.options import common_options, output_options, pairs
+from runhistory.cli.options import common_options, filter_option, output_options
 
 
 @click.group()
@@ -17,22 +17,8 @@ def model() -> None:
 
 @model.command("list")
 @click.option("-n", "--name", metavar="NAME", help="Only versions of this model.")
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="KEY[=VALUE]",
-    callback=pairs(False),
-    help="Only models with this tag (and value); repeatable.",
-)
-@click.option(
-    "--property",
-    "properties",
-    multiple=True,
-    metavar="KEY[=VALUE]",
-    callback=pairs(False),
-    help="Only models with this property; repeatable.",
-)
+@filter_option("--tag", "tags", "Only models with this tag (and value); repeatable.")
+@filter_option("--property", "properties", "Only models with this property; repeatable.")
 @click.option("-r", "--run", "run_id", metavar="ID", help="Only models registered by this run.")
 @click.option("--latest", is_flag=True, help="Only the newest version of each model.")
 @output_options

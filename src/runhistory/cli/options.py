@@ -153,6 +153,13 @@ def pairs(value_required: bool) -> Callable[[click.Context, click.Parameter, Any
     return callback
 
 
+def filter_option(flag: str, dest: str, help_text: str) -> Callable[[F], F]:
+    """A repeatable ``--tag``/``--property`` filter option: ``KEY`` or ``KEY=VALUE``."""
+    return click.option(  # type: ignore[return-value]
+        flag, dest, multiple=True, metavar="KEY[=VALUE]", callback=pairs(False), help=help_text
+    )
+
+
 def confirm(question: str, yes: bool) -> None:
     """Ask ``question`` unless ``yes``; without a terminal to ask on, require ``--yes``.
 

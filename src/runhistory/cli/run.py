@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runhistory.cli.options import AnyCaseChoice, common_options, confirm, output_options, pairs
+from runhistory.cli.options import (
+    AnyCaseChoice,
+    common_options,
+    confirm,
+    filter_option,
+    output_options,
+    pairs,
+)
 from runhistory.cli.run_files import download, logs
 from runhistory.cli.run_submit import submit_script
 from runhistory.tracking.status import ALL_STATUSES
@@ -41,22 +48,8 @@ run.add_command(submit_script)
     type=AnyCaseChoice(ALL_STATUSES),
     help="Only runs with this status.",
 )
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="KEY[=VALUE]",
-    callback=pairs(False),
-    help="Only runs with this tag (and value); repeatable.",
-)
-@click.option(
-    "--property",
-    "properties",
-    multiple=True,
-    metavar="KEY[=VALUE]",
-    callback=pairs(False),
-    help="Only runs with this property (and value); repeatable.",
-)
+@filter_option("--tag", "tags", "Only runs with this tag (and value); repeatable.")
+@filter_option("--property", "properties", "Only runs with this property (and value); repeatable.")
 @click.option("--include-children", is_flag=True, help="Include child runs.")
 @click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the N newest runs.")
 @output_options

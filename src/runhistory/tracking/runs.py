@@ -234,8 +234,6 @@ def _stored_statuses(wanted: tuple[str, ...] | None) -> tuple[str, ...] | None:
     stored = set(wanted)
     if st.NOT_RESPONDING in stored:
         stored.add(st.RUNNING)
-    if st.RUNNING in stored:
-        stored.add(st.RUNNING)
     return tuple(sorted(stored))
 
 
