@@ -174,11 +174,16 @@ export const api = {
   experiments: (viewType: string) =>
     all<Experiment>("/experiments", { view_type: viewType }),
   experiment: (id: string) => request<Experiment>("GET", `/experiments/${enc(id)}`),
+  /** Runs of an experiment, without their definitions (``run`` has them). */
   runs: (experimentId: string) =>
-    all<Run>("/runs", { experiment_id: experimentId, include_children: true }),
+    all<Run>("/runs", {
+      experiment_id: experimentId,
+      include_children: true,
+      with_definition: false,
+    }),
   /** The 100 newest runs and every live run of an experiment (for polling). */
   recentRuns: async (experimentId: string) => {
-    const base = { experiment_id: experimentId, include_children: true };
+    const base = { experiment_id: experimentId, include_children: true, with_definition: false };
     const [newest, live] = await Promise.all([
       request<Page<Run>>("GET", "/runs" + query({ ...base, limit: 100 })),
       all<Run>("/runs", { ...base, status: LIVE_STATUSES }),

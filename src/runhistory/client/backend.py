@@ -8,6 +8,7 @@ for the same place shares one database engine and one background writer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -75,17 +76,57 @@ def home_folder() -> str:
 
 
 class Connection:
-    """A backend and the metric queue that feeds it."""
+    """A backend and the queue that feeds it.
+
+    With a backend that stores batches of run changes (the embedded tracking service), runs
+    started by this process are written behind: their creation, tags, properties and status
+    changes go through the queue like metric values. ``backend`` then waits for queued
+    changes before each call, so this process always reads what it wrote, in order.
+    """
 
     def __init__(self, location: Location, backend: Any) -> None:
         self.location = location
-        self.backend = backend
         self.queue = MetricQueue(
             backend.log_metrics,
             max_points=int(settings.get("RUNHISTORY_QUEUE_MAX_POINTS")),
             batch_size=int(settings.get("RUNHISTORY_WRITER_BATCH")),
             drain=getattr(backend, "wait_until_sent", None),
+            changes=getattr(backend, "write_changes", None),
         )
+        self.backend = OrderedBackend(backend, self.queue) if self.queue.takes_changes else backend
+
+
+class OrderedBackend:
+    """A backend whose every call first waits for the run changes queued before it.
+
+    Writes behind stay invisible to nobody in this process: ``Run.get``, listings, file
+    uploads or a tag set from another ``Run`` object see the runs and changes queued earlier.
+    The wait costs nothing when no run change is queued (metric values alone do not wait).
+    """
+
+    def __init__(self, backend: Any, queue: MetricQueue) -> None:
+        self._backend = backend
+        self._queue = queue
+
+    @property
+    def unordered(self) -> Any:
+        """The backend itself, without waiting."""
+        return self._backend
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._backend, name)
+        if not callable(found):
+            return found
+        queue = self._queue
+
+        @functools.wraps(found)
+        def in_order(*args: Any, **kwargs: Any) -> Any:
+            if queue.has_pending_changes():
+                queue.wait()
+            return found(*args, **kwargs)
+
+        self.__dict__[name] = in_order
+        return in_order
 
 
 _CONNECTIONS: dict[tuple[str, str | None], Connection] = {}

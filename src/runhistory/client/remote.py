@@ -214,10 +214,12 @@ class RemoteBackend(RemoteFilesMixin):
         root_run_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        with_definition: bool = True,
     ) -> list[RunInfo]:
-        """Runs matching every filter, newest first."""
+        """Runs matching every filter, newest first (without definitions if asked)."""
         params: list[tuple[str, Any]] = [
             ("include_children", str(include_children).lower()),
+            ("with_definition", str(with_definition).lower()),
             *filter_params("tag", tags), *filter_params("property", properties),
             *_statuses(status),
         ]  # fmt: skip

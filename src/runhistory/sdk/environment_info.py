@@ -28,10 +28,15 @@ def current_environment() -> dict[str, Any]:
 
     Computed once per process (listing installed packages takes tens of milliseconds).
     """
+    return copy.deepcopy(shared_environment())
+
+
+def shared_environment() -> dict[str, Any]:
+    """:func:`current_environment` without the copy: one object per process, never change it."""
     global _CACHED
     if _CACHED is None:
         _CACHED = _describe()
-    return copy.deepcopy(_CACHED)
+    return _CACHED
 
 
 def _describe() -> dict[str, Any]:

@@ -12,7 +12,9 @@ from runhistory.sdk.run_files import RunFilesMixin
 from runhistory.sdk.run_metrics import RunMetricsMixin
 from runhistory.sdk.run_state import RunStateMixin
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.entities import PropertyChange, RunInfo, TagChange
+from runhistory.tracking.runs import property_conflict
+from runhistory.tracking.validation import check_properties, check_tags
 
 if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment
@@ -50,6 +52,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._scalar_keys = {}
         self._put = connection.queue.put
         self._outputs_dir = _outputs_folder(outputs) if kwargs.get("_track_outputs") else None
+        # Runs this process created are written behind: changes go through the queue.
+        self._write_behind: bool = bool(kwargs.get("_write_behind"))
+        self._added_properties: dict[str, str] = {}
 
     @property
     def _backend(self) -> Any:
@@ -66,18 +71,36 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         description: str | None = None,
         **kwargs: Any,
     ) -> Run:
-        from runhistory.sdk.environment_info import current_environment
+        from runhistory.sdk.environment_info import shared_environment
+        from runhistory.sdk.write_behind import queue_new_run, writes_behind
 
-        backend = experiment.workspace._connection.backend
-        info = backend.create_run(
-            experiment.id,
-            status=st.RUNNING,
-            display_name=display_name,
-            description=description,
-            run_type="experimentrun",
-            run_definition={"environment": current_environment()},
+        connection = experiment.workspace._connection
+        definition = {"environment": shared_environment()}
+        if writes_behind(connection):
+            info = queue_new_run(
+                experiment,
+                st.RUNNING,
+                display_name=display_name,
+                description=description,
+                run_definition=definition,
+            )
+        else:
+            info = connection.backend.create_run(
+                experiment.id,
+                status=st.RUNNING,
+                display_name=display_name,
+                description=description,
+                run_type="experimentrun",
+                run_definition=definition,
+            )
+        run = cls(
+            experiment,
+            info.run_id,
+            outputs=outputs,
+            _info=info,
+            _track_outputs=True,
+            _write_behind=writes_behind(connection),
         )
-        run = cls(experiment, info.run_id, outputs=outputs, _info=info, _track_outputs=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
         return run
@@ -113,6 +136,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             properties=properties,
             status=status,
             include_children=include_children,
+            with_definition=False,  # read by get_details() / get_environment() when asked
         )
         return [Run(experiment, i.run_id, _info=i) for i in infos]
 
@@ -170,6 +194,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
     @property
     def number(self) -> int:
         """Position of the run in its experiment (1, 2, …)."""
+        if not self._info.number:  # a run written behind gets its number when stored
+            self._refresh()
         return self._info.number
 
     @property
@@ -236,15 +262,23 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
     def tag(self, key: str, value: str | None = None) -> None:
         """Set one tag; a tag may have no value."""
-        self._backend.set_run_tags(self._run_id, {key: value})
+        self.set_tags({key: value})
 
     def set_tags(self, tags: dict[str, str | None] | str) -> None:
         """Insert or overwrite tags; a string sets one tag without value."""
-        self._backend.set_run_tags(self._run_id, {tags: None} if isinstance(tags, str) else tags)
+        wanted = {tags: None} if isinstance(tags, str) else tags
+        if self._write_behind:
+            self._queue.put_change(TagChange(self._run_id, check_tags(wanted)))
+        else:
+            self._backend.set_run_tags(self._run_id, wanted)
 
     def remove_tags(self, tags: builtins.list[str] | str) -> None:
         """Remove tags by key."""
-        self._backend.remove_run_tags(self._run_id, [tags] if isinstance(tags, str) else tags)
+        keys = [tags] if isinstance(tags, str) else list(tags)
+        if self._write_behind:
+            self._queue.put_change(TagChange(self._run_id, remove=tuple(map(str, keys))))
+        else:
+            self._backend.remove_run_tags(self._run_id, keys)
 
     def get_tags(self) -> dict[str, str | None]:
         """The run's tags."""
@@ -257,7 +291,17 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         Raises:
             PropertyImmutableError: a key already has a different value.
         """
-        self._backend.add_run_properties(self._run_id, properties)
+        if not self._write_behind:
+            self._backend.add_run_properties(self._run_id, properties)
+            return
+        checked = check_properties(properties)
+        known = self._info.properties
+        for key, value in checked.items():
+            current = self._added_properties.get(key, known.get(key))
+            if current is not None and current != value:
+                raise property_conflict(self._run_id, key, current, value)
+        self._added_properties.update(checked)
+        self._queue.put_change(PropertyChange(self._run_id, checked))
 
     def get_properties(self) -> dict[str, str]:
         """The run's properties."""
@@ -269,19 +313,27 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
     ) -> Run:
         """Create and start a child run (``name`` is its display name)."""
-        info = self._backend.create_run(
-            self._experiment.id,
-            run_id=run_id,
-            parent_run_id=self._run_id,
-            status=st.RUNNING,
-            display_name=name,
-        )
+        from runhistory.sdk.write_behind import queue_new_run
+
+        if self._write_behind and run_id is None:
+            info = queue_new_run(
+                self._experiment, st.RUNNING, parent_run_id=self._run_id, display_name=name
+            )
+        else:
+            info = self._backend.create_run(
+                self._experiment.id,
+                run_id=run_id,
+                parent_run_id=self._run_id,
+                status=st.RUNNING,
+                display_name=name,
+            )
         return Run(
             self._experiment,
             info.run_id,
             outputs=outputs,
             _info=info,
             _track_outputs=outputs is not None,
+            _write_behind=self._write_behind,
         )
 
     def create_children(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 import traceback
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import RunhistoryError
 from runhistory.sdk.timefmt import iso_utc
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.entities import RunInfo, StatusChange
 
 
 class RunStateMixin:
@@ -20,6 +22,7 @@ class RunStateMixin:
     _info: RunInfo
     _queue: MetricQueue
     _outputs_dir: str | None
+    _write_behind: bool
 
     if TYPE_CHECKING:  # provided by Run
 
@@ -51,7 +54,13 @@ class RunStateMixin:
 
     def start(self) -> None:
         """Mark the run Running."""
-        self._info = self._backend.set_status(self._run_id, st.RUNNING)
+        if not self._write_behind:
+            self._info = self._backend.set_status(self._run_id, st.RUNNING)
+            return
+        st.check_transition(self._run_id, self._info.status, st.RUNNING)
+        now = time.time()
+        self._queue.put_change(StatusChange(self._run_id, st.RUNNING, now))
+        self._info = replace(self._info, status=st.RUNNING, start_time=self._info.start_time or now)
 
     def complete(self, _set_status: bool = True) -> None:
         """Flush metrics, upload the outputs folder and mark the run Completed.
@@ -82,12 +91,39 @@ class RunStateMixin:
         # The cached status is enough here: the store refuses a finished run atomically.
         if st.is_terminal(self._info.status):
             st.check_transition(self._run_id, self._info.status, status)
+        if self._write_behind:
+            self._finish_behind(status, error, set_status)
+            return
         try:
             self._queue.flush()
         finally:
             self._upload_outputs()
             if set_status:
                 self._info = self._backend.set_status(self._run_id, status, error=error)
+
+    def _finish_behind(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
+        """Queue the final status after everything logged, then wait until all is stored."""
+        self._upload_outputs()
+        if not set_status:
+            self._queue.flush()
+            return
+        now = time.time()
+        self._queue.put_change(StatusChange(self._run_id, status, now, error))
+        try:
+            self._queue.flush()
+        except RunhistoryError:
+            self._refresh()  # keep what the store has: the status may have been refused
+            raise
+        info = self._info
+        self._info = RunInfo(
+            **{
+                **info.__dict__,
+                "status": status,
+                "start_time": info.start_time or now,
+                "end_time": now,
+                "error": error if error is not None else info.error,
+            }
+        )
 
     def _upload_outputs(self) -> None:
         folder = self._outputs_dir

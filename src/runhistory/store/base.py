@@ -12,7 +12,7 @@ Every method raises :class:`~runhistory.errors.NotFoundError` for a missing enti
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runhistory.tracking.entities import (
@@ -24,8 +24,12 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    Refusal,
+    RunCreate,
     RunInfo,
     RunQuery,
+    StatusWrite,
+    TagChange,
 )
 
 # Sentinel meaning "leave this field as it is" in update calls.
@@ -148,6 +152,25 @@ class TrackingStore(abc.ABC):
         """Insert properties; keys already present are left untouched.
 
         The service checks for conflicting values before calling this.
+        """
+
+    @abc.abstractmethod
+    def write_changes(
+        self,
+        creates: Sequence[RunCreate],
+        tags: Sequence[TagChange],
+        properties: Sequence[tuple[str, dict[str, str]]],
+        metrics: Mapping[str, Sequence[MetricWrite]],
+        statuses: Sequence[StatusWrite],
+    ) -> list[Refusal]:
+        """Store changes of many runs in one transaction, in the order of the arguments.
+
+        Creates runs (numbered like :meth:`create_run`), applies tag changes, adds properties,
+        appends metric points and applies status writes. A property key that already holds
+        another value, and a status write whose run is not in its ``expected`` statuses, are
+        left out and returned as :class:`Refusal` records; everything else is committed. Any
+        other failure (a missing run or experiment, a metric of another kind) rolls the whole
+        batch back and raises.
         """
 
     # ---- metrics -----------------------------------------------------------------------

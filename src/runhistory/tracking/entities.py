@@ -211,6 +211,7 @@ class RunQuery:
     include_children: bool = True
     limit: int | None = None
     offset: int = 0
+    with_definition: bool = True  # False: listings leave ``run_definition`` out (None)
 
 
 @dataclass(frozen=True)
@@ -245,3 +246,111 @@ class MetricSeries:
     downsampled: bool
     x: list[int]
     y: list[float]
+
+
+# ---- changes written behind: the SDK queues these and the writer stores them in batches ----
+@dataclass(frozen=True)
+class RunCreate:
+    """A run to create, described in full by the process that starts it.
+
+    The SDK builds it (the id is made on the client, like the original SDK's run ids) and
+    queues it; the writer thread stores it with the changes that follow in one transaction.
+    ``number`` is given by the store.
+    """
+
+    run_id: str
+    experiment_id: str
+    status: str
+    created_time: float
+    parent_run_id: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    run_type: str = "experimentrun"
+    target: str = "local"
+    submitted_by: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    error: dict[str, Any] | None = None
+    run_definition: dict[str, Any] | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """Tags set (a value may be ``None``) and then keys removed, on one run."""
+
+    run_id: str
+    set: dict[str, str | None] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """Properties added to one run (add-only: a key keeps its first value)."""
+
+    run_id: str
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A run moved to ``status`` at ``time`` (epoch seconds), with an optional error."""
+
+    run_id: str
+    status: str
+    time: float
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """A status change as the store applies it: only when the current status is ``expected``.
+
+    ``fields`` are further run fields (``start_time`` is kept when the run has one already).
+    """
+
+    run_id: str
+    expected: tuple[str, ...]
+    status: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class RunChanges:
+    """Changes of several runs stored in one transaction.
+
+    They take effect in this order: creations, tag changes, properties, metric points, status
+    changes — the order in which one process makes them, so a batch read back equals the same
+    calls made one by one.
+    """
+
+    creates: list[RunCreate] = field(default_factory=list)
+    tags: list[TagChange] = field(default_factory=list)
+    properties: list[PropertyChange] = field(default_factory=list)
+    metrics: dict[str, list[MetricWrite]] = field(default_factory=dict)
+    statuses: list[StatusChange] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (
+            len(self.creates)
+            + len(self.tags)
+            + len(self.properties)
+            + len(self.metrics)
+            + len(self.statuses)
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change the store left out of an otherwise committed batch, with why.
+
+    ``what`` is ``"property"`` (``key`` already holds ``current``, not ``wanted``) or
+    ``"status"`` (the run is ``current`` and cannot become ``wanted``).
+    """
+
+    what: str
+    run_id: str
+    current: str | None
+    wanted: str | None
+    key: str | None = None

@@ -49,6 +49,7 @@ class MetricRules:
 
     store: TrackingStore
     _metric_shapes: dict[tuple[str, str], tuple[str, bool | None]]
+    _new_runs: set[str]
 
     if TYPE_CHECKING:  # provided by RunRules in the composed service
 
@@ -66,8 +67,7 @@ class MetricRules:
         for write in writes:
             self._check_write(run_id, write)
         stored = self.store.log_metrics(run_id, writes, batch_id=batch_id)
-        for write in writes:
-            self._metric_shapes[(run_id, write.name)] = (write.kind, _has_step(write))
+        self._remember_shapes(run_id, writes)
         return stored
 
     def _check_write(self, run_id: str, write: MetricWrite) -> None:
@@ -94,12 +94,22 @@ class MetricRules:
 
     def _metric_shape(self, run_id: str, name: str) -> tuple[str, bool | None] | None:
         key = (run_id, name)
-        if key not in self._metric_shapes:
+        if key not in self._metric_shapes and run_id not in self._new_runs:
             if len(self._metric_shapes) > 100_000:
                 self._metric_shapes.clear()
             for info in self.store.get_metric_infos(run_id):
                 self._metric_shapes[(run_id, info.name)] = (info.kind, info.has_step)
         return self._metric_shapes.get(key)
+
+    def _mark_new_run(self, run_id: str) -> None:
+        """A run created just now: every shape of its metrics is in the cache (none yet)."""
+        if len(self._new_runs) > 100_000:
+            self._new_runs.clear()
+        self._new_runs.add(run_id)
+
+    def _remember_shapes(self, run_id: str, writes: Sequence[MetricWrite]) -> None:
+        for write in writes:
+            self._metric_shapes[(run_id, write.name)] = (write.kind, _has_step(write))
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""

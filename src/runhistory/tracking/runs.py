@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from runhistory.errors import InvalidTransitionError, PropertyImmutableError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunInfo, RunQuery
+from runhistory.tracking.entities import RunInfo, RunQuery, StatusWrite
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _UPDATABLE = ("display_name", "description", "run_definition", "target")
@@ -21,7 +20,7 @@ _UPDATABLE = ("display_name", "description", "run_definition", "target")
 
 def new_run_id(prefix: str) -> str:
     """A run id in the original SDK's style: ``<prefix>_<unix time>_<8 hex digits>``."""
-    return f"{prefix}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    return f"{prefix}_{int(time.time())}_{os.urandom(4).hex()}"
 
 
 def current_user() -> str:
@@ -30,6 +29,34 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:
         return os.environ.get("USER", "unknown")
+
+
+def property_conflict(
+    run_id: str, key: str, current: str, wanted: str | None
+) -> PropertyImmutableError:
+    """The error for re-adding a property with another value."""
+    return PropertyImmutableError(
+        f"property {key!r} of run {run_id!r} is already {current!r}; "
+        f"properties cannot be changed (tried {wanted!r}); use a tag for mutable values",
+        key=key,
+    )
+
+
+def status_write(
+    run_id: str, status: str, at: float, error: dict[str, Any] | None = None
+) -> StatusWrite:
+    """How the store applies a move to ``status`` at time ``at``: from which statuses, with
+    which fields (a start time when running or finished, an end time when finished)."""
+    st.check_status_name(status)
+    fields: dict[str, Any] = {}
+    if status == st.RUNNING or st.is_terminal(status):
+        fields["start_time"] = at  # kept by the store when the run started before
+    if st.is_terminal(status):
+        fields["end_time"] = at
+    if error is not None:
+        fields["error"] = error
+    expected = (st.NOT_STARTED,) if status == st.NOT_STARTED else st.ACTIVE_STATUSES
+    return StatusWrite(run_id, expected, status, fields)
 
 
 class RunRules:
@@ -94,17 +121,8 @@ class RunRules:
 
     def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
         """Move a run to ``status``; terminal runs refuse every further transition."""
-        st.check_status_name(status)
-        now = time.time()
-        fields: dict[str, Any] = {}
-        if status == st.RUNNING or st.is_terminal(status):
-            fields["start_time"] = now  # kept by the store when the run started before
-        if st.is_terminal(status):
-            fields["end_time"] = now
-        if error is not None:
-            fields["error"] = error
-        expected = (st.NOT_STARTED,) if status == st.NOT_STARTED else st.ACTIVE_STATUSES
-        updated = self.store.compare_and_set_status(run_id, expected, status, **fields)
+        write = status_write(run_id, status, time.time(), error)
+        updated = self.store.compare_and_set_status(run_id, write.expected, status, **write.fields)
         if updated is None:  # one read, only on the refusing path
             st.check_transition(run_id, self.store.get_run(run_id).status, status)
             raise InvalidTransitionError(f"run {run_id!r} cannot become {status} now")
@@ -139,11 +157,7 @@ class RunRules:
         existing = self.store.get_run(run_id).properties
         for key, value in checked.items():
             if key in existing and existing[key] != value:
-                raise PropertyImmutableError(
-                    f"property {key!r} of run {run_id!r} is already {existing[key]!r}; "
-                    f"properties cannot be changed (tried {value!r}); use a tag for mutable values",
-                    key=key,
-                )
+                raise property_conflict(run_id, key, existing[key], value)
         new = {k: v for k, v in checked.items() if k not in existing}
         if new:
             self.store.add_run_properties(run_id, new)
@@ -160,8 +174,13 @@ class RunRules:
         root_run_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        with_definition: bool = True,
     ) -> list[RunInfo]:
-        """Runs matching every filter, newest first."""
+        """Runs matching every filter, newest first.
+
+        ``with_definition=False`` leaves each run's ``run_definition`` out (``None``): listings
+        rarely need it and it is the biggest part of a run.
+        """
         statuses = _statuses(status)
         query = RunQuery(
             experiment_id=experiment_id,
@@ -174,6 +193,7 @@ class RunRules:
             include_children=include_children,
             limit=limit,
             offset=offset,
+            with_definition=with_definition,
         )
         runs = [self._present(r) for r in self.store.search_runs(query)]
         if statuses is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.store.base import TrackingStore
+from runhistory.tracking.changes import ChangeRules
 from runhistory.tracking.experiments import ExperimentRules
 from runhistory.tracking.files import FileRules
 from runhistory.tracking.metric_rules import MetricRules
@@ -18,7 +19,14 @@ from runhistory.tracking.secret_rules import SecretRules
 
 
 class TrackingService(
-    ExperimentRules, RunRules, MetricRules, FileRules, ModelRules, LocalModelRules, SecretRules
+    ExperimentRules,
+    RunRules,
+    ChangeRules,
+    MetricRules,
+    FileRules,
+    ModelRules,
+    LocalModelRules,
+    SecretRules,
 ):
     """Experiments, runs, metrics, files, models and secrets, with their rules.
 
@@ -41,6 +49,7 @@ class TrackingService(
         self.secret_key_path = secret_key_path
         self.heartbeat_timeout = heartbeat_timeout
         self._metric_shapes = {}
+        self._new_runs = set()
 
     def close(self) -> None:
         """Release the store's connections."""

@@ -343,20 +343,18 @@ def test_search_is_fast_with_10000_runs(
 ) -> None:
     from sqlalchemy import insert
 
-    from runhistory.store.sql.schema import run_tags, runs
+    from runhistory.store.sql.schema import runs
 
     rows = [
         {
             "id": f"run{i:05d}", "experiment_id": experiment.experiment_id, "number": i + 1,
             "status": "Completed", "created_time": float(i), "run_type": "experimentrun",
-            "target": "local",
+            "target": "local", "tags": {"mod": str(i % 10)},
         }
         for i in range(10_000)
     ]  # fmt: skip
-    tags = [{"run_id": row["id"], "key": "mod", "value": str(i % 10)} for i, row in enumerate(rows)]
     with store._engine.begin() as conn:
         conn.execute(insert(runs), rows)
-        conn.execute(insert(run_tags), tags)
     started = time.perf_counter()
     page = store.search_runs(RunQuery(experiment_id=experiment.experiment_id, limit=50))
     filtered = store.search_runs(RunQuery(tags={"mod": "3"}, limit=50, offset=100))

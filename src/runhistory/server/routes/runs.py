@@ -34,14 +34,20 @@ def search_runs(
     root_run_id: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0),
+    with_definition: bool = True,
     service: TrackingService = Service,
 ) -> Any:
-    """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable)."""
+    """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable).
+
+    ``with_definition=false`` leaves out each run's ``run_definition`` (``null``), the
+    biggest part of a run; ``GET /runs/{run_id}`` always has it.
+    """
     found = service.search_runs(
         experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
         properties=parse_pairs(property), status=status or None,
         include_children=include_children, parent_run_id=parent_run_id,
         root_run_id=root_run_id, limit=limit + 1, offset=offset,
+        with_definition=with_definition,
     )  # fmt: skip
     return JsonResponse(page(found, offset, limit))
 

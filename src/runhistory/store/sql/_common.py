@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, StorageError
-from runhistory.store.sql.engine import run_transaction
+from runhistory.store.sql.engine import HeldConnection, run_transaction
 from runhistory.store.sql.schema import experiments, runs
 
 T = TypeVar("T")
@@ -24,15 +24,22 @@ class SqlStoreBase:
     """Holds the engine and runs units of work with runhistory's error types."""
 
     _engine: Engine
+    _held: HeldConnection
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         return self._call(work, read_only=False)
 
+    def _write_hot(self, work: Callable[[Connection], T]) -> T:
+        """A write on the hot path (metric batches, run changes): on the held connection."""
+        return self._call(work, read_only=False, held=True)
+
     def _read(self, work: Callable[[Connection], T]) -> T:
         return self._call(work, read_only=True)
 
-    def _call(self, work: Callable[[Connection], T], read_only: bool) -> T:
+    def _call(self, work: Callable[[Connection], T], read_only: bool, held: bool = False) -> T:
         try:
+            if held:
+                return self._held.run(work)
             return run_transaction(self._engine, work, read_only=read_only)
         except RunhistoryError:
             raise

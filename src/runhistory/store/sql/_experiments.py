@@ -26,9 +26,8 @@ from runhistory.store.sql.schema import (
     files,
     metric_batches,
     metric_chunks,
+    metric_summaries,
     metrics,
-    run_properties,
-    run_tags,
     runs,
 )
 from runhistory.tracking.entities import ExperimentInfo
@@ -155,8 +154,9 @@ class ExperimentsMixin(SqlStoreBase):
             require_experiment(conn, experiment_id)
             run_ids = select(runs.c.id).where(runs.c.experiment_id == experiment_id)
             metric_ids = select(metrics.c.id).where(metrics.c.run_id.in_(run_ids))
-            conn.execute(delete(metric_chunks).where(metric_chunks.c.metric_id.in_(metric_ids)))
-            for table in (metrics, metric_batches, run_tags, run_properties, files):
+            for points in (metric_chunks, metric_summaries):
+                conn.execute(delete(points).where(points.c.metric_id.in_(metric_ids)))
+            for table in (metrics, metric_batches, files):
                 conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
             conn.execute(delete(runs).where(runs.c.experiment_id == experiment_id))
             conn.execute(

@@ -1,9 +1,10 @@
 """Metrics in the SQL store: the hot append path and the reads.
 
 A metric row per (run, name) holds the kind, the point count and the last value; the points
-live in the narrow ``metric_points`` table keyed by (metric id, seq). Appending reserves a
-range of sequence numbers by bumping ``count`` (``UPDATE … RETURNING``, which also locks the
-metric row until commit) and inserts the points with one ``executemany``.
+live in ``metric_chunks`` (packed arrays of up to 128 points, see _chunks.py) keyed by
+(metric id, first seq), with block summaries for charts (see _summaries.py). Appending
+reserves a range of sequence numbers by bumping ``count`` (``UPDATE … RETURNING``, which also
+locks the metric row until commit) and inserts the chunks with one ``executemany``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from runhistory.store.sql._common import (
     require_run,
 )
 from runhistory.store.sql._series import read_columns, read_series_many
+from runhistory.store.sql._summaries import complete_blocks
 from runhistory.store.sql.schema import metric_batches, metric_chunks, metrics
 from runhistory.tracking.entities import (
     KIND_LIST,
@@ -134,7 +136,10 @@ def _append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> Non
         if not write.points:
             continue
         metric_id = ids[write.name]
-        rows.extend(encode_chunks(metric_id, _reserve(conn, metric_id, write), write.columns()))
+        first = _reserve(conn, metric_id, write)
+        mine = encode_chunks(metric_id, first, write.columns())
+        complete_blocks(conn, metric_id, first, first + len(write.points), mine)
+        rows.extend(mine)
     if rows:
         conn.execute(metric_chunks.insert(), rows)
 
@@ -168,7 +173,7 @@ class MetricsMixin(SqlStoreBase):
             _append(conn, run_id, writes)
             return True
 
-        return self._write(work)
+        return self._write_hot(work)
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         def work(conn: Connection) -> list[MetricInfo]:

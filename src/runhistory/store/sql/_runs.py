@@ -1,37 +1,49 @@
-"""Runs in the SQL store: creation with atomic numbering, updates, search, deletion."""
+"""Runs in the SQL store: creation with atomic numbering, updates, search, deletion.
+
+A run is one row: its tags and properties are JSON documents in it (filtered with the
+database's JSON functions), and its environment — the biggest part of its definition, the
+same for every run of a process — is kept once in ``environments``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Select, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.sql._common import (
     SqlStoreBase,
-    add_key_values,
     chunks,
-    load_key_values,
-    remove_keys,
     require_experiment,
-    require_run,
-    set_key_values,
 )
+from runhistory.store.sql._direct import execute_many, insert_sql
 from runhistory.store.sql.schema import (
-    VALUE_PREFIX_LENGTH,
+    environments,
     experiments,
     files,
     metric_batches,
     metric_chunks,
+    metric_summaries,
     metrics,
-    run_properties,
-    run_tags,
     runs,
-    value_prefix,
 )
 from runhistory.tracking.entities import RunInfo, RunQuery
 
@@ -42,39 +54,105 @@ UPDATABLE_FIELDS = frozenset(
     }
 )  # fmt: skip
 _JSON_FIELDS = ("error", "run_definition")
-_RUN_COLUMNS = (*runs.c, experiments.c.name.label("experiment_name"))
+_ENVIRONMENT = "environment"
+_LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
+_RUN_COLUMNS = (*runs.c, experiments.c.name.label("experiment_name"),
+                environments.c.document.label("environment"))  # fmt: skip
 
 
-def _select_runs() -> Select[Any]:
-    return select(*_RUN_COLUMNS).join(experiments, experiments.c.id == runs.c.experiment_id)
+def _select_runs(with_definition: bool = True) -> Select[Any]:
+    """Runs with their experiment's name; with the definition (and environment) or without."""
+    if not with_definition:
+        listed = select(*_LISTED_COLUMNS, experiments.c.name.label("experiment_name"))
+        return listed.join(experiments, experiments.c.id == runs.c.experiment_id)
+    return (
+        select(*_RUN_COLUMNS)
+        .join(experiments, experiments.c.id == runs.c.experiment_id)
+        .outerjoin(environments, environments.c.id == runs.c.environment_id)
+    )
 
 
 def _dump(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _row_values(fields: dict[str, Any]) -> dict[str, Any]:
+def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | None]:
+    """A run definition as stored: the rest as JSON text, and ``(id, JSON)`` of its
+    environment when it has one (the id is the SHA-256 of the canonical JSON).
+
+    The SDK hands every run of a process the very same environment object (it is never
+    changed), so the last one's encoding is kept and reused when the object comes again.
+    """
+    if not isinstance(definition, Mapping) or _ENVIRONMENT not in definition:
+        return _dump(definition), None
+    value = definition[_ENVIRONMENT]
+    last = _LAST_ENVIRONMENT
+    if last and last[0] is value:
+        environment = last[1]
+    else:
+        document = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        environment = (hashlib.sha256(document).hexdigest(), document.decode())
+        _LAST_ENVIRONMENT[:] = [value, environment]  # holds the object: its id stays unique
+    if len(definition) == 1:
+        return None, environment
+    rest = {k: v for k, v in definition.items() if k != _ENVIRONMENT}
+    return _dump(rest), environment
+
+
+_LAST_ENVIRONMENT: list[Any] = []
+
+
+_INSERT_ENVIRONMENT = insert_sql(
+    "environments", ("id", "document", "created_time"), " ON CONFLICT DO NOTHING"
+)
+
+
+def store_environments(conn: Connection, found: Sequence[tuple[str, str]]) -> None:
+    """Insert environments (``(id, JSON)``) that are not stored yet."""
+    now = time.time()
+    rows = {env_id: {"id": env_id, "document": doc, "created_time": now} for env_id, doc in found}
+    execute_many(conn, _INSERT_ENVIRONMENT, list(rows.values()))
+
+
+def _row_values(fields: dict[str, Any], conn: Connection | None = None) -> dict[str, Any]:
+    """Column values of updatable run fields (a definition's environment is stored apart)."""
     unknown = sorted(set(fields) - UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError(f"run fields {unknown} cannot be updated", fields=unknown)
-    return {k: _dump(v) if k in _JSON_FIELDS else v for k, v in fields.items()}
+    values = {k: _dump(v) if k == "error" else v for k, v in fields.items()}
+    if "run_definition" in fields:
+        rest, environment = split_definition(fields["run_definition"])
+        values["run_definition"] = rest
+        values["environment_id"] = None if environment is None else environment[0]
+        if environment is not None and conn is not None:
+            store_environments(conn, [environment])
+    return values
 
 
-def _to_info(row: Row[Any], tags: dict[str, Any], properties: dict[str, Any]) -> RunInfo:
-    values = dict(row._mapping)
+def _to_info(values: dict[str, Any]) -> RunInfo:
+    """A run record from the columns of :func:`_select_runs` (``values`` is consumed)."""
     values["run_id"] = values.pop("id")
-    for name in _JSON_FIELDS:
-        if values[name] is not None:
-            values[name] = orjson.loads(values[name])
-    return RunInfo(**values, tags=tags, properties=properties)
+    environment = values.pop("environment", None)
+    values.pop("environment_id", None)
+    if values["error"] is not None:
+        values["error"] = orjson.loads(values["error"])
+    definition = values.get("run_definition")
+    if definition is not None:
+        definition = orjson.loads(definition)
+    if environment is not None:
+        definition = {_ENVIRONMENT: orjson.loads(environment), **(definition or {})}
+    values["run_definition"] = definition
+    if values["tags"] is None:
+        values["tags"] = {}
+    if values["properties"] is None:
+        values["properties"] = {}
+    return RunInfo(**values)
 
 
 def _fetch(conn: Connection, query: Select[Any]) -> list[RunInfo]:
-    rows = conn.execute(query).all()
-    ids = [row.id for row in rows]
-    tags = load_key_values(conn, run_tags, "run_id", ids)
-    properties = load_key_values(conn, run_properties, "run_id", ids)
-    return [_to_info(row, tags.get(row.id, {}), properties.get(row.id, {})) for row in rows]
+    result = conn.execute(query)
+    keys = tuple(result.keys())
+    return [_to_info(dict(zip(keys, row, strict=True))) for row in result]
 
 
 def _get(conn: Connection, run_id: str) -> RunInfo:
@@ -84,19 +162,30 @@ def _get(conn: Connection, run_id: str) -> RunInfo:
     return found[0]
 
 
-def _has_key_value(table: Any, key: str, value: str | None) -> ColumnElement[bool]:
-    condition = exists().where(table.c.run_id == runs.c.id, table.c.key == key)
-    if value is not None:
-        # The indexed prefix narrows, the full value decides. (coalesce keeps SQLite from
-        # propagating the constant into the prefix expression, which hides the index.)
-        condition = condition.where(
-            value_prefix(table.c.value) == value[:VALUE_PREFIX_LENGTH],
-            func.coalesce(table.c.value, "") == value,
-        )
-    return condition
+def _json_path_key(key: str) -> bool:
+    """Whether SQLite's JSON path syntax (``$."key"``) can name this key."""
+    return '"' not in key and "\\" not in key
 
 
-def _filters(query: RunQuery) -> list[ColumnElement[bool]]:
+def _has_key_value(
+    conn: Connection, column: Any, key: str, value: str | None
+) -> ColumnElement[bool]:
+    """The run's document in ``column`` has ``key`` (with ``value`` when given)."""
+    if conn.dialect.name == "postgresql":
+        if value is None:
+            return column.op("?", return_type=Boolean)(key)  # type: ignore[no-any-return]
+        return column[key].as_string() == value  # type: ignore[no-any-return]
+    if _json_path_key(key):
+        path = f'$."{key}"'
+        if value is None:
+            return func.json_type(column, path).is_not(None)
+        return func.json_extract(column, path) == value
+    each = func.json_each(column).table_valued("key", "value")
+    condition = exists().select_from(each).where(each.c.key == key)
+    return condition.where(each.c.value == value) if value is not None else condition
+
+
+def _filters(conn: Connection, query: RunQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, wanted in (
         (runs.c.experiment_id, query.experiment_id),
@@ -111,10 +200,41 @@ def _filters(query: RunQuery) -> list[ColumnElement[bool]]:
     if not query.include_children and query.parent_run_id is None and query.root_run_id is None:
         conditions.append(runs.c.parent_run_id.is_(None))
     for key, value in (query.tags or {}).items():
-        conditions.append(_has_key_value(run_tags, key, value))
+        conditions.append(_has_key_value(conn, runs.c.tags, key, value))
     for key, value in (query.properties or {}).items():
-        conditions.append(_has_key_value(run_properties, key, value))
+        conditions.append(_has_key_value(conn, runs.c.properties, key, value))
     return conditions
+
+
+def read_documents(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[dict, dict]]:
+    """``{run id: (tags, properties)}`` of stored runs, locked for update on PostgreSQL."""
+    found: dict[str, tuple[dict, dict]] = {}
+    for chunk in chunks(sorted(set(run_ids))):
+        query = select(runs.c.id, runs.c.tags, runs.c.properties).where(runs.c.id.in_(chunk))
+        for run_id, tags, properties in conn.execute(query.with_for_update()):
+            found[run_id] = (dict(tags or {}), dict(properties or {}))
+    return found
+
+
+def _one_document(conn: Connection, run_id: str) -> tuple[dict, dict]:
+    found = read_documents(conn, [run_id])
+    if run_id not in found:
+        raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+    return found[run_id]
+
+
+_SET_DOCUMENTS = (
+    update(runs)
+    .where(runs.c.id == bindparam("p_run"))
+    .values(tags=bindparam("p_tags"), properties=bindparam("p_properties"))
+)
+
+
+def write_documents(conn: Connection, documents: Mapping[str, tuple[dict, dict]]) -> None:
+    """Store the tags and properties documents of stored runs."""
+    if documents:
+        rows = [{"p_run": r, "p_tags": t, "p_properties": p} for r, (t, p) in documents.items()]
+        conn.execute(_SET_DOCUMENTS, rows)
 
 
 def _next_number(conn: Connection, experiment_id: str, created_time: float) -> int:
@@ -163,8 +283,9 @@ def _descendants(conn: Connection, run_id: str) -> list[str]:
 def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> None:
     for chunk in chunks(run_ids):
         metric_ids = select(metrics.c.id).where(metrics.c.run_id.in_(chunk))
-        conn.execute(delete(metric_chunks).where(metric_chunks.c.metric_id.in_(metric_ids)))
-        for table in (metrics, metric_batches, run_tags, run_properties, files):
+        for points in (metric_chunks, metric_summaries):
+            conn.execute(delete(points).where(points.c.metric_id.in_(metric_ids)))
+        for table in (metrics, metric_batches, files):
             conn.execute(delete(table).where(table.c.run_id.in_(chunk)))
     # Deepest first, so no statement leaves a child pointing at a deleted parent.
     for chunk in chunks(list(reversed(run_ids))):
@@ -190,14 +311,14 @@ class RunsMixin(SqlStoreBase):
         properties: dict[str, str] | None = None,
         **fields: Any,
     ) -> RunInfo:
-        values = {
-            "id": run_id, "experiment_id": experiment_id, "status": status,
-            "created_time": created_time, "parent_run_id": parent_run_id,
-            "display_name": display_name, "description": description, "run_type": run_type,
-            "target": target, "submitted_by": submitted_by, **_row_values(fields),
-        }  # fmt: skip
-
         def work(conn: Connection) -> RunInfo:
+            values = {
+                "id": run_id, "experiment_id": experiment_id, "status": status,
+                "created_time": created_time, "parent_run_id": parent_run_id,
+                "display_name": display_name, "description": description, "run_type": run_type,
+                "target": target, "submitted_by": submitted_by, "tags": dict(tags or {}),
+                "properties": dict(properties or {}), **_row_values(fields, conn),
+            }  # fmt: skip
             if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
                 raise ConflictError(f"a run with id {run_id!r} already exists", run_id=run_id)
             root = _root_of(conn, parent_run_id)
@@ -206,8 +327,6 @@ class RunsMixin(SqlStoreBase):
                 conn.execute(insert(runs).values(**values, number=number, root_run_id=root))
             except IntegrityError as exc:  # another process inserted the same id meanwhile
                 raise ConflictError(f"a run with id {run_id!r} already exists") from exc
-            set_key_values(conn, run_tags, {"run_id": run_id}, tags or {})
-            add_key_values(conn, run_properties, {"run_id": run_id}, properties or {})
             return _get(conn, run_id)
 
         return self._write(work)
@@ -216,9 +335,8 @@ class RunsMixin(SqlStoreBase):
         return self._read(lambda conn: _get(conn, run_id))
 
     def update_run(self, run_id: str, **fields: Any) -> RunInfo:
-        values = _row_values(fields)
-
         def work(conn: Connection) -> RunInfo:
+            values = _row_values(fields, conn)
             if values:
                 stmt = update(runs).where(runs.c.id == run_id).values(**values)
                 if conn.execute(stmt).rowcount == 0:
@@ -230,32 +348,35 @@ class RunsMixin(SqlStoreBase):
     def compare_and_set_status(
         self, run_id: str, expected: Sequence[str], status: str, **fields: Any
     ) -> RunInfo | None:
-        values = _row_values({**fields, "status": status})
-        if "start_time" in values:  # a run starts once: keep the first start time
-            values["start_time"] = func.coalesce(runs.c.start_time, values["start_time"])
-
         def work(conn: Connection) -> RunInfo | None:
+            values = _row_values({**fields, "status": status}, conn)
+            if "start_time" in values:  # a run starts once: keep the first start time
+                values["start_time"] = func.coalesce(runs.c.start_time, values["start_time"])
             stmt = (
                 update(runs)
                 .where(runs.c.id == run_id, runs.c.status.in_(list(expected)))
                 .values(**values)
             )
             if conn.execute(stmt).rowcount == 0:
-                require_run(conn, run_id)
+                if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                    raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
                 return None
             return _get(conn, run_id)
 
         return self._write(work)
 
     def search_runs(self, query: RunQuery) -> list[RunInfo]:
-        stmt = (
-            _select_runs()
-            .where(*_filters(query))
-            .order_by(runs.c.created_time.desc(), runs.c.number.desc(), runs.c.id.desc())
-            .offset(query.offset or None)
-            .limit(query.limit)
-        )
-        return self._read(lambda conn: _fetch(conn, stmt))
+        def work(conn: Connection) -> list[RunInfo]:
+            stmt = (
+                _select_runs(query.with_definition)
+                .where(*_filters(conn, query))
+                .order_by(runs.c.created_time.desc(), runs.c.number.desc(), runs.c.id.desc())
+                .offset(query.offset or None)
+                .limit(query.limit)
+            )
+            return _fetch(conn, stmt)
+
+        return self._read(work)
 
     def count_runs(self, experiment_id: str) -> int:
         def work(conn: Connection) -> int:
@@ -267,28 +388,32 @@ class RunsMixin(SqlStoreBase):
 
     def delete_run(self, run_id: str) -> None:
         def work(conn: Connection) -> None:
-            require_run(conn, run_id)
+            _one_document(conn, run_id)
             _delete_runs(conn, _descendants(conn, run_id))
 
         self._write(work)
 
     def set_run_tags(self, run_id: str, tags: dict[str, str | None]) -> None:
         def work(conn: Connection) -> None:
-            require_run(conn, run_id)
-            set_key_values(conn, run_tags, {"run_id": run_id}, tags)
+            current, properties = _one_document(conn, run_id)
+            write_documents(conn, {run_id: ({**current, **tags}, properties)})
 
         self._write(work)
 
     def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
         def work(conn: Connection) -> None:
-            require_run(conn, run_id)
-            remove_keys(conn, run_tags, {"run_id": run_id}, keys)
+            current, properties = _one_document(conn, run_id)
+            kept = {k: v for k, v in current.items() if k not in set(keys)}
+            if kept != current:
+                write_documents(conn, {run_id: (kept, properties)})
 
         self._write(work)
 
     def add_run_properties(self, run_id: str, properties: dict[str, str]) -> None:
         def work(conn: Connection) -> None:
-            require_run(conn, run_id)
-            add_key_values(conn, run_properties, {"run_id": run_id}, properties)
+            tags, current = _one_document(conn, run_id)
+            added = {k: v for k, v in properties.items() if k not in current}
+            if added:
+                write_documents(conn, {run_id: (tags, {**current, **added})})
 
         self._write(work)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import groupby
-from operator import itemgetter
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from runhistory.store.sql._chunks import decode_into
-from runhistory.store.sql.schema import metric_chunks
+from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS, TAIL_COLUMNS, Summary, unpack
+from runhistory.store.sql.schema import metric_chunks, metric_summaries
 from runhistory.tracking.entities import MetricColumns
 
 _chunk = metric_chunks.c
-# (first_seq, count, value_min, value_max, x_at_min, x_at_max, x_min)
-_SUMMARY = (_chunk.first_seq, _chunk.count, _chunk.value_min, _chunk.value_max,
-            _chunk.x_at_min, _chunk.x_at_max, _chunk.x_min)  # fmt: skip
 _BLOBS = (_chunk.first_seq, _chunk.count, _chunk.steps, _chunk.vals, _chunk.times,
           _chunk.vtypes, _chunk.texts)  # fmt: skip
 
@@ -74,15 +71,16 @@ def read_series_many(
 ) -> dict[int, tuple[bool, list[int], list[float]]]:
     """``{metric id: (downsampled, x, y)}`` for metric rows (``id``, ``has_step``) at once.
 
-    One query reads the chunk summaries of every metric; a metric whose chunks are at least as
-    many as the buckets is drawn from summaries alone, the others from their points.
+    The chunk summaries of every metric are read together (packed blocks, then the chunks of
+    each metric's last, incomplete block); a metric whose chunks are at least as many as the
+    buckets is drawn from its summaries alone, the others from their points.
     """
     buckets = max(1, max_points // 2)
     summaries = _summaries(conn, [int(r.id) for r in metric_rows], min_step, max_step)
     found: dict[int, tuple[bool, list[int], list[float]]] = {}
     for row in metric_rows:
         mine = summaries.get(int(row.id), [])
-        if len(mine) >= buckets and sum(map(itemgetter(2), mine)) > max_points:
+        if len(mine) >= buckets and sum(s[1] for s in mine) > max_points:
             found[int(row.id)] = (True, *_from_summaries(mine, buckets))
         else:
             found[int(row.id)] = _from_columns(
@@ -92,20 +90,46 @@ def read_series_many(
     return found
 
 
+_BLOCKS = (
+    select(metric_summaries.c.metric_id, metric_summaries.c.first_seq,
+           metric_summaries.c.chunk_count, metric_summaries.c.summary)
+    .where(metric_summaries.c.metric_id.in_(bindparam("ids", expanding=True)))
+    .order_by(metric_summaries.c.metric_id, metric_summaries.c.first_seq)
+)  # fmt: skip
+_TAIL = (
+    select(_chunk.metric_id, *TAIL_COLUMNS)
+    .where(_chunk.metric_id.in_(bindparam("ids", expanding=True)),
+           _chunk.first_seq >= bindparam("start"))
+    .order_by(_chunk.metric_id, _chunk.first_seq)
+)  # fmt: skip
+
+
 def _summaries(
     conn: Connection, metric_ids: list[int], min_step: int | None, max_step: int | None
-) -> dict[int, list[Any]]:
-    found: dict[int, list[Any]] = {}
+) -> dict[int, list[Summary]]:
+    """Every chunk summary of each metric, in first_seq order, within the x range."""
+    found: dict[int, list[Summary]] = {metric_id: [] for metric_id in metric_ids}
+    tail_start = dict.fromkeys(metric_ids, 0)
     for start in range(0, len(metric_ids), 500):
-        query = (
-            select(_chunk.metric_id, *_SUMMARY)
-            .where(_chunk.metric_id.in_(metric_ids[start : start + 500]))
-            .order_by(_chunk.metric_id, _chunk.first_seq)
-        )
-        rows = conn.execute(_in_range(query, min_step, max_step)).all()  # fetchall: fast
-        for metric_id, group in groupby(rows, itemgetter(0)):
-            found[metric_id] = list(group)
-    return found
+        ids = metric_ids[start : start + 500]
+        for metric_id, first_seq, count, packed in conn.execute(_BLOCKS, {"ids": ids}):
+            found[metric_id].extend(unpack(packed, count))
+            tail_start[metric_id] = int(first_seq) + SUMMARY_BLOCK_POINTS
+    # The chunks after each metric's last block (read after the blocks, so that a block
+    # completed meanwhile is read as chunks: nothing is missed or read twice).
+    by_start: dict[int, list[int]] = {}
+    for metric_id, first in tail_start.items():
+        by_start.setdefault(first, []).append(metric_id)
+    for first, ids in by_start.items():
+        for part in range(0, len(ids), 500):
+            params = {"ids": ids[part : part + 500], "start": first}
+            for metric_id, *summary in conn.execute(_TAIL, params):
+                found[metric_id].append(tuple(summary))  # type: ignore[arg-type]
+    if min_step is None and max_step is None:
+        return found
+    low = -math.inf if min_step is None else min_step
+    high = math.inf if max_step is None else max_step
+    return {m: [s for s in mine if s[7] >= low and s[6] <= high] for m, mine in found.items()}
 
 
 def _from_columns(
@@ -121,19 +145,28 @@ def _from_columns(
     return (True, *_from_points(pairs, buckets))
 
 
-def _from_summaries(summaries: list[Any], buckets: int) -> tuple[list[int], list[float]]:
-    # Rows: (metric_id, first_seq, count, value_min, value_max, x_at_min, x_at_max, x_min)
-    ordered = sorted((s for s in summaries if s[3] is not None), key=itemgetter(7))
-    points: list[tuple[int, float]] = []
-    size = len(ordered)
-    by_min, by_max = itemgetter(3), itemgetter(4)
+def _from_summaries(summaries: list[Summary], buckets: int) -> tuple[list[int], list[float]]:
+    """Min/max per bucket of chunk summaries (by x), each as a point where it occurs."""
+    numeric = [s for s in summaries if s[2] is not None]
+    if any(a[6] > b[6] for a, b in pairwise(numeric)):  # steps not increasing
+        numeric.sort(key=lambda s: s[6])
+    size = len(numeric)
+    xs: list[int] = []
+    ys: list[float] = []
     for bucket in range(buckets):
-        group = ordered[bucket * size // buckets : (bucket + 1) * size // buckets]
-        if group:
-            low = min(group, key=by_min)
-            high = max(group, key=by_max)
-            points.extend(_pair((int(low[5]), float(low[3])), (int(high[6]), float(high[4]))))
-    return [p[0] for p in points], [p[1] for p in points]
+        first, end = bucket * size // buckets, (bucket + 1) * size // buckets
+        if first >= end:
+            continue
+        low = high = numeric[first]
+        for entry in numeric[first + 1 : end]:
+            if entry[2] < low[2]:  # type: ignore[operator]
+                low = entry
+            if entry[3] > high[3]:  # type: ignore[operator]
+                high = entry
+        for x, y in _pair((int(low[4]), float(low[2])), (int(high[5]), float(high[3]))):  # type: ignore[arg-type]
+            xs.append(x)
+            ys.append(y)
+    return xs, ys
 
 
 def _from_points(pairs: list[tuple[int, float]], buckets: int) -> tuple[list[int], list[float]]:

@@ -10,17 +10,23 @@ for writers.
 
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from runhistory.errors import StorageError
+from runhistory.store.sql.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
 
@@ -28,6 +34,14 @@ BUSY_TIMEOUT_MS = 60_000
 LOCKED_RETRIES = 5
 # Execution option marking a transaction that only reads (SQLite: deferred BEGIN).
 READ_ONLY_OPTION = "runhistory_read_only"
+
+
+def _dumps(document: Any) -> str:
+    return orjson.dumps(document).decode()
+
+
+# JSON columns (run tags and properties) through orjson: several times faster than json.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
 def create_store_engine(uri: str) -> Engine:
@@ -56,7 +70,7 @@ def _sqlite_engine(url: URL) -> Engine:
         kwargs["connect_args"]["check_same_thread"] = False
     else:
         kwargs.update(pool_size=5, max_overflow=10, pool_timeout=60)
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs, **_JSON_CODEC)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
@@ -70,14 +84,27 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
+    driver = conn.connection.dbapi_connection
+    if getattr(driver, "in_transaction", False):
+        return  # begun on the driver already (HeldConnection)
     read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    _begin(driver, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _begin(driver: Any, statement: str) -> None:
+    # On the driver's connection: through exec_driver_sql this costs as much as a small
+    # insert. A failure is raised as SQLAlchemy's, like any other statement's.
+    try:
+        driver.execute(statement)
+    except sqlite3.OperationalError as exc:
+        raise OperationalError(statement, None, exc) from exc
 
 
 def _postgresql_engine(url: URL) -> Engine:
@@ -85,6 +112,7 @@ def _postgresql_engine(url: URL) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(
         url,
+        **_JSON_CODEC,
         pool_size=5,
         max_overflow=10,
         pool_timeout=60,
@@ -114,15 +142,113 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
     PostgreSQL aborted as a deadlock victim) is retried a few times; every other error
     propagates unchanged.
     """
+
+    def once() -> T:
+        with engine.connect() as conn:
+            if read_only:
+                conn.execution_options(**{READ_ONLY_OPTION: True})
+            with conn.begin():
+                return work(conn)
+
+    return _retrying(once)
+
+
+def _retrying(once: Callable[[], T]) -> T:
     for attempt in range(LOCKED_RETRIES):
         try:
-            with engine.connect() as conn:
-                if read_only:
-                    conn.execution_options(**{READ_ONLY_OPTION: True})
-                with conn.begin():
-                    return work(conn)
+            return once()
         except OperationalError as exc:
             if attempt == LOCKED_RETRIES - 1 or not is_retryable_error(exc):
                 raise
             time.sleep(0.05 * (2**attempt) * (1 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class HeldConnection:
+    """One SQLite connection kept open for a store's hot write path.
+
+    Checking a connection out of the pool and back in for every transaction costs about as
+    much as a small insert (measured: 56 µs per empty transaction against 26 µs on a held
+    connection). Writes of metric batches and run changes use this connection; a second
+    thread that finds it busy, and every PostgreSQL store, take a pooled connection instead.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        database = engine.url.database
+        self._held = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._checkpointer = (
+            Checkpointer(str(database), BUSY_TIMEOUT_MS) if self._held and database else None
+        )
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        _HELD.add(self)
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in one committed write transaction (retried like
+        :func:`run_transaction`)."""
+        if not self._held or not self._lock.acquire(blocking=False):
+            return run_transaction(self._engine, work)
+        try:
+            result = _retrying(lambda: self._once(work))
+            if self._checkpointer is not None and self._checkpointer.committed():
+                assert self._conn is not None
+                self._checkpointer.catch_up(self._conn.connection.dbapi_connection)
+        finally:
+            self._lock.release()
+        return result
+
+    def _once(self, work: Callable[[Connection], T]) -> T:
+        # The transaction is begun and ended on the driver's connection (SQLAlchemy's own
+        # begin and commit cost about 40 µs); a SQLAlchemy statement inside ``work`` finds
+        # it begun (see _on_sqlite_begin) and SQLAlchemy's transaction ends with it.
+        if self._conn is None or self._conn.closed:
+            self._conn = self._engine.connect()
+        conn = self._conn
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        _begin(driver, "BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            if driver.in_transaction:
+                driver.rollback()
+            raise
+        try:
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                driver.commit()
+        except sqlite3.OperationalError as exc:
+            if driver.in_transaction:
+                driver.rollback()
+            raise OperationalError("COMMIT", None, exc) from exc
+        return result
+
+    def close(self) -> None:
+        """Return the connection to the pool and stop the checkpointer."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _forget_after_fork(self) -> None:
+        # A SQLite connection must not cross fork(): the child opens its own.
+        self._conn = None
+        self._lock = threading.Lock()
+
+
+_HELD: weakref.WeakSet[HeldConnection] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for held in list(_HELD):
+        held._forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

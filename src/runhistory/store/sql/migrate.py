@@ -1,7 +1,10 @@
 """Bringing a database's schema to the version this runhistory expects.
 
 Opening a store calls :func:`ensure_schema`. The common case (schema already at head) costs one
-cheap query and never imports Alembic. Otherwise the upgrade runs under a lock, so several
+cheap query and never imports Alembic. An empty database gets the current schema straight
+from :mod:`~runhistory.store.sql.schema` and is stamped at the head revision (Alembic's import
+alone takes about a second; a test checks that the migrations build the very same schema).
+A database at an older revision is upgraded by Alembic. Either runs under a lock, so several
 processes opening a new database at once migrate it exactly once: on SQLite inside a
 ``BEGIN IMMEDIATE`` transaction (SQLite DDL is transactional), on PostgreSQL under a
 transaction-level advisory lock.
@@ -18,8 +21,8 @@ from runhistory.errors import SchemaVersionError
 from runhistory.store.sql.engine import run_transaction
 
 # Keep in step with migrations/versions: the newest revision id, and every id ever released.
-HEAD_REVISION = "0002"
-KNOWN_REVISIONS = frozenset({"0001", "0002"})
+HEAD_REVISION = "0003"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003"})
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary 64-bit key of the PostgreSQL advisory lock serialising migrations.
 _PG_LOCK_KEY = 0x72756E686973746F  # "runhisto"
@@ -45,7 +48,12 @@ def current_revision(conn: Connection) -> str | None:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
         ).first()
     else:
-        found = conn.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
+        # A plain query of the catalog (not to_regclass, whose cached lookup can miss a table
+        # that another process created while this one waited for the migration lock).
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_name = 'alembic_version' AND table_schema = current_schema()"
+        ).first()
     if not found:
         return None
     revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -71,11 +79,30 @@ def _upgrade(conn: Connection) -> None:
     if current == HEAD_REVISION:
         return
     _check_known(current)
+    if current is None:
+        _create_at_head(conn)
+    else:
+        upgrade_with_alembic(conn)
 
+
+def _create_at_head(conn: Connection) -> None:
+    """Create the newest schema in an empty database and record its revision."""
+    from runhistory.store.sql.schema import metadata
+
+    metadata.create_all(conn, checkfirst=False)  # a foreign table of the same name fails loudly
+    conn.exec_driver_sql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )
+    conn.exec_driver_sql(f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD_REVISION}')")
+
+
+def upgrade_with_alembic(conn: Connection, revision: str = "head") -> None:
+    """Run the Alembic migrations on ``conn`` up to ``revision`` (inside its transaction)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

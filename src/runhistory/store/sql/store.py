@@ -12,18 +12,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from runhistory.errors import NotFoundError, StorageError
 from runhistory.store.base import TrackingStore
+from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
 from runhistory.store.sql._experiments import ExperimentsMixin
 from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
 from runhistory.store.sql._runs import RunsMixin
-from runhistory.store.sql.engine import create_store_engine
+from runhistory.store.sql.engine import HeldConnection, create_store_engine
 from runhistory.store.sql.migrate import ensure_schema
 from runhistory.store.sql.schema import files, secrets
 from runhistory.tracking.entities import FileInfo
 
 
-class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, ModelsMixin, TrackingStore):
+class SqlTrackingStore(
+    ExperimentsMixin, RunsMixin, ChangesMixin, MetricsMixin, ModelsMixin, TrackingStore
+):
     """A tracking store in a SQL database, migrated to the current schema on open.
 
     Args:
@@ -40,6 +43,7 @@ class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, ModelsMixin, T
 
     def __init__(self, uri: str) -> None:
         self._engine = create_store_engine(uri)
+        self._held = HeldConnection(self._engine)
         try:
             ensure_schema(self._engine)
         except SQLAlchemyError as exc:
@@ -118,4 +122,5 @@ class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, ModelsMixin, T
 
     # ---- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
+        self._held.close()
         self._engine.dispose()

@@ -1,0 +1,118 @@
+"""Block summaries of long metrics: one row per SUMMARY_BLOCK_POINTS points, for charts.
+
+Every chunk of points has a summary (x range, value min/max and where they occur). Once a
+metric's points reach the end of a block, the summaries of the chunks that start in it are
+packed into one ``metric_summaries`` row, so a chart of a long metric reads a few rows of
+packed arrays instead of one summary row per 128 points. The block is written in the same
+transaction as the chunk that completes it; the incomplete last block is read from the chunk
+table (its covering index) at chart time.
+
+A packed block holds, for ``n`` chunks, eight little-endian arrays one after another:
+``first_seq``, ``count``, ``x_min``, ``x_max`` (int64), ``value_min``, ``value_max``
+(float64, NaN when a chunk has no numeric value) and ``x_at_min``, ``x_at_max`` (int64).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
+
+from runhistory.store.sql.schema import metric_chunks, metric_summaries
+
+SUMMARY_BLOCK_POINTS = 32_768
+# (first_seq, count, value_min, value_max, x_at_min, x_at_max, x_min, x_max): the order reads use
+Summary = tuple[int, int, float | None, float | None, int | None, int | None, int, int]
+_CODES = "qqqqddqq"  # packed order: first_seq, count, x_min, x_max, vmin, vmax, x_at_min, x_at_max
+_SWAP = sys.byteorder != "little"
+_chunk = metric_chunks.c
+TAIL_COLUMNS = (_chunk.first_seq, _chunk.count, _chunk.value_min, _chunk.value_max,
+                 _chunk.x_at_min, _chunk.x_at_max, _chunk.x_min, _chunk.x_max)  # fmt: skip
+_IN_BLOCK = (
+    select(*TAIL_COLUMNS)
+    .where(
+        _chunk.metric_id == bindparam("metric"),
+        _chunk.first_seq >= bindparam("low"),
+        _chunk.first_seq < bindparam("high"),
+    )
+    .order_by(_chunk.first_seq)
+)
+_INSERT = insert(metric_summaries)
+
+
+def pack(summaries: Sequence[Summary]) -> bytes:
+    """The packed form of chunk summaries (in first_seq order)."""
+    columns: list[list[Any]] = [[], [], [], [], [], [], [], []]
+    for first, count, low, high, x_low, x_high, x_min, x_max in summaries:
+        values = (first, count, x_min, x_max, math.nan if low is None else low,
+                  math.nan if high is None else high, x_low or 0, x_high or 0)  # fmt: skip
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    data = b""
+    for code, column in zip(_CODES, columns, strict=True):
+        packed = array(code, column)
+        if _SWAP:
+            packed.byteswap()
+        data += packed.tobytes()
+    return data
+
+
+def unpack(data: bytes, count: int) -> list[Summary]:
+    """Chunk summaries back from :func:`pack` (``count`` chunks)."""
+    columns = []
+    for index, code in enumerate(_CODES):
+        packed = array(code)
+        packed.frombytes(data[index * 8 * count : (index + 1) * 8 * count])
+        if _SWAP:
+            packed.byteswap()
+        columns.append(packed.tolist())
+    first, counts, x_min, x_max, low, high, x_low, x_high = columns
+    return [
+        (f, c, None if lo != lo else lo, None if hi != hi else hi,
+         None if lo != lo else xl, None if hi != hi else xh, a, b)
+        for f, c, a, b, lo, hi, xl, xh in zip(
+            first, counts, x_min, x_max, low, high, x_low, x_high, strict=True
+        )
+    ]  # fmt: skip
+
+
+def summary_of(row: dict[str, Any]) -> Summary:
+    """The summary of a chunk row as built by ``encode_chunks``."""
+    return (row["first_seq"], row["count"], row["value_min"], row["value_max"],
+            row["x_at_min"], row["x_at_max"], row["x_min"], row["x_max"])  # fmt: skip
+
+
+def complete_blocks(
+    conn: Connection, metric_id: int, old_count: int, new_count: int, new_rows: Sequence[Any]
+) -> None:
+    """Write the block rows that points ``old_count .. new_count-1`` completed.
+
+    ``new_rows`` are the chunk rows of those points (already inserted or about to be).
+    """
+    size = SUMMARY_BLOCK_POINTS
+    first_block, last_block = old_count // size, new_count // size
+    if last_block == first_block:
+        return
+    fresh = {row["first_seq"]: summary_of(row) for row in new_rows}
+    for block in range(first_block, last_block):
+        low, high = block * size, (block + 1) * size
+        summaries = [s for seq, s in fresh.items() if low <= seq < high]
+        if low < old_count:  # chunks written by earlier transactions
+            params = {"metric": metric_id, "low": low, "high": min(high, old_count)}
+            stored = [tuple(r) for r in conn.execute(_IN_BLOCK, params)]
+            summaries = [*stored, *summaries]  # type: ignore[list-item]
+        summaries.sort(key=lambda s: s[0])
+        conn.execute(
+            _INSERT,
+            {
+                "metric_id": metric_id,
+                "first_seq": low,
+                "chunk_count": len(summaries),
+                "summary": pack(summaries),
+            },
+        )
