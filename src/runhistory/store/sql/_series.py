@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from runhistory.store.sql._chunks import decode_into
-from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS, TAIL_COLUMNS, Summary, unpack
+from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS, TAIL_COLUMNS, SummaryColumns
 from runhistory.store.sql.schema import metric_chunks, metric_summaries
 from runhistory.tracking.entities import MetricColumns
 
@@ -79,8 +79,8 @@ def read_series_many(
     summaries = _summaries(conn, [int(r.id) for r in metric_rows], min_step, max_step)
     found: dict[int, tuple[bool, list[int], list[float]]] = {}
     for row in metric_rows:
-        mine = summaries.get(int(row.id), [])
-        if len(mine) >= buckets and sum(s[1] for s in mine) > max_points:
+        mine = summaries.get(int(row.id), SummaryColumns())
+        if len(mine) >= buckets and sum(mine.count) > max_points:
             found[int(row.id)] = (True, *_from_summaries(mine, buckets))
         else:
             found[int(row.id)] = _from_columns(
@@ -106,14 +106,14 @@ _TAIL = (
 
 def _summaries(
     conn: Connection, metric_ids: list[int], min_step: int | None, max_step: int | None
-) -> dict[int, list[Summary]]:
+) -> dict[int, SummaryColumns]:
     """Every chunk summary of each metric, in first_seq order, within the x range."""
-    found: dict[int, list[Summary]] = {metric_id: [] for metric_id in metric_ids}
+    found = {metric_id: SummaryColumns() for metric_id in metric_ids}
     tail_start = dict.fromkeys(metric_ids, 0)
     for start in range(0, len(metric_ids), 500):
         ids = metric_ids[start : start + 500]
         for metric_id, first_seq, count, packed in conn.execute(_BLOCKS, {"ids": ids}):
-            found[metric_id].extend(unpack(packed, count))
+            found[metric_id].extend_packed(packed, count)
             tail_start[metric_id] = int(first_seq) + SUMMARY_BLOCK_POINTS
     # The chunks after each metric's last block (read after the blocks, so that a block
     # completed meanwhile is read as chunks: nothing is missed or read twice).
@@ -129,7 +129,13 @@ def _summaries(
         return found
     low = -math.inf if min_step is None else min_step
     high = math.inf if max_step is None else max_step
-    return {m: [s for s in mine if s[7] >= low and s[6] <= high] for m, mine in found.items()}
+    return {m: mine.select(_within(mine, low, high)) for m, mine in found.items()}
+
+
+def _within(summaries: SummaryColumns, low: float, high: float) -> list[int]:
+    """Positions of the chunks whose x range meets ``[low, high]``."""
+    spans = zip(summaries.x_min, summaries.x_max, strict=True)
+    return [i for i, (first, last) in enumerate(spans) if last >= low and first <= high]
 
 
 def _from_columns(
@@ -145,27 +151,50 @@ def _from_columns(
     return (True, *_from_points(pairs, buckets))
 
 
-def _from_summaries(summaries: list[Summary], buckets: int) -> tuple[list[int], list[float]]:
+def _from_summaries(summaries: SummaryColumns, buckets: int) -> tuple[list[int], list[float]]:
     """Min/max per bucket of chunk summaries (by x), each as a point where it occurs."""
-    numeric = [s for s in summaries if s[2] is not None]
-    if any(a[6] > b[6] for a, b in pairwise(numeric)):  # steps not increasing
-        numeric.sort(key=lambda s: s[6])
-    size = len(numeric)
+    lows = summaries.low
+    keep = [i for i, value in enumerate(lows) if value == value]  # chunks with numbers
+    x_min = [summaries.x_min[i] for i in keep]
+    if x_min != sorted(x_min):  # steps not increasing: order by x
+        keep.sort(key=summaries.x_min.__getitem__)
+        summaries = summaries.select(keep)
+    elif len(keep) != len(lows):
+        summaries = summaries.select(keep)
+    lows, highs = summaries.low, summaries.high
+    size = len(lows)
+    at_low: list[int] = []
+    at_high: list[int] = []
+    bounds = [bucket * size // buckets for bucket in range(buckets + 1)]
+    for first, end in pairwise(bounds):  # most buckets hold one or two chunks
+        width = end - first
+        if width == 1:
+            at_low.append(first)
+            at_high.append(first)
+        elif width == 2:
+            at_low.append(first if lows[first] <= lows[first + 1] else first + 1)
+            at_high.append(first if highs[first] >= highs[first + 1] else first + 1)
+        elif width > 2:
+            span = range(first, end)
+            at_low.append(min(span, key=lows.__getitem__))
+            at_high.append(max(span, key=highs.__getitem__))
+    x_low, x_high = summaries.x_at_low, summaries.x_at_high
     xs: list[int] = []
     ys: list[float] = []
-    for bucket in range(buckets):
-        first, end = bucket * size // buckets, (bucket + 1) * size // buckets
-        if first >= end:
-            continue
-        low = high = numeric[first]
-        for entry in numeric[first + 1 : end]:
-            if entry[2] < low[2]:  # type: ignore[operator]
-                low = entry
-            if entry[3] > high[3]:  # type: ignore[operator]
-                high = entry
-        for x, y in _pair((int(low[4]), float(low[2])), (int(high[5]), float(high[3]))):  # type: ignore[arg-type]
-            xs.append(x)
-            ys.append(y)
+    for i, j in zip(at_low, at_high, strict=True):
+        low_x, high_x = x_low[i], x_high[j]
+        if low_x < high_x:
+            xs += (low_x, high_x)
+            ys += (lows[i], highs[j])
+        elif low_x > high_x:
+            xs += (high_x, low_x)
+            ys += (highs[j], lows[i])
+        elif lows[i] == highs[j]:
+            xs.append(low_x)
+            ys.append(lows[i])
+        else:
+            xs += (low_x, high_x)
+            ys += (lows[i], highs[j])
     return xs, ys
 
 

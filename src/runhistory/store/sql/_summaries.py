@@ -62,23 +62,62 @@ def pack(summaries: Sequence[Summary]) -> bytes:
     return data
 
 
-def unpack(data: bytes, count: int) -> list[Summary]:
-    """Chunk summaries back from :func:`pack` (``count`` chunks)."""
-    columns = []
-    for index, code in enumerate(_CODES):
-        packed = array(code)
-        packed.frombytes(data[index * 8 * count : (index + 1) * 8 * count])
-        if _SWAP:
-            packed.byteswap()
-        columns.append(packed.tolist())
-    first, counts, x_min, x_max, low, high, x_low, x_high = columns
-    return [
-        (f, c, None if lo != lo else lo, None if hi != hi else hi,
-         None if lo != lo else xl, None if hi != hi else xh, a, b)
-        for f, c, a, b, lo, hi, xl, xh in zip(
-            first, counts, x_min, x_max, low, high, x_low, x_high, strict=True
-        )
-    ]  # fmt: skip
+class SummaryColumns:
+    """Chunk summaries of one metric as parallel lists (a chart read handles ~800 per run).
+
+    ``low`` and ``high`` are NaN for a chunk without numeric values.
+    """
+
+    __slots__ = ("count", "high", "low", "x_at_high", "x_at_low", "x_max", "x_min")
+
+    def __init__(self) -> None:
+        self.count: list[int] = []
+        self.x_min: list[int] = []
+        self.x_max: list[int] = []
+        self.low: list[float] = []
+        self.high: list[float] = []
+        self.x_at_low: list[int] = []
+        self.x_at_high: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    def extend_packed(self, data: bytes, chunks: int) -> None:
+        """Append the summaries of a packed block (see :func:`pack`)."""
+        columns = []
+        for index, code in enumerate(_CODES):
+            packed = array(code)
+            packed.frombytes(data[index * 8 * chunks : (index + 1) * 8 * chunks])
+            if _SWAP:
+                packed.byteswap()
+            columns.append(packed.tolist())
+        _, counts, x_min, x_max, low, high, x_low, x_high = columns
+        self.count += counts
+        self.x_min += x_min
+        self.x_max += x_max
+        self.low += low
+        self.high += high
+        self.x_at_low += x_low
+        self.x_at_high += x_high
+
+    def append(self, summary: Summary) -> None:
+        """Append one summary (from a chunk row)."""
+        _, count, low, high, x_low, x_high, x_min, x_max = summary
+        self.count.append(count)
+        self.x_min.append(x_min)
+        self.x_max.append(x_max)
+        self.low.append(math.nan if low is None else low)
+        self.high.append(math.nan if high is None else high)
+        self.x_at_low.append(x_low or 0)
+        self.x_at_high.append(x_high or 0)
+
+    def select(self, keep: Sequence[int]) -> SummaryColumns:
+        """The summaries at the positions ``keep``, in that order."""
+        chosen = SummaryColumns()
+        for name in self.__slots__:
+            column = getattr(self, name)
+            setattr(chosen, name, [column[i] for i in keep])
+        return chosen
 
 
 def summary_of(row: dict[str, Any]) -> Summary:
