@@ -14,8 +14,13 @@ from sqlalchemy import text
 import runhistory.store.sql as sql_package
 from runhistory.errors import SchemaVersionError, StorageError
 from runhistory.store.sql import SqlTrackingStore, open_store
-from runhistory.store.sql.engine import create_store_engine
-from runhistory.store.sql.migrate import HEAD_REVISION, KNOWN_REVISIONS, MIGRATIONS_DIR
+from runhistory.store.sql.engine import create_store_engine, run_transaction
+from runhistory.store.sql.migrate import (
+    HEAD_REVISION,
+    KNOWN_REVISIONS,
+    MIGRATIONS_DIR,
+    upgrade_with_alembic,
+)
 from runhistory.store.sql.schema import metadata
 
 SRC_DIR = Path(sql_package.__file__).resolve().parents[3]
@@ -110,3 +115,84 @@ def test_concurrent_first_open(store_uri: str) -> None:
     store = open_store(store_uri)
     assert store.list_experiments() == []
     store.close()
+
+
+def test_alembic_migrations_build_the_declared_schema(store_uri: str) -> None:
+    """A new database is created from schema.py; the migrations must build the same one."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_store_engine(store_uri)
+    try:
+        run_transaction(engine, upgrade_with_alembic)
+        with engine.connect() as conn, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata)
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    assert diff == []
+    assert revision == HEAD_REVISION
+
+
+LEGACY_RUN = (
+    "INSERT INTO runs (id, experiment_id, number, status, created_time, run_type, target, "
+    "run_definition) VALUES (:id, 'e1', :number, 'Completed', 1.0, 'experimentrun', 'local', "
+    ":definition)"
+)
+
+
+def test_upgrade_from_0002_keeps_every_run_detail(store_uri: str) -> None:
+    """Tags, properties and environments move into the new columns; long metrics get blocks."""
+    import orjson
+
+    from runhistory.store.sql._chunks import encode_chunks
+    from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS
+
+    environment = {"python": {"version": "3.11", "packages": {"numpy": "2.0"}}}
+    definitions = [{"environment": environment, "script": "a.py"}, {"environment": environment}]
+    points = SUMMARY_BLOCK_POINTS * 2 + 500
+    steps = list(range(points))
+    values = [float(i % 977) for i in range(points)]
+    columns = (steps, [0] * points, values, [None] * points, [1.0] * points)
+    engine = create_store_engine(store_uri)
+    try:
+        run_transaction(engine, lambda conn: upgrade_with_alembic(conn, "0002"))
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO experiments (id, name, created_time) VALUES ('e1', 'old', 1.0)")
+            )
+            for number, definition in enumerate(definitions, 1):
+                params = {"id": f"r{number}", "number": number,
+                          "definition": orjson.dumps(definition).decode()}  # fmt: skip
+                conn.execute(text(LEGACY_RUN), params)
+            conn.execute(
+                text("INSERT INTO run_tags VALUES ('r1', 'team', 'vision'), ('r1', 'flag', NULL)")
+            )
+            conn.execute(text("INSERT INTO run_properties VALUES ('r2', 'seed', '7')"))
+            conn.execute(
+                text("INSERT INTO metrics (id, run_id, name, kind, count, has_step) "
+                     "VALUES (1, 'r1', 'loss', 'scalar', :count, :yes)"),
+                {"count": points, "yes": True},
+            )  # fmt: skip
+            for row in encode_chunks(1, 0, columns):  # type: ignore[arg-type]
+                names, marks = ", ".join(row), ", ".join(f":{k}" for k in row)
+                conn.execute(text(f"INSERT INTO metric_chunks ({names}) VALUES ({marks})"), row)
+    finally:
+        engine.dispose()
+    store = open_store(store_uri)
+    try:
+        first, second = store.get_run("r1"), store.get_run("r2")
+        assert first.tags == {"team": "vision", "flag": None} and first.properties == {}
+        assert second.properties == {"seed": "7"} and second.tags == {}
+        assert first.run_definition == definitions[0]
+        assert second.run_definition == definitions[1]
+        assert store.get_metric_columns("r1", "loss").values == values
+        [series] = store.get_metric_series(["r1"], ["loss"], max_points=200)
+        assert series.downsampled and max(series.y) == 976.0 and min(series.y) == 0.0
+        with store._engine.connect() as conn:
+            blocks = conn.execute(text("SELECT first_seq FROM metric_summaries")).scalars().all()
+        assert sorted(blocks) == [0, SUMMARY_BLOCK_POINTS]
+    finally:
+        store.close()

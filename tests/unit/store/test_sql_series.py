@@ -70,3 +70,30 @@ def test_small_series_unchanged_and_missing_pairs_left_out(
     assert set(by_name) == {"acc", "opt"}
     assert by_name["acc"].x == [0, 1, 2] and by_name["acc"].y == [0.5] * 3
     assert by_name["opt"].x == [] and by_name["opt"].count == 1  # strings are not charted
+
+
+def test_block_summaries_give_the_series_the_chunks_give(
+    store: SqlTrackingStore, make_run: MakeRun
+) -> None:
+    """Blocks are completed across writes of odd sizes; reading them or the chunks they
+    summarise draws the same chart."""
+    from sqlalchemy import delete, func, select
+
+    from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS
+    from runhistory.store.sql.schema import metric_summaries
+
+    make_run("a")
+    wave = _wave(3 * 25_001, spike_at=40_000)
+    for start in range(0, len(wave.points), 25_001):  # blocks end inside the 2nd and 3rd write
+        store.log_metrics("a", [MetricWrite("loss", "scalar", wave.points[start : start + 25_001])])
+    with store._engine.connect() as conn:
+        blocks = conn.execute(select(func.count()).select_from(metric_summaries)).scalar()
+    assert blocks == len(wave.points) // SUMMARY_BLOCK_POINTS == 2
+    from_blocks = store.get_metric_series(["a"], ["loss"], max_points=300)
+    zoomed = store.get_metric_series(["a"], ["loss"], 300, min_step=30_000, max_step=70_000)
+    with store._engine.begin() as conn:
+        conn.execute(delete(metric_summaries))
+    assert store.get_metric_series(["a"], ["loss"], max_points=300) == from_blocks
+    assert store.get_metric_series(["a"], ["loss"], 300, 30_000, 70_000) == zoomed
+    assert from_blocks[0].downsampled and 100.0 in from_blocks[0].y
+    assert zoomed[0].x[zoomed[0].y.index(100.0)] == 40_000

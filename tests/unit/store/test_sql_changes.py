@@ -1,0 +1,127 @@
+"""``write_changes``: many runs' changes in one transaction, refusals, rollback, environments."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import MakeRun
+from runhistory.errors import NotFoundError
+from runhistory.store.sql import SqlTrackingStore
+from runhistory.store.sql.schema import environments
+from runhistory.tracking.entities import (
+    ExperimentInfo,
+    MetricWrite,
+    Refusal,
+    RunCreate,
+    StatusWrite,
+    TagChange,
+)
+
+ACTIVE = ("NotStarted", "Running")
+
+
+def _create(run_id: str, experiment: ExperimentInfo, **fields: object) -> RunCreate:
+    now = time.time()
+    return RunCreate(run_id, experiment.experiment_id, "Running", now, start_time=now, **fields)  # type: ignore[arg-type]
+
+
+def _finish(run_id: str, status: str = "Completed") -> StatusWrite:
+    now = time.time()
+    return StatusWrite(run_id, ACTIVE, status, {"start_time": now, "end_time": now})
+
+
+def _points(*values: float) -> list[tuple[int | None, int, float | None, str | None, float]]:
+    return [(None, 0, v, None, time.time()) for v in values]
+
+
+def test_new_runs_with_everything_in_one_batch(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    refusals = store.write_changes(
+        creates=[
+            _create("parent", experiment, tags={"t": "0"}),
+            _create("child", experiment, parent_run_id="parent"),
+            _create("grandchild", experiment, parent_run_id="child", display_name="g"),
+        ],
+        tags=[TagChange("parent", {"t": "1", "u": None}), TagChange("parent", remove=("u",))],
+        properties=[("child", {"p": "1"})],
+        metrics={
+            "child": [MetricWrite("loss", "scalar", _points(0.5, 0.25))],
+            "grandchild": [MetricWrite("acc", "scalar", _points(0.9))],
+        },
+        statuses=[_finish("grandchild"), _finish("child", "Failed")],
+    )
+    assert refusals == []
+    parent, child, grandchild = (store.get_run(r) for r in ("parent", "child", "grandchild"))
+    assert [parent.number, child.number, grandchild.number] == [1, 2, 3]
+    assert parent.tags == {"t": "1"} and parent.status == "Running"
+    assert child.properties == {"p": "1"} and child.status == "Failed"
+    assert child.end_time is not None and child.root_run_id == "parent"
+    assert grandchild.root_run_id == "parent" and grandchild.display_name == "g"
+    assert store.get_metric_columns("child", "loss").values == [0.5, 0.25]
+    [info] = store.get_metric_infos("grandchild")
+    assert (info.count, info.last_value, info.has_step) == (1, 0.9, False)
+
+
+def test_refused_changes_are_reported_and_the_rest_committed(
+    store: SqlTrackingStore, experiment: ExperimentInfo, make_run: MakeRun
+) -> None:
+    make_run("done", status="Completed", properties={"seed": "1"})
+    refusals = store.write_changes(
+        creates=[_create("new", experiment)],
+        tags=[TagChange("done", {"late": "yes"})],
+        properties=[
+            ("done", {"seed": "2", "extra": "x"}),
+            ("new", {"a": "1"}),
+            ("new", {"a": "2"}),
+        ],
+        metrics={"done": [MetricWrite("late", "scalar", _points(1.0))]},
+        statuses=[_finish("done"), _finish("new"), _finish("new", "Failed")],
+    )
+    assert refusals == [
+        Refusal("property", "done", "1", "2", "seed"),
+        Refusal("property", "new", "1", "2", "a"),
+        Refusal("status", "new", "Completed", "Failed"),
+        Refusal("status", "done", "Completed", "Completed"),
+    ]
+    done, new = store.get_run("done"), store.get_run("new")
+    assert done.properties == {"seed": "1", "extra": "x"} and done.tags == {"late": "yes"}
+    assert new.properties == {"a": "1"} and new.status == "Completed"
+    assert store.get_metric_columns("done", "late").values == [1.0]
+
+
+def test_a_failing_batch_stores_nothing(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    with pytest.raises(NotFoundError, match="ghost"):
+        store.write_changes(
+            creates=[_create("new", experiment)],
+            tags=[TagChange("ghost", {"a": "b"})],
+            properties=[],
+            metrics={},
+            statuses=[],
+        )
+    with pytest.raises(NotFoundError):
+        store.get_run("new")
+    assert store.get_experiment(experiment.experiment_id).experiment_id  # numbering untouched
+    store.write_changes([_create("after", experiment)], [], [], {}, [])
+    assert store.get_run("after").number == 1
+
+
+def test_environments_are_stored_once(store: SqlTrackingStore, experiment: ExperimentInfo) -> None:
+    environment = {"python": {"version": "3.11", "packages": {"numpy": "2.0"}}}
+    definition = {"environment": environment, "script": "train.py"}
+    store.write_changes([_create("a", experiment, run_definition=definition)], [], [], {}, [])
+    store.write_changes(
+        [_create("b", experiment, run_definition={"environment": dict(environment)})],
+        [], [], {}, [],
+    )  # fmt: skip
+    with store._engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(environments)).scalar() == 1
+    assert store.get_run("a").run_definition == definition
+    assert store.get_run("b").run_definition == {"environment": environment}
+    store.update_run("b", run_definition={"script": "other.py"})
+    assert store.get_run("b").run_definition == {"script": "other.py"}
