@@ -182,3 +182,46 @@ def test_many_points_in_one_call(store: SqlTrackingStore) -> None:
     store.log_metrics("r", [write])
     points = store.get_metric_points("r", "big")
     assert len(points) == n and points[-1].seq == n - 1 and points[-1].value == (n - 1) / 2
+
+
+def _chunk_count(store: SqlTrackingStore) -> int:
+    from sqlalchemy import func, select
+
+    from runhistory.store.sql.schema import metric_chunks
+
+    with store._engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(metric_chunks)).scalar_one())
+
+
+def test_a_single_point_lives_in_its_metric_row_until_more_come(
+    store: SqlTrackingStore, run: RunInfo
+) -> None:
+    document = {"epoch": 1, "loss": 0.5}
+    store.log_metrics(
+        "r",
+        [
+            floats("stepped", [0.5], first_step=10),
+            MetricWrite("text", "scalar", [(None, VTYPE_STR, None, "adam", 7.0)]),
+            MetricWrite(
+                "row", "row", [(None, VTYPE_JSON, None, orjson.dumps(document).decode(), 8.0)]
+            ),
+        ],
+    )
+    assert _chunk_count(store) == 0
+    one = store.get_metric_columns("r", "stepped")
+    assert (one.seqs, one.steps, one.values, one.times) == ([0], [10], [0.5], [100.0])
+    assert store.get_metric_columns("r", "text").values == ["adam"]
+    assert store.get_metric_columns("r", "row").values == [document]
+    assert store.get_metric_columns("r", "stepped", min_step=11).values == []
+    # More points: the one in the row becomes the first of a chunk, in order.
+    store.log_metrics("r", [floats("stepped", [0.25, 0.125], first_step=11)])
+    more = store.get_metric_columns("r", "stepped")
+    assert (more.seqs, more.steps, more.values) == ([0, 1, 2], [10, 11, 12], [0.5, 0.25, 0.125])
+    assert more.times == [100.0, 100.0, 101.0]
+    # Two writes of one name in one call: the first leaves one point, the second joins it.
+    store.log_metrics("r", [floats("twice", [1.0]), floats("twice", [2.0, 3.0])])
+    assert store.get_metric_columns("r", "twice").values == [1.0, 2.0, 3.0]
+    [info] = [i for i in store.get_metric_infos("r") if i.name == "twice"]
+    assert (info.count, info.last_value) == (3, 3.0)
+    series = {s.name: s for s in store.get_metric_series(["r"], ["stepped", "text"], 10)}
+    assert series["stepped"].x == [10, 11, 12] and series["text"].x == []

@@ -30,7 +30,7 @@ from runhistory.store.sql._direct import (
     insert_sql,
     numbered,
 )
-from runhistory.store.sql._metrics import _append
+from runhistory.store.sql._metrics import INSERT_CHUNKS, _append
 from runhistory.store.sql._runs import (
     _dump,
     read_documents,
@@ -39,7 +39,7 @@ from runhistory.store.sql._runs import (
     write_documents,
 )
 from runhistory.store.sql._summaries import complete_blocks
-from runhistory.store.sql.schema import metric_chunks, runs
+from runhistory.store.sql.schema import runs
 from runhistory.tracking.entities import (
     MetricWrite,
     Refusal,
@@ -69,8 +69,6 @@ _METRIC_COLUMNS = (
     "run_id", "name", "kind", "description", "count", "has_step", "last_step", "last_vtype",
     "last_value", "last_text", "updated_time",
 )  # fmt: skip
-_CHUNK_COLUMNS = tuple(c.name for c in metric_chunks.c)
-_INSERT_CHUNKS = insert_sql("metric_chunks", _CHUNK_COLUMNS)
 _METRICS_PER_INSERT = 64
 _STATUS_OF = "SELECT status FROM runs WHERE id = :run"
 _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
@@ -212,11 +210,13 @@ def _append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWri
             ids[(run_id, name)] = int(metric_id)
     chunks: list[dict[str, Any]] = []
     for row, write in zip(rows, writes, strict=True):
+        if len(write.points) == 1:
+            continue  # a metric's only point stays in its row (see _metrics._append)
         metric_id = ids[(row["run_id"], write.name)]
         encoded = encode_chunks(metric_id, 0, write.columns())
         complete_blocks(conn, metric_id, 0, len(write.points), encoded)
         chunks.extend(encoded)
-    execute_many(conn, _INSERT_CHUNKS, chunks)
+    execute_many(conn, INSERT_CHUNKS, chunks)
 
 
 @cache

@@ -123,6 +123,23 @@ def _summary(
     }
 
 
+def decode_value(vtype: int | None, value: float | None, text: str | None) -> Any:
+    """The Python value of a stored point (see the ``VTYPE_*`` codes)."""
+    if vtype == VTYPE_FLOAT:
+        return math.nan if value is None else float(value)
+    if vtype == VTYPE_INT:
+        return int(value) if value is not None else None
+    if vtype == VTYPE_BOOL:
+        return bool(value)
+    if vtype == VTYPE_STR:
+        return text
+    if vtype == VTYPE_NAN:
+        return math.nan
+    if vtype == VTYPE_JSON:
+        return None if text is None else orjson.loads(text)
+    return value if text is None else text
+
+
 def decode_into(
     row: Any, seqs: list[int], steps: list[int] | None, values: list[Any], times: list[float]
 ) -> None:

@@ -9,36 +9,28 @@ locks the metric row until commit) and inserts the chunks with one ``executemany
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import InvalidMetricError, NotFoundError
-from runhistory.store.sql._chunks import encode_chunks
+from runhistory.store.sql._chunks import decode_value, encode_chunks
 from runhistory.store.sql._common import (
     SqlStoreBase,
     chunks,
-    insert_ignore,
     insert_ignore_stmt,
     require_run,
 )
+from runhistory.store.sql._direct import execute_many, insert_sql
 from runhistory.store.sql._series import read_columns, read_series_many
 from runhistory.store.sql._summaries import complete_blocks
 from runhistory.store.sql.schema import metric_batches, metric_chunks, metrics
 from runhistory.tracking.entities import (
     KIND_LIST,
     KIND_SCALAR,
-    VTYPE_BOOL,
-    VTYPE_FLOAT,
-    VTYPE_INT,
-    VTYPE_JSON,
-    VTYPE_NAN,
-    VTYPE_STR,
     MetricColumns,
     MetricInfo,
     MetricPoint,
@@ -47,38 +39,48 @@ from runhistory.tracking.entities import (
 )
 
 
-def decode_value(vtype: int | None, value: float | None, text: str | None) -> Any:
-    """The Python value of a stored point (see the ``VTYPE_*`` codes)."""
-    if vtype == VTYPE_FLOAT:
-        return math.nan if value is None else float(value)
-    if vtype == VTYPE_INT:
-        return int(value) if value is not None else None
-    if vtype == VTYPE_BOOL:
-        return bool(value)
-    if vtype == VTYPE_STR:
-        return text
-    if vtype == VTYPE_NAN:
-        return math.nan
-    if vtype == VTYPE_JSON:
-        return None if text is None else orjson.loads(text)
-    return value if text is None else text
-
-
 def _claim_batch(conn: Connection, run_id: str, batch_id: str, now: float) -> bool:
     stmt = insert_ignore_stmt(conn, metric_batches, ["run_id", "batch_id"])
     stmt = stmt.values(run_id=run_id, batch_id=batch_id, created_time=now)
     return conn.execute(stmt.returning(metric_batches.c.batch_id)).first() is not None
 
 
-def _metric_rows(conn: Connection, run_id: str, names: Sequence[str]) -> dict[str, Any]:
-    query = select(metrics.c.id, metrics.c.name, metrics.c.kind).where(
-        metrics.c.run_id == run_id, metrics.c.name.in_(names)
+# A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
+_ROW_COLUMNS = (
+    metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
+    metrics.c.last_step, metrics.c.last_vtype, metrics.c.last_value, metrics.c.last_text,
+    metrics.c.updated_time,
+)  # fmt: skip
+_ROWS = (
+    select(*_ROW_COLUMNS)
+    .where(
+        metrics.c.run_id == bindparam("run"), metrics.c.name.in_(bindparam("names", expanding=True))
     )
-    return {row.name: row for row in conn.execute(query)}
+    .order_by(metrics.c.id)
+    .with_for_update()
+)
+_NEW_METRIC = insert_sql(
+    "metrics", ("run_id", "name", "kind", "description"), " ON CONFLICT DO NOTHING"
+)
+_UPDATE_METRIC = (
+    "UPDATE metrics SET count = :count, has_step = COALESCE(has_step, :has_step), "
+    "last_step = :last_step, last_vtype = :last_vtype, last_value = :last_value, "
+    "last_text = :last_text, updated_time = :updated_time WHERE id = :id"
+)
+INSERT_CHUNKS = insert_sql("metric_chunks", tuple(c.name for c in metric_chunks.c))
 
 
-def _metric_ids(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> dict[str, int]:
-    """Get or create the metric row of every write, checking that kinds match."""
+def _metric_rows(conn: Connection, run_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {
+        row.name: dict(row._mapping)
+        for row in conn.execute(_ROWS, {"run": run_id, "names": list(names)})
+    }
+
+
+def _locked_rows(
+    conn: Connection, run_id: str, writes: Sequence[MetricWrite]
+) -> dict[str, dict[str, Any]]:
+    """Get or create the metric row of every write (locked), checking that kinds match."""
     names = sorted({write.name for write in writes})
     found = _metric_rows(conn, run_id, names)
     missing: dict[str, MetricWrite] = {}
@@ -90,10 +92,10 @@ def _metric_ids(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) ->
             {"run_id": run_id, "name": w.name, "kind": w.kind, "description": w.description}
             for w in missing.values()
         ]
-        insert_ignore(conn, metrics, new, ["run_id", "name"])
+        execute_many(conn, _NEW_METRIC, new)
         found.update(_metric_rows(conn, run_id, list(missing)))
     for write in writes:
-        stored = found[write.name].kind
+        stored = found[write.name]["kind"]
         if stored != write.kind:
             raise InvalidMetricError(
                 f"metric {write.name!r} of run {run_id!r} is of kind {stored!r}; "
@@ -102,46 +104,59 @@ def _metric_ids(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) ->
                 kind=write.kind,
                 stored_kind=stored,
             )
-    return {name: int(row.id) for name, row in found.items()}
+    return found
 
 
-def _reserve(conn: Connection, metric_id: int, write: MetricWrite) -> int:
-    """Bump the metric's count and last value; returns the first seq of ``write``."""
+def stored_point(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The only point of a one-point metric, kept in its row: (step, vtype, number, text, time)."""
+    step = row["last_step"] if row["has_step"] else None
+    return (step, row["last_vtype"], row["last_value"], row["last_text"], row["updated_time"])
+
+
+def metric_update(metric_id: int, count: int, write: MetricWrite) -> dict[str, Any]:
+    """Parameters of the metric row's update after ``write``: count and last point."""
     step, vtype, value, text, at = write.points[-1]
     steps = write.columns()[0]
-    has_step = list(steps).count(None) != len(steps)
-    stmt = (
-        update(metrics)
-        .where(metrics.c.id == metric_id)
-        .values(
-            count=metrics.c.count + len(write.points),
-            has_step=func.coalesce(metrics.c.has_step, has_step),
-            last_step=step,
-            last_vtype=vtype,
-            last_value=value,
-            last_text=text,
-            updated_time=at,
-        )
-        .returning(metrics.c.count)
-    )
-    return int(conn.execute(stmt).scalar_one()) - len(write.points)
+    return {
+        "id": metric_id, "count": count, "has_step": steps.count(None) != len(steps),
+        "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
+        "updated_time": at,
+    }  # fmt: skip
 
 
 def _append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> None:
-    ids = _metric_ids(conn, run_id, writes)
-    rows: list[dict[str, Any]] = []
-    # Lock metric rows in one global order (by id) so concurrent writers cannot deadlock;
+    """Append points to metrics of a stored run.
+
+    A metric with a single point keeps it in its row only (most metrics of short runs are
+    logged once: no chunk to encode, insert and index). When more points come, that point is
+    written as the first of the metric's chunks.
+    """
+    rows = _locked_rows(conn, run_id, writes)
+    updates: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = []
+    # Rows are locked in one global order (by id) so concurrent writers cannot deadlock;
     # the sort is stable, so writes to one metric keep their order.
-    for write in sorted(writes, key=lambda w: ids[w.name]):
+    for write in sorted(writes, key=lambda w: rows[w.name]["id"]):
         if not write.points:
             continue
-        metric_id = ids[write.name]
-        first = _reserve(conn, metric_id, write)
-        mine = encode_chunks(metric_id, first, write.columns())
-        complete_blocks(conn, metric_id, first, first + len(write.points), mine)
-        rows.extend(mine)
-    if rows:
-        conn.execute(metric_chunks.insert(), rows)
+        row = rows[write.name]
+        metric_id, old = int(row["id"]), int(row["count"])
+        columns, first = write.columns(), old
+        if old == 1:  # the point kept in the row becomes the first of a chunk
+            point = stored_point(row)
+            columns = tuple([value, *column] for value, column in zip(point, columns, strict=True))  # type: ignore[assignment]
+            first = 0
+        update = metric_update(metric_id, old + len(write.points), write)
+        if update["count"] > 1:
+            mine = encode_chunks(metric_id, first, columns)
+            complete_blocks(conn, metric_id, old, update["count"], mine)
+            chunks.extend(mine)
+        row.update(
+            update, has_step=row["has_step"] if row["has_step"] is not None else update["has_step"]
+        )
+        updates.append(update)
+    execute_many(conn, _UPDATE_METRIC, updates)
+    execute_many(conn, INSERT_CHUNKS, chunks)
 
 
 def _to_info(row: Any) -> MetricInfo:
@@ -185,9 +200,7 @@ class MetricsMixin(SqlStoreBase):
 
     def _metric_row(self, conn: Connection, run_id: str, name: str) -> Any:
         require_run(conn, run_id)
-        query = select(metrics.c.id, metrics.c.kind, metrics.c.count, metrics.c.has_step).where(
-            metrics.c.run_id == run_id, metrics.c.name == name
-        )
+        query = select(*_ROW_COLUMNS).where(metrics.c.run_id == run_id, metrics.c.name == name)
         row = conn.execute(query).first()
         if row is None:
             raise NotFoundError(f"no metric {name!r} in run {run_id!r}", run_id=run_id, name=name)
@@ -202,7 +215,7 @@ class MetricsMixin(SqlStoreBase):
     ) -> MetricColumns:
         def work(conn: Connection) -> MetricColumns:
             row = self._metric_row(conn, run_id, name)
-            return read_columns(conn, int(row.id), bool(row.has_step), min_step, max_step)
+            return read_columns(conn, row._mapping, min_step, max_step)
 
         return self._read(work)
 
@@ -235,14 +248,16 @@ class MetricsMixin(SqlStoreBase):
         def work(conn: Connection) -> list[MetricSeries]:
             rows: list[Any] = []
             for chunk in chunks(list(dict.fromkeys(run_ids))):
-                query = select(
-                    metrics.c.id, metrics.c.run_id, metrics.c.name, metrics.c.kind,
-                    metrics.c.count.label("n"), metrics.c.has_step,
-                ).where(metrics.c.run_id.in_(chunk), metrics.c.name.in_(list(names)))  # fmt: skip
-                rows.extend(conn.execute(query).all())
+                query = select(*_ROW_COLUMNS, metrics.c.run_id).where(
+                    metrics.c.run_id.in_(chunk), metrics.c.name.in_(list(names))
+                )
+                rows.extend(row._mapping for row in conn.execute(query))
             found = read_series_many(conn, rows, max_points, min_step, max_step)
             return [
-                MetricSeries(r.run_id, r.name, r.kind, int(r.n), *found[int(r.id)]) for r in rows
+                MetricSeries(
+                    r["run_id"], r["name"], r["kind"], int(r["count"]), *found[int(r["id"])]
+                )
+                for r in rows
             ]
 
         return self._read(work)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from runhistory.store.sql._chunks import decode_into
+from runhistory.store.sql._chunks import decode_into, decode_value
 from runhistory.store.sql._summaries import SUMMARY_BLOCK_POINTS, TAIL_COLUMNS, SummaryColumns
 from runhistory.store.sql.schema import metric_chunks, metric_summaries
 from runhistory.tracking.entities import MetricColumns
@@ -30,20 +30,30 @@ def _in_range(query: Any, min_step: int | None, max_step: int | None) -> Any:
 
 def read_columns(
     conn: Connection,
-    metric_id: int,
-    has_step: bool,
+    metric: Mapping[str, Any],
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> MetricColumns:
-    """Every point of a metric (within an optional x range), in logging order."""
-    query = select(*_BLOBS).where(_chunk.metric_id == metric_id).order_by(_chunk.first_seq)
-    seqs: list[int] = []
-    steps: list[int] | None = [] if has_step else None
-    values: list[Any] = []
-    times: list[float] = []
-    for row in conn.execute(_in_range(query, min_step, max_step)):
-        decode_into(row, seqs, steps, values, times)
-    columns = MetricColumns(seqs, steps, values, times)
+    """Every point of a metric (within an optional x range), in logging order.
+
+    ``metric`` is its row (``id``, ``count``, ``has_step`` and the last point): a metric with
+    one point keeps it there, not in a chunk.
+    """
+    has_step = bool(metric["has_step"])
+    if metric["count"] == 1:
+        value = decode_value(metric["last_vtype"], metric["last_value"], metric["last_text"])
+        step = metric["last_step"] if has_step else None
+        columns = MetricColumns([0], None if step is None else [step], [value],
+                                [metric["updated_time"]])  # fmt: skip
+    else:
+        query = select(*_BLOBS).where(_chunk.metric_id == metric["id"]).order_by(_chunk.first_seq)
+        seqs: list[int] = []
+        steps: list[int] | None = [] if has_step else None
+        values: list[Any] = []
+        times: list[float] = []
+        for row in conn.execute(_in_range(query, min_step, max_step)):
+            decode_into(row, seqs, steps, values, times)
+        columns = MetricColumns(seqs, steps, values, times)
     if min_step is None and max_step is None:
         return columns
     return _clip(columns, min_step, max_step)
@@ -69,28 +79,27 @@ def read_series_many(
     min_step: int | None,
     max_step: int | None,
 ) -> dict[int, tuple[bool, list[int], list[float]]]:
-    """``{metric id: (downsampled, x, y)}`` for metric rows (``id``, ``has_step``) at once.
+    """``{metric id: (downsampled, x, y)}`` for metric rows (mappings, see read_columns).
 
     The chunk summaries of every metric are read together (packed blocks, then the chunks of
     each metric's last, incomplete block); a metric whose chunks are at least as many as the
     buckets is drawn from its summaries alone, the others from their points.
     """
     buckets = max(1, max_points // 2)
-    summaries = _summaries(conn, [int(r.id) for r in metric_rows], min_step, max_step)
+    summaries = _summaries(conn, [int(r["id"]) for r in metric_rows], min_step, max_step)
     found: dict[int, tuple[bool, list[int], list[float]]] = {}
     for row in metric_rows:
-        mine = summaries.get(int(row.id), SummaryColumns())
+        metric_id = int(row["id"])
+        mine = summaries.get(metric_id, SummaryColumns())
         if len(mine) >= buckets and sum(mine.count) > max_points:
-            found[int(row.id)] = (True, *_from_summaries(mine, buckets))
+            found[metric_id] = (True, *_from_summaries(mine, buckets))
         else:
-            found[int(row.id)] = _from_columns(
-                read_columns(conn, int(row.id), bool(row.has_step), min_step, max_step),
-                max_points, buckets,
-            )  # fmt: skip
+            columns = read_columns(conn, row, min_step, max_step)
+            found[metric_id] = _from_columns(columns, max_points, buckets)
     return found
 
 
-_BLOCKS = (
+_SUMMARY_BLOCKS = (
     select(metric_summaries.c.metric_id, metric_summaries.c.first_seq,
            metric_summaries.c.chunk_count, metric_summaries.c.summary)
     .where(metric_summaries.c.metric_id.in_(bindparam("ids", expanding=True)))
@@ -112,7 +121,7 @@ def _summaries(
     tail_start = dict.fromkeys(metric_ids, 0)
     for start in range(0, len(metric_ids), 500):
         ids = metric_ids[start : start + 500]
-        for metric_id, first_seq, count, packed in conn.execute(_BLOCKS, {"ids": ids}):
+        for metric_id, first_seq, count, packed in conn.execute(_SUMMARY_BLOCKS, {"ids": ids}):
             found[metric_id].extend_packed(packed, count)
             tail_start[metric_id] = int(first_seq) + SUMMARY_BLOCK_POINTS
     # The chunks after each metric's last block (read after the blocks, so that a block

@@ -6,6 +6,7 @@
   it with ``environment_id``.
 - ``metric_summaries`` packs the chunk summaries of every complete block of a metric; blocks
   of metrics already stored are built here.
+- A metric with a single point keeps it in its row only: such chunks are removed.
 
 Revision ID: 0003
 Revises: 0002
@@ -62,6 +63,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["metric_id"], ["metrics.id"]),
     )
     _build_summaries(conn)
+    conn.exec_driver_sql(
+        "DELETE FROM metric_chunks WHERE metric_id IN (SELECT id FROM metrics WHERE count = 1)"
+    )
 
 
 def _move_key_values(conn: sa.Connection, table: str, column: str) -> None:
