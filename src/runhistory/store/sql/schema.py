@@ -96,8 +96,19 @@ runs = Table(
     Index("ux_runs_experiment_number", "experiment_id", "number", unique=True),
     Index("ix_runs_experiment_created", "experiment_id", "created_time", "number"),
     Index("ix_runs_created", "created_time", "number"),
-    Index("ix_runs_parent", "parent_run_id"),
-    Index("ix_runs_root", "root_run_id"),
+    # Partial: top-level runs (most runs) write no entry (measured ~10% of creating a run).
+    Index(
+        "ix_runs_parent",
+        "parent_run_id",
+        sqlite_where=text("parent_run_id IS NOT NULL"),
+        postgresql_where=text("parent_run_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_runs_root",
+        "root_run_id",
+        sqlite_where=text("root_run_id IS NOT NULL"),
+        postgresql_where=text("root_run_id IS NOT NULL"),
+    ),
 )
 
 # What runs ran in (``run_definition["environment"]``: Python, packages …), stored once per

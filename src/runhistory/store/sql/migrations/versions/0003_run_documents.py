@@ -7,6 +7,7 @@
 - ``metric_summaries`` packs the chunk summaries of every complete block of a metric; blocks
   of metrics already stored are built here.
 - A metric with a single point keeps it in its row only: such chunks are removed.
+- The indexes of runs by parent and by root run leave top-level runs out (partial indexes).
 
 Revision ID: 0003
 Revises: 0002
@@ -47,6 +48,10 @@ def upgrade() -> None:
             sa.Column(column, _KEY_VALUES, nullable=False, server_default=sa.text("'{}'")),
         )
     op.add_column("runs", sa.Column("environment_id", sa.String(64), nullable=True))
+    for index, column in (("ix_runs_parent", "parent_run_id"), ("ix_runs_root", "root_run_id")):
+        op.drop_index(index, table_name="runs")
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(index, "runs", [column], sqlite_where=where, postgresql_where=where)
     conn = op.get_bind()
     _move_key_values(conn, "run_tags", "tags")
     _move_key_values(conn, "run_properties", "properties")
