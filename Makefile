@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,server,postgres,s3
 
-.PHONY: install studio demo test lint format typecheck clean bench bench-quick
+.PHONY: install studio demo test lint format typecheck clean bench bench-quick screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ demo: install  ## log a realistic run into the default workspace and say where i
 
 test: install  ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 	$(BIN)/python -m pytest -q
+
+screenshots: install  ## re-take the studio screenshots in docs/images (the browser tests)
+	RUNHISTORY_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/e2e
 
 bench: install  ## runhistory vs MLflow, workloads B1-B6 (~15 min); BENCH_ARGS="--only B1,B2"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

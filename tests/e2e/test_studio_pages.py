@@ -1,6 +1,7 @@
 """The studio's pages in a real browser against a real server: each loads without console
 errors, each chart kind renders and names its metric, filters and sorting change the runs
-table, compare shows the selected runs. Screenshots go to docs/images/.
+table, compare shows the selected runs. With RUNHISTORY_SCREENSHOTS=1 they also save the
+docs' screenshots to docs/images/.
 """
 
 from __future__ import annotations
