@@ -28,7 +28,6 @@ from runhistory.store.sql._direct import (
     execute_many,
     insert_rows_sql,
     insert_sql,
-    numbered,
 )
 from runhistory.store.sql._metrics import INSERT_CHUNKS, _append
 from runhistory.store.sql._runs import (
@@ -76,8 +75,13 @@ _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
 )
 
 
-def _new_rows(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, dict[str, Any]]:
-    """The rows of new runs (numbered, with their root run), not inserted yet."""
+def _new_rows(
+    conn: Connection, creates: Sequence[RunCreate], known: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The rows of new runs (numbered, with their root run), not inserted yet.
+
+    ``known`` holds the ids of environments this store has stored already (skipped).
+    """
     numbers: dict[str, int] = {}
     ordered = sorted(creates, key=lambda c: c.experiment_id)  # stable: keeps creation order
     for experiment_id, group in groupby(ordered, key=lambda c: c.experiment_id):
@@ -85,26 +89,30 @@ def _new_rows(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, dict[
         params = {"experiment": experiment_id, "count": len(mine),
                   "activity": max(c.created_time for c in mine)}  # fmt: skip
         found_last = execute(conn, _RESERVE, params).fetchone()
-        last = None if found_last is None else found_last[0]
-        if last is None:
+        if found_last is None:
             raise NotFoundError(
                 f"no experiment with id {experiment_id!r}", experiment_id=experiment_id
             )
-        first = int(last) - len(mine) + 1
-        numbers.update({c.run_id: first + i for i, c in enumerate(mine)})
-    roots = _roots(conn, creates)
+        first = int(found_last[0]) - len(mine) + 1
+        for i, c in enumerate(mine):
+            numbers[c.run_id] = first + i
+    roots = _roots(conn, creates) if any(c.parent_run_id for c in creates) else {}
     rows: dict[str, dict[str, Any]] = {}
     found: list[tuple[str, str]] = []
     for c in creates:
         definition, environment = split_definition(c.run_definition)
-        if environment is not None:
+        if environment is not None and environment[0] not in known:
             found.append(environment)
-        row = {name: getattr(c, name) for name in _RUN_FIELDS}
-        row.update(id=c.run_id, experiment_id=c.experiment_id, number=numbers[c.run_id],
-                   root_run_id=roots[c.run_id], error=_dump(c.error), run_definition=definition,
-                   environment_id=environment and environment[0], tags=dict(c.tags),
-                   properties=dict(c.properties))  # fmt: skip
-        rows[c.run_id] = row
+        rows[c.run_id] = {
+            "id": c.run_id, "experiment_id": c.experiment_id, "number": numbers[c.run_id],
+            "root_run_id": roots.get(c.run_id), "error": _dump(c.error),
+            "run_definition": definition, "environment_id": environment and environment[0],
+            "tags": dict(c.tags), "properties": dict(c.properties), "status": c.status,
+            "created_time": c.created_time, "parent_run_id": c.parent_run_id,
+            "display_name": c.display_name, "description": c.description,
+            "run_type": c.run_type, "target": c.target, "submitted_by": c.submitted_by,
+            "start_time": c.start_time, "end_time": c.end_time,
+        }  # fmt: skip
     store_environments(conn, found)
     return rows
 
@@ -185,34 +193,31 @@ def _dumps(document: Any) -> str:
 
 def _append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
     """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
-    rows: list[dict[str, Any]] = []
-    writes: list[MetricWrite] = []
+    rows: list[tuple[str, MetricWrite]] = []
     for run_id, mine in writes_by_run.items():
         names: set[str] = set()
         for write in mine:
             if write.name in names:  # the service sends one write per name of a new run
                 raise InvalidMetricError(f"metric {write.name!r} of run {run_id!r} appears twice")
             names.add(write.name)
-            steps = write.columns()[0]
-            step, vtype, value, text, at = write.points[-1]
-            rows.append({
-                "run_id": run_id, "name": write.name, "kind": write.kind,
-                "description": write.description, "count": len(write.points),
-                "has_step": steps.count(None) == 0, "last_step": step, "last_vtype": vtype,
-                "last_value": value, "last_text": text, "updated_time": at,
-            })  # fmt: skip
-            writes.append(write)
+            rows.append((run_id, write))
     ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), _METRICS_PER_INSERT):
         part = rows[start : start + _METRICS_PER_INSERT]
+        values: list[Any] = []
+        for run_id, write in part:
+            step, vtype, value, text, at = write.points[-1]
+            steps = write.columns()[0]
+            values += (run_id, write.name, write.kind, write.description, len(write.points),
+                       steps.count(None) == 0, step, vtype, value, text, at)  # fmt: skip
         sql = insert_rows_sql("metrics", _METRIC_COLUMNS, len(part), "id, run_id, name")
-        for metric_id, run_id, name in execute(conn, sql, numbered(part)).fetchall():
+        for metric_id, run_id, name in execute(conn, sql, values).fetchall():
             ids[(run_id, name)] = int(metric_id)
     chunks: list[dict[str, Any]] = []
-    for row, write in zip(rows, writes, strict=True):
+    for run_id, write in rows:
         if len(write.points) == 1:
             continue  # a metric's only point stays in its row (see _metrics._append)
-        metric_id = ids[(row["run_id"], write.name)]
+        metric_id = ids[(run_id, write.name)]
         encoded = encode_chunks(metric_id, 0, write.columns())
         complete_blocks(conn, metric_id, 0, len(write.points), encoded)
         chunks.extend(encoded)
@@ -250,7 +255,13 @@ def _write_statuses(conn: Connection, writes: Sequence[StatusWrite]) -> list[Ref
 
 
 class ChangesMixin(SqlStoreBase):
-    """``write_changes`` of :class:`~runhistory.store.sql.SqlTrackingStore`."""
+    """``write_changes`` of :class:`~runhistory.store.sql.SqlTrackingStore`.
+
+    The store remembers which environments it stored (they are never deleted), so the runs
+    of one process insert their shared environment once.
+    """
+
+    _known_environments: set[str]
 
     def write_changes(
         self,
@@ -260,8 +271,10 @@ class ChangesMixin(SqlStoreBase):
         metrics: Mapping[str, Sequence[MetricWrite]],
         statuses: Sequence[StatusWrite],
     ) -> list[Refusal]:
+        known = self._known_environments
+
         def work(conn: Connection) -> list[Refusal]:
-            new = _new_rows(conn, creates) if creates else {}
+            new = _new_rows(conn, creates, known) if creates else {}
             touched = ({c.run_id for c in tags} | {r for r, _ in properties}) - set(new)
             stored = read_documents(conn, list(touched)) if touched else {}
             for run_id in touched - set(stored):
@@ -289,4 +302,9 @@ class ChangesMixin(SqlStoreBase):
                     _append(conn, run_id, writes)
             return refusals + _write_statuses(conn, later)
 
-        return self._write_hot(work)
+        refusals = self._write_hot(work)
+        for create in creates:  # committed: their environments are stored
+            environment = split_definition(create.run_definition)[1]
+            if environment is not None:
+                known.add(environment[0])
+        return refusals

@@ -3,8 +3,9 @@
 Running a small statement through SQLAlchemy's execution machinery costs 20-40 µs of Python
 (measured here: 25 µs for a prepared insert, 2 µs on the sqlite3 cursor itself); creating a
 run and finishing it in one batch takes a handful of statements, so that overhead would be
-most of the cost. These statements are written once, with ``:name`` placeholders, and run on
-the DBAPI cursor of the SQLAlchemy connection that holds the transaction. The SQL is the
+most of the cost. These statements are written once, with ``:name`` placeholders (or ``?``
+for positional values), and run on the DBAPI cursor of the SQLAlchemy connection that holds
+the transaction. The SQL is the
 common subset of SQLite (3.35+) and PostgreSQL; ``{greatest}`` stands for the two-argument
 maximum (``max`` / ``GREATEST``). Values are bound as the drivers take them: JSON as text.
 """
@@ -23,10 +24,11 @@ _PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_]\w*)")
 
 @cache
 def for_dialect(sql: str, dialect: str) -> str:
-    """``sql`` in the driver's parameter style (sqlite3 takes ``:name`` as it is)."""
+    """``sql`` in the driver's parameter style (sqlite3 takes ``:name`` and ``?`` as they
+    are; psycopg wants ``%(name)s`` and ``%s``)."""
     sql = sql.replace("{greatest}", "GREATEST" if dialect == "postgresql" else "max")
     if dialect == "postgresql":
-        return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
+        return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
     return sql
 
 
@@ -35,8 +37,8 @@ def cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def execute(conn: Connection, sql: str, params: Mapping[str, Any]) -> Any:
-    """Run one statement; returns the cursor (for ``fetchall`` / ``rowcount``)."""
+def execute(conn: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+    """Run one statement (named or positional parameters); returns the cursor."""
     found = cursor(conn)
     found.execute(for_dialect(sql, conn.dialect.name), params)
     return found
@@ -59,13 +61,8 @@ def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
 
 @cache
 def insert_rows_sql(table: str, columns: tuple[str, ...], count: int, returning: str) -> str:
-    """A multi-row ``INSERT … VALUES (…), (…) RETURNING …`` for ``count`` rows; its
-    parameters are ``<column>_<row number>``."""
-    names = ", ".join(columns)
-    rows = ", ".join("(" + ", ".join(f":{c}_{i}" for c in columns) + ")" for i in range(count))
-    return f"INSERT INTO {table} ({names}) VALUES {rows} RETURNING {returning}"
-
-
-def numbered(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The parameters of :func:`insert_rows_sql` for ``rows``."""
-    return {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
+    """A multi-row ``INSERT … VALUES (?, …), (?, …) RETURNING …`` for ``count`` rows; its
+    parameters are the rows' values one after another, in ``columns`` order."""
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    rows = ", ".join([row] * count)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows} RETURNING {returning}"

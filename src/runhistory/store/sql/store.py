@@ -44,6 +44,7 @@ class SqlTrackingStore(
     def __init__(self, uri: str) -> None:
         self._engine = create_store_engine(uri)
         self._held = HeldConnection(self._engine)
+        self._known_environments = set()
         try:
             ensure_schema(self._engine)
         except SQLAlchemyError as exc:
