@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runhistory.errors import InvalidNameError, ValidationError
@@ -73,10 +73,22 @@ def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | 
     return value
 
 
+def _plain(items: Iterable[tuple[object, object]], allow_none: bool) -> bool:
+    """Whether every key and value is already a valid string (the common case, checked fast)."""
+    return all(
+        type(k) is str
+        and 0 < len(k) <= MAX_TAG_KEY
+        and ((v is None and allow_none) or (type(v) is str and len(v) <= MAX_TAG_VALUE))
+        for k, v in items
+    )
+
+
 def check_tags(tags: object) -> dict[str, str | None]:
     """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings."""
     if not isinstance(tags, Mapping):
         raise ValidationError(f"tags must be a dict of str to str, got {type(tags).__name__}")
+    if _plain(tags.items(), True):
+        return dict(tags)
     return {_check_key("tag", k): _check_value("tag", k, v, True) for k, v in tags.items()}
 
 
@@ -86,6 +98,8 @@ def check_properties(properties: object) -> dict[str, str]:
         raise ValidationError(
             f"properties must be a dict of str to str, got {type(properties).__name__}"
         )
+    if _plain(properties.items(), False):
+        return dict(properties)
     checked: dict[str, str] = {}
     for key, value in properties.items():
         _check_key("property", key)
