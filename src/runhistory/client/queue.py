@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import os
 import threading
 import time
 import weakref
@@ -26,6 +25,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError, ValidationError
+from runhistory.forking import reset_in_child
 from runhistory.tracking.entities import (
     MetricWrite,
     PropertyChange,
@@ -97,6 +97,7 @@ class MetricQueue:
         self._keys: dict[tuple[str, str, str], int] = {}
         self._key_info: list[MetricKey] = []
         _QUEUES.add(self)
+        reset_in_child(self, MetricQueue._after_fork)
 
     def key(self, run_id: str, name: str, kind: str, description: str = "") -> int:
         """A small integer standing for one metric of one run in queued items."""
@@ -418,11 +419,4 @@ def flush_all(timeout_seconds: float = 60) -> None:
             print(f"runhistory: {exc}", file=sys.stderr)
 
 
-def _reset_after_fork() -> None:
-    for queue in list(_QUEUES):
-        queue._after_fork()
-
-
 atexit.register(flush_all)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -9,8 +9,6 @@ background sender delivers it (see :mod:`runhistory.client.spool`).
 
 from __future__ import annotations
 
-import os
-import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +17,7 @@ from runhistory.client.http import HttpClient
 from runhistory.client.remote_files import RemoteFilesMixin
 from runhistory.client.wire import record, records
 from runhistory.errors import ValidationError
+from runhistory.forking import reset_in_child
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
@@ -34,16 +33,6 @@ from runhistory.tracking.models import _pairs_to_dict  # the service's own norma
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _PAGE = 10_000
-_BACKENDS: weakref.WeakSet[RemoteBackend] = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    for backend in list(_BACKENDS):
-        backend._after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _q(value: str) -> str:
@@ -87,7 +76,7 @@ class RemoteBackend(RemoteFilesMixin):
         self._retry = float(settings.get("RUNHISTORY_HTTP_RETRY_SECONDS"))
         self.http = HttpClient(self.tracking_uri, token=token, retry_seconds=self._retry)
         self._sender: Any = None
-        _BACKENDS.add(self)
+        reset_in_child(self, RemoteBackend._after_fork)
 
     def _after_fork(self) -> None:
         # A forked child shares neither the parent's sockets nor its sender thread and spool.

@@ -14,24 +14,14 @@ set, a run canceled from elsewhere) is reported by the next ``flush()`` or ``com
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunCreate, RunInfo
-from runhistory.tracking.runs import current_user, new_run_id
+from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.runs import new_run, pending_info
 
 if TYPE_CHECKING:
     from runhistory.client.backend import Connection
     from runhistory.sdk.experiment import Experiment
-
-_user: list[str] = []
-
-
-def _submitted_by() -> str:
-    if not _user:
-        _user.append(current_user())
-    return _user[0]
 
 
 def writes_behind(connection: Connection) -> bool:
@@ -52,36 +42,15 @@ def queue_new_run(
 
     ``number`` and ``root_run_id`` are 0 and ``None`` until the run is read back from the store.
     """
-    st.check_status_name(status)
-    now = time.time()
-    run_id = new_run_id(parent_run_id or experiment.name)
-    start_time = now if status == st.RUNNING else None
-    create = RunCreate(
-        run_id=run_id,
-        experiment_id=experiment.id,
-        status=status,
-        created_time=now,
+    create = new_run(
+        experiment.id,
+        experiment.name,
+        status,
         parent_run_id=parent_run_id,
         display_name=display_name,
         description=description,
         run_type=run_type,
-        submitted_by=_submitted_by(),
-        start_time=start_time,
         run_definition=run_definition,
     )
     experiment.workspace._connection.queue.put_change(create)
-    return RunInfo(
-        run_id=run_id,
-        experiment_id=experiment.id,
-        experiment_name=experiment.name,
-        number=0,
-        status=status,
-        created_time=now,
-        parent_run_id=parent_run_id,
-        display_name=display_name,
-        description=description,
-        run_type=run_type,
-        submitted_by=create.submitted_by,
-        start_time=start_time,
-        run_definition=run_definition,
-    )
+    return pending_info(create, experiment.name)

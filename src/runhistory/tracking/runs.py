@@ -7,12 +7,13 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from runhistory.errors import InvalidTransitionError, PropertyImmutableError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunInfo, RunQuery, StatusWrite
+from runhistory.tracking.entities import RunCreate, RunInfo, RunQuery, StatusWrite
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _UPDATABLE = ("display_name", "description", "run_definition", "target")
@@ -23,12 +24,71 @@ def new_run_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time())}_{os.urandom(4).hex()}"
 
 
+@cache
 def current_user() -> str:
-    """Who is submitting, for ``submittedBy``."""
+    """Who is submitting, for ``submittedBy`` (looked up once per process)."""
     try:
         return getpass.getuser()
     except Exception:
         return os.environ.get("USER", "unknown")
+
+
+def new_run(
+    experiment_id: str,
+    experiment_name: str,
+    status: str,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
+    run_type: str = "experimentrun",
+    target: str = "local",
+    tags: object = None,
+    properties: object = None,
+    run_definition: dict[str, Any] | None = None,
+) -> RunCreate:
+    """A run about to be created: its id (made here unless given), creation and start times,
+    who submits it, and its checked tags and properties."""
+    st.check_status_name(status)
+    now = time.time()
+    return RunCreate(
+        run_id=run_id or new_run_id(parent_run_id or experiment_name),
+        experiment_id=experiment_id,
+        status=status,
+        created_time=now,
+        parent_run_id=parent_run_id,
+        display_name=display_name,
+        description=description,
+        run_type=run_type,
+        target=target,
+        submitted_by=current_user(),
+        start_time=now if status == st.RUNNING else None,
+        run_definition=run_definition or None,
+        tags=check_tags(tags or {}),
+        properties=check_properties(properties or {}),
+    )
+
+
+def pending_info(create: RunCreate, experiment_name: str) -> RunInfo:
+    """What a run queued for creation will be once stored (``number`` is 0 until then)."""
+    return RunInfo(
+        run_id=create.run_id,
+        experiment_id=create.experiment_id,
+        experiment_name=experiment_name,
+        number=0,
+        status=create.status,
+        created_time=create.created_time,
+        parent_run_id=create.parent_run_id,
+        display_name=create.display_name,
+        description=create.description,
+        run_type=create.run_type,
+        target=create.target,
+        submitted_by=create.submitted_by,
+        start_time=create.start_time,
+        run_definition=create.run_definition,
+        tags=dict(create.tags),
+        properties=dict(create.properties),
+    )
 
 
 def property_conflict(
@@ -83,25 +143,27 @@ class RunRules:
         experiment = self.store.get_experiment(experiment_id)
         if parent_run_id is not None:
             self.store.get_run(parent_run_id)
-        st.check_status_name(status)
-        prefix = parent_run_id or experiment.name
-        now = time.time()
-        extra: dict[str, Any] = {"run_definition": run_definition} if run_definition else {}
-        if status == st.RUNNING:
-            extra["start_time"] = now
+        create = new_run(
+            experiment_id, experiment.name, status, run_id=run_id, parent_run_id=parent_run_id,
+            display_name=display_name, description=description, run_type=run_type,
+            target=target, tags=tags, properties=properties, run_definition=run_definition,
+        )  # fmt: skip
+        extra: dict[str, Any] = {"start_time": create.start_time} if create.start_time else {}
+        if create.run_definition:
+            extra["run_definition"] = create.run_definition
         return self.store.create_run(
-            run_id=run_id or new_run_id(prefix),
+            run_id=create.run_id,
             experiment_id=experiment_id,
             status=status,
-            created_time=now,
+            created_time=create.created_time,
             parent_run_id=parent_run_id,
             display_name=display_name,
             description=description,
             run_type=run_type,
             target=target,
-            submitted_by=current_user(),
-            tags=check_tags(tags or {}),
-            properties=check_properties(properties or {}),
+            submitted_by=create.submitted_by,
+            tags=create.tags,
+            properties=create.properties,
             **extra,
         )
 

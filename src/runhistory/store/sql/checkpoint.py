@@ -17,11 +17,11 @@ meanwhile are left, a small copy and sync.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
-import weakref
 from typing import Any
+
+from runhistory.forking import reset_in_child
 
 # Automatic checkpoint threshold of every connection (pages of the log): the backstop.
 BACKSTOP_PAGES = 10_000
@@ -47,7 +47,7 @@ class Checkpointer:
         self._closed = False
         self._start_lock = threading.Lock()
         self._caught_up = threading.Event()  # set: the thread checkpointed since the writer did
-        _CHECKPOINTERS.add(self)
+        reset_in_child(self, Checkpointer._forget_after_fork)
 
     def committed(self) -> bool:
         """Count a commit; every :data:`COMMITS_PER_CHECKPOINT` commits, wake the thread.
@@ -118,15 +118,3 @@ class Checkpointer:
         self._start_lock = threading.Lock()
         self._commits = 0
         self._caught_up = threading.Event()
-
-
-_CHECKPOINTERS: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
-
-
-def _after_fork() -> None:
-    for checkpointer in list(_CHECKPOINTERS):
-        checkpointer._forget_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)

@@ -10,12 +10,10 @@ for writers.
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from runhistory.errors import StorageError
+from runhistory.forking import reset_in_child
 from runhistory.store.sql.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
@@ -182,7 +181,7 @@ class HeldConnection:
         )
         self._conn: Connection | None = None
         self._lock = threading.Lock()
-        _HELD.add(self)
+        reset_in_child(self, HeldConnection._forget_after_fork)
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)`` in one committed write transaction (retried like
@@ -240,15 +239,3 @@ class HeldConnection:
         # A SQLite connection must not cross fork(): the child opens its own.
         self._conn = None
         self._lock = threading.Lock()
-
-
-_HELD: weakref.WeakSet[HeldConnection] = weakref.WeakSet()
-
-
-def _after_fork() -> None:
-    for held in list(_HELD):
-        held._forget_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
