@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runhistory import Experiment, Run
+from runhistory import Experiment, Run, Workspace
 from runhistory.errors import InvalidTransitionError
 
 
@@ -138,3 +138,17 @@ def test_portal_url_names_the_run(experiment: Experiment) -> None:
     run = experiment.start_logging(outputs=False)
     assert run.get_portal_url().endswith(f"/runs/{run.id}")
     assert run.portal_url == run.get_portal_url()
+
+
+def test_a_status_change_can_require_the_current_status(
+    workspace: Workspace, experiment: Experiment
+) -> None:
+    """What a job's supervisor relies on: moving on never overwrites a pending cancel."""
+    run = experiment.start_logging(outputs=False)
+    backend = workspace._connection.backend
+    backend.set_status(run.id, "CancelRequested")
+    with pytest.raises(InvalidTransitionError, match="CancelRequested"):
+        backend.set_status(run.id, "Running", expected=["Queued", "Preparing", "Running"])
+    assert run.get_status() == "CancelRequested"
+    backend.set_status(run.id, "Canceled", expected=["CancelRequested"])
+    assert run.get_status() == "Canceled"

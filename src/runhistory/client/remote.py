@@ -164,9 +164,19 @@ class RemoteBackend(RemoteFilesMixin):
         """The run with this id."""
         return record(RunInfo, self.http.call("GET", f"/runs/{_q(run_id)}"))
 
-    def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
-        """Move a run to ``status``."""
-        body = {"status": status, "error": error}
+    def set_status(
+        self,
+        run_id: str,
+        status: str,
+        error: dict[str, Any] | None = None,
+        expected: Sequence[str] | None = None,
+    ) -> RunInfo:
+        """Move a run to ``status`` (only from one of ``expected`` when given)."""
+        body = {
+            "status": status,
+            "error": error,
+            "expected": None if expected is None else list(expected),
+        }
         return record(RunInfo, self.http.call("POST", f"/runs/{_q(run_id)}/status", body))
 
     def heartbeat(self, run_id: str) -> None:

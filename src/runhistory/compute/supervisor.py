@@ -39,6 +39,9 @@ _CLAIM_WAIT = 30.0
 ALIAS_MODULE = "runhistory.compat.azureml"
 
 
+_MOVING_ON_FROM = tuple(s for s in st.ACTIVE_STATUSES if s != st.CANCEL_REQUESTED)
+
+
 class Supervisor:
     """Drives one run through Queued → Preparing → Running → Finalizing → its end."""
 
@@ -251,10 +254,13 @@ class Supervisor:
         return status in (st.CANCEL_REQUESTED, st.CANCELED)
 
     def _set(self, status: str, error: dict[str, Any] | None = None) -> None:
+        # Moving on (Preparing, Running, Finalizing) never overwrites a cancel asked for since
+        # the last look: the change is refused and the next look sees the request.
+        expected = None if st.is_terminal(status) else _MOVING_ON_FROM
         try:
-            self.backend.set_status(self.run_id, status, error=error)
+            self.backend.set_status(self.run_id, status, error=error, expected=expected)
         except InvalidTransitionError:
-            return  # the script finished the run itself (run.complete()/fail()) or it was canceled
+            return  # finished by the script itself (run.complete()/fail()), or being canceled
         print(f"{time.strftime('%H:%M:%S')} status {status}", flush=True)  # to supervisor.log
 
     def _record(self, values: dict[str, Any]) -> None:

@@ -51,10 +51,12 @@ class RunCreate(_Body):
 
 
 class StatusChange(_Body):
-    """Move a run to ``status``; ``error`` holds failure details."""
+    """Move a run to ``status``; ``error`` holds failure details; with ``expected``, only
+    from one of those statuses."""
 
     status: str
     error: dict[str, Any] | None = None
+    expected: list[str] | None = None
 
 
 class RunUpdate(_Body):

@@ -181,13 +181,39 @@ class RunRules:
             return replace(run, status=st.NOT_RESPONDING)
         return run
 
-    def set_status(self, run_id: str, status: str, error: dict[str, Any] | None = None) -> RunInfo:
-        """Move a run to ``status``; terminal runs refuse every further transition."""
+    def set_status(
+        self,
+        run_id: str,
+        status: str,
+        error: dict[str, Any] | None = None,
+        expected: Sequence[str] | None = None,
+    ) -> RunInfo:
+        """Move a run to ``status``; terminal runs refuse every further transition.
+
+        ``expected`` narrows the statuses the run may be in for the change to happen (a
+        supervisor moving a job on passes the active statuses but CancelRequested, so that a
+        cancel asked for meanwhile is not overwritten).
+
+        Raises:
+            InvalidTransitionError: the run is finished, or not in one of ``expected``.
+        """
         write = status_write(run_id, status, time.time(), error)
-        updated = self.store.compare_and_set_status(run_id, write.expected, status, **write.fields)
+        allowed = write.expected
+        if expected is not None:
+            for name in expected:
+                st.check_status_name(name)
+            allowed = tuple(s for s in write.expected if s in set(expected))
+        updated = self.store.compare_and_set_status(run_id, allowed, status, **write.fields)
         if updated is None:  # one read, only on the refusing path
-            st.check_transition(run_id, self.store.get_run(run_id).status, status)
-            raise InvalidTransitionError(f"run {run_id!r} cannot become {status} now")
+            current = self.store.get_run(run_id).status
+            st.check_transition(run_id, current, status)
+            raise InvalidTransitionError(
+                f"run {run_id!r} is {current}; it can become {status} only from "
+                f"{', '.join(allowed) or 'no status'}",
+                run_id=run_id,
+                status=current,
+                requested=status,
+            )
         return updated
 
     def heartbeat(self, run_id: str) -> None:

@@ -79,7 +79,8 @@ def get_children(
 @router.post("/{run_id}/status")
 def set_status(run_id: str, body: StatusChange, service: TrackingService = Service) -> Any:
     """Move the run to another status; a finished run refuses with 409."""
-    return JsonResponse(service.set_status(run_id, body.status, error=body.error))
+    found = service.set_status(run_id, body.status, error=body.error, expected=body.expected)
+    return JsonResponse(found)
 
 
 @router.post("/{run_id}/heartbeat", status_code=204)
