@@ -11,8 +11,6 @@ suite; nothing is skipped.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from runhistory.store.sql.schema import api_tokens, metadata
 from runhistory.store.sql.tokens import SqlTokenStore
 from support.services import (
     BUCKET,
+    fresh_schema,
     moto_server,
     postgres_database,
     s3_client,
@@ -32,9 +31,6 @@ from support.services import (
     start_server,
 )
 
-POSTGRES_URL = os.environ.get(
-    "RUNHISTORY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
 BACKENDS = ["sqlite", "postgresql", "server"]
 
 
@@ -63,26 +59,8 @@ class ContractServer:
 @pytest.fixture(scope="session")
 def contract_postgres() -> Iterator[str]:
     """A PostgreSQL database created for this session, dropped at the end."""
-    name = f"rh_contract_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=10)
-    except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL is required for the contract suite ({POSTGRES_URL}): {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _fresh_schema(database_url: str) -> str:
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return f"{database_url}?options=-csearch_path%3D{schema}"
+    with postgres_database("rh_contract") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -127,7 +105,7 @@ def workspace(
         return Workspace(tracking_uri=server.url)
     database = request.getfixturevalue("contract_postgres")
     return Workspace(
-        tracking_uri=_fresh_schema(database), artifact_location=str(tmp_path / "artifacts")
+        tracking_uri=fresh_schema(database), artifact_location=str(tmp_path / "artifacts")
     )
 
 

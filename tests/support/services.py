@@ -101,15 +101,34 @@ def s3_environment(endpoint: str) -> dict[str, str]:
 
 @contextmanager
 def postgres_database(prefix: str = "rh_test") -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; yields its URL."""
+    """A fresh PostgreSQL database, dropped afterwards; yields its URL.
+
+    Raises:
+        RuntimeError: the server of ``RUNHISTORY_TEST_POSTGRES`` cannot be reached (the tests
+            that need it fail; nothing is skipped).
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=10) as admin:
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise RuntimeError(
+            f"PostgreSQL is required for these tests ({POSTGRES_URL}): {exc}"
+        ) from exc
+    with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_schema(database_url: str) -> str:
+    """A new, empty schema in a database; returns a URL whose search path is that schema."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{database_url}?options=-csearch_path%3D{schema}"
 
 
 @dataclass
