@@ -105,3 +105,22 @@ def test_many_short_runs_keep_their_numbers_and_states(experiment: Experiment) -
     assert len(experiment.get_runs(tags={"parity": "odd"}, properties={"i": "7"})) == 1
     assert len(Run.list(experiment, status="Failed")) == 10
     assert {r.get_metrics()["value"] for r in runs} == set(range(30))
+
+
+def test_children_of_a_stored_parent(workspace: Workspace, experiment: Experiment) -> None:
+    started = experiment.start_logging(outputs=False)
+    started.flush()
+    parent = Run.get(workspace, started.id)  # a run read back, as in a submitted script
+    sweep = parent.create_children(tag_key="lr", tag_values=["0.1", "0.01"])
+    with sweep[0] as child:
+        child.log("loss", 0.5)
+    nested = sweep[1].child_run("nested")
+    nested.complete()
+    assert [c.get_status() for c in sweep] == ["Completed", "NotStarted"]
+    assert {c.get_tags()["lr"] for c in sweep} == {"0.1", "0.01"}
+    assert {r.id for r in parent.get_children(recursive=True)} == {
+        *(c.id for c in sweep),
+        nested.id,
+    }
+    assert Run.get(workspace, nested.id)._info.root_run_id == parent.id
+    assert sweep[0].get_metrics() == {"loss": 0.5}

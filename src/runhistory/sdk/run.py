@@ -313,9 +313,10 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
     ) -> Run:
         """Create and start a child run (``name`` is its display name)."""
-        from runhistory.sdk.write_behind import queue_new_run
+        from runhistory.sdk.write_behind import queue_new_run, writes_behind
 
-        if self._write_behind and run_id is None:
+        behind = writes_behind(self._connection) and run_id is None
+        if behind:
             info = queue_new_run(
                 self._experiment, st.RUNNING, parent_run_id=self._run_id, display_name=name
             )
@@ -333,7 +334,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             outputs=outputs,
             _info=info,
             _track_outputs=outputs is not None,
-            _write_behind=self._write_behind,
+            _write_behind=behind,
         )
 
     def create_children(
@@ -359,12 +360,23 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             if not tag_key or not tag_values:
                 raise ValidationError("tag_key and a non-empty tag_values list go together")
             tag_sets = [{tag_key: v} for v in tag_values]
+        from runhistory.sdk.write_behind import queue_new_run, writes_behind
+
+        behind = writes_behind(self._connection)
         children = []
         for tags in tag_sets:
-            info = self._backend.create_run(
-                self._experiment.id, parent_run_id=self._run_id, status=st.NOT_STARTED, tags=tags
-            )
-            children.append(Run(self._experiment, info.run_id, _info=info))
+            if behind:  # all of them stored in one transaction
+                info = queue_new_run(
+                    self._experiment, st.NOT_STARTED, parent_run_id=self._run_id, tags=tags
+                )
+            else:
+                info = self._backend.create_run(
+                    self._experiment.id,
+                    parent_run_id=self._run_id,
+                    status=st.NOT_STARTED,
+                    tags=tags,
+                )
+            children.append(Run(self._experiment, info.run_id, _info=info, _write_behind=behind))
         return children
 
     def get_children(

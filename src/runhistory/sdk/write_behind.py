@@ -37,6 +37,7 @@ def queue_new_run(
     description: str | None = None,
     run_type: str = "experimentrun",
     run_definition: dict[str, Any] | None = None,
+    tags: dict[str, str | None] | None = None,
 ) -> RunInfo:
     """Queue the creation of a run and return what it will be.
 
@@ -51,6 +52,7 @@ def queue_new_run(
         description=description,
         run_type=run_type,
         run_definition=run_definition,
+        tags=tags,
     )
     experiment.workspace._connection.queue.put_change(create)
     return pending_info(create, experiment.name)
