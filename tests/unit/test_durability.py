@@ -142,3 +142,36 @@ def test_values_are_stored_at_normal_exit_without_flush(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     run = Run.get(Workspace(path=folder), result.stdout.strip())
     assert run.get_metrics() == {"v": list(range(5000)), "last": "written at exit"}
+
+
+CREATE_RUNS = """
+import sys
+from runhistory import Experiment, Workspace
+
+experiment = Experiment(Workspace(path=sys.argv[1]), "many-writers")
+for i in range(int(sys.argv[3])):
+    run = experiment.start_logging(outputs=False)
+    run.tag("worker", sys.argv[2])
+    run.add_properties({"i": str(i)})
+    run.log("i", i)
+    run.complete()
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_create_runs_in_one_workspace(tmp_path: Path) -> None:
+    """Runs written behind by several processes at once: all stored, numbered 1..N once each."""
+    folder = str(tmp_path / "ws")
+    experiment = Experiment(Workspace(path=folder), "many-writers")
+    script = _script(tmp_path, "create.py", CREATE_RUNS)
+    per_worker = 150
+    workers = [_start(str(script), folder, str(w), str(per_worker)) for w in range(4)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err
+    runs = Run.list(experiment)
+    assert sorted(r.number for r in runs) == list(range(1, 4 * per_worker + 1))
+    assert {r.get_status() for r in runs[::37]} == {"Completed"}
+    for worker in range(4):
+        mine = experiment.get_runs(tags={"worker": str(worker)})
+        assert sorted(int(r.get_properties()["i"]) for r in mine) == list(range(per_worker))
