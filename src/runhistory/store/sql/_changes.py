@@ -68,6 +68,9 @@ _METRIC_COLUMNS = (
     "run_id", "name", "kind", "description", "count", "has_step", "last_step", "last_vtype",
     "last_value", "last_text", "updated_time",
 )  # fmt: skip
+_INSERT_METRIC = "INSERT INTO metrics ({}) VALUES ({})".format(
+    ", ".join(_METRIC_COLUMNS), ", ".join("?" * len(_METRIC_COLUMNS))
+)
 _METRICS_PER_INSERT = 64
 _STATUS_OF = "SELECT status FROM runs WHERE id = :run"
 _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
@@ -191,6 +194,14 @@ def _dumps(document: Any) -> str:
     return orjson.dumps(document).decode()
 
 
+def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
+    """The ``_METRIC_COLUMNS`` of a new metric holding all of ``write``."""
+    step, vtype, value, text, at = write.points[-1]
+    has_step = write.columns()[0].count(None) == 0
+    return (run_id, write.name, write.kind, write.description, len(write.points), has_step,
+            step, vtype, value, text, at)  # fmt: skip
+
+
 def _append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
     """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
     rows: list[tuple[str, MetricWrite]] = []
@@ -201,15 +212,14 @@ def _append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWri
                 raise InvalidMetricError(f"metric {write.name!r} of run {run_id!r} appears twice")
             names.add(write.name)
             rows.append((run_id, write))
+    # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
+    single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
+    execute_many(conn, _INSERT_METRIC, single)
     ids: dict[tuple[str, str], int] = {}
-    for start in range(0, len(rows), _METRICS_PER_INSERT):
-        part = rows[start : start + _METRICS_PER_INSERT]
-        values: list[Any] = []
-        for run_id, write in part:
-            step, vtype, value, text, at = write.points[-1]
-            steps = write.columns()[0]
-            values += (run_id, write.name, write.kind, write.description, len(write.points),
-                       steps.count(None) == 0, step, vtype, value, text, at)  # fmt: skip
+    longer = [(r, w) for r, w in rows if len(w.points) > 1]
+    for start in range(0, len(longer), _METRICS_PER_INSERT):
+        part = longer[start : start + _METRICS_PER_INSERT]
+        values = [value for run_id, write in part for value in _metric_values(run_id, write)]
         sql = insert_rows_sql("metrics", _METRIC_COLUMNS, len(part), "id, run_id, name")
         for metric_id, run_id, name in execute(conn, sql, values).fetchall():
             ids[(run_id, name)] = int(metric_id)

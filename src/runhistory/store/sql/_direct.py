@@ -44,8 +44,10 @@ def execute(conn: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any
     return found
 
 
-def execute_many(conn: Connection, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Run one statement for each parameter set."""
+def execute_many(
+    conn: Connection, sql: str, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
+) -> None:
+    """Run one statement for each parameter set (named or positional)."""
     if rows:
         found = cursor(conn)
         found.executemany(for_dialect(sql, conn.dialect.name), rows)
