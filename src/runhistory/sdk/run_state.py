@@ -115,8 +115,8 @@ class RunStateMixin:
             self._refresh()  # keep what the store has: the status may have been refused
             raise
         info = self._info
-        self._info = RunInfo(
-            **{
+        self._info = RunInfo.of(
+            {
                 **info.__dict__,
                 "status": status,
                 "start_time": info.start_time or now,

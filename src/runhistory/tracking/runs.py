@@ -71,24 +71,19 @@ def new_run(
 
 def pending_info(create: RunCreate, experiment_name: str) -> RunInfo:
     """What a run queued for creation will be once stored (``number`` is 0 until then)."""
-    return RunInfo(
-        run_id=create.run_id,
-        experiment_id=create.experiment_id,
-        experiment_name=experiment_name,
-        number=0,
-        status=create.status,
-        created_time=create.created_time,
-        parent_run_id=create.parent_run_id,
-        display_name=create.display_name,
-        description=create.description,
-        run_type=create.run_type,
-        target=create.target,
-        submitted_by=create.submitted_by,
-        start_time=create.start_time,
-        run_definition=create.run_definition,
-        tags=dict(create.tags),
-        properties=dict(create.properties),
-    )
+    return RunInfo.of(
+        {
+            "run_id": create.run_id, "experiment_id": create.experiment_id,
+            "experiment_name": experiment_name, "number": 0, "status": create.status,
+            "created_time": create.created_time, "parent_run_id": create.parent_run_id,
+            "root_run_id": None, "display_name": create.display_name,
+            "description": create.description, "run_type": create.run_type,
+            "target": create.target, "submitted_by": create.submitted_by,
+            "start_time": create.start_time, "end_time": None, "heartbeat_time": None,
+            "snapshot_id": None, "error": None, "run_definition": create.run_definition,
+            "tags": dict(create.tags), "properties": dict(create.properties),
+        }
+    )  # fmt: skip
 
 
 def property_conflict(

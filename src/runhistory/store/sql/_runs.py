@@ -146,12 +146,12 @@ def _to_info(values: dict[str, Any]) -> RunInfo:
         values["tags"] = {}
     if values["properties"] is None:
         values["properties"] = {}
-    return RunInfo(**values)
+    return RunInfo.of(values)
 
 
 def _fetch(conn: Connection, query: Select[Any]) -> list[RunInfo]:
     result = conn.execute(query)
-    keys = tuple(result.keys())
+    keys = tuple(str(key) for key in result.keys())  # plain str: orjson wants them
     return [_to_info(dict(zip(keys, row, strict=True))) for row in result]
 
 
