@@ -151,7 +151,7 @@ def _to_info(values: dict[str, Any]) -> RunInfo:
 
 def _fetch(conn: Connection, query: Select[Any]) -> list[RunInfo]:
     result = conn.execute(query)
-    keys = tuple(str(key) for key in result.keys())  # plain str: orjson wants them
+    keys = tuple(map(str, result.keys()))  # plain str (not quoted_name): orjson wants them
     return [_to_info(dict(zip(keys, row, strict=True))) for row in result]
 
 
