@@ -242,10 +242,10 @@ class MetricQueue:
         try:
             if changes:
                 self._write_changes(batch, changes)
-                self._changes_done += len(changes)
             elif batch:
                 self._write(batch)
         finally:
+            self._changes_done += len(changes)  # handled: stored or refused
             self._busy = bool(self._items)
             for marker in markers:
                 marker.done.set()

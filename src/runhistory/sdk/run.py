@@ -76,7 +76,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
         connection = experiment.workspace._connection
         definition = {"environment": shared_environment()}
-        if writes_behind(connection):
+        behind = writes_behind(connection)
+        if behind:
             info = queue_new_run(
                 experiment,
                 st.RUNNING,
@@ -99,7 +100,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             outputs=outputs,
             _info=info,
             _track_outputs=True,
-            _write_behind=writes_behind(connection),
+            _write_behind=behind,
         )
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)

@@ -71,8 +71,8 @@ class ChangeRules:
 
 def _checked_create(create: RunCreate) -> RunCreate:
     st.check_status_name(create.status)
-    check_tags(create.tags)
-    check_properties(create.properties)
+    create.tags = check_tags(create.tags)  # numbers become strings, as in create_run
+    create.properties = check_properties(create.properties)
     return create
 
 

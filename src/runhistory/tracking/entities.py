@@ -352,15 +352,6 @@ class RunChanges:
     metrics: dict[str, list[MetricWrite]] = field(default_factory=dict)
     statuses: list[StatusChange] = field(default_factory=list)
 
-    def __len__(self) -> int:
-        return (
-            len(self.creates)
-            + len(self.tags)
-            + len(self.properties)
-            + len(self.metrics)
-            + len(self.statuses)
-        )
-
 
 @dataclass(frozen=True)
 class Refusal:

@@ -195,9 +195,8 @@ class RunRules:
         write = status_write(run_id, status, time.time(), error)
         allowed = write.expected
         if expected is not None:
-            for name in expected:
-                st.check_status_name(name)
-            allowed = tuple(s for s in write.expected if s in set(expected))
+            wanted = {st.check_status_name(name) for name in expected}
+            allowed = tuple(s for s in write.expected if s in wanted)
         updated = self.store.compare_and_set_status(run_id, allowed, status, **write.fields)
         if updated is None:  # one read, only on the refusing path
             current = self.store.get_run(run_id).status

@@ -4,9 +4,9 @@ The SDK queues run creations, tag and property changes, metric points and status
 the writer thread hands them over in batches (:meth:`ChangesMixin.write_changes`). A batch is
 one transaction with a handful of statements whatever it holds. Changes of runs created in
 the same batch are folded into the new rows before they are inserted, so a short run (create,
-tags, properties, a few metrics, complete) costs four statements: reserve the numbers, insert
-the runs, insert the metrics, insert their chunks. Statements are built once per dialect:
-building a SQLAlchemy statement costs about as much as running a small one.
+tags, properties, a few metrics, complete) costs three statements: reserve the numbers,
+insert the runs, insert the metrics (and the chunks of metrics with more than one point).
+They are hand-written SQL run on the driver's cursor (see _direct.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-import orjson
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
@@ -80,8 +79,9 @@ _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
 
 def _new_rows(
     conn: Connection, creates: Sequence[RunCreate], known: set[str]
-) -> dict[str, dict[str, Any]]:
-    """The rows of new runs (numbered, with their root run), not inserted yet.
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The rows of new runs (numbered, with their root run), not inserted yet, and the ids of
+    the environments inserted for them.
 
     ``known`` holds the ids of environments this store has stored already (skipped).
     """
@@ -117,7 +117,7 @@ def _new_rows(
             "start_time": c.start_time, "end_time": c.end_time,
         }  # fmt: skip
     store_environments(conn, found)
-    return rows
+    return rows, [environment_id for environment_id, _ in found]
 
 
 def _roots(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, str | None]:
@@ -181,17 +181,12 @@ def _apply_status(row: dict[str, Any], write: StatusWrite) -> bool:
 
 
 def _insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
-    dump = _dumps
     execute_many(
         conn,
         _INSERT_RUN,
-        [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
+        [{**row, "tags": _dump(row["tags"]), "properties": _dump(row["properties"])}
          for row in rows.values()],
     )  # fmt: skip
-
-
-def _dumps(document: Any) -> str:
-    return orjson.dumps(document).decode()
 
 
 def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
@@ -282,9 +277,11 @@ class ChangesMixin(SqlStoreBase):
         statuses: Sequence[StatusWrite],
     ) -> list[Refusal]:
         known = self._known_environments
+        inserted: list[str] = []  # environments stored by the batch
 
         def work(conn: Connection) -> list[Refusal]:
-            new = _new_rows(conn, creates, known) if creates else {}
+            new, environments = _new_rows(conn, creates, known) if creates else ({}, [])
+            inserted[:] = environments  # a retried transaction starts over
             touched = ({c.run_id for c in tags} | {r for r, _ in properties}) - set(new)
             stored = read_documents(conn, list(touched)) if touched else {}
             for run_id in touched - set(stored):
@@ -313,8 +310,5 @@ class ChangesMixin(SqlStoreBase):
             return refusals + _write_statuses(conn, later)
 
         refusals = self._write_hot(work)
-        for create in creates:  # committed: their environments are stored
-            environment = split_definition(create.run_definition)[1]
-            if environment is not None:
-                known.add(environment[0])
+        known.update(inserted)  # committed
         return refusals

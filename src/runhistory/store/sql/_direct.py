@@ -5,9 +5,9 @@ Running a small statement through SQLAlchemy's execution machinery costs 20-40 Â
 run and finishing it in one batch takes a handful of statements, so that overhead would be
 most of the cost. These statements are written once, with ``:name`` placeholders (or ``?``
 for positional values), and run on the DBAPI cursor of the SQLAlchemy connection that holds
-the transaction. The SQL is the
-common subset of SQLite (3.35+) and PostgreSQL; ``{greatest}`` stands for the two-argument
-maximum (``max`` / ``GREATEST``). Values are bound as the drivers take them: JSON as text.
+the transaction. The SQL is the common subset of SQLite (3.35+) and PostgreSQL;
+``{greatest}`` stands for the two-argument maximum (``max`` / ``GREATEST``). Values are bound
+as the drivers take them: JSON as text.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A metric row per (run, name) holds the kind, the point count and the last value; the points
 live in ``metric_chunks`` (packed arrays of up to 128 points, see _chunks.py) keyed by
-(metric id, first seq), with block summaries for charts (see _summaries.py). Appending
-reserves a range of sequence numbers by bumping ``count`` (``UPDATE … RETURNING``, which also
-locks the metric row until commit) and inserts the chunks with one ``executemany``.
+(metric id, first seq), with block summaries for charts (see _summaries.py); a metric with
+one point keeps it in its row. Appending locks the metric rows (``SELECT … FOR UPDATE``, in id
+order), continues their sequence numbers from ``count`` and inserts the chunks with one
+``executemany``.
 """
 
 from __future__ import annotations

@@ -53,7 +53,6 @@ UPDATABLE_FIELDS = frozenset(
         "snapshot_id", "error", "run_definition", "target",
     }
 )  # fmt: skip
-_JSON_FIELDS = ("error", "run_definition")
 _ENVIRONMENT = "environment"
 _LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
 _RUN_COLUMNS = (*runs.c, experiments.c.name.label("experiment_name"),
@@ -85,21 +84,23 @@ def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | Non
     """
     if not isinstance(definition, Mapping) or _ENVIRONMENT not in definition:
         return _dump(definition), None
+    global _last_environment
     value = definition[_ENVIRONMENT]
-    last = _LAST_ENVIRONMENT
-    if last and last[0] is value:
+    last = _last_environment  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is value:
         environment = last[1]
     else:
         document = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         environment = (hashlib.sha256(document).hexdigest(), document.decode())
-        _LAST_ENVIRONMENT[:] = [value, environment]  # holds the object: its id stays unique
+        _last_environment = (value, environment)  # holds the object: its id stays unique
     if len(definition) == 1:
         return None, environment
     rest = {k: v for k, v in definition.items() if k != _ENVIRONMENT}
     return _dump(rest), environment
 
 
-_LAST_ENVIRONMENT: list[Any] = []
+# The last environment object seen and its (id, JSON).
+_last_environment: tuple[Any, tuple[str, str]] | None = None
 
 
 _INSERT_ENVIRONMENT = insert_sql(

@@ -192,18 +192,15 @@ def _from_summaries(summaries: SummaryColumns, buckets: int) -> tuple[list[int],
     ys: list[float] = []
     for i, j in zip(at_low, at_high, strict=True):
         low_x, high_x = x_low[i], x_high[j]
-        if low_x < high_x:
-            xs += (low_x, high_x)
-            ys += (lows[i], highs[j])
-        elif low_x > high_x:
-            xs += (high_x, low_x)
-            ys += (highs[j], lows[i])
-        elif lows[i] == highs[j]:
+        if low_x == high_x and lows[i] == highs[j]:  # one point is both
             xs.append(low_x)
             ys.append(lows[i])
-        else:
+        elif low_x <= high_x:
             xs += (low_x, high_x)
             ys += (lows[i], highs[j])
+        else:
+            xs += (high_x, low_x)
+            ys += (highs[j], lows[i])
     return xs, ys
 
 
