@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runhistory import Experiment, Run, Workspace
-from runhistory.errors import InvalidTransitionError
+from runhistory.errors import InvalidTransitionError, ValidationError
 
 
 def test_start_logging_gives_a_running_run_with_number(experiment: Experiment) -> None:
@@ -152,3 +152,13 @@ def test_a_status_change_can_require_the_current_status(
     assert run.get_status() == "CancelRequested"
     backend.set_status(run.id, "Canceled", expected=["CancelRequested"])
     assert run.get_status() == "Canceled"
+
+
+def test_an_unknown_expected_status_is_refused_and_changes_nothing(
+    workspace: Workspace, experiment: Experiment
+) -> None:
+    run = experiment.start_logging(outputs=False)
+    backend = workspace._connection.backend
+    with pytest.raises(ValidationError, match="'Bogus'"):
+        backend.set_status(run.id, "Completed", expected=["Running", "Bogus"])
+    assert run.get_status() == "Running"
