@@ -6,6 +6,14 @@ SQLite is tuned for many processes writing one file: WAL journal, ``synchronous=
 the busy timeout effective, so writers queue up instead of failing with "database is locked".
 Read-only transactions use a plain deferred ``BEGIN`` so that, in WAL mode, they never wait
 for writers.
+
+Every transaction ends, whatever happens inside it. On SQLite that takes more than COMMIT or
+ROLLBACK: a statement that was stepped but never reset (a unit of work that raised while it
+was still reading rows, its cursor kept alive by the exception's traceback) keeps its
+connection's read snapshot after the transaction ends. That connection would then see old
+data and fail every write with "database is locked". So the store's SQLite connections track
+their cursors (:class:`TrackedConnection`) and close them whenever a connection goes back to
+the pool and after every transaction of the held connection.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,19 +69,55 @@ def create_store_engine(uri: str) -> Engine:
     )
 
 
+class TrackedConnection(sqlite3.Connection):
+    """A SQLite connection that knows its open cursors, so they can be closed at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        """A new cursor, remembered until it is garbage."""
+        found = super().cursor(*args, **kwargs)
+        self._cursors.add(found)
+        return found
+
+    def close_cursors(self) -> None:
+        """Close every cursor still alive: each unfinished statement is reset, which ends
+        the read snapshot it held."""
+        for found in list(self._cursors):
+            found.close()
+        self._cursors.clear()
+
+
+def close_cursors(driver: Any) -> None:
+    """Close the open cursors of a store connection (a no-op for other drivers)."""
+    if isinstance(driver, TrackedConnection):
+        driver.close_cursors()
+
+
 def _sqlite_engine(url: URL) -> Engine:
     in_memory = url.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
     if in_memory:
-        # One connection, or every checkout would see its own empty database.
+        # One connection shared by every thread, or every checkout would see its own empty
+        # database: its cursors are never closed behind another thread's back.
         kwargs.update(poolclass=StaticPool)
         kwargs["connect_args"]["check_same_thread"] = False
     else:
         kwargs.update(pool_size=5, max_overflow=10, pool_timeout=60)
+        kwargs["connect_args"]["factory"] = TrackedConnection
     engine = create_engine(url, **kwargs, **_JSON_CODEC)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
+    event.listen(engine, "checkin", _on_sqlite_checkin)
     return engine
+
+
+def _on_sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
+    # After the pool's rollback: nothing of the last unit of work may outlive it.
+    if dbapi_connection is not None:
+        close_cursors(dbapi_connection)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -104,6 +149,16 @@ def _begin(driver: Any, statement: str) -> None:
         driver.execute(statement)
     except sqlite3.OperationalError as exc:
         raise OperationalError(statement, None, exc) from exc
+
+
+def _commit(conn: Connection, driver: Any) -> None:
+    try:
+        if conn.in_transaction():
+            conn.commit()
+        else:
+            driver.commit()
+    except sqlite3.OperationalError as exc:
+        raise OperationalError("COMMIT", None, exc) from exc
 
 
 def _postgresql_engine(url: URL) -> Engine:
@@ -209,22 +264,25 @@ class HeldConnection:
         _begin(driver, "BEGIN IMMEDIATE")
         try:
             result = work(conn)
+            _commit(conn, driver)
         except BaseException:
+            self._abandon(conn, driver)
+            raise
+        finally:
+            close_cursors(driver)
+        return result
+
+    def _abandon(self, conn: Connection, driver: Any) -> None:
+        """Roll back a failed transaction; a connection that cannot is dropped."""
+        try:
             if conn.in_transaction():
                 conn.rollback()
             if driver.in_transaction:
                 driver.rollback()
-            raise
-        try:
-            if conn.in_transaction():
-                conn.commit()
-            else:
-                driver.commit()
-        except sqlite3.OperationalError as exc:
-            if driver.in_transaction:
-                driver.rollback()
-            raise OperationalError("COMMIT", None, exc) from exc
-        return result
+        except Exception:
+            close_cursors(driver)
+            conn.invalidate()
+            self._conn = None
 
     def close(self) -> None:
         """Return the connection to the pool and stop the checkpointer."""
