@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, StorageError, UnsafePathError
+from runhistory.faults import os_fault
 
 __all__ = ["CHUNK_SIZE", "FsspecArtifactStore"]
 
@@ -236,15 +237,16 @@ class FsspecArtifactStore(ArtifactStore):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise self._missing(key) from exc
         except OSError as exc:
-            raise StorageError(f"cannot read artifact {key!r} in {self._uri}: {exc}") from exc
+            raise os_fault(exc, f"reading artifact {key!r}", self._uri) from exc
 
     @contextlib.contextmanager
     def _writing(self, key: str) -> Iterator[None]:
-        """Turn I/O failures into :class:`StorageError` naming ``key``."""
+        """Turn I/O failures into errors that say what happened (read-only folder, full disk,
+        a file where a folder is needed, …) and name ``key``."""
         try:
             yield
         except OSError as exc:
-            raise StorageError(f"cannot write artifact {key!r} to {self._uri}: {exc}") from exc
+            raise os_fault(exc, f"writing artifact {key!r}", self._uri) from exc
 
 
 def _atomic_write(dest: str, source: BinaryIO) -> int:

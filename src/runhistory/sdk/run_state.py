@@ -128,6 +128,8 @@ class RunStateMixin:
     def _upload_outputs(self) -> None:
         folder = self._outputs_dir
         if folder and os.path.isdir(folder) and any(os.scandir(folder)):
+            if self._write_behind:
+                self._queue.flush()  # the run must be stored first; if it could not be, say why
             self._backend.upload_folder(self._run_id, "outputs", folder)
 
     def get_details(self) -> dict[str, Any]:

@@ -2,6 +2,12 @@
 
 Every error response has the body ``{"error": <class name>, "message": ..., "fields": {...}}``
 and the status code of the :class:`~runhistory.errors.RunhistoryError` subclass.
+
+What the server answers never carries SQL text or the server's own paths: a storage fault is
+answered with its short reason and an error id, and the full story goes to the server's log
+under that id. Unexpected exceptions are caught by :class:`UnexpectedErrorMiddleware` (inside
+Starlette's outermost middleware, which would re-raise them and make uvicorn drop the
+client's keep-alive connection).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runhistory.errors import (
     AuthenticationError,
@@ -21,6 +28,7 @@ from runhistory.errors import (
     StorageError,
     ValidationError,
 )
+from runhistory.faults import database_fault, error_id, is_database_error, os_fault
 from runhistory.server.responses import JsonResponse
 
 log = logging.getLogger("runhistory.server")
@@ -46,7 +54,22 @@ def _wire_name(exc: RunhistoryError) -> str:
 async def _on_runhistory_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunhistoryError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    return error_response(exc, headers)
+    return error_response(public_error(exc), headers)
+
+
+def public_error(exc: RunhistoryError) -> RunhistoryError:
+    """``exc`` as the client may see it: a storage fault keeps only its reason and id."""
+    reason = exc.fields.get("reason")
+    if not isinstance(exc, StorageError) or reason is None:
+        return exc
+    ident = exc.fields.get("error_id") or error_id()
+    log.warning("answered 503 for storage fault %s: %s", ident, exc.message)
+    answer = StorageError(
+        f"the server's storage is unavailable ({reason}; error id {ident}, the details are "
+        "in the server's log)",
+        reason=reason, error_id=ident,
+    )  # fmt: skip
+    return answer
 
 
 async def _on_request_validation(request: Request, exc: Exception) -> Response:
@@ -75,23 +98,50 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    if _is_database_error(exc):
-        log.error("database failure on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(StorageError(f"the metadata store failed: {exc}"))
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(RunhistoryError(f"internal server error ({type(exc).__name__})"))
+def unexpected_error(exc: Exception, method: str, path: str) -> RunhistoryError:
+    """The error answered for an exception no route turned into a runhistory error."""
+    if is_database_error(exc) or isinstance(exc, OverflowError):
+        return public_error(database_fault(exc, "of the server"))
+    if isinstance(exc, OSError):
+        return public_error(os_fault(exc, f"{method} {path}", "of the server's storage"))
+    ident = error_id()
+    log.error("unexpected error %s on %s %s", ident, method, path, exc_info=exc)
+    return RunhistoryError(
+        f"internal server error (error id {ident}; the details are in the server's log)",
+        error_id=ident,
+    )
 
 
-def _is_database_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
+class UnexpectedErrorMiddleware:
+    """Answers an exception that escaped every handler with a JSON error, keeping the
+    connection usable; one raised after the response started is re-raised."""
 
-    return isinstance(exc, DBAPIError)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            error = unexpected_error(exc, scope.get("method", ""), scope.get("path", ""))
+            await error_response(error)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+    """Register the handlers (and the middleware for unexpected errors) on ``app``."""
     app.add_exception_handler(RunhistoryError, _on_runhistory_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(HTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, StorageError
+from runhistory.errors import NotFoundError, RunhistoryError
+from runhistory.faults import database_fault, is_database_error
 from runhistory.store.sql.engine import HeldConnection, run_transaction
 from runhistory.store.sql.schema import experiments, runs
 
@@ -43,10 +43,19 @@ class SqlStoreBase:
             return run_transaction(self._engine, work, read_only=read_only)
         except RunhistoryError:
             raise
-        except IntegrityError as exc:
-            raise ConflictError(f"the change conflicts with stored data: {exc.orig}") from exc
-        except SQLAlchemyError as exc:
-            raise StorageError(f"the metadata store failed: {exc}") from exc
+        except OverflowError as exc:  # a Python int the driver cannot bind
+            raise database_fault(exc, self._where()) from exc
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            raise database_fault(exc, self._where()) from exc
+
+    def _where(self) -> str:
+        """The database, for messages: its file, or its URL without the password."""
+        url = self._engine.url
+        if url.get_backend_name() == "sqlite":
+            return str(url.database or ":memory:")
+        return url.render_as_string(hide_password=True)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -275,8 +275,7 @@ class HeldConnection:
     def _abandon(self, conn: Connection, driver: Any) -> None:
         """Roll back a failed transaction; a connection that cannot is dropped."""
         try:
-            if conn.in_transaction():
-                conn.rollback()
+            conn.rollback()  # also clears a transaction SQLAlchemy deactivated after an error
             if driver.in_transaction:
                 driver.rollback()
         except Exception:

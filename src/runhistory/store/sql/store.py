@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from runhistory.errors import NotFoundError, StorageError
+from runhistory.faults import database_fault, is_database_error
 from runhistory.store.base import TrackingStore
 from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
@@ -47,12 +47,14 @@ class SqlTrackingStore(
         self._known_environments = set()
         try:
             ensure_schema(self._engine)
-        except SQLAlchemyError as exc:
+        except BaseException as exc:
             self._engine.dispose()
-            raise StorageError(f"cannot open the metadata store {uri!r}: {exc}") from exc
-        except BaseException:
-            self._engine.dispose()
-            raise
+            if not is_database_error(exc):
+                raise
+            fault = database_fault(exc, self._where())
+            raise StorageError(
+                f"cannot open the metadata store: {fault.message}", **fault.fields
+            ) from exc
 
     # ---- files -------------------------------------------------------------------------
     def put_file_entry(
