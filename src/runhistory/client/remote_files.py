@@ -21,7 +21,7 @@ from runhistory.client.wire import record, records
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.tracking.entities import FileInfo, ModelInfo
 from runhistory.tracking.files import file_sha256
-from runhistory.tracking.validation import check_properties, check_tags
+from runhistory.tracking.validation import check_model_name, check_properties, check_tags
 
 CHUNK = 1024 * 1024
 _OCTETS = {"Content-Type": "application/octet-stream"}
@@ -184,6 +184,7 @@ class RemoteFilesMixin:
         model_framework_version: str | None = None, description: str | None = None,
     ) -> ModelInfo:  # fmt: skip
         """Upload local files (``sources``) as ``relatives`` in the next model version."""
+        check_model_name(model_name)  # before a byte is sent
         checked = [validate_artifact_name(r) for r in relatives]
         metadata = {
             "model_name": model_name, "tags": check_tags(tags or {}),

@@ -13,6 +13,7 @@ client's keep-alive connection).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,12 +27,14 @@ from runhistory.errors import (
     NotFoundError,
     RunhistoryError,
     StorageError,
+    UnsafePathError,
     ValidationError,
 )
 from runhistory.faults import database_fault, error_id, is_database_error, os_fault
 from runhistory.server.responses import JsonResponse
 
 log = logging.getLogger("runhistory.server")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PayloadTooLargeError(ValidationError):
@@ -85,8 +88,15 @@ def _describe(error: dict[str, Any]) -> str:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        error: RunhistoryError = NotFoundError(
+    path = str(request.scope.get("path", ""))  # decoded (request.url drops a newline)
+    if exc.status_code == 404 and _CONTROL.search(path):
+        # No route matches a path with a newline: say what is wrong with it instead.
+        error: RunhistoryError = UnsafePathError(
+            f"the request path {path!r:.160} must not contain a control character: "
+            "names of files, runs and models never hold one"
+        )
+    elif exc.status_code == 404:
+        error = NotFoundError(
             f"no such route: {request.method} {request.url.path} (see /api/v1/openapi.json)"
         )
     elif exc.status_code == 405:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runhistory.server.params import INT64_MAX, INT64_MIN
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -102,8 +104,8 @@ class SeriesRequest(_Body):
     run_ids: list[str] = Field(min_length=1, max_length=1000)
     names: list[str] = Field(min_length=1, max_length=1000)
     max_points: int = Field(default=1000, ge=2, le=100_000)
-    min_step: int | None = None
-    max_step: int | None = None
+    min_step: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    max_step: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
 
 
 class LastValuesRequest(_Body):

@@ -15,6 +15,7 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runhistory.errors import ConflictError
 from runhistory.tracking.entities import (
     ExperimentInfo,
     FileInfo,
@@ -231,7 +232,17 @@ class TrackingStore(abc.ABC):
     def put_file_entry(
         self, run_id: str, name: str, size: int, sha256: str, created_time: float
     ) -> None:
-        """Insert or overwrite the index entry of a run file."""
+        """Insert or overwrite the index entry of a run file.
+
+        Raises:
+            ConflictError: the run has a file that is a folder of ``name`` or lies under it
+                (see :meth:`find_file_conflict`).
+        """
+
+    @abc.abstractmethod
+    def find_file_conflict(self, run_id: str, name: str) -> str | None:
+        """A file of the run that ``name`` cannot sit beside: a file named like one of
+        ``name``'s folders, or a file under the folder ``name``; ``None`` if there is none."""
 
     @abc.abstractmethod
     def get_file_entry(self, run_id: str, name: str) -> FileInfo:
@@ -309,3 +320,17 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+def file_conflict(run_id: str, name: str, other: str) -> ConflictError:
+    """The error for storing ``name`` in a run that has the file ``other`` (see
+    :meth:`TrackingStore.find_file_conflict`)."""
+    if other.startswith(name + "/"):
+        why = f"{name!r} is already a folder of the run (it holds {other!r})"
+    else:
+        why = f"{other!r} is already a file of the run"
+    return ConflictError(
+        f"cannot store {name!r} in run {run_id!r}: {why}, and a name cannot be both a file "
+        "and a folder",
+        run_id=run_id, name=name, existing=other,
+    )  # fmt: skip

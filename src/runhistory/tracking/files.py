@@ -11,7 +11,7 @@ from typing import BinaryIO
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
-from runhistory.store.base import TrackingStore
+from runhistory.store.base import TrackingStore, file_conflict
 from runhistory.tracking.entities import FileInfo, RunInfo
 
 _CHUNK = 1024 * 1024
@@ -61,6 +61,9 @@ class FileRules:
         """
         name = validate_artifact_name(name)
         run = self.store.get_run(run_id)
+        other = self.store.find_file_conflict(run.run_id, name)
+        if other is not None:  # checked before any byte is written (the index checks again)
+            raise file_conflict(run.run_id, name, other)
         if isinstance(source, (str, os.PathLike)):
             return self._upload_path(run, name, os.fspath(source))
         reader = _HashingReader(source)

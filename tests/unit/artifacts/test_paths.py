@@ -21,7 +21,8 @@ from runhistory.errors import UnsafePathError, ValidationError
         (".hidden", ".hidden"),
         ("a\\b.txt", "a\\b.txt"),
         ("s3:/x", "s3:/x"),
-        ("x" * MAX_NAME_LENGTH, "x" * MAX_NAME_LENGTH),
+        ("/".join(["x" * 255] * 4), "/".join(["x" * 255] * 4)),
+        ("a/" + "é" * 127, "a/" + "é" * 127),
     ],
 )
 def test_valid_names_are_cleaned(name: str, clean: str) -> None:
@@ -44,7 +45,7 @@ def test_valid_names_are_cleaned(name: str, clean: str) -> None:
         ("", "empty"),
         (".", "name a file"),
         ("./", "name a file"),
-        ("a\0b", "NUL"),
+        ("a\0b", "control character"),
         ("x" * (MAX_NAME_LENGTH + 1), "at most"),
     ],
 )
@@ -86,6 +87,20 @@ def test_join_key_validates_each_part() -> None:
 
 
 def test_join_key_checks_the_total_length() -> None:
-    half = "x" * (MAX_NAME_LENGTH // 2 + 1)
+    half = "/".join(["x" * 255] * 2) + "/" + "x"  # 513 characters in segments that fit
     with pytest.raises(UnsafePathError, match="at most"):
         join_key(half, half)
+
+
+@pytest.mark.parametrize("name", ["a\nb.txt", "x/\ty", "bell\x07", "del\x7f", "nul\x00"])
+def test_control_characters_are_refused(name: str) -> None:
+    with pytest.raises(UnsafePathError, match="must not contain a control character"):
+        validate_artifact_name(name)
+
+
+def test_a_segment_over_255_bytes_is_refused() -> None:
+    assert len("x" * MAX_NAME_LENGTH) > 255  # MAX_NAME_LENGTH counts the whole name
+    with pytest.raises(UnsafePathError, match="segment of 256 bytes"):
+        validate_artifact_name("a/" + "x" * 256)
+    with pytest.raises(UnsafePathError, match="segment of 256 bytes"):
+        validate_artifact_name("é" * 128)  # 128 characters, 256 bytes of UTF-8

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, slice_page
+from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
+from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
 from runhistory.tracking.entities import ExperimentInfo
@@ -28,8 +29,8 @@ def list_experiments(
     view_type: str = "ActiveOnly",
     tag: list[str] | None = Query(None),
     with_run_count: bool = True,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     service: TrackingService = Service,
 ) -> Any:
     """Experiments filtered by name, view type and tags (``tag=k`` or ``tag=k=v``)."""

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, StreamingResponse
@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, StreamingResponse
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ValidationError
 from runhistory.server.body import body_to_temp_file
+from runhistory.server.params import Count
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.zips import extract_zip
@@ -118,8 +119,8 @@ def _chunks(stream: BinaryIO, remaining: int) -> Iterator[bytes]:
 async def take_snapshot(
     run_id: str,
     request: Request,
-    max_bytes: int = Query(300 * 1024 * 1024, ge=0),
-    max_files: int = Query(2000, ge=0),
+    max_bytes: Count = 300 * 1024 * 1024,
+    max_files: Count = 2000,
 ) -> Any:
     """Store the uploaded zip of a source folder as the run's snapshot."""
     service: TrackingService = request.app.state.services.tracking
@@ -127,7 +128,7 @@ async def take_snapshot(
     archive = await body_to_temp_file(request, ".zip")
     folder = tempfile.mkdtemp(prefix="runhistory-snapshot-")
     try:
-        await run_in_threadpool(extract_zip, archive, folder)
+        await run_in_threadpool(extract_zip, archive, folder, "", max_bytes, max_files)
         snapshot_id = await run_in_threadpool(
             service.take_snapshot, run_id, folder, max_bytes, max_files
         )

@@ -12,6 +12,7 @@ from runhistory.client.wire import decode_writes, loads
 from runhistory.errors import RunhistoryError, StorageError, ValidationError
 from runhistory.server.body import read_body, too_large
 from runhistory.server.config import ServerSettings
+from runhistory.server.params import Step
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import LastValuesRequest, SeriesRequest
@@ -194,8 +195,8 @@ def get_metric_infos(run_id: str, service: TrackingService = Service) -> Any:
 def get_history(
     run_id: str,
     name: str = Query(...),
-    min_step: int | None = None,
-    max_step: int | None = None,
+    min_step: Step = None,
+    max_step: Step = None,
     service: TrackingService = Service,
 ) -> Any:
     """Every point of one metric as columns ``seqs``, ``steps`` (null without steps),

@@ -16,20 +16,23 @@ from starlette.responses import StreamingResponse
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, ValidationError
 from runhistory.server.body import body_to_temp_file
-from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, slice_page
+from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset
+from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
 from runhistory.server.routes.files import _RAW_BODY, _chunks
 from runhistory.server.schemas import ModelRegister, ModelUpdate
-from runhistory.server.zips import extract_zip
+from runhistory.server.zips import extract_zip, read_small_member
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking.models import model_file_key
 from runhistory.tracking.service import TrackingService
+from runhistory.tracking.validation import check_model_name
 
 router = APIRouter(prefix="/models", tags=["models"])
 Service = Depends(tracking)
 UPLOAD_METADATA = "metadata.json"
 UPLOAD_FILES = "files/"
+_METADATA_LIMIT = 1024 * 1024
 _METADATA_KEYS = (
     "model_name", "tags", "properties", "model_framework", "model_framework_version",
     "description",
@@ -60,7 +63,7 @@ def _register_zip(service: TrackingService, archive: str, folder: str) -> Any:
     relatives = extract_zip(archive, folder, UPLOAD_FILES)
     sources = [os.path.join(folder, *r.split("/")) for r in relatives]
     return service.register_local_model(
-        str(metadata.get("model_name")), relatives, sources,
+        check_model_name(metadata.get("model_name")), relatives, sources,
         **{k: metadata.get(k) for k in _METADATA_KEYS[1:]},
     )  # fmt: skip
 
@@ -68,7 +71,7 @@ def _register_zip(service: TrackingService, archive: str, folder: str) -> Any:
 def _read_metadata(archive: str) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(archive) as source:
-            data = orjson.loads(source.read(UPLOAD_METADATA))
+            data = orjson.loads(read_small_member(source, UPLOAD_METADATA, _METADATA_LIMIT))
     except (zipfile.BadZipFile, KeyError, orjson.JSONDecodeError) as exc:
         raise ValidationError(
             f"a model upload is a zip with {UPLOAD_METADATA} and the files under "
@@ -87,8 +90,8 @@ def list_models(
     tag: list[str] | None = Query(None),
     property: list[str] | None = Query(None),
     model_framework: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     service: TrackingService = Service,
 ) -> Any:
     """Registered model versions matching every filter."""
@@ -102,8 +105,10 @@ def list_models(
 def _version(version: str) -> int | None:
     if version == "latest":
         return None
-    if not version.isdigit():
-        raise ValidationError(f"a model version is a number or 'latest', got {version!r}")
+    if not version.isascii() or not version.isdigit() or int(version) > INT64_MAX:
+        raise ValidationError(
+            f"a model version is 'latest' or a number up to {INT64_MAX}, got {version!r:.80}"
+        )
     return int(version)
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, page
+from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
+from runhistory.server.responses import JsonResponse, page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
 from runhistory.server.schemas import RunCreate, RunUpdate, StatusChange, TagsPatch
@@ -32,8 +33,8 @@ def search_runs(
     include_children: bool = False,
     parent_run_id: str | None = None,
     root_run_id: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     with_definition: bool = True,
     service: TrackingService = Service,
 ) -> Any:

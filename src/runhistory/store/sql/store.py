@@ -6,12 +6,12 @@ runs, metrics, models); this class assembles them and adds the file index and se
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError, StorageError
 from runhistory.faults import database_fault, is_database_error
-from runhistory.store.base import TrackingStore
+from runhistory.store.base import TrackingStore, file_conflict
 from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
 from runhistory.store.sql._experiments import ExperimentsMixin
@@ -67,9 +67,15 @@ class SqlTrackingStore(
 
         def work(conn: Connection) -> None:
             require_run(conn, run_id)
+            other = _file_conflict(conn, run_id, name)
+            if other is not None:
+                raise file_conflict(run_id, name, other)
             upsert(conn, files, [row], ["run_id", "name"])
 
         self._write(work)
+
+    def find_file_conflict(self, run_id: str, name: str) -> str | None:
+        return self._read(lambda conn: _file_conflict(conn, run_id, name))
 
     def get_file_entry(self, run_id: str, name: str) -> FileInfo:
         def work(conn: Connection) -> FileInfo:
@@ -127,3 +133,14 @@ class SqlTrackingStore(
     def close(self) -> None:
         self._held.close()
         self._engine.dispose()
+
+
+def _file_conflict(conn: Connection, run_id: str, name: str) -> str | None:
+    """A file of the run named like a folder of ``name``, or stored under ``name/``."""
+    parts = name.split("/")
+    folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+    below = func.substr(files.c.name, 1, len(name) + 1) == name + "/"
+    clash = or_(files.c.name.in_(folders), below) if folders else below
+    query = select(files.c.name).where(files.c.run_id == run_id, clash).limit(1)
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
