@@ -129,3 +129,18 @@ def test_every_command_is_documented() -> None:
         paths = [f"{name} {sub}" for sub in subcommands] if subcommands else [name]
         missing += [p for p in paths if f"runhistory {p}" not in text]
     assert not missing, f"commands missing from {DOC}: {missing}"
+
+
+def test_exec_completes_a_run_whose_outputs_hold_a_dangling_link(fresh: Cli) -> None:
+    (fresh.cwd / "train.py").write_text(
+        "import os\nos.makedirs('outputs', exist_ok=True)\n"
+        "open('outputs/model.txt', 'w').write('weights')\n"
+        "os.symlink('missing.ckpt', 'outputs/latest.ckpt')\n",
+        encoding="utf-8",
+    )
+    done = fresh("exec", "train.py")
+    assert "skipped outputs/latest.ckpt: a link to 'missing.ckpt', which does not exist" in (
+        done.stderr
+    )
+    (run,) = fresh.json("run", "list", "-e", "train")
+    assert run["status"] == "Completed"

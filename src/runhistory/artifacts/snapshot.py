@@ -6,14 +6,17 @@ Each file's contents is stored once, under its SHA-256
 unchanged file shared by many snapshots is therefore stored once. The manifest is written last, so
 a snapshot interrupted half way is simply not there.
 
-Which files of a folder are taken follows :func:`collect_files`: ``.amlignore`` if the folder has
-one, else its ``.gitignore``, and never ``.git/``.
+Which files of a folder are taken follows :func:`collect_tree`: ``.amlignore`` if the folder has
+one, else its ``.gitignore``, never ``.git/``, and links by the rule of
+:mod:`~runhistory.artifacts.local_tree` (followed inside the folder, skipped with a warning
+otherwise).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
 import time
@@ -23,16 +26,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from runhistory.artifacts.base import ArtifactStore
+from runhistory.artifacts.local_tree import LocalTree, walk_tree
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, SnapshotError, UnsafePathError
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_FILES", "SnapshotStore", "collect_files"]
+__all__ = [
+    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_FILES", "SnapshotStore", "collect_files", "collect_tree",
+]  # fmt: skip
 
 DEFAULT_MAX_BYTES = 300 * 1024 * 1024
 DEFAULT_MAX_FILES = 2000
 _CHUNK = 1024 * 1024
 _IGNORE_FILES = (".amlignore", ".gitignore")  # the first one present wins
 _LARGEST_SHOWN = 5
+log = logging.getLogger("runhistory.files")
 
 
 @dataclass(frozen=True)
@@ -141,31 +148,28 @@ class SnapshotStore:
 
 
 def collect_files(folder: str) -> list[tuple[str, str]]:
-    """The files of ``folder`` a snapshot takes, as sorted ``(relative POSIX path, absolute path)``.
+    """The files of ``folder`` a snapshot takes, as sorted ``(relative POSIX path, path)``.
+
+    See :func:`collect_tree`, which also says what was skipped.
+    """
+    return collect_tree(folder).files
+
+
+def collect_tree(folder: str) -> LocalTree:
+    """The files of ``folder`` a snapshot takes, and the entries it skips.
 
     If the top-level folder has an ``.amlignore`` its patterns decide (it wins over any
     ``.gitignore``), else its top-level ``.gitignore`` does; patterns follow gitignore rules. Any
-    ``.git`` folder is always skipped, and so is anything that is not a regular file (sockets,
-    broken links). Links to files are followed; links to folders are not.
+    ``.git`` folder is always skipped. Links follow the rule of
+    :mod:`~runhistory.artifacts.local_tree`: followed inside the folder, skipped (with a
+    reason) when they point outside it, dangle or loop.
     """
     root = os.path.abspath(folder)
     spec = _ignore_spec(root)
-    found: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        stem = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = [
-            name
-            for name in dirnames
-            if name != ".git" and not (spec and spec.match_file(f"{stem}{name}/"))
-        ]
-        for name in filenames:
-            relpath, abspath = stem + name, os.path.join(dirpath, name)
-            if name == ".git" or (spec and spec.match_file(relpath)):
-                continue
-            if _is_regular_file(abspath):
-                found.append((relpath, abspath))
-    return sorted(found)
+    if spec is None:
+        return walk_tree(root)
+    return walk_tree(root, lambda relpath, is_dir: bool(spec.match_file(
+        f"{relpath}/" if is_dir else relpath)))  # fmt: skip
 
 
 def _ignore_spec(root: str) -> Any:
@@ -190,7 +194,10 @@ def _entries(path: str) -> list[_Entry]:
     """Every file to take from ``path`` with its size and mode."""
     root = os.path.abspath(path)
     if os.path.isdir(root):
-        pairs = collect_files(root)
+        tree = collect_tree(root)
+        for skipped in tree.skipped:
+            log.warning("runhistory: snapshot of %s %s", root, skipped.warning(""))
+        pairs = tree.files
     elif _is_regular_file(root):
         pairs = [(os.path.basename(root), root)]
     else:

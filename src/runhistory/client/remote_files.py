@@ -20,7 +20,7 @@ from runhistory.client.http import HttpClient
 from runhistory.client.wire import record, records
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.tracking.entities import FileInfo, ModelInfo
-from runhistory.tracking.files import file_sha256
+from runhistory.tracking.files import file_sha256, folder_files
 from runhistory.tracking.validation import check_model_name, check_properties, check_tags
 
 CHUNK = 1024 * 1024
@@ -102,16 +102,9 @@ class RemoteFilesMixin:
         """Upload every file under ``folder`` as ``name/<relative path>``."""
         if not os.path.isdir(folder):
             raise NotFoundError(f"cannot upload folder {folder!r}: no such folder")
-        prefix = validate_artifact_name(name) if name not in ("", ".") else ""
-        uploaded = []
-        for root, dirs, files in os.walk(folder):
-            dirs.sort()
-            for filename in sorted(files):
-                path = os.path.join(root, filename)
-                relative = os.path.relpath(path, folder).replace(os.sep, "/")
-                target = f"{prefix}/{relative}" if prefix else relative
-                uploaded.append(self.upload_file(run_id, target, path))
-        return uploaded
+        return [
+            self.upload_file(run_id, target, path) for target, path in folder_files(name, folder)
+        ]
 
     def list_files(self, run_id: str, prefix: str | None = None) -> list[FileInfo]:
         """The run's files, sorted by name."""

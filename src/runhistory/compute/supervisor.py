@@ -24,6 +24,7 @@ import zipfile
 from typing import Any
 
 from runhistory import settings
+from runhistory.client.outputs import upload_output_folders
 from runhistory.compute.base import LOG_FILE
 from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section
 from runhistory.compute.envbuild import describe_interpreter, plan_environment, prepare_interpreter
@@ -243,10 +244,9 @@ class Supervisor:
     def _upload_outputs(self, workdir: str) -> None:
         if not self.compute.get("output_collection", True):
             return
-        for folder in ("outputs", "logs"):
-            path = os.path.join(workdir, folder)
-            if os.path.isdir(path) and any(os.scandir(path)):
-                self.backend.upload_folder(self.run_id, folder, path)
+        paths = {name: os.path.join(workdir, name) for name in ("outputs", "logs")}
+        found = {name: path for name, path in paths.items() if os.path.isdir(path)}
+        upload_output_folders(self.backend, self.run_id, found)
 
     # ---- helpers ------------------------------------------------------------------------
     def _stop_asked(self) -> bool:

@@ -8,6 +8,7 @@ import traceback
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from runhistory.client.outputs import upload_output_folders
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import RunhistoryError
 from runhistory.sdk.timefmt import iso_utc
@@ -130,7 +131,7 @@ class RunStateMixin:
         if folder and os.path.isdir(folder) and any(os.scandir(folder)):
             if self._write_behind:
                 self._queue.flush()  # the run must be stored first; if it could not be, say why
-            self._backend.upload_folder(self._run_id, "outputs", folder)
+            upload_output_folders(self._backend, self._run_id, {"outputs": folder})
 
     def get_details(self) -> dict[str, Any]:
         """The run's details: ``runId``, ``target``, ``status``, times, ``properties``, …

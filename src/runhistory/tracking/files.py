@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
-from collections.abc import Iterator
 from typing import BinaryIO
 
 from runhistory.artifacts.base import ArtifactStore
+from runhistory.artifacts.local_tree import walk_tree
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore, file_conflict
 from runhistory.tracking.entities import FileInfo, RunInfo
 
 _CHUNK = 1024 * 1024
+log = logging.getLogger("runhistory.files")
 
 
 def file_sha256(path: str) -> str:
@@ -98,12 +100,9 @@ class FileRules:
         """Upload every file under ``folder`` as ``name/<relative path>``."""
         if not os.path.isdir(folder):
             raise NotFoundError(f"cannot upload folder {folder!r}: no such folder")
-        prefix = validate_artifact_name(name) if name not in ("", ".") else ""
-        uploaded = []
-        for relative, path in _walk_files(folder):
-            target = f"{prefix}/{relative}" if prefix else relative
-            uploaded.append(self.upload_file(run_id, target, path))
-        return uploaded
+        return [
+            self.upload_file(run_id, target, path) for target, path in folder_files(name, folder)
+        ]
 
     def list_files(self, run_id: str, prefix: str | None = None) -> list[FileInfo]:
         """Index entries of the run's files, sorted by name."""
@@ -163,9 +162,14 @@ class FileRules:
         return SnapshotStore(self.artifacts).to_zip(snapshot_id, zip_path)
 
 
-def _walk_files(folder: str) -> Iterator[tuple[str, str]]:
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for filename in sorted(files):
-            path = os.path.join(root, filename)
-            yield os.path.relpath(path, folder).replace(os.sep, "/"), path
+def folder_files(name: str, folder: str) -> list[tuple[str, str]]:
+    """``(run file name, local path)`` of each file ``upload_folder(name, folder)`` stores.
+
+    Links follow the rule of :mod:`~runhistory.artifacts.local_tree`; what it skips is
+    logged as a warning.
+    """
+    prefix = validate_artifact_name(name) if name not in ("", ".") else ""
+    tree = walk_tree(folder)
+    for skipped in tree.skipped:
+        log.warning("runhistory: upload of %s %s", folder, skipped.warning(prefix))
+    return [(f"{prefix}/{relative}" if prefix else relative, path) for relative, path in tree.files]
