@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from runhistory import __version__
+from runhistory.server.answers import Health
 from runhistory.server.auth import require_token
 from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
+from runhistory.server.openapi import install_openapi
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
 from runhistory.server.routes.studio import mount_studio
@@ -55,8 +57,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
     install_error_handlers(app)
     app.include_router(_api_router())
-    app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"], response_model=Health)
     mount_studio(app)
+    install_openapi(app)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from runhistory.client.wire import dumps
 
@@ -13,10 +13,12 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
 
-class JsonResponse(Response):
-    """A JSON response serialised with orjson; records (dataclasses) become objects."""
+class JsonResponse(JSONResponse):
+    """A JSON response serialised with orjson; records (dataclasses) become objects.
 
-    media_type = "application/json"
+    A ``JSONResponse`` for FastAPI, so that the OpenAPI schema documents the routes' response
+    models instead of a plain string.
+    """
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from runhistory.server.answers import ExperimentPage
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
@@ -17,13 +18,13 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
 Service = Depends(tracking)
 
 
-@router.post("")
+@router.post("", response_model=ExperimentInfo)
 def get_or_create(body: ExperimentCreate, service: TrackingService = Service) -> Any:
     """The active experiment with this name, created if there is none."""
     return JsonResponse(service.get_or_create_experiment(body.name))
 
 
-@router.get("")
+@router.get("", response_model=ExperimentPage)
 def list_experiments(
     name: str | None = None,
     view_type: str = "ActiveOnly",
@@ -58,25 +59,25 @@ def parse_pairs(values: list[str] | None) -> dict[str, str | None] | None:
     return pairs
 
 
-@router.get("/by-name/{name}")
+@router.get("/by-name/{name}", response_model=ExperimentInfo)
 def get_by_name(name: str, archived: bool = False, service: TrackingService = Service) -> Any:
     """The active (or, with ``archived=true``, archived) experiment with this name."""
     return JsonResponse(service.get_experiment_by_name(name, archived=archived))
 
 
-@router.get("/{experiment_id}")
+@router.get("/{experiment_id}", response_model=ExperimentInfo)
 def get_experiment(experiment_id: str, service: TrackingService = Service) -> Any:
     """One experiment."""
     return JsonResponse(service.get_experiment(experiment_id))
 
 
-@router.post("/{experiment_id}/archive")
+@router.post("/{experiment_id}/archive", response_model=ExperimentInfo)
 def archive(experiment_id: str, service: TrackingService = Service) -> Any:
     """Hide the experiment from default listings."""
     return JsonResponse(service.archive_experiment(experiment_id))
 
 
-@router.post("/{experiment_id}/reactivate")
+@router.post("/{experiment_id}/reactivate", response_model=ExperimentInfo)
 def reactivate(
     experiment_id: str, body: Reactivate | None = None, service: TrackingService = Service
 ) -> Any:

@@ -17,11 +17,13 @@ from starlette.responses import FileResponse, StreamingResponse
 
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ValidationError
+from runhistory.server.answers import FilePage, SnapshotAnswer, binary
 from runhistory.server.body import body_to_temp_file
 from runhistory.server.params import Count
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.zips import extract_zip
+from runhistory.tracking.entities import FileInfo
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(tags=["files"])
@@ -36,7 +38,7 @@ _RAW_BODY = {
 }
 
 
-@router.put("/runs/{run_id}/files/{name:path}", openapi_extra=_RAW_BODY)
+@router.put("/runs/{run_id}/files/{name:path}", openapi_extra=_RAW_BODY, response_model=FileInfo)
 async def upload_file(run_id: str, name: str, request: Request) -> Any:
     """Store the raw body as the run file ``name`` (streamed to disk, then to the store)."""
     name = validate_artifact_name(name)
@@ -50,19 +52,19 @@ async def upload_file(run_id: str, name: str, request: Request) -> Any:
     return JsonResponse(info)
 
 
-@router.get("/runs/{run_id}/files")
+@router.get("/runs/{run_id}/files", response_model=FilePage)
 def list_files(run_id: str, prefix: str | None = None, service: TrackingService = Service) -> Any:
     """The run's files (name, size, sha256), sorted by name."""
     return JsonResponse({"items": service.list_files(run_id, prefix=prefix), "next_offset": None})
 
 
-@router.get("/runs/{run_id}/file-info/{name:path}")
+@router.get("/runs/{run_id}/file-info/{name:path}", response_model=FileInfo)
 def get_file_info(run_id: str, name: str, service: TrackingService = Service) -> Any:
     """The index entry (size, sha256) of one run file."""
     return JsonResponse(service.get_file_info(run_id, name))
 
 
-@router.get("/runs/{run_id}/files/{name:path}")
+@router.get("/runs/{run_id}/files/{name:path}", responses=binary("*/*", ranges=True))
 def download_file(
     run_id: str, name: str, request: Request, service: TrackingService = Service
 ) -> Any:
@@ -115,7 +117,7 @@ def _chunks(stream: BinaryIO, remaining: int) -> Iterator[bytes]:
         stream.close()
 
 
-@router.post("/runs/{run_id}/snapshot", openapi_extra=_RAW_BODY)
+@router.post("/runs/{run_id}/snapshot", openapi_extra=_RAW_BODY, response_model=SnapshotAnswer)
 async def take_snapshot(
     run_id: str,
     request: Request,
@@ -138,7 +140,7 @@ async def take_snapshot(
     return JsonResponse({"snapshot_id": snapshot_id})
 
 
-@router.get("/snapshots/{snapshot_id}/zip")
+@router.get("/snapshots/{snapshot_id}/zip", responses=binary("application/zip"))
 def snapshot_zip(snapshot_id: str, service: TrackingService = Service) -> Any:
     """A snapshot as a zip file."""
     handle, path = tempfile.mkstemp(prefix="runhistory-snapshot-", suffix=".zip")

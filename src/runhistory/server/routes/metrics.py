@@ -10,6 +10,15 @@ from starlette.concurrency import run_in_threadpool
 
 from runhistory.client.wire import decode_writes, loads
 from runhistory.errors import RunhistoryError, StorageError, ValidationError
+from runhistory.server.answers import (
+    BatchesAnswer,
+    LastValues,
+    MetricHistory,
+    MetricInfos,
+    Metrics,
+    SeriesAnswer,
+    StoredAnswer,
+)  # fmt: skip
 from runhistory.server.body import read_body, too_large
 from runhistory.server.config import ServerSettings
 from runhistory.server.params import Step
@@ -72,7 +81,9 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-@router.post("/runs/{run_id}/metrics", openapi_extra=_body_doc(_ONE_RUN_BODY))
+@router.post(
+    "/runs/{run_id}/metrics", openapi_extra=_body_doc(_ONE_RUN_BODY), response_model=StoredAnswer
+)
 async def log_metrics(run_id: str, request: Request) -> Any:
     """Store points of several metrics of one run (``Content-Encoding: gzip`` accepted)."""
     settings: ServerSettings = request.app.state.settings
@@ -88,7 +99,9 @@ async def log_metrics(run_id: str, request: Request) -> Any:
     return JsonResponse(result)
 
 
-@router.post("/metrics/batches", openapi_extra=_body_doc(_BATCHES_BODY))
+@router.post(
+    "/metrics/batches", openapi_extra=_body_doc(_BATCHES_BODY), response_model=BatchesAnswer
+)
 async def log_batches(request: Request) -> Any:
     """Store several batches (of several runs) in order; each batch id is stored once."""
     settings: ServerSettings = request.app.state.settings
@@ -172,7 +185,7 @@ def _report(exc: RunhistoryError) -> dict[str, Any]:
     return {"stored": False, "errors": [exc.to_dict()], "exception": exc}
 
 
-@router.get("/runs/{run_id}/metrics")
+@router.get("/runs/{run_id}/metrics", response_model=Metrics)
 def get_metrics(
     run_id: str,
     name: str | None = None,
@@ -185,13 +198,13 @@ def get_metrics(
     return JsonResponse(result)
 
 
-@router.get("/runs/{run_id}/metrics/info")
+@router.get("/runs/{run_id}/metrics/info", response_model=MetricInfos)
 def get_metric_infos(run_id: str, service: TrackingService = Service) -> Any:
     """Every metric of the run with kind, count and last value."""
     return JsonResponse({"items": service.get_metric_infos(run_id)})
 
 
-@router.get("/runs/{run_id}/metrics/history")
+@router.get("/runs/{run_id}/metrics/history", response_model=MetricHistory)
 def get_history(
     run_id: str,
     name: str = Query(...),
@@ -205,7 +218,7 @@ def get_history(
                                                    max_step=max_step))  # fmt: skip
 
 
-@router.post("/metrics/series")
+@router.post("/metrics/series", response_model=SeriesAnswer)
 def get_series(body: SeriesRequest, service: TrackingService = Service) -> Any:
     """Series for charts: at most ``max_points`` points each (min and max of every bucket)."""
     found = service.get_metric_series(
@@ -215,7 +228,7 @@ def get_series(body: SeriesRequest, service: TrackingService = Service) -> Any:
     return JsonResponse({"series": found})
 
 
-@router.post("/metrics/last")
+@router.post("/metrics/last", response_model=LastValues)
 def get_last(body: LastValuesRequest, service: TrackingService = Service) -> Any:
     """The last value of each (scalar or list) metric of several runs."""
     return JsonResponse(service.store.get_last_metric_values(body.run_ids, body.names))

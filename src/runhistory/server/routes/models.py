@@ -15,6 +15,7 @@ from starlette.responses import StreamingResponse
 
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, ValidationError
+from runhistory.server.answers import ModelPage, binary
 from runhistory.server.body import body_to_temp_file
 from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
@@ -24,6 +25,7 @@ from runhistory.server.routes.files import _RAW_BODY, _chunks
 from runhistory.server.schemas import ModelRegister, ModelUpdate
 from runhistory.server.zips import extract_zip, read_small_member
 from runhistory.store.base import UNCHANGED
+from runhistory.tracking.entities import ModelInfo
 from runhistory.tracking.models import model_file_key
 from runhistory.tracking.service import TrackingService
 from runhistory.tracking.validation import check_model_name
@@ -39,13 +41,13 @@ _METADATA_KEYS = (
 )  # fmt: skip
 
 
-@router.post("")
+@router.post("", response_model=ModelInfo)
 def register_model(body: ModelRegister, service: TrackingService = Service) -> Any:
     """Register a run file or folder as the next version of a model."""
     return JsonResponse(service.register_model(**body.model_dump()))
 
 
-@router.post("/upload", openapi_extra=_RAW_BODY)
+@router.post("/upload", openapi_extra=_RAW_BODY, response_model=ModelInfo)
 async def register_upload(request: Request) -> Any:
     """Register uploaded files: a zip with ``metadata.json`` and the files under ``files/``."""
     service: TrackingService = request.app.state.services.tracking
@@ -82,7 +84,7 @@ def _read_metadata(archive: str) -> dict[str, Any]:
     return data
 
 
-@router.get("")
+@router.get("", response_model=ModelPage)
 def list_models(
     name: str | None = None,
     run_id: str | None = None,
@@ -112,13 +114,13 @@ def _version(version: str) -> int | None:
     return int(version)
 
 
-@router.get("/{name}/versions/{version}")
+@router.get("/{name}/versions/{version}", response_model=ModelInfo)
 def get_model(name: str, version: str, service: TrackingService = Service) -> Any:
     """One model version (``latest`` allowed)."""
     return JsonResponse(service.get_model(name, _version(version)))
 
 
-@router.patch("/{name}/versions/{version}")
+@router.patch("/{name}/versions/{version}", response_model=ModelInfo)
 def update_model(
     name: str, version: str, body: ModelUpdate, service: TrackingService = Service
 ) -> Any:
@@ -139,7 +141,7 @@ def delete_model(name: str, version: str, service: TrackingService = Service) ->
     return Response(status_code=204)
 
 
-@router.get("/{name}/versions/{version}/files/{file:path}")
+@router.get("/{name}/versions/{version}/files/{file:path}", responses=binary())
 def model_file(name: str, version: str, file: str, service: TrackingService = Service) -> Any:
     """The bytes of one file of a model version, streamed."""
     model = service.get_model(name, _version(version))

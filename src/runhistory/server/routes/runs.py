@@ -6,24 +6,26 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from runhistory.server.answers import RunPage
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
 from runhistory.server.schemas import RunCreate, RunUpdate, StatusChange, TagsPatch
+from runhistory.tracking.entities import RunInfo
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Service = Depends(tracking)
 
 
-@router.post("")
+@router.post("", response_model=RunInfo)
 def create_run(body: RunCreate, service: TrackingService = Service) -> Any:
     """Create a run in ``status`` (default NotStarted)."""
     return JsonResponse(service.create_run(**body.model_dump()))
 
 
-@router.get("")
+@router.get("", response_model=RunPage)
 def search_runs(
     experiment_id: str | None = None,
     run_type: str | None = None,
@@ -53,13 +55,13 @@ def search_runs(
     return JsonResponse(page(found, offset, limit))
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", response_model=RunInfo)
 def get_run(run_id: str, service: TrackingService = Service) -> Any:
     """One run (a running run with a stale heartbeat shows NotResponding)."""
     return JsonResponse(service.get_run(run_id))
 
 
-@router.get("/{run_id}/children")
+@router.get("/{run_id}/children", response_model=RunPage)
 def get_children(
     run_id: str,
     recursive: bool = False,
@@ -77,7 +79,7 @@ def get_children(
     return JsonResponse({"items": found, "next_offset": None})
 
 
-@router.post("/{run_id}/status")
+@router.post("/{run_id}/status", response_model=RunInfo)
 def set_status(run_id: str, body: StatusChange, service: TrackingService = Service) -> Any:
     """Move the run to another status; a finished run refuses with 409."""
     found = service.set_status(run_id, body.status, error=body.error, expected=body.expected)
@@ -91,7 +93,7 @@ def heartbeat(run_id: str, service: TrackingService = Service) -> Response:
     return Response(status_code=204)
 
 
-@router.patch("/{run_id}")
+@router.patch("/{run_id}", response_model=RunInfo)
 def update_run(run_id: str, body: RunUpdate, service: TrackingService = Service) -> Any:
     """Change display name, description, run definition or target."""
     return JsonResponse(service.update_run(run_id, **body.model_dump(exclude_unset=True)))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from runhistory.errors import PermissionDeniedError
+from runhistory.server.answers import SecretAnswer, SecretPage
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import SecretValue
@@ -23,7 +24,7 @@ def set_secret(name: str, body: SecretValue, service: TrackingService = Service)
     return Response(status_code=204)
 
 
-@router.get("")
+@router.get("", response_model=SecretPage)
 def list_secrets(service: TrackingService = Service) -> Any:
     """Secret names only."""
     items = [{"name": n} for n in service.list_secret_names()]
@@ -38,7 +39,7 @@ def _token_required(request: Request) -> None:
         )
 
 
-@router.get("/{name}", dependencies=[Depends(_token_required)])
+@router.get("/{name}", dependencies=[Depends(_token_required)], response_model=SecretAnswer)
 def get_secret(name: str, service: TrackingService = Service) -> Any:
     """One secret's value (only on a server with ``--auth``: values need a token)."""
     return JsonResponse({"name": name, "value": service.get_secret(name)})
