@@ -51,3 +51,18 @@ def test_healthz_answers(client: httpx.Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_every_operation_documents_its_answers_and_errors(client: httpx.Client) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    error = spec["components"]["schemas"]["ErrorBody"]
+    assert sorted(error["required"]) == ["error", "fields", "message"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)  # invalid requests are 400
+            default = responses["default"]["content"]["application/json"]["schema"]
+            assert default == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+            for status, answer in responses.items():
+                for content in answer.get("content", {}).values():
+                    assert content["schema"] != {"type": "string"}, (method, path, status)
