@@ -1,18 +1,18 @@
 """Fuzzing every operation of the served OpenAPI schema: no answer is a server error, and every
 answer conforms to its documented status codes, content types and body schemas.
 
-The app is served by uvicorn (in a thread of this process) on a real SQLite workspace that
-holds an experiment, a running run with metrics and a file, a model and a secret; half of the
-generated path parameters are replaced by those real ids, so the fuzzer reaches past the 404s
-into real writes and reads.
+The app is served by uvicorn in a thread of this process on a SQLite workspace, and by a
+``runhistory server`` subprocess on PostgreSQL; each holds an experiment, a running run with
+metrics and a file, a model and a secret. Half of the generated path parameters are replaced
+by those real ids, so the fuzzer reaches past the 404s into real writes and reads.
 Bounded: 20 cases an operation (12 valid, 8 invalid), without a database of examples.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from schemathesis.checks import (
 from runhistory.server.app import create_app
 from runhistory.server.config import ServerSettings, open_services
 from server.conftest import serving
+from support.services import postgres_database, start_server
 
 CHECKS = [
     not_a_server_error,
@@ -65,11 +66,22 @@ def _seed(http: httpx.Client) -> dict[str, str]:
     }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    folder: Path = tmp_path_factory.mktemp("fuzz") / "ws"
-    settings_ = ServerSettings(backend_store_uri=str(folder), max_json_bytes=256 * 1024)
-    with serving(create_app(settings_, open_services(settings_))) as http:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api_schema(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The served schema of a seeded server: in-thread on SQLite, or a ``runhistory server``
+    subprocess on a fresh PostgreSQL database."""
+    folder: Path = tmp_path_factory.mktemp("fuzz")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            settings_ = ServerSettings(backend_store_uri=str(folder / "ws"))
+            http = stack.enter_context(serving(create_app(settings_, open_services(settings_))))
+        else:
+            database = stack.enter_context(postgres_database("rh_fuzz"))
+            server = start_server(database, folder / "server.log",
+                                  artifact_location=str(folder / "artifacts"))  # fmt: skip
+            stack.callback(server.stop)
+            http = stack.enter_context(httpx.Client(base_url=server.url, timeout=60))
+        REAL.clear()
         REAL.update(_seed(http))
         yield schemathesis.openapi.from_url(f"{http.base_url}/api/v1/openapi.json")
 
