@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from runhistory.errors import StorageError
 from runhistory.server.app import create_app
 from runhistory.server.config import ServerSettings, open_services
 from server.conftest import serving
-from support.filesystems import fill, read_only_view, tiny_disk
+from support.filesystems import fill, read_only_view, tiny_disk, workspace_with_a_run
 from support.services import POSTGRES_URL, ServerProcess, start_server
 
 _SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "[SQL", "sqlalche.me", "Traceback")
@@ -70,24 +68,12 @@ def test_a_database_gone_is_503_without_sql_or_credentials(tmp_path: Path) -> No
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-_PREPARE = (
-    "import sys\nfrom runhistory.server.config import ServerSettings, open_services\n"
-    "services = open_services(ServerSettings(backend_store_uri=sys.argv[1]))\n"
-    "services.tracking.get_or_create_experiment('existing')\nservices.close()\n"
-)
-
-
-def _prepared_workspace(folder: Path) -> None:
-    """A workspace left by a server process that has ended."""
-    subprocess.run([sys.executable, "-c", _PREPARE, str(folder)], check=True, timeout=120)
-
-
 def test_a_read_only_workspace_is_refused_at_start_naming_the_folder(tmp_path: Path) -> None:
     source = tmp_path / "source"
-    _prepared_workspace(source / "ws")
+    workspace_with_a_run(source / "ws")
     with read_only_view(source, tmp_path / "ro") as view, pytest.raises(StorageError) as caught:
         open_services(ServerSettings(backend_store_uri=str(view / "ws")))
-    assert f"the workspace folder {view / 'ws'} is read-only" in str(caught.value)
+    assert f"folder {view / 'ws'} is read-only" in str(caught.value)
     assert caught.value.fields["reason"] == "read-only"
 
 

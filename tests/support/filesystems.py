@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,16 @@ def fill(folder: Path) -> None:
                 out.write(b"\0" * 4096)
         except OSError:
             pass
+
+
+_WRITE_A_RUN = (
+    "import sys\nfrom runhistory import Experiment, Workspace\n"
+    "run = Experiment(Workspace(tracking_uri=sys.argv[1]), 'ro-exp').start_logging()\n"
+    "run.log('x', 1)\nrun.complete()\n"
+)
+
+
+def workspace_with_a_run(folder: Path) -> None:
+    """A workspace at ``folder`` with one run, written by a process that has ended (so its
+    write-ahead log is folded in, as a workspace left by yesterday's work)."""
+    subprocess.run([sys.executable, "-c", _WRITE_A_RUN, str(folder)], check=True, timeout=120)

@@ -15,6 +15,7 @@ from secrets import token_hex
 from typing import Any
 
 from runhistory.errors import ConfigurationError
+from runhistory.faults import os_fault
 
 __all__ = ["SecretCipher", "redact"]
 
@@ -56,11 +57,15 @@ class SecretCipher:
         Raises:
             ConfigurationError: the file can be read by group or others (the message gives the
                 ``chmod`` command that fixes it), or does not hold a valid key.
+            StorageError: the file cannot be created (read-only folder, full disk).
         """
         path = os.path.abspath(os.path.expanduser(path))
         key = _read_key(path)
         if key is None:
-            key = _create_key_file(path)
+            try:
+                key = _create_key_file(path)
+            except OSError as exc:  # a read-only workspace or a full disk: say which
+                raise os_fault(exc, "creating the secret key file", os.path.dirname(path)) from exc
         return cls(key, key_file=path)
 
     def encrypt(self, value: str) -> bytes:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from runhistory.artifacts import open_artifact_store
 from runhistory.errors import StorageError
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import MetricWrite
-from support.filesystems import fill, read_only_view, tiny_disk
+from support.filesystems import fill, read_only_view, tiny_disk, workspace_with_a_run
 
 
 @pytest.fixture(autouse=True)
@@ -57,23 +55,11 @@ def test_a_full_disk_is_named_and_the_store_recovers_when_space_returns(tmp_path
             store.close()
 
 
-_PREPARE = (
-    "import sys\nfrom runhistory import Experiment, Workspace\n"
-    "run = Experiment(Workspace(tracking_uri=sys.argv[1]), 'ro-exp').start_logging()\n"
-    "run.log('x', 1)\nrun.complete()\n"
-)
-
-
-def _workspace_with_a_run(folder: Path) -> None:
-    """A workspace written by a process that has ended (its write-ahead log folded in)."""
-    subprocess.run([sys.executable, "-c", _PREPARE, str(folder)], check=True, timeout=120)
-
-
 def test_complete_on_a_read_only_workspace_says_the_folder_is_read_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "source"
-    _workspace_with_a_run(source / "ws")
+    workspace_with_a_run(source / "ws")
     from runhistory.client.backend import close_all
 
     monkeypatch.chdir(tmp_path)
