@@ -150,3 +150,19 @@ def test_a_missing_experiment_after_a_failure_is_a_true_not_found(store: SqlTrac
         store.get_experiment("no-such-experiment")
     assert isinstance(store.create_experiment("fresh-one"), ExperimentInfo)
     assert kept is not None
+
+
+def test_a_long_transaction_does_not_keep_every_cursor(tmp_path: Any) -> None:
+    from runhistory.store.sql.engine import TrackedConnection
+
+    conn = sqlite3.connect(tmp_path / "x.db", factory=TrackedConnection)
+    held = conn.execute("SELECT 1 UNION ALL SELECT 2")  # still read: kept
+    for _ in range(10_000):
+        conn.execute("SELECT 1").fetchall()
+    assert len(conn._cursors) < 600
+    assert held in conn._cursors
+    conn.close_cursors()
+    assert conn._cursors == []
+    with pytest.raises(sqlite3.ProgrammingError):
+        held.fetchone()  # closed: its statement (and snapshot) released
+    conn.close()

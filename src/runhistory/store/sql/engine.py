@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,6 +42,8 @@ BUSY_TIMEOUT_MS = 60_000
 LOCKED_RETRIES = 5
 # Execution option marking a transaction that only reads (SQLite: deferred BEGIN).
 READ_ONLY_OPTION = "runhistory_read_only"
+# Cursors a connection remembers before it forgets those nothing else holds.
+_PRUNE_AT = 256
 
 
 def _dumps(document: Any) -> str:
@@ -70,24 +72,44 @@ def create_store_engine(uri: str) -> Engine:
 
 
 class TrackedConnection(sqlite3.Connection):
-    """A SQLite connection that knows its open cursors, so they can be closed at once."""
+    """A SQLite connection that knows the cursors opened since its last transaction ended,
+    so they can be closed at once.
+
+    Strong references in a list (a weak reference per cursor costs several times more); the
+    list is pruned as it grows, so a long transaction does not keep every cursor it made.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+        self._cursors: list[sqlite3.Cursor] = []
+        self._prune_at = _PRUNE_AT
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        """A new cursor, remembered until it is garbage."""
+        """A new cursor, remembered until :meth:`close_cursors`."""
         found = super().cursor(*args, **kwargs)
-        self._cursors.add(found)
+        self._cursors.append(found)
+        if len(self._cursors) > self._prune_at:
+            self._prune()
         return found
 
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        """``cursor().execute(…)``: the shortcut's cursor is remembered too."""
+        return self.cursor().execute(sql, parameters)
+
     def close_cursors(self) -> None:
-        """Close every cursor still alive: each unfinished statement is reset, which ends
-        the read snapshot it held."""
-        for found in list(self._cursors):
+        """Close every cursor opened since the last call: each unfinished statement is reset,
+        which ends the read snapshot it held."""
+        cursors, self._cursors = self._cursors, []
+        self._prune_at = _PRUNE_AT
+        for found in cursors:
             found.close()
-        self._cursors.clear()
+
+    def _prune(self) -> None:
+        # Keep the cursors something else still holds (more references than this list, the
+        # loop variable and getrefcount's argument); dropping the others frees them, which
+        # resets their statements now.
+        self._cursors = [c for c in self._cursors if sys.getrefcount(c) > 3]
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._cursors))
 
 
 def close_cursors(driver: Any) -> None:
