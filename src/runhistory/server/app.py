@@ -14,7 +14,7 @@ from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
+from runhistory.server.routes import experiments, files, metrics, models, runs, secrets, session
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -55,6 +55,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
     install_error_handlers(app)
     app.include_router(_api_router())
+    app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
     app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"])
     mount_studio(app)
     return app
