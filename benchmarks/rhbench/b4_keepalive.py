@@ -54,8 +54,8 @@ def mlflow_client(url: str, count: int) -> dict[str, Any]:
 
     client = MlflowClient(tracking_uri=url)
     experiment = client.get_experiment_by_name("bench-b4-latency")
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-        "bench-b4-latency"
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment("bench-b4-latency")
     )
     run_id = client.create_run(experiment_id).info.run_id
     return _summary(_latencies(url, f"/api/2.0/mlflow/runs/get?run_id={run_id}", count))

@@ -44,7 +44,9 @@ def test_the_cookie_opens_the_api_and_sign_out_revokes_it(auth_app: AuthApp) -> 
     assert auth_app.client.delete("/api/v1/session", headers=csrf).status_code == 204
     assert SESSION_COOKIE not in auth_app.client.cookies
     # The old cookie value, kept by someone, no longer works.
-    response = auth_app.client.get("/api/v1/runs", headers={"Cookie": f"{SESSION_COOKIE}={session}"})
+    response = auth_app.client.get(
+        "/api/v1/runs", headers={"Cookie": f"{SESSION_COOKIE}={session}"}
+    )
     assert response.status_code == 401 and "sign in again" in response.json()["message"]
 
 

@@ -27,9 +27,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(
-            sa.Column("scope", sa.String(16), nullable=False, server_default="write")
-        )
+        batch.add_column(sa.Column("scope", sa.String(16), nullable=False, server_default="write"))
         batch.add_column(sa.Column("expires_time", sa.Double, nullable=True))
     op.create_table(
         "auth_sessions",
