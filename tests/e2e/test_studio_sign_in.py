@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CHROMIUM_ARGS
 from studio_data import png
 
 from support.services import ServerProcess, runhistory_command, start_server

@@ -93,7 +93,7 @@ def test_revoking_the_token_ends_its_sessions(auth_app: AuthApp) -> None:
 
 
 def test_a_read_only_token_browses_but_cannot_write(auth_app: AuthApp) -> None:
-    token, info = auth_app.tokens.create("viewer", scope="read")
+    token, _ = auth_app.tokens.create("viewer", scope="read")
     headers = {"Authorization": f"Bearer {token}"}
     assert auth_app.client.get("/api/v1/experiments", headers=headers).status_code == 200
     refused = _experiment(auth_app, headers)
