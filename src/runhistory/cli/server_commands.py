@@ -13,10 +13,10 @@ import click
 from runhistory.cli.options import common_options, output_options
 
 
-def _store_location(
+def store_location(
     backend_store_uri: str | None, artifact_location: str | None
 ) -> tuple[str, str | None]:
-    """The database (and artifact location) to serve: the option, else the CLI's workspace."""
+    """The database (and artifact location) to use: the option, else the CLI's workspace."""
     if backend_store_uri:
         return backend_store_uri, artifact_location
     from runhistory.cli.workspace import open_workspace
@@ -78,7 +78,7 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
-    uri, artifacts = _store_location(backend_store_uri, artifact_location)
+    uri, artifacts = store_location(backend_store_uri, artifact_location)
     settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth,
                               secret_key_file=secret_key_file)  # fmt: skip
     try:
@@ -105,7 +105,7 @@ def ui(host: str, port: int, no_browser: bool) -> None:
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
-    uri, artifacts = _store_location(None, None)
+    uri, artifacts = store_location(None, None)
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -192,7 +192,7 @@ def _tokens(backend_store_uri: str | None) -> Any:
     from runhistory.client.backend import resolve_location
     from runhistory.store.sql.tokens import SqlTokenStore
 
-    uri, _ = _store_location(backend_store_uri, None)
+    uri, _ = store_location(backend_store_uri, None)
     location = resolve_location(uri, "unused")
     assert location.database_url is not None
     return SqlTokenStore.open(location.database_url)
