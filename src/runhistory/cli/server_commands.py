@@ -5,7 +5,7 @@ These commands import the server stack (FastAPI, uvicorn) only when they run.
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from typing import Any
 
 import click
@@ -146,22 +146,16 @@ def _send_spool(spool: Any, retry_seconds: float) -> tuple[int, int]:
     from runhistory.client.http import HttpClient
     from runhistory.client.sender import BatchSender
     from runhistory.errors import StorageError
+    from runhistory.retry import Backoff, on, retry
 
     uri = spool.tracking_uri()
     http = HttpClient(uri, token=settings.get("RUNHISTORY_TRACKING_TOKEN"))
     sender = BatchSender(http)
     batches = values = 0
     try:
+        backoff = Backoff(first=0.5, cap=5.0, seconds=retry_seconds)
         for batch in spool.pending():
-            deadline = time.monotonic() + retry_seconds
-            while True:
-                try:
-                    refusals = sender.send([batch])
-                    break
-                except StorageError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(1.0)
+            refusals = retry(partial(sender.send, [batch]), on(StorageError), backoff)
             for refusal in refusals:
                 if refusal is not None:
                     click.echo(f"runhistory: the server refused a batch: {refusal}", err=True)
