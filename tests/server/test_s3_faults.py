@@ -84,6 +84,12 @@ def test_an_unreachable_store_answers_503_with_retry_after(tmp_path: Path) -> No
             assert response.headers["retry-after"].isdigit()
             assert response.json()["error"] == "StorageError"
             assert "kept.txt" in response.text or "new.txt" in response.text
+        ready = http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["artifacts"].startswith("unavailable")
+        assert ready.json()["checks"]["database"] == "ok"
+        moto.start()
+        assert http.get("/readyz").status_code == 200
         assert "Traceback" not in server.log()
 
 

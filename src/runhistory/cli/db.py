@@ -24,7 +24,7 @@ def db() -> None:
 
 
 def _engine(backend_store_uri: str | None) -> Any:
-    from runhistory.cli.server_commands import store_location
+    from runhistory.cli.workspace import store_location
     from runhistory.client.backend import resolve_location
     from runhistory.store.sql.engine import create_store_engine
 

@@ -16,7 +16,7 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Options of one server process (all of them come from the command line).
+    """Options of one server process (from the command line or RUNHISTORY_* variables).
 
     Args:
         backend_store_uri: ``sqlite:///…``, ``postgresql://…`` or a workspace folder.
@@ -28,6 +28,7 @@ class ServerSettings:
         public_url: the URL clients use, shown in portal links and messages.
         secret_key_file: the key that encrypts secrets (default: chosen from the store URI);
             every server of one database needs the same key.
+        forwarded_allow_ips: the proxies whose ``X-Forwarded-*`` headers are trusted.
     """
 
     backend_store_uri: str
@@ -38,6 +39,7 @@ class ServerSettings:
     max_metric_points: int = 2_000_000
     public_url: str | None = None
     secret_key_file: str | None = None
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 @dataclass

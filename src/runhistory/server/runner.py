@@ -13,7 +13,12 @@ kept-alive connection leave at once instead of waiting for the peer's delayed AC
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from runhistory.server.config import ServerSettings, Services, open_services
@@ -54,16 +59,35 @@ def serve(
         from runhistory.server.app import create_app
 
         app: Any = create_app(settings, services)
-        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+        uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
         return
     services.close()
     from uvicorn.supervisors import Multiprocess
 
-    config = _config(WorkerApp(settings), log_level, workers=workers)
-    Multiprocess(config, sockets=[sock]).run()
+    config = _config(WorkerApp(settings), settings, log_level, workers=workers)
+    with _shared_metrics_folder():
+        Multiprocess(config, sockets=[sock]).run()
 
 
-def _config(app: Any, log_level: str, workers: int = 1) -> Any:
+@contextmanager
+def _shared_metrics_folder() -> Iterator[None]:
+    """A private folder where the workers keep their Prometheus metrics (summed by
+    ``/metrics``), unless the operator chose one; removed at the end."""
+    from runhistory.server.operations import MULTIPROCESS_VARIABLE
+
+    if os.environ.get(MULTIPROCESS_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="runhistory-metrics-")
+    os.environ[MULTIPROCESS_VARIABLE] = folder  # inherited by the workers
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_VARIABLE]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _config(app: Any, settings: ServerSettings, log_level: str, workers: int = 1) -> Any:
     import uvicorn
 
     return uvicorn.Config(
@@ -71,6 +95,8 @@ def _config(app: Any, log_level: str, workers: int = 1) -> Any:
         workers=workers,
         log_level=log_level,
         timeout_keep_alive=_KEEP_ALIVE_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
