@@ -11,11 +11,7 @@ from typing import Any
 import click
 
 from runhistory.cli.options import common_options, output_options
-
-_STORE_OPTION = click.option(
-    "--backend-store-uri", metavar="URI", envvar="RUNHISTORY_BACKEND_STORE_URI",
-    help="The database (default: the CLI's workspace).",
-)  # fmt: skip
+from runhistory.cli.workspace import STORE_OPTION, store_location
 
 
 @click.group()
@@ -24,7 +20,6 @@ def db() -> None:
 
 
 def _engine(backend_store_uri: str | None) -> Any:
-    from runhistory.cli.workspace import store_location
     from runhistory.client.backend import resolve_location
     from runhistory.store.sql.engine import create_store_engine
 
@@ -35,7 +30,7 @@ def _engine(backend_store_uri: str | None) -> Any:
 
 
 @db.command("current")
-@_STORE_OPTION
+@STORE_OPTION
 @output_options
 @common_options
 def db_current(backend_store_uri: str | None, output: str, query: Any) -> None:
@@ -61,7 +56,7 @@ def db_current(backend_store_uri: str | None, output: str, query: Any) -> None:
 
 
 @db.command("upgrade")
-@_STORE_OPTION
+@STORE_OPTION
 @common_options
 def db_upgrade(backend_store_uri: str | None) -> None:
     """Create or upgrade the database's schema to this runhistory's (back it up first).

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from runhistory.cli.options import common_options, output_options
-from runhistory.cli.workspace import store_location
+from runhistory.cli.workspace import STORE_OPTION, store_location
 
 
 @click.group()
@@ -16,10 +16,6 @@ def token() -> None:
     """Create, list and revoke the bearer tokens of a server started with --auth."""
 
 
-_STORE_OPTION = click.option(
-    "--backend-store-uri", metavar="URI", envvar="RUNHISTORY_BACKEND_STORE_URI",
-    help="The server's database (default: the CLI's workspace).",
-)  # fmt: skip
 _PUBLIC_URL_OPTION = click.option(
     "--public-url", metavar="URL", envvar="RUNHISTORY_PUBLIC_URL",
     help="The server's address as users open it (for sign-in links).",
@@ -50,7 +46,7 @@ def _tokens(backend_store_uri: str | None) -> Any:
     "--print-url", is_flag=True, help="Also print a one-click sign-in link for the studio."
 )
 @_PUBLIC_URL_OPTION
-@_STORE_OPTION
+@STORE_OPTION
 @common_options
 def token_create(name: str, scope: str, expires: str | None, print_url: bool,
                  public_url: str | None, backend_store_uri: str | None) -> None:  # fmt: skip
@@ -77,7 +73,7 @@ def token_create(name: str, scope: str, expires: str | None, print_url: bool,
 @token.command("link")
 @click.argument("name_or_id")
 @_PUBLIC_URL_OPTION
-@_STORE_OPTION
+@STORE_OPTION
 @common_options
 def token_link(name_or_id: str, public_url: str | None, backend_store_uri: str | None) -> None:
     """Print a new one-click studio sign-in link for an active token."""
@@ -111,7 +107,7 @@ def _echo_link(link: str) -> None:
 
 
 @token.command("list")
-@_STORE_OPTION
+@STORE_OPTION
 @output_options
 @common_options
 def token_list(backend_store_uri: str | None, output: str, query: Any) -> None:
@@ -139,7 +135,7 @@ def token_list(backend_store_uri: str | None, output: str, query: Any) -> None:
 
 @token.command("revoke")
 @click.argument("name_or_id")
-@_STORE_OPTION
+@STORE_OPTION
 @common_options
 def token_revoke(name_or_id: str, backend_store_uri: str | None) -> None:
     """Revoke the active tokens with this name (or id): they stop working at once."""

@@ -85,3 +85,9 @@ def store_location(
             "postgresql://… or sqlite:///… (the database the server should use)"
         )
     return uri, artifacts
+
+
+STORE_OPTION = click.option(
+    "--backend-store-uri", metavar="URI", envvar="RUNHISTORY_BACKEND_STORE_URI",
+    help="The server's database (default: the CLI's workspace).",
+)  # fmt: skip

@@ -163,7 +163,7 @@ class CompressionMiddleware:
     def __init__(self, app: ASGIApp, minimum_size: int = 1024) -> None:
         self.app = app
         self.gzip = GZipMiddleware(
-            app, minimum_size=minimum_size, compresslevel=5,
+            app, minimum_size=minimum_size, compresslevel=1,
             exclude_content_types=_NOT_COMPRESSED,
         )  # fmt: skip
 
