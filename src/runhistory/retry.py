@@ -58,7 +58,7 @@ def retry(
     call: Callable[[], T],
     retry_on: Callable[[BaseException], bool],
     backoff: Backoff,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """``call()``, tried again after a pause while it raises an error ``retry_on`` accepts.
 
@@ -81,7 +81,7 @@ def retry(
                 pause = min(float(hint), backoff.cap)
             if backoff.gives_up(failures, time.monotonic() - started, pause):
                 raise
-            sleep(pause)
+            (sleep or time.sleep)(pause)
 
 
 def on(*kinds: type[BaseException]) -> Callable[[BaseException], bool]:
