@@ -71,8 +71,10 @@ async def sign_in(body: SignIn, request: Request) -> Any:
     else:
         found = await run_in_threadpool(sessions.redeem_login_code, str(body.code).strip())
     if found is None:
-        what = "token" if body.token else "sign-in link"
-        raise AuthenticationError(f"the {what} is not valid: unknown, used, revoked or expired")
+        raise AuthenticationError(
+            "the token is not valid: unknown, revoked or expired" if body.token else
+            "the sign-in link is not valid: already used, expired, or its token was revoked"
+        )  # fmt: skip
     session = await run_in_threadpool(sessions.start, found.token_id)
     response = JsonResponse(_describe(found, True))
     _set_cookies(response, request, session)
