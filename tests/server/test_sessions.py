@@ -104,10 +104,21 @@ def test_a_read_only_token_browses_but_cannot_write(auth_app: AuthApp) -> None:
 
 
 def test_an_expired_token_is_refused(auth_app: AuthApp) -> None:
-    token, _ = auth_app.tokens.create("short", expires_in=0.05)
+    from sqlalchemy import update
+
+    from runhistory.store.sql.schema import api_tokens
+
+    token, info = auth_app.tokens.create("short", expires_in=3600)
     headers = {"Authorization": f"Bearer {token}"}
     assert auth_app.client.get("/api/v1/runs", headers=headers).status_code == 200
-    time.sleep(0.1)
+    assert info.expires_time is not None and info.expires_time > time.time() + 3500
+    past = (
+        update(api_tokens)
+        .where(api_tokens.c.id == info.token_id)
+        .values(expires_time=time.time() - 1)
+    )
+    with auth_app.tokens._engine.begin() as conn:  # an hour later
+        conn.execute(past)
     response = auth_app.client.get("/api/v1/runs", headers=headers)
     assert response.status_code == 401 and "expired" in response.json()["message"]
     assert [t.active for t in auth_app.tokens.list() if t.name == "short"] == [False]
