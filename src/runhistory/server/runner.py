@@ -13,6 +13,7 @@ kept-alive connection leave at once instead of waiting for the peer's delayed AC
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -119,6 +120,13 @@ class WorkerApp:
         if self._app is None:
             from runhistory.server.app import create_app
 
-            services: Services = open_services(self.settings)
+            try:
+                services: Services = open_services(self.settings)
+            except Exception as exc:  # e.g. the database is down while a worker restarts
+                logging.getLogger("runhistory.server").error(
+                    "worker %d cannot open the stores (%s); it tries again on the next request",
+                    os.getpid(), exc,
+                )  # fmt: skip
+                raise
             self._app = create_app(self.settings, services)
         await self._app(scope, receive, send)
