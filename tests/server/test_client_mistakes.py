@@ -151,3 +151,9 @@ def test_the_sdk_refuses_a_file_name_with_a_newline(client: httpx.Client, tmp_pa
     with pytest.raises(UnsafePathError, match="control character"):
         run.upload_file("bad\nname.txt", str(source))
     assert run.get_file_names() == []
+
+
+@pytest.mark.parametrize("marker", [[1, 2], "not-a-number", None, {"x": 1}])
+def test_a_bad_non_finite_float_marker_is_400(client: httpx.Client, marker: object) -> None:
+    body = {"batches": [{"run_id": _run(client), "writes": [{"$float": marker}]}]}
+    _assert_400(client.post("/api/v1/metrics/batches", json=body), "$float")

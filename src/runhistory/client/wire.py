@@ -75,11 +75,22 @@ def untag_floats(value: Any) -> Any:
     kind = type(value)
     if kind is dict:
         if len(value) == 1 and _MARKER in value:
-            return float(value[_MARKER])
+            return _marked_float(value[_MARKER])
         return {k: untag_floats(v) for k, v in value.items()}
     if kind is list:
         return [untag_floats(v) for v in value]
     return value
+
+
+def _marked_float(text: Any) -> float:
+    if isinstance(text, str):
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    raise ValidationError(
+        f"{{{_MARKER!r}: {text!r:.40}}} must hold a float as text: 'nan', 'inf' or '-inf'"
+    )
 
 
 # ---- records ------------------------------------------------------------------------------

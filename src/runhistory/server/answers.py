@@ -113,6 +113,22 @@ class Health(BaseModel):
     version: str
 
 
+class Readiness(BaseModel):
+    """Whether the database and the artifact store answer (``status`` ``ready``, else
+    ``unavailable`` with HTTP 503 and the failing check named)."""
+
+    status: str
+    checks: dict[str, str]
+    version: str
+
+
+READINESS = {503: {"model": Readiness, "description": "a store does not answer"}}
+PROMETHEUS = {
+    200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {
+        "type": "string", "description": "metrics in the Prometheus exposition format"}}}},
+}  # fmt: skip
+
+
 ExperimentPage = Page[ListedExperiment]
 RunPage = Page[RunInfo]
 ModelPage = Page[ModelInfo]

@@ -9,14 +9,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from runhistory import __version__
-from runhistory.server.answers import Health
+from runhistory.server.answers import PROMETHEUS, READINESS, Health, Readiness
 from runhistory.server.auth import require_token
 from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
 from runhistory.server.openapi import install_openapi
+from runhistory.server.operations import (
+    CompressionMiddleware,
+    MetricsMiddleware,
+    metrics_endpoint,
+    readyz,
+)
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
+from runhistory.server.routes import experiments, files, metrics, models, runs, secrets, session
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -55,9 +61,16 @@ def create_app(
     app.state.settings = settings
     app.state.services = services
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
     app.include_router(_api_router())
+    app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
     app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"], response_model=Health)
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"],
+                      response_model=Readiness, responses=READINESS)  # fmt: skip
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["health"],
+                      responses=PROMETHEUS)  # fmt: skip
     mount_studio(app)
     install_openapi(app)
     return app
@@ -71,5 +84,5 @@ def _api_router() -> APIRouter:
 
 
 async def _healthz() -> Any:
-    """Liveness: answers without touching the database."""
+    """Liveness: answers without touching the database (readiness: ``/readyz``)."""
     return JsonResponse({"status": "ok", "version": __version__})

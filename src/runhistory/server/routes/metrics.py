@@ -21,6 +21,7 @@ from runhistory.server.answers import (
 )  # fmt: skip
 from runhistory.server.body import read_body, too_large
 from runhistory.server.config import ServerSettings
+from runhistory.server.operations import count_points
 from runhistory.server.params import Step
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
@@ -137,7 +138,9 @@ def _store_batches(
     if points > settings.max_metric_points:
         raise too_large("a metric request", f"{points} points (not bytes)",
                         settings.max_metric_points, _HINT)  # fmt: skip
-    return [_store_one(service, *batch) for batch in decoded]
+    results = [_store_one(service, *batch) for batch in decoded]
+    count_points(points)
+    return results
 
 
 def _decode_batch(batch: Any) -> tuple[str, str | None, list[MetricWrite]]:
