@@ -122,8 +122,10 @@ class Readiness(BaseModel):
     version: str
 
 
-READINESS = {503: {"model": Readiness, "description": "a store does not answer"}}
-PROMETHEUS = {
+READINESS: dict[int | str, dict[str, Any]] = {
+    503: {"model": Readiness, "description": "a store does not answer"},
+}
+PROMETHEUS: dict[int | str, dict[str, Any]] = {
     200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {
         "type": "string", "description": "metrics in the Prometheus exposition format"}}}},
 }  # fmt: skip
@@ -143,10 +145,12 @@ LastValues = dict[str, dict[str, Any]]
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-def binary(media_type: str = "application/octet-stream", ranges: bool = False) -> dict[Any, Any]:
+def binary(
+    media_type: str = "application/octet-stream", ranges: bool = False
+) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` of a route that streams bytes."""
     answer = {"description": "the bytes", "content": {media_type: BINARY}}
-    found: dict[Any, Any] = {200: answer}
+    found: dict[int | str, dict[str, Any]] = {200: answer}
     if ranges:
         found[206] = {"description": "the range asked for", "content": {media_type: BINARY}}
     return found
