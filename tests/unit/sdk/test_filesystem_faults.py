@@ -16,6 +16,7 @@ import pytest
 from runhistory import Experiment, Workspace
 from runhistory.artifacts import open_artifact_store
 from runhistory.errors import StorageError
+from runhistory.retry import Backoff
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import MetricWrite
 from support.filesystems import fill, read_only_view, tiny_disk, workspace_with_a_run
@@ -23,9 +24,9 @@ from support.filesystems import fill, read_only_view, tiny_disk, workspace_with_
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer retries a store that reports itself unavailable for about 9 s, in case it
+    """The writer retries a store that reports itself unavailable for about 10 s, in case it
     comes back; these faults do not go away, so waiting for them would only slow the tests."""
-    monkeypatch.setattr("runhistory.client.queue._RETRY_DELAYS", (0.0,))
+    monkeypatch.setattr("runhistory.client.queue._RETRY", Backoff(first=0.0, cap=0.0, attempts=2))
 
 
 def _points(count: int, start: int = 0) -> MetricWrite:
