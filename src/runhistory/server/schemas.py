@@ -90,6 +90,13 @@ class ModelUpdate(_Body):
     description: str | None = None
 
 
+class EnvironmentRegister(_Body):
+    """Register an environment definition (the ``.runconfig`` layout) under ``name``."""
+
+    name: str
+    definition: dict[str, Any]
+
+
 class SecretValue(_Body):
     """The value of a secret."""
 
