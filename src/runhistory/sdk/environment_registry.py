@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runhistory.errors import NotFoundError
+from runhistory.errors import NotFoundError, ValidationError
 from runhistory.sdk.curated import CURATED, curated_environment, is_curated
 from runhistory.tracking.entities import EnvironmentVersion
 
@@ -22,10 +22,20 @@ def _from_version(found: EnvironmentVersion) -> Environment:
     return env
 
 
+def _backend(workspace: Workspace) -> Any:
+    connection = getattr(workspace, "_connection", None)
+    if connection is None:
+        raise ValidationError(
+            f"the environment registry needs a Workspace (got {type(workspace).__name__}): "
+            f"pass Workspace.from_config() or Workspace()"
+        )
+    return connection.backend
+
+
 def register(env: Environment, workspace: Workspace) -> Environment:
     """Store ``env`` as the next version of its name; sets and returns ``env.version``."""
     definition = env.to_dict()
-    found = workspace._connection.backend.register_environment(env.name, definition)
+    found = _backend(workspace).register_environment(env.name, definition)
     env.version = str(found.version)
     return _from_version(found)
 
@@ -37,7 +47,7 @@ def get(workspace: Workspace, name: str, version: Any = None) -> Environment:
         NotFoundError: no environment of that name (and version) is registered.
     """
     try:
-        return _from_version(workspace._connection.backend.get_environment(name, version))
+        return _from_version(_backend(workspace).get_environment(name, version))
     except NotFoundError:
         if version is None and is_curated(name):
             return curated_environment(name)
@@ -46,7 +56,7 @@ def get(workspace: Workspace, name: str, version: Any = None) -> Environment:
 
 def list_all(workspace: Workspace) -> dict[str, Environment]:
     """The newest version of every registered environment, and the curated names, by name."""
-    found = {e.name: _from_version(e) for e in workspace._connection.backend.list_environments()}
+    found = {e.name: _from_version(e) for e in _backend(workspace).list_environments()}
     for name in CURATED:
         found.setdefault(name, curated_environment(name, announce=False))
     return dict(sorted(found.items()))

@@ -125,7 +125,7 @@ class Workspace(WorkspaceCloudMixin):
         return Workspace(
             config.subscription_id,
             config.resource_group,
-            config.name if not (env_uri or config.tracking_uri) else None,
+            config.name,  # names the workspace; with a tracking URI, the URI says where
             _location=config.location,
             tracking_uri=env_uri or config.tracking_uri,
             artifact_location=config.artifact_location,
