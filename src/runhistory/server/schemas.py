@@ -94,7 +94,7 @@ class EnvironmentRegister(_Body):
     """Register an environment definition (the ``.runconfig`` layout) under ``name``."""
 
     name: str
-    definition: dict[str, Any]
+    definition: Any  # checked by the service, with the embedded SDK's messages
 
 
 class SecretValue(_Body):
