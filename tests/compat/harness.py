@@ -20,7 +20,7 @@ CONFIG = {
     "resource_group": "samples-rg",
     "workspace_name": "samples-ws",
 }
-ALIAS_CELL = "import runhistory.compat.azureml\nrunhistory.compat.azureml.install()"
+ALIAS_CELL = "%load_ext runhistory.compat.azureml"
 TIMEOUT = 300
 
 

@@ -7,7 +7,8 @@
     alias.install()
     from azureml.core import Run   # runhistory.Run
 
-``python -m runhistory.compat.azureml script.py [args]`` runs a script with the alias installed.
+``python -m runhistory.compat.azureml script.py [args]`` runs a script with the alias installed;
+in a notebook, ``%load_ext runhistory.compat.azureml`` installs it for the kernel.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def uninstall() -> None:
     for name in list(sys.modules):
         if name in _ALIASES and isinstance(sys.modules[name], _AliasModule):
             del sys.modules[name]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext runhistory.compat.azureml``: install the alias in a notebook's kernel."""
+    install()
 
 
 def run_script(argv: Sequence[str]) -> None:
