@@ -20,7 +20,8 @@ CONFIG = {
     "resource_group": "samples-rg",
     "workspace_name": "samples-ws",
 }
-ALIAS_CELL = "%load_ext runhistory.compat.azureml"
+# The one runhistory line of a notebook (``%load_ext runhistory.compat.azureml`` does the same).
+ALIAS_CELL = "import runhistory.compat.azureml\nrunhistory.compat.azureml.install()"
 TIMEOUT = 300
 
 
