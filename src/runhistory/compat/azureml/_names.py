@@ -41,7 +41,7 @@ ALIASES: dict[str, dict[str, str]] = {
     "azureml.core": _CORE,
     "azureml.core.workspace": {"Workspace": f"{_SDK}.workspace:Workspace"},
     "azureml.core.experiment": {"Experiment": f"{_SDK}.experiment:Experiment"},
-    "azureml.core.run": {"Run": f"{_SDK}.run:Run", "_OfflineRun": f"{_SDK}.run:Run"},
+    "azureml.core.run": {"Run": f"{_SDK}.run:Run", "_OfflineRun": f"{_CLOUD}:_OfflineRun"},
     "azureml.core.script_run": {"ScriptRun": f"{_SDK}.run:Run"},
     "azureml.core.model": {
         "Model": f"{_SDK}.model:Model",

@@ -66,3 +66,11 @@ class LocalAuthentication:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.arguments = kwargs
+
+
+class _OfflineRun:
+    """The original's type of a run outside a submission; no runhistory run is one.
+
+    ``Run.get_context()`` always returns a recorded run here, so scripts that log only when
+    ``not isinstance(run, _OfflineRun)`` log.
+    """
