@@ -9,16 +9,10 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from runhistory.errors import NotFoundError, StorageError
-from runhistory.store.sql._common import SqlStoreBase
+from runhistory.errors import NotFoundError
+from runhistory.store.sql._common import SqlStoreBase, VersionTaken, write_next_version
 from runhistory.store.sql.schema import registered_environments as table
 from runhistory.tracking.entities import EnvironmentVersion
-
-VERSION_RETRIES = 10
-
-
-class _VersionTaken(Exception):
-    """Another writer registered the same version first; try again."""
 
 
 def _entity(row: Any) -> EnvironmentVersion:
@@ -60,15 +54,10 @@ class EnvironmentsMixin(SqlStoreBase):
             try:
                 conn.execute(insert(table).values(**row))
             except IntegrityError as exc:
-                raise _VersionTaken from exc
+                raise VersionTaken from exc
             return _get(conn, name, version)
 
-        for _ in range(VERSION_RETRIES):
-            try:
-                return self._write(work)
-            except _VersionTaken:
-                continue
-        raise StorageError(f"could not register a new version of environment {name!r}: too busy")
+        return write_next_version(self, work, f"environment {name!r}")
 
     def get_environment_version(self, name: str, version: int | None = None) -> EnvironmentVersion:
         """A registered version; the latest when ``version`` is None."""
