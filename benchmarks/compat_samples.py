@@ -52,7 +52,7 @@ def _passed(outcome: Outcome, case: Path | None) -> bool:
 def _count(backend: str, runs: list[Callable[[Path], bool]]) -> int:
     passed = 0
     for run in runs:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
             os.environ["RUNHISTORY_HOME"] = str(Path(folder) / "home")
             server = start_server(f"{folder}/server-ws", Path(folder) / "server.log") \
                 if backend == "server" else None  # fmt: skip
