@@ -62,12 +62,13 @@ def write_next_version(store: SqlStoreBase, work: Callable[[Connection], T], wha
     Raises:
         StorageError: it lost :data:`VERSION_RETRIES` times in a row.
     """
-    for _ in range(VERSION_RETRIES):
-        try:
-            return store._write(work)
-        except VersionTaken:
-            continue
-    raise StorageError(f"could not register a new version of {what}: too busy")
+    from runhistory.retry import Backoff, on, retry
+
+    backoff = Backoff(first=0.005, cap=0.1, jitter=1.0, attempts=VERSION_RETRIES)
+    try:  # another writer took the version number: take the next one
+        return retry(lambda: store._write(work), on(VersionTaken), backoff)
+    except VersionTaken:
+        raise StorageError(f"could not register a new version of {what}: too busy") from None
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
