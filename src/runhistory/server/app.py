@@ -22,7 +22,16 @@ from runhistory.server.operations import (
     readyz,
 )
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import experiments, files, metrics, models, runs, secrets, session
+from runhistory.server.routes import (
+    environments,
+    experiments,
+    files,
+    metrics,
+    models,
+    runs,
+    secrets,
+    session,
+)
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -78,7 +87,7 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, secrets):
+    for module in (experiments, runs, metrics, files, models, environments, secrets):
         api.include_router(module.router)
     return api
 
