@@ -9,7 +9,7 @@ from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from runhistory.errors import NotFoundError, RunhistoryError
+from runhistory.errors import NotFoundError, RunhistoryError, StorageError
 from runhistory.faults import database_fault, is_database_error
 from runhistory.store.sql.engine import HeldConnection, run_transaction
 from runhistory.store.sql.schema import experiments, runs
