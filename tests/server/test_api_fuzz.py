@@ -60,6 +60,8 @@ def _seed(http: httpx.Client) -> dict[str, str]:
     model = {"run_id": run_id, "model_name": "fuzzed-model", "model_path": "outputs/model.txt"}
     http.post("/api/v1/models", json=model)
     http.put("/api/v1/secrets/fuzzed-secret", json={"value": "s3cret"})
+    definition = {"environment": {"python": {"userManagedDependencies": True}}}
+    http.post("/api/v1/environments", json={"name": "fuzzed-env", "definition": definition})
     return {
         "experiment_id": experiment["experiment_id"], "run_id": run_id, "name": "fuzzed-model",
         "version": "1", "snapshot_id": snapshot["snapshot_id"], "file": "model.txt",
@@ -87,7 +89,8 @@ def api_schema(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 _NAMES = {"/experiments/": "fuzzed", "/files/": "outputs/model.txt",
-          "/file-info/": "outputs/model.txt", "/secrets/": "fuzzed-secret"}  # fmt: skip
+          "/file-info/": "outputs/model.txt", "/secrets/": "fuzzed-secret",
+          "/environments/": "fuzzed-env"}  # fmt: skip
 
 
 def _aimed(operation: Any, path_parameters: dict[str, Any]) -> dict[str, Any]:

@@ -157,3 +157,12 @@ def test_the_sdk_refuses_a_file_name_with_a_newline(client: httpx.Client, tmp_pa
 def test_a_bad_non_finite_float_marker_is_400(client: httpx.Client, marker: object) -> None:
     body = {"batches": [{"run_id": _run(client), "writes": [{"$float": marker}]}]}
     _assert_400(client.post("/api/v1/metrics/batches", json=body), "$float")
+
+
+@pytest.mark.parametrize("version", [str(HUGE), "²", "-1"])
+def test_odd_version_numbers_are_400(client: httpx.Client, version: str) -> None:
+    for path in (
+        f"/api/v1/models/m/versions/{version}",
+        f"/api/v1/environments/e/versions/{version}",
+    ):
+        _assert_400(client.get(path), "version")

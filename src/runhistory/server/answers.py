@@ -13,7 +13,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from runhistory.tracking.entities import ExperimentInfo, FileInfo, MetricInfo, ModelInfo, RunInfo
+from runhistory.tracking.entities import (
+    EnvironmentVersion,
+    ExperimentInfo,
+    FileInfo,
+    MetricInfo,
+    ModelInfo,
+    RunInfo,
+)  # fmt: skip
 
 T = TypeVar("T")
 
@@ -134,6 +141,7 @@ PROMETHEUS: dict[int | str, dict[str, Any]] = {
 ExperimentPage = Page[ListedExperiment]
 RunPage = Page[RunInfo]
 ModelPage = Page[ModelInfo]
+EnvironmentPage = Page[EnvironmentVersion]
 FilePage = Page[FileInfo]
 SecretPage = Page[SecretName]
 Metrics = dict[str, Any]

@@ -52,13 +52,20 @@ def _check_definition(name: str, definition: object) -> dict[str, Any]:
     return kept
 
 
+_MAX_VERSION = 2**63 - 1  # versions are 64-bit integers in the store
+
+
 def check_environment_version(version: object) -> int | None:
     """``None`` (latest) or a positive version number; ``"3"`` is accepted as 3."""
     if version is None:
         return None
     text = str(version)
-    if isinstance(version, bool) or not text.isdigit() or int(text) < 1:
-        raise ValidationError(f"an environment version is a positive number, got {version!r}")
+    if isinstance(version, bool) or not (text.isascii() and text.isdigit()):
+        raise ValidationError(f"an environment version is a positive number, got {version!r:.80}")
+    if not 1 <= int(text) <= _MAX_VERSION:
+        raise ValidationError(
+            f"an environment version is a number from 1 to {_MAX_VERSION}, got {version!r:.80}"
+        )
     return int(text)
 
 

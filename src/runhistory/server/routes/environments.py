@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
-from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, slice_page
+from runhistory.server.answers import EnvironmentPage
+from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
+from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import EnvironmentRegister
+from runhistory.tracking.entities import EnvironmentVersion
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(prefix="/environments", tags=["environments"])
 Service = Depends(tracking)
 
 
-@router.post("")
+@router.post("", response_model=EnvironmentVersion)
 def register_environment(body: EnvironmentRegister, service: TrackingService = Service) -> Any:
     """Register a definition as the next version of its name (unchanged: the same version)."""
     return JsonResponse(service.register_environment(body.name, body.definition))
 
 
-@router.get("")
+@router.get("", response_model=EnvironmentPage)
 def list_environments(
     name: str | None = None,
     latest: bool = True,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     service: TrackingService = Service,
 ) -> Any:
     """Registered environments (the newest version of each name unless ``latest=false``)."""
@@ -34,7 +37,7 @@ def list_environments(
     return JsonResponse(slice_page(found, offset, limit))
 
 
-@router.get("/{name}/versions/{version}")
+@router.get("/{name}/versions/{version}", response_model=EnvironmentVersion)
 def get_environment(name: str, version: str, service: TrackingService = Service) -> Any:
     """One registered version (``latest`` allowed)."""
     return JsonResponse(service.get_environment(name, None if version == "latest" else version))
