@@ -124,8 +124,21 @@ _SETTINGS = [
         "RUNHISTORY_STUDIO_URL",
         str,
         None,
-        "Base URL of the studio used in portal links (default: the server URL, or "
-        "http://127.0.0.1:5000 for local workspaces).",
+        "Base URL of the studio used in portal links, set on the client (default: the "
+        "server's public URL or address, or a running `runhistory ui` on a local workspace).",
+    ),
+    Setting(
+        "RUNHISTORY_PUBLIC_URL",
+        str,
+        None,
+        "Set where `runhistory server` runs: the URL users reach it at (behind a proxy), "
+        "given to clients for portal links (same as --public-url).",
+    ),
+    Setting(
+        "RUNHISTORY_WIDGET_POLL_SECONDS",
+        float,
+        2.0,
+        "Seconds between two refreshes of a notebook RunDetails widget while its run is live.",
     ),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}

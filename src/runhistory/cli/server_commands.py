@@ -60,6 +60,12 @@ def _store_location(
     help="Key encrypting workspace secrets; give every server of one database the same.",
 )
 @click.option(
+    "--public-url",
+    metavar="URL",
+    help="The URL users reach this server at (behind a proxy), for portal links "
+    "[default: RUNHISTORY_PUBLIC_URL].",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -67,7 +73,7 @@ def _store_location(
 )
 @common_options
 def server(host: str, port: int, backend_store_uri: str | None, artifact_location: str | None,
-           workers: int, auth: bool, secret_key_file: str | None,
+           workers: int, auth: bool, secret_key_file: str | None, public_url: str | None,
            log_level: str) -> None:  # fmt: skip
     """Run the runhistory tracking server (REST API under /api/v1, studio at /).
 
@@ -75,12 +81,15 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     Example: runhistory server --backend-store-uri postgresql://ml@db/runs
     --artifact-location s3://ml-runs/artifacts --host 0.0.0.0 --workers 4 --auth
     """
+    from runhistory import settings as environment
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
     uri, artifacts = _store_location(backend_store_uri, artifact_location)
+    public_url = (public_url or environment.get("RUNHISTORY_PUBLIC_URL") or "").rstrip("/")
     settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth,
-                              secret_key_file=secret_key_file)  # fmt: skip
+                              secret_key_file=secret_key_file,
+                              public_url=public_url or None)  # fmt: skip
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -102,6 +111,7 @@ def ui(host: str, port: int, no_browser: bool) -> None:
     import threading
     import webbrowser
 
+    from runhistory.sdk.portal import announce_ui, link_address
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
@@ -110,12 +120,14 @@ def ui(host: str, port: int, no_browser: bool) -> None:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    url = f"http://{host}:{sock.getsockname()[1]}/"
-    click.echo(f"runhistory studio at {url}", err=True)
+    address = link_address(host, sock.getsockname()[1])
+    click.echo(f"runhistory studio at {address}/", err=True)
     if not no_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    serve(ServerSettings(backend_store_uri=uri, artifact_location=artifacts), sock,
-          log_level="warning")  # fmt: skip
+        threading.Timer(1.0, webbrowser.open, args=(f"{address}/",)).start()
+    settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts,
+                              public_url=address)  # fmt: skip
+    with announce_ui(uri, address):  # portal links of this workspace point here meanwhile
+        serve(settings, sock, log_level="warning")
 
 
 @click.command()

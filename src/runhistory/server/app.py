@@ -14,7 +14,7 @@ from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
+from runhistory.server.routes import about, experiments, files, metrics, models, runs, secrets
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -62,7 +62,7 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, secrets):
+    for module in (experiments, runs, metrics, files, models, secrets, about):
         api.include_router(module.router)
     return api
 
