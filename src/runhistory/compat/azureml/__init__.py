@@ -47,6 +47,7 @@ _ALIASES: dict[str, dict[str, str]] = {
     "azureml.core.conda_dependencies": {
         "CondaDependencies": "runhistory.sdk.environment:CondaDependencies"
     },
+    "azureml.widgets": {"RunDetails": "runhistory.widgets:RunDetails"},
     "azureml.exceptions": {
         "ActivityFailedException": "runhistory.errors:ActivityFailedException",
         "UserErrorException": "runhistory.errors:ValidationError",
