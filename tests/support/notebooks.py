@@ -71,6 +71,7 @@ loss = next(s for s in widget.series if s["name"] == "loss")
 print("STATE " + json.dumps({{
     "status": widget.run["status"], "count": loss["count"], "x": loss["x"], "y": loss["y"],
     "polling": widget.polling, "threads": widget_threads(), "error": widget.error,
+    "model_id": widget.model_id, "run_id": run.id,
 }}))"""
 
 
