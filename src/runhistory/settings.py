@@ -128,18 +128,40 @@ _SETTINGS = [
         "server's public URL or address, or a running `runhistory ui` on a local workspace).",
     ),
     Setting(
-        "RUNHISTORY_PUBLIC_URL",
-        str,
-        None,
-        "Set where `runhistory server` runs: the URL users reach it at (behind a proxy), "
-        "given to clients for portal links (same as --public-url).",
-    ),
-    Setting(
         "RUNHISTORY_WIDGET_POLL_SECONDS",
         float,
         2.0,
         "Seconds between two refreshes of a notebook RunDetails widget while its run is live.",
     ),
+    Setting(
+        "RUNHISTORY_BACKEND_STORE_URI",
+        str,
+        None,
+        "Database of runhistory server, token and db commands (--backend-store-uri).",
+    ),
+    Setting("RUNHISTORY_SERVER_HOST", str, "127.0.0.1", "Address the server listens on (--host)."),
+    Setting("RUNHISTORY_SERVER_PORT", int, 5000, "Port the server listens on (--port)."),
+    Setting("RUNHISTORY_SERVER_WORKERS", int, 1, "Server processes sharing the port (--workers)."),
+    Setting("RUNHISTORY_SERVER_AUTH", bool, False, "Require a token on the server (--auth)."),
+    Setting(
+        "RUNHISTORY_SECRET_KEY_FILE",
+        str,
+        None,
+        "Key file encrypting workspace secrets on the server (--secret-key-file).",
+    ),
+    Setting(
+        "RUNHISTORY_PUBLIC_URL",
+        str,
+        None,
+        "The server's address as users open it (--public-url; for sign-in and portal links).",
+    ),
+    Setting(
+        "RUNHISTORY_FORWARDED_ALLOW_IPS",
+        str,
+        "127.0.0.1",
+        "Proxies whose X-Forwarded-* headers the server trusts (--forwarded-allow-ips).",
+    ),
+    Setting("RUNHISTORY_SERVER_LOG_LEVEL", str, "info", "Server log level (--log-level)."),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 

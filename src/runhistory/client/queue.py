@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError, ValidationError
 from runhistory.forking import reset_in_child
+from runhistory.retry import Backoff, on, retry
 from runhistory.tracking.entities import (
     MetricWrite,
     PropertyChange,
@@ -46,7 +47,7 @@ T = TypeVar("T")
 
 _IDLE_WAIT = 0.02
 _by_key = itemgetter(0)
-_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+_RETRY = Backoff(first=0.05, factor=3.0, cap=5.0, attempts=7)  # about 10 s in all
 
 
 class _FlushMarker:
@@ -324,14 +325,7 @@ class MetricQueue:
     @staticmethod
     def _retry(call: Callable[[], T]) -> T:
         """``call()``, again after a pause while the store reports itself unavailable."""
-        for delay in (*_RETRY_DELAYS, None):
-            try:
-                return call()
-            except StorageError:
-                if delay is None:
-                    raise
-                time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retry(call, on(StorageError), _RETRY)
 
     def _store_with_retry(self, run_id: str, writes: list[MetricWrite]) -> None:
         self._retry(lambda: self._sink(run_id, writes))

@@ -30,6 +30,7 @@ from runhistory.tracking.entities import (
     RunInfo,
 )
 from runhistory.tracking.models import _pairs_to_dict  # the service's own normalisation
+from runhistory.tracking.runs import current_user
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _PAGE = 10_000
@@ -158,6 +159,7 @@ class RemoteBackend(RemoteFilesMixin):
             "status": status, "display_name": display_name, "description": description,
             "run_type": run_type, "target": target, "tags": check_tags(tags or {}),
             "properties": check_properties(properties or {}), "run_definition": run_definition,
+            "submitted_by": current_user(),  # a server with --auth uses the token's name
         }  # fmt: skip
         return record(RunInfo, self.http.call("POST", "/runs", body))
 

@@ -48,6 +48,7 @@ class RunCreate(_Body):
     tags: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
     run_definition: dict[str, Any] | None = None
+    submitted_by: str | None = Field(None, max_length=255)
 
 
 class StatusChange(_Body):

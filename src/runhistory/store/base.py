@@ -39,6 +39,10 @@ UNCHANGED: Any = object()
 class TrackingStore(abc.ABC):
     """Persistence for everything but file contents."""
 
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check that the store answers (readiness); StorageError when it does not."""
+
     # ---- experiments -------------------------------------------------------------------
     @abc.abstractmethod
     def create_experiment(

@@ -46,9 +46,10 @@ def new_run(
     tags: object = None,
     properties: object = None,
     run_definition: dict[str, Any] | None = None,
+    submitted_by: str | None = None,
 ) -> RunCreate:
     """A run about to be created: its id (made here unless given), creation and start times,
-    who submits it, and its checked tags and properties."""
+    who submits it (default: this process's user), and its checked tags and properties."""
     st.check_status_name(status)
     now = time.time()
     return RunCreate(
@@ -61,7 +62,7 @@ def new_run(
         description=description,
         run_type=run_type,
         target=target,
-        submitted_by=current_user(),
+        submitted_by=submitted_by or current_user(),
         start_time=now if status == st.RUNNING else None,
         run_definition=run_definition or None,
         tags=check_tags(tags or {}),
@@ -133,8 +134,10 @@ class RunRules:
         tags: object = None,
         properties: object = None,
         run_definition: dict[str, Any] | None = None,
+        submitted_by: str | None = None,
     ) -> RunInfo:
-        """Create a run (a child when ``parent_run_id`` is given) in ``status``."""
+        """Create a run (a child when ``parent_run_id`` is given) in ``status``; submitted by
+        ``submitted_by`` (default: this process's user)."""
         experiment = self.store.get_experiment(experiment_id)
         if parent_run_id is not None:
             self.store.get_run(parent_run_id)
@@ -142,6 +145,7 @@ class RunRules:
             experiment_id, experiment.name, status, run_id=run_id, parent_run_id=parent_run_id,
             display_name=display_name, description=description, run_type=run_type,
             target=target, tags=tags, properties=properties, run_definition=run_definition,
+            submitted_by=submitted_by,
         )  # fmt: skip
         extra: dict[str, Any] = {"start_time": create.start_time} if create.start_time else {}
         if create.run_definition:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from runhistory.errors import NotFoundError, StorageError
+from runhistory.retry import Backoff, on, retry
 from runhistory.store.base import UNCHANGED
 from runhistory.store.sql._common import (
     SqlStoreBase,
@@ -115,12 +116,13 @@ class ModelsMixin(SqlStoreBase):
         def work(conn: Connection) -> ModelInfo:
             return _get(conn, name, _insert_version(conn, values, extra))
 
-        for _ in range(VERSION_RETRIES):
-            try:
-                return self._write(work)
-            except _VersionTaken:
-                continue
-        raise StorageError(f"could not register a new version of model {name!r}: too busy")
+        backoff = Backoff(first=0.005, cap=0.1, jitter=1.0, attempts=VERSION_RETRIES)
+        try:  # another writer took the version number: take the next one
+            return retry(lambda: self._write(work), on(_VersionTaken), backoff)
+        except _VersionTaken:
+            raise StorageError(
+                f"could not register a new version of model {name!r}: too busy"
+            ) from None
 
     def get_model(self, name: str, version: int | None = None) -> ModelInfo:
         return self._read(lambda conn: _get(conn, name, version))

@@ -274,5 +274,29 @@ api_tokens = Table(
     Column("created_time", Double, nullable=False),
     Column("revoked_time", Double, nullable=True),
     Column("last_used_time", Double, nullable=True),
+    Column("scope", String(16), nullable=False, server_default="write"),
+    Column("expires_time", Double, nullable=True),
     Index("ux_api_tokens_sha256", "token_sha256", unique=True),
+)
+
+# Studio sessions (cookies) and one-time sign-in codes, by SHA-256, each for one token.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("token_id", String(32), ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("expires_time", Double, nullable=False),
+    Column("ended_time", Double, nullable=True),
+    Index("ix_auth_sessions_token", "token_id"),
+)
+
+# Facts every server of one database agrees on (the secret key's fingerprint, ...).
+server_identity = Table(
+    "server_identity",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_time", Double, nullable=False),
 )

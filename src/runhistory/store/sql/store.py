@@ -122,6 +122,10 @@ class SqlTrackingStore(
         self._write(work)
 
     # ---- lifecycle ---------------------------------------------------------------------
+    def ping(self) -> None:
+        """One trivial query (StorageError when the database does not answer)."""
+        self._read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+
     def close(self) -> None:
         self._held.close()
         self._engine.dispose()
