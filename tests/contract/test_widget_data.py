@@ -27,6 +27,8 @@ def _sweep(experiment: Experiment) -> Run:
         child.log("loss", 1.0 / (index + 1))
         if index < 2:
             child.complete()
+        else:
+            child.flush()  # stays live, with its values stored
     return parent
 
 
