@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
+import httpx
 import orjson
 
 from runhistory.artifacts.paths import validate_artifact_name
@@ -43,80 +44,29 @@ def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-class _RemoteReader(io.RawIOBase):
-    """A readable, seekable binary file over streamed HTTP responses.
+class _ResponseReader(io.RawIOBase):
+    """A readable binary file over a streamed HTTP response."""
 
-    The response is opened at the first read; ``seek`` closes it, and the next read asks for
-    the rest of the file from there with ``Range: bytes=N-`` (a log tail reads only its end).
-    """
-
-    def __init__(self, http: HttpClient, url: str) -> None:
-        self._http = http
-        self._url = url
-        self._closer: Any = None
-        self._chunks: Iterator[bytes] = iter(())
+    def __init__(self, response: httpx.Response, closer: Any) -> None:
+        self._chunks = response.iter_bytes(CHUNK)
         self._pending = b""
-        self._position = 0
+        self._closer = closer
 
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._position
-        elif whence != io.SEEK_SET:
-            raise io.UnsupportedOperation("a remote file seeks from its start or position")
-        if offset != self._position or self._closer is None:
-            self._release()
-            self._position = max(0, offset)
-        return self._position
-
     def readinto(self, buffer: Any) -> int:
-        if self._closer is None:
-            self._open()
         if not self._pending:
             self._pending = next(self._chunks, b"")
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
-        self._position += size
         return size
-
-    def _open(self) -> None:
-        headers = {"Range": f"bytes={self._position}-"} if self._position else None
-        closer: Any = self._http.stream("GET", self._url, headers=headers)
-        try:
-            response = closer.__enter__()
-        except ValidationError as exc:
-            if exc.fields.get("http_status") != 416:
-                raise
-            closer, response = _EMPTY, None  # at or past the end: nothing more to read
-        self._closer = closer
-        self._chunks = response.iter_bytes(CHUNK) if response is not None else iter(())
-
-    def _release(self) -> None:
-        if self._closer is not None:
-            self._closer.__exit__(None, None, None)
-        self._closer, self._chunks, self._pending = None, iter(()), b""
 
     def close(self) -> None:
         if not self.closed:
-            self._release()
+            self._closer.__exit__(None, None, None)
         super().close()
-
-
-class _Nothing:
-    def __exit__(self, *exc_info: Any) -> None:
-        return None
-
-
-_EMPTY = _Nothing()
 
 
 class RemoteFilesMixin:
@@ -175,15 +125,27 @@ class RemoteFilesMixin:
         url = f"/runs/{quote(run_id, safe='')}/file-info/{_path(name)}"
         return record(FileInfo, self.http.call("GET", url))
 
-    def open_file(self, run_id: str, name: str) -> BinaryIO:
-        """A binary stream of one run file (close it when done)."""
-        name = validate_artifact_name(name)
-        return self._open(f"/runs/{quote(run_id, safe='')}/files/{_path(name)}")
+    def open_file(self, run_id: str, name: str, offset: int = 0) -> BinaryIO:
+        """A binary stream of one run file from byte ``offset`` on (close it when done).
 
-    def _open(self, url: str) -> BinaryIO:
-        reader = _RemoteReader(self.http, url)
-        reader._open()  # a missing file fails here, not at the first read
-        return io.BufferedReader(reader, CHUNK)  # type: ignore[return-value]
+        A non-zero offset is an HTTP ``Range`` request: a growing log is tailed by reading
+        only what was added, and an offset at the end of the file gives an empty stream.
+        """
+        name = validate_artifact_name(name)
+        url = f"/runs/{quote(run_id, safe='')}/files/{_path(name)}"
+        if not offset:
+            return self._open(url)
+        try:
+            return self._open(url, headers={"Range": f"bytes={offset}-"})
+        except ValidationError as exc:
+            if exc.fields.get("http_status") == 416:  # nothing after offset (yet)
+                return io.BytesIO(b"")  # type: ignore[return-value]
+            raise
+
+    def _open(self, url: str, headers: dict[str, str] | None = None) -> BinaryIO:
+        closer = self.http.stream("GET", url, headers=headers)
+        response = closer.__enter__()
+        return io.BufferedReader(_ResponseReader(response, closer), CHUNK)  # type: ignore[return-value]
 
     def download_file(self, run_id: str, name: str, local_path: str) -> str:
         """Copy one run file to ``local_path`` (streamed); returns the path."""

@@ -91,6 +91,13 @@ class ModelUpdate(_Body):
     description: str | None = None
 
 
+class EnvironmentRegister(_Body):
+    """Register an environment definition (the ``.runconfig`` layout) under ``name``."""
+
+    name: str
+    definition: Any  # checked by the service, with the embedded SDK's messages
+
+
 class SecretValue(_Body):
     """The value of a secret."""
 

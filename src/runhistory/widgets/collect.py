@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from runhistory.tracking import status as st
 from runhistory.widgets.children import ChildRuns
-from runhistory.widgets.log_tail import LogTail
+from runhistory.widgets.log_tail import LastLines
 from runhistory.widgets.metrics import RunMetrics
 from runhistory.widgets.source import RunSource, run_record
 
@@ -53,7 +53,7 @@ class RunCollector:
         self._run = Run(run.experiment, run.id, _info=run._info)
         self._source: RunSource = run._backend
         self._metrics = RunMetrics(self._source, run.id)
-        self._log = LogTail(self._source, run.id)
+        self._log = LastLines(self._source, run.id)
         self._children = ChildRuns(self._source, run.id)
         self._lock = threading.Lock()  # the poller and the notebook's own calls may overlap
 

@@ -1,4 +1,4 @@
-"""The last lines of a run's log, read again only when the file grew."""
+"""The last lines of a run's log (not all of it), read again only when the file grew."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ TAIL_BYTES = 64 * 1024  # enough for the last lines; a log of gigabytes costs th
 TAIL_LINES = 200
 
 
-class LogTail:
+class LastLines:
     """Follows one run's main log (``logs/std_log.txt``, else the first file under ``logs/``)."""
 
     def __init__(self, source: RunSource, run_id: str) -> None:
@@ -38,9 +38,7 @@ class LogTail:
 
     def _tail(self, name: str, size: int) -> str:
         start = max(0, size - TAIL_BYTES)
-        with self._source.open_file(self._run_id, name) as handle:
-            if start:
-                handle.seek(start)
+        with self._source.open_file(self._run_id, name, start) as handle:  # a Range request
             data = handle.read(size - start)
         lines = terminal_lines(data.decode("utf-8", errors="replace"))
         if start and lines:

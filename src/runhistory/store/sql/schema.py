@@ -256,6 +256,17 @@ model_files = Table(
     _model_fk(),
 )
 
+# The workspace's environment registry (``Environment.register``): one row per version of a
+# name, the definition as orjson text in the ``.runconfig`` layout.
+registered_environments = Table(
+    "registered_environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("created_time", Double, nullable=False),
+    Column("definition", Text, nullable=False),
+)
+
 secrets = Table(
     "secrets",
     metadata,
