@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,server,postgres,s3,tensorboard
+EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook
 
 .PHONY: install studio demo test lint format typecheck clean bench bench-quick screenshots
 
@@ -15,7 +15,7 @@ install: $(BIN)/python  ## create .venv and install runhistory with its extras (
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory studio; \
 	else echo "npm not found: the studio is not built (install Node.js, then make studio)"; fi
 
-studio:  ## build the studio (frontend/) into src/runhistory/server/static
+studio:  ## build the studio and the notebook widget (frontend/) into the package
 	cd frontend && npm install --no-audit --no-fund --loglevel=error && npm run build
 
 demo: install  ## log a realistic run into the default workspace and say where it is

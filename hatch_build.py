@@ -1,4 +1,4 @@
-"""Build hook: every wheel and sdist of runhistory contains the built studio.
+"""Build hook: every wheel and sdist of runhistory contains the built studio and widget.
 
 - ``python -m build`` makes the sdist first: the studio is built from ``frontend/`` with npm
   and the result (``src/runhistory/server/static``) goes into the sdist next to the sources.
@@ -20,6 +20,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 STATIC = Path("src/runhistory/server/static")
+WIDGET = Path("src/runhistory/widgets/static/run_details.js")  # the notebook widget's module
 
 
 class StudioBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -32,17 +33,19 @@ class StudioBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         root = Path(self.root)
         index = root / STATIC / "index.html"
+        built = [index, root / WIDGET]  # `npm run build` makes both
         if os.environ.get("RUNHISTORY_SKIP_STUDIO") == "1":
             self.app.display_warning("RUNHISTORY_SKIP_STUDIO=1: building without the studio")
             return
         from_sdist = (root / "PKG-INFO").is_file()
-        if from_sdist and index.is_file():
+        if from_sdist and all(path.is_file() for path in built):
             return  # the sdist carries the studio built when it was made
         if not (root / "frontend" / "package.json").is_file():
             raise RuntimeError(_missing(f"neither a built studio ({index}) nor its sources"))
         _build_studio(root / "frontend", self.app)
-        if not index.is_file():
-            raise RuntimeError(_missing(f"npm run build made no {index}"))
+        for path in built:
+            if not path.is_file():
+                raise RuntimeError(_missing(f"npm run build made no {path}"))
 
 
 def _build_studio(frontend: Path, app: Any) -> None:

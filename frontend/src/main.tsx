@@ -2,7 +2,7 @@
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
 import { resetFirstChartMark } from "./charts/Chart";
-import { setTheme, useTheme } from "./lib/theme";
+import { setTheme, startTheme, useTheme } from "./lib/theme";
 import { ComparePage } from "./pages/Compare";
 import { ExperimentsPage } from "./pages/Experiments";
 import { RunPage } from "./pages/Run";
@@ -85,4 +85,5 @@ function App() {
   );
 }
 
+startTheme();
 render(<App />, document.getElementById("app")!);

@@ -124,8 +124,14 @@ _SETTINGS = [
         "RUNHISTORY_STUDIO_URL",
         str,
         None,
-        "Base URL of the studio used in portal links (default: the server URL, or "
-        "http://127.0.0.1:5000 for local workspaces).",
+        "Base URL of the studio used in portal links, set on the client (default: the "
+        "server's public URL or address, or a running `runhistory ui` on a local workspace).",
+    ),
+    Setting(
+        "RUNHISTORY_WIDGET_POLL_SECONDS",
+        float,
+        2.0,
+        "Seconds between two refreshes of a notebook RunDetails widget while its run is live.",
     ),
     Setting(
         "RUNHISTORY_BACKEND_STORE_URI",
@@ -147,7 +153,7 @@ _SETTINGS = [
         "RUNHISTORY_PUBLIC_URL",
         str,
         None,
-        "The server's address as users open it (--public-url; also for sign-in links).",
+        "The server's address as users open it (--public-url; for sign-in and portal links).",
     ),
     Setting(
         "RUNHISTORY_FORWARDED_ALLOW_IPS",

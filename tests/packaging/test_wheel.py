@@ -37,9 +37,11 @@ def test_the_wheel_serves_the_studio_from_a_fresh_venv(tmp_path: Path) -> None:
         names = archive.namelist()
     assert "runhistory/server/static/index.html" in names and "runhistory/py.typed" in names
     assert any(n.startswith("runhistory/server/static/assets/") for n in names)
+    assert "runhistory/widgets/static/run_details.js" in names  # the notebook widget's module
     with tarfile.open(sdist) as archive:
         members = archive.getnames()
     assert any(n.endswith("src/runhistory/server/static/index.html") for n in members)
+    assert any(n.endswith("src/runhistory/widgets/static/run_details.js") for n in members)
     assert any(n.endswith("/LICENSE") for n in members)
     assert not any("node_modules" in n for n in members)
 

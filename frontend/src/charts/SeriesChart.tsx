@@ -1,15 +1,26 @@
 // A metric's line chart over one or more runs; zooming refetches the visible steps in full.
 import { useMemo, useState } from "preact/hooks";
-import { api, type Series } from "../api";
+import type { Series } from "../api";
 import type { ChartSeries } from "../lib/seriesFetch";
 import { Chart, type ZoomRange } from "./Chart";
 import { type Line, type LineSettings, lineOption } from "./lineOption";
+
+/** Where a zoomed chart gets the points of [range.start, range.end] (steps) in full. */
+export interface DetailRequest {
+  runIds: string[];
+  name: string;
+  maxPoints: number;
+  range: ZoomRange;
+}
+export type DetailFetcher = (request: DetailRequest) => Promise<Series[]>;
 
 interface Props {
   name: string;
   lines: Line[];
   settings: LineSettings;
   maxPoints: number;
+  /** Without it, zooming only magnifies the overview. */
+  detail?: DetailFetcher;
 }
 
 /** Splice full-resolution points of [start, end] into the overview series. */
@@ -38,7 +49,7 @@ export function splice(overview: Series, detail: Series | undefined, range: Zoom
   };
 }
 
-export function SeriesChart({ name, lines, settings, maxPoints }: Props) {
+export function SeriesChart({ name, lines, settings, maxPoints, detail: fetchDetail }: Props) {
   const [zoom, setZoom] = useState<ZoomRange | null>(null);
   const [detail, setDetail] = useState<Map<string, Series>>(new Map());
   const fallback = lines.some((line) => (line.series as ChartSeries).stepFallback);
@@ -46,19 +57,12 @@ export function SeriesChart({ name, lines, settings, maxPoints }: Props) {
 
   const onZoom = (range: ZoomRange | null) => {
     setZoom(range);
-    if (!range || shownSettings.xMode !== "step") {
+    if (!range || shownSettings.xMode !== "step" || !fetchDetail) {
       setDetail(new Map());
       return;
     }
     const runIds = lines.map((line) => line.series.run_id);
-    api
-      .series({
-        run_ids: runIds,
-        names: [name],
-        max_points: maxPoints,
-        min_step: Math.floor(range.start),
-        max_step: Math.ceil(range.end),
-      })
+    fetchDetail({ runIds, name, maxPoints, range })
       .then((found) => setDetail(new Map(found.map((s) => [s.run_id, s]))))
       .catch(() => setDetail(new Map()));
   };

@@ -30,7 +30,13 @@ interface Props {
   selected: Set<string>;
   onSelect: (runId: string, on: boolean) => void;
   onToggle: (runId: string) => void;
+  /** The link of a run's name (default: its page in the studio; none when undefined). */
+  runHref?: (run: Run) => string | undefined;
+  /** Where those links open (``_blank`` where leaving the page would lose it). */
+  linkTarget?: string;
 }
+
+const studioHref = (run: Run) => href.run(run.experiment_id, run.run_id);
 
 const ROW_HEIGHT = 36;
 const OVERSCAN = 12;
@@ -103,8 +109,9 @@ export function RunsTable(props: Props) {
   );
 }
 
-function RunRow({ row, columns, last, selected, onSelect, onToggle }: Props & { row: Row }) {
+function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = studioHref, linkTarget }: Props & { row: Row }) {
   const { run } = row;
+  const link = runHref(run);
   const values = last[run.run_id] ?? {};
   return (
     <tr data-run={run.run_id} data-number={run.number} style={{ height: `${ROW_HEIGHT}px` }}>
@@ -119,7 +126,7 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle }: Props & { 
             {row.expanded ? "▾" : "▸"}
           </button>
         ) : <span class="toggle-space" />}
-        <a href={href.run(run.experiment_id, run.run_id)}>{run.display_name || run.run_id}</a>
+        {link ? <a href={link} target={linkTarget}>{run.display_name || run.run_id}</a> : <span>{run.display_name || run.run_id}</span>}
         {row.children > 0 && <span class="muted small"> ({row.children})</span>}
       </td>
       <td class="small muted">{run.run_type}</td>

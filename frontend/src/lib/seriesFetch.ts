@@ -5,6 +5,7 @@
 // fit in the budget are read in full from their history (which carries times), bigger ones
 // are drawn against steps and say so.
 import { api, type MetricInfo, type Series } from "../api";
+import type { DetailRequest } from "../charts/SeriesChart";
 
 export interface ChartSeries extends Series {
   /** The series is drawn against steps although a time axis was asked for. */
@@ -50,4 +51,15 @@ async function historySeries(info: MetricInfo): Promise<ChartSeries> {
     run_id: info.run_id, name: info.name, kind: info.kind, count: info.count, downsampled: false,
     x: order.map((i) => x[i]), y: order.map((i) => y[i]), min: [], max: [],
   };
+}
+
+/** A zoomed chart's steps in full resolution (within the point budget), from the server. */
+export function serverDetail({ runIds, name, maxPoints, range }: DetailRequest): Promise<Series[]> {
+  return api.series({
+    run_ids: runIds,
+    names: [name],
+    max_points: maxPoints,
+    min_step: Math.floor(range.start),
+    max_step: Math.ceil(range.end),
+  });
 }

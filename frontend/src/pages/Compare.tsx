@@ -1,16 +1,15 @@
 // Comparing runs: overlaid metric charts, parallel coordinates, and a tags/properties diff.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, type MetricInfo, type Run } from "../api";
-import { Chart } from "../charts/Chart";
-import type { Option } from "../charts/echarts";
+import { Parallel } from "../charts/Parallel";
 import type { LineSettings } from "../charts/lineOption";
 import { SeriesChart } from "../charts/SeriesChart";
 import { ErrorNote, Loading, StatusBadge } from "../components/common";
 import { formatValue, isLive, runLabel } from "../lib/format";
 import { useLoad, useStored, useWidth } from "../lib/hooks";
-import { type ChartSeries, fetchSeries } from "../lib/seriesFetch";
+import { type ChartSeries, fetchSeries, serverDetail } from "../lib/seriesFetch";
 import { href } from "../router";
-import { DEFAULT_SETTINGS, LINE_KINDS, LineControls, pointsFor } from "./run/Metrics";
+import { DEFAULT_SETTINGS, LINE_KINDS, LineControls, pointsFor } from "../charts/LineControls";
 
 async function loadCompare(runIds: string[]) {
   const runs = await Promise.all(runIds.map((id) => api.run(id)));
@@ -69,41 +68,10 @@ function OverlaidCharts({ runs, infos, settings, maxPoints }: { runs: Run[]; inf
           const run = byRun.get(s.run_id)!;
           return { label: runLabel(run), series: s, origin: run.start_time ?? run.created_time };
         });
-        return <SeriesChart key={name} name={name} lines={lines} settings={settings} maxPoints={maxPoints} />;
+        return <SeriesChart key={name} name={name} lines={lines} settings={settings} maxPoints={maxPoints} detail={serverDetail} />;
       })}
     </div>
   );
-}
-
-/** Parallel-coordinates dimensions: every property, then every final (last) numeric metric. */
-function Parallel({ runs, last }: { runs: Run[]; last: Record<string, Record<string, unknown>> }) {
-  const option = useMemo<Option>(() => {
-    const props = [...new Set(runs.flatMap((r) => Object.keys(r.properties)))].sort();
-    const metrics = [...new Set(runs.flatMap((r) => Object.entries(last[r.run_id] ?? {}).filter(([, v]) => typeof v === "number").map(([k]) => k)))].sort();
-    const columns = [...props.map((p) => ({ key: p, get: (r: Run) => r.properties[p] ?? null })), ...metrics.map((m) => ({ key: m, get: (r: Run) => (last[r.run_id]?.[m] ?? null) as unknown }))];
-    const parallelAxis = columns.map((column, dim) => {
-      const values = runs.map(column.get).filter((v) => v !== null);
-      const numeric = values.every((v) => typeof v === "number" || (typeof v === "string" && v !== "" && Number.isFinite(Number(v))));
-      return numeric ? { dim, name: column.key, type: "value", scale: true } : { dim, name: column.key, type: "category", data: [...new Set(values.map(String))] };
-    });
-    const series = runs.map((run) => ({
-      name: runLabel(run), type: "parallel", lineStyle: { width: 2 },
-      data: [columns.map((column, i) => {
-        const v = column.get(run);
-        return v === null ? null : parallelAxis[i].type === "value" ? Number(v) : String(v);
-      })],
-    }));
-    return {
-      legend: { type: "scroll", top: 0, data: runs.map(runLabel) },
-      tooltip: {},
-      parallel: { left: 60, right: 80, top: 60, bottom: 30 },
-      parallelAxis,
-      series,
-    };
-  }, [runs, last]);
-  const dims = (option.parallelAxis as unknown[]).length;
-  if (dims === 0) return <p class="muted">No properties or numeric metrics to compare.</p>;
-  return <Chart option={option} label="parallel coordinates" height={340} />;
 }
 
 function DiffTable({ runs }: { runs: Run[] }) {

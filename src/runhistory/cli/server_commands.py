@@ -42,7 +42,8 @@ __all__ = ["server", "sync", "token", "ui"]
 )  # fmt: skip
 @click.option(
     "--public-url", metavar="URL", envvar="RUNHISTORY_PUBLIC_URL",
-    help="The address users open (behind a proxy: https://…), shown in messages.",
+    help="The address users open (behind a proxy: https://…), shown in messages and given "
+    "to clients for portal links.",
 )  # fmt: skip
 @click.option(
     "--forwarded-allow-ips", metavar="IPS", envvar="RUNHISTORY_FORWARDED_ALLOW_IPS",
@@ -93,6 +94,7 @@ def ui(host: str, port: int, no_browser: bool) -> None:
     import threading
     import webbrowser
 
+    from runhistory.sdk.portal import announce_ui, link_address
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
@@ -101,12 +103,14 @@ def ui(host: str, port: int, no_browser: bool) -> None:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    url = f"http://{host}:{sock.getsockname()[1]}/"
-    click.echo(f"runhistory studio at {url}", err=True)
+    address = link_address(host, sock.getsockname()[1])
+    click.echo(f"runhistory studio at {address}/", err=True)
     if not no_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    serve(ServerSettings(backend_store_uri=uri, artifact_location=artifacts), sock,
-          log_level="warning")  # fmt: skip
+        threading.Timer(1.0, webbrowser.open, args=(f"{address}/",)).start()
+    settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts,
+                              public_url=address)  # fmt: skip
+    with announce_ui(uri, address):  # portal links of this workspace point here meanwhile
+        serve(settings, sock, log_level="warning")
 
 
 @click.command()

@@ -78,6 +78,7 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
         self._retry = float(settings.get("RUNHISTORY_HTTP_RETRY_SECONDS"))
         self.http = HttpClient(self.tracking_uri, token=token, retry_seconds=self._retry)
         self._sender: Any = None
+        self._server_info: dict[str, Any] | None = None
         reset_in_child(self, RemoteBackend._after_fork)
 
     def _after_fork(self) -> None:
@@ -417,6 +418,13 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
     def delete_secret(self, name: str) -> None:
         """Delete a secret."""
         self.http.call("DELETE", f"/secrets/{_q(name)}")
+
+    # ---- the server itself ------------------------------------------------------------
+    def get_server_info(self) -> dict[str, Any]:
+        """The server's version and public URL (asked once, then remembered)."""
+        if self._server_info is None:
+            self._server_info = dict(self.http.call("GET", "/server-info"))
+        return self._server_info
 
     # ---- lifecycle --------------------------------------------------------------------
     def close(self) -> None:

@@ -6,7 +6,6 @@ import builtins
 import os
 from typing import TYPE_CHECKING, Any
 
-from runhistory import settings
 from runhistory.tracking.entities import ExperimentInfo
 from runhistory.tracking.validation import check_experiment_name
 
@@ -94,7 +93,9 @@ class Experiment:
         return self.get_portal_url()
 
     def get_portal_url(self) -> str:
-        """The studio page of this experiment."""
+        """The studio page of this experiment (see :mod:`runhistory.sdk.portal`)."""
+        from runhistory.sdk.portal import studio_base
+
         return f"{studio_base(self._workspace)}/#/experiments/{self.id}"
 
     @classmethod
@@ -217,13 +218,3 @@ class Experiment:
 
     def __hash__(self) -> int:
         return hash(self.id)
-
-
-def studio_base(workspace: Workspace) -> str:
-    """Base URL of the studio for a workspace."""
-    configured = settings.get("RUNHISTORY_STUDIO_URL")
-    if configured:
-        return str(configured).rstrip("/")
-    if workspace._connection.location.kind == "remote":
-        return workspace.tracking_uri.rstrip("/")
-    return "http://127.0.0.1:5000"

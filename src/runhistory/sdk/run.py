@@ -246,8 +246,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         return self.get_portal_url()
 
     def get_portal_url(self) -> str:
-        """The studio page of this run."""
-        from runhistory.sdk.experiment import studio_base
+        """The studio page of this run (see :mod:`runhistory.sdk.portal` for the base URL)."""
+        from runhistory.sdk.portal import studio_base
 
         base = studio_base(self._experiment.workspace)
         return f"{base}/#/experiments/{self._experiment.id}/runs/{self._run_id}"

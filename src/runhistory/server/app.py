@@ -23,6 +23,7 @@ from runhistory.server.operations import (
 )
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import (
+    about,
     environments,
     experiments,
     files,
@@ -87,7 +88,7 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, environments, secrets):
+    for module in (experiments, runs, metrics, files, models, environments, secrets, about):
         api.include_router(module.router)
     return api
 

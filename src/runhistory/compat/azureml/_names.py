@@ -75,6 +75,7 @@ ALIASES: dict[str, dict[str, str]] = {
         "AzureCliAuthentication": f"{_CLOUD}:LocalAuthentication",
         "MsiAuthentication": f"{_CLOUD}:LocalAuthentication",
     },
+    "azureml.widgets": {"RunDetails": "runhistory.widgets:RunDetails"},
     "azureml.exceptions": {
         "ActivityFailedException": "runhistory.errors:ActivityFailedException",
         "UserErrorException": "runhistory.errors:ValidationError",

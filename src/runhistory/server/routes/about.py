@@ -1,0 +1,20 @@
+"""What a client may ask the server about itself: its version and the studio's public URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from runhistory import __version__
+from runhistory.server.config import ServerSettings
+from runhistory.server.responses import JsonResponse
+
+router = APIRouter(tags=["server"])
+
+
+@router.get("/server-info")
+def server_info(request: Request) -> Any:
+    """The server's version and public URL (``null`` when none is set), for portal links."""
+    settings: ServerSettings = request.app.state.settings
+    return JsonResponse({"version": __version__, "public_url": settings.public_url})
