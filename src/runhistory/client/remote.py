@@ -30,6 +30,7 @@ from runhistory.tracking.entities import (
     RunInfo,
 )
 from runhistory.tracking.models import _pairs_to_dict  # the service's own normalisation
+from runhistory.tracking.run_records import check_run_fields
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _PAGE = 10_000
@@ -152,6 +153,9 @@ class RemoteBackend(RemoteFilesMixin):
         run_definition: dict[str, Any] | None = None,
     ) -> RunInfo:
         """Create a run (a child when ``parent_run_id`` is given)."""
+        fields = {"display_name": display_name, "description": description, "target": target,
+                  "run_definition": run_definition}  # fmt: skip
+        check_run_fields(fields)
         body = {
             "experiment_id": experiment_id, "run_id": run_id, "parent_run_id": parent_run_id,
             "status": status, "display_name": display_name, "description": description,
@@ -185,6 +189,7 @@ class RemoteBackend(RemoteFilesMixin):
 
     def update_run(self, run_id: str, **fields: Any) -> RunInfo:
         """Change ``display_name``, ``description``, ``run_definition`` or ``target``."""
+        check_run_fields(fields)
         return record(RunInfo, self.http.call("PATCH", f"/runs/{_q(run_id)}", fields))
 
     def set_run_tags(self, run_id: str, tags: object) -> None:
@@ -285,15 +290,16 @@ class RemoteBackend(RemoteFilesMixin):
             self._sender = SpoolSender(self.http, self.tracking_uri)
         return self._sender
 
-    def wait_until_sent(self, timeout_seconds: float) -> None:
+    def wait_until_sent(self, timeout_seconds: float, run_id: str | None = None) -> None:
         """Wait until every spooled batch has been stored by the server.
 
         Raises:
             FlushTimeoutError: some values were still unsent at the timeout (counted).
-            RunhistoryError: the server refused a batch (the first such error).
+            RunhistoryError: the server refused a batch of ``run_id`` (of any run when
+                ``None``): the first such error.
         """
         if self._sender is not None:
-            self._sender.wait_until_sent(timeout_seconds)
+            self._sender.wait_until_sent(timeout_seconds, run_id)
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""

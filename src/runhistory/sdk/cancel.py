@@ -27,7 +27,7 @@ def cancel_run(run: Run) -> RunInfo:
         result: RunInfo = request_cancel(run._backend, info)
         return result
     try:
-        run._queue.flush()
+        run._queue.flush(run_id=run.id)
     finally:
         run._upload_outputs()
     result = run._backend.set_status(run.id, st.CANCELED)

@@ -13,7 +13,7 @@ from runhistory.sdk.run_metrics import RunMetricsMixin
 from runhistory.sdk.run_state import RunStateMixin
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import PropertyChange, RunInfo, TagChange
-from runhistory.tracking.runs import property_conflict
+from runhistory.tracking.run_records import property_conflict
 from runhistory.tracking.validation import check_properties, check_tags
 
 if TYPE_CHECKING:
@@ -423,14 +423,14 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         One value comes back bare, several as a list; rows and tables as ``{column: values}``.
         With ``recursive=True`` the result is keyed by run id over the run and its descendants.
         """
-        self._queue.flush()
+        self._queue.flush(run_id=self._run_id)
         return self._backend.get_metrics(  # type: ignore[no-any-return]
             self._run_id, name=name, recursive=recursive, run_type=run_type
         )
 
     def get_metric_history(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
-        self._queue.flush()
+        self._queue.flush(run_id=self._run_id)
         columns = self._backend.get_metric_history(self._run_id, name)
         steps = columns.steps or [None] * len(columns)
         return [
@@ -443,8 +443,11 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
         Raises:
             FlushTimeoutError: values were still waiting when the timeout passed.
+            ValidationError: a value or change of this run was refused when stored (each is
+                raised once; the rest of what was logged is stored). Other runs' refusals are
+                raised by their own ``flush()``/``complete()``.
         """
-        self._queue.flush(timeout_seconds)
+        self._queue.flush(timeout_seconds, run_id=self._run_id)
 
     # ---- models and secrets ---------------------------------------------------------
     def register_model(

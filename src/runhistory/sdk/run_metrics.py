@@ -14,7 +14,13 @@ from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking import entities as e
 from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error
 from runhistory.tracking.metrics import check_row, check_table, encode_document, encode_value
-from runhistory.tracking.validation import check_metric_name
+from runhistory.tracking.validation import (
+    STEP_MAX,
+    STEP_MIN,
+    check_metric_name,
+    check_step,
+    check_text,
+)
 
 _now = time.time
 
@@ -34,6 +40,8 @@ class RunMetricsMixin:
 
     def _metric_key(self, name: str, kind: str, has_step: bool, description: str) -> int:
         """Check the metric's shape and return its queue key (cached for scalars)."""
+        if type(description) is not str or description:
+            check_text(description, f"metric {name!r}: 'description'")
         shape = self._shapes.get(name)
         if shape is None:
             check_metric_name(name)
@@ -53,20 +61,23 @@ class RunMetricsMixin:
         Args:
             name: the metric name.
             value: a number (numpy scalars included), string or bool; NaN and inf are kept.
-            description: an optional description, stored with the first value.
-            step: optional position of the value; if any value of a metric has a step, all must.
+            description: an optional description (a string), stored with the first value.
+            step: optional position of the value, a signed 64-bit integer; if any value of a
+                metric has a step, all must.
 
         Raises:
             InvalidMetricError: for lists (use ``log_list``), dicts (use ``log_row``) and other
-                types, or when steps are mixed.
+                types, a step out of range, a string breaking the text rule (NUL, lone
+                surrogates), or when steps are mixed.
+            ValidationError: a description that is not a string.
         """
         cached = self._scalar_keys.get(name)
-        if cached is None or cached[1] is not (step is not None):
+        if cached is None or cached[1] is not (step is not None) or type(description) is not str:
             key = self._metric_key(name, e.KIND_SCALAR, step is not None, description)
         else:
             key = cached[0]
-        if step is not None and type(step) is not int:
-            step = _check_step(name, step)
+        if step is not None and (type(step) is not int or not STEP_MIN <= step <= STEP_MAX):
+            step = check_step(name, step)
         if type(value) is float and value == value:
             self._put((key, step, 0, value, None, _now()))
         else:
@@ -115,8 +126,9 @@ class RunMetricsMixin:
         self._put_document(name, kind, validate_document(kind, value), description)
 
     def _put_document(self, name: str, kind: str, document: Any, description: str) -> None:
+        text = encode_document(document, name)
         key = self._metric_key(name, kind, False, description)
-        self._put((key, None, e.VTYPE_JSON, None, encode_document(document), _now()))
+        self._put((key, None, e.VTYPE_JSON, None, text, _now()))
 
     def log_image(
         self, name: str, path: str | None = None, plot: Any = None, description: str = ""
@@ -142,12 +154,3 @@ class RunMetricsMixin:
             self._upload_for_metric(file_name, buffer)
         reference = f"aml://artifactId/ExperimentRun/dcid.{self._run_id}/{file_name}"
         self._put((key, None, e.VTYPE_JSON, None, encode_document(reference), _now()))
-
-
-def _check_step(name: str, step: Any) -> int:
-    item = step.item() if type(step).__module__ == "numpy" and hasattr(step, "item") else step
-    if isinstance(item, bool) or not isinstance(item, int):
-        raise InvalidMetricError(
-            f"metric {name!r}: step must be an integer, got {type(step).__name__} {step!r}"
-        )
-    return item

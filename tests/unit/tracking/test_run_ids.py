@@ -15,7 +15,7 @@ import pytest
 from runhistory import Experiment, Run, Workspace
 from runhistory.artifacts import open_artifact_store
 from runhistory.store.sql import open_store
-from runhistory.tracking import runs
+from runhistory.tracking import run_records as runs
 from runhistory.tracking.service import TrackingService
 
 SHAPE = re.compile(r"^mnist_(\d+)_([0-9a-f]{16})$")

@@ -1,4 +1,4 @@
-"""Input rules shared by the SDK (for immediate errors) and the service (authoritative)."""
+"""Names, tags and properties: who may name what, and the key/value rules."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runhistory.errors import InvalidNameError, ValidationError
+from runhistory.tracking.validation.text import TEXT_RULE, check_text, text_problem
 
 EXPERIMENT_NAME_RULE = (
     "experiment names are 3-36 characters long, start with a letter or digit, "
@@ -44,17 +45,16 @@ def check_metric_name(name: object) -> str:
             f"invalid metric name {name!r}: metric names are non-empty strings "
             f"of at most {MAX_METRIC_NAME} characters"
         )
-    if "\x00" in name:
-        raise InvalidNameError(f"invalid metric name {name!r}: NUL characters are not allowed")
+    problem = text_problem(name)
+    if problem is not None:
+        raise InvalidNameError(f"invalid metric name {name!r}: it {problem}; {TEXT_RULE}")
     return name
 
 
 def _check_key(what: str, key: object) -> str:
     if not isinstance(key, str) or not key:
         raise ValidationError(f"{what} keys must be non-empty strings, got {key!r}")
-    if len(key) > MAX_TAG_KEY:
-        raise ValidationError(f"{what} key {key[:40]!r}… is longer than {MAX_TAG_KEY} characters")
-    return key
+    return check_text(key, f"{what} key", MAX_TAG_KEY)
 
 
 def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | None:
@@ -66,19 +66,21 @@ def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | 
         raise ValidationError(
             f"{what} {key!r} has a value of type {type(value).__name__}; values must be strings"
         )
-    if len(value) > MAX_TAG_VALUE:
-        raise ValidationError(
-            f"{what} {key!r} has a value of {len(value)} characters; the limit is {MAX_TAG_VALUE}"
-        )
-    return value
+    return check_text(value, f"{what} {key!r}", MAX_TAG_VALUE)
 
 
 def _plain(items: Iterable[tuple[object, object]], allow_none: bool) -> bool:
-    """Whether every key and value is already a valid string (the common case, checked fast)."""
+    """Whether every key and value is already a valid string (the common case, checked fast:
+    ASCII without NUL needs no closer look)."""
     return all(
         type(k) is str
         and 0 < len(k) <= MAX_TAG_KEY
-        and ((v is None and allow_none) or (type(v) is str and len(v) <= MAX_TAG_VALUE))
+        and k.isascii()
+        and "\x00" not in k
+        and (
+            (v is None and allow_none)
+            or (type(v) is str and len(v) <= MAX_TAG_VALUE and v.isascii() and "\x00" not in v)
+        )
         for k, v in items
     )
 
@@ -112,11 +114,16 @@ def check_filter(what: str, value: Any) -> dict[str, str | None] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return {value: None}
+        return {check_text(value, f"{what} filter key"): None}
     if isinstance(value, Mapping):
-        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
+        return {
+            check_text(str(k), f"{what} filter key"): (
+                None if v is None else check_text(str(v), f"{what} filter value")
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set)):
-        return {str(k): None for k in value}
+        return {check_text(str(k), f"{what} filter key"): None for k in value}
     raise ValidationError(
         f"a {what} filter is a key, a list of keys or a dict of key to value, got {value!r}"
     )
