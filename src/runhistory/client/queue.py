@@ -367,9 +367,10 @@ class MetricQueue:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self, timeout_seconds: float = 60) -> None:
-        """Store what is queued, then stop the writer."""
+        """Store what is queued, then stop the writer; refusals no run has raised yet are
+        reported on stderr (as at exit)."""
         try:
-            self.flush(timeout_seconds)
+            _report(self, timeout_seconds)
         finally:
             self._closed = True
             self._wake.set()
@@ -397,15 +398,20 @@ def flush_all(timeout_seconds: float = 60) -> None:
     per run, naming it.
     """
     for queue in list(_QUEUES):
-        try:
-            queue.wait(timeout_seconds)
-            if queue._drain is not None:
-                queue._drain(timeout_seconds, None)
-        except RunhistoryError as exc:
-            print(f"runhistory: {exc}", file=sys.stderr)
-        for error in queue.take_errors():
-            run = error.fields.get("run_id")
-            print(f"runhistory: {'run ' + repr(run) + ': ' if run else ''}{error}", file=sys.stderr)
+        _report(queue, timeout_seconds)
+
+
+def _report(queue: MetricQueue, timeout_seconds: float) -> None:
+    """Store what is queued; print every refusal no run has raised, one line per run."""
+    try:
+        queue.wait(timeout_seconds)
+        if queue._drain is not None:
+            queue._drain(timeout_seconds, None)
+    except RunhistoryError as exc:
+        print(f"runhistory: {exc}", file=sys.stderr)
+    for error in queue.take_errors():
+        run = error.fields.get("run_id")
+        print(f"runhistory: {'run ' + repr(run) + ': ' if run else ''}{error}", file=sys.stderr)
 
 
 atexit.register(flush_all)

@@ -191,8 +191,8 @@ def _check_columns(name: str, columns: list[Any]) -> PointColumns:
     ):
         found = set(map(type, column))
         if not found <= allowed:
-            bad = sorted(t.__name__ for t in found - allowed)
-            raise InvalidMetricError(f"metric {name!r}: {label} hold values of type {bad}")
+            types = sorted(t.__name__ for t in found - allowed)
+            raise InvalidMetricError(f"metric {name!r}: {label} hold values of type {types}")
     if int in set(map(type, numbers)):
         numbers = [_as_float(name, n) if type(n) is int else n for n in numbers]
     if int in set(map(type, times)):

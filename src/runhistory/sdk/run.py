@@ -17,6 +17,7 @@ from runhistory.tracking.run_records import property_conflict
 from runhistory.tracking.validation import check_properties, check_tags
 
 if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.model import Model
     from runhistory.sdk.workspace import Workspace
@@ -57,7 +58,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._added_properties: dict[str, str] = {}
 
     @property
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         return self._connection.backend
 
     # ---- construction ---------------------------------------------------------------
@@ -424,7 +425,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         With ``recursive=True`` the result is keyed by run id over the run and its descendants.
         """
         self._queue.flush(run_id=self._run_id)
-        return self._backend.get_metrics(  # type: ignore[no-any-return]
+        return self._backend.get_metrics(
             self._run_id, name=name, recursive=recursive, run_type=run_type
         )
 
@@ -432,7 +433,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
         self._queue.flush(run_id=self._run_id)
         columns = self._backend.get_metric_history(self._run_id, name)
-        steps = columns.steps or [None] * len(columns)
+        steps: builtins.list[int | None] = (
+            list(columns.steps) if columns.steps is not None else [None] * len(columns)
+        )
         return [
             {"step": s, "value": v, "time": t}
             for s, v, t in zip(steps, columns.values, columns.times, strict=True)
@@ -483,7 +486,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
     def get_secret(self, name: str) -> str:
         """A secret's value from the workspace's secret store."""
-        return self._backend.get_secret(name)  # type: ignore[no-any-return]
+        return self._backend.get_secret(name)
 
     def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
         """Several secrets as ``{name: value}``."""

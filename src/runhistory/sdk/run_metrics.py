@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from runhistory.client.queue import MetricQueue, QueueItem
+from runhistory.client.batches import QueueItem
+from runhistory.client.queue import MetricQueue
 from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking import entities as e
 from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error

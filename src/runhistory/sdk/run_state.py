@@ -15,6 +15,9 @@ from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo, StatusChange
 from runhistory.tracking.validation import printable
 
+if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
+
 
 class RunStateMixin:
     """Status transitions, details, and uploading the outputs folder when a run ends."""
@@ -28,7 +31,7 @@ class RunStateMixin:
     if TYPE_CHECKING:  # provided by Run
 
         @property
-        def _backend(self) -> Any: ...
+        def _backend(self) -> Backend: ...
 
     def _refresh(self) -> None:
         info = self._backend.get_run(self._run_id)

@@ -374,8 +374,8 @@ class RunChanges:
     def run_ids(self) -> list[str]:
         """Every run the batch changes, in the order they first appear (creations first)."""
         found: dict[str, None] = {}
-        for change in (*self.creates, *self.updates, *self.tags, *self.properties):
-            found[change.run_id] = None
+        for changes in (self.creates, self.updates, self.tags, self.properties):
+            found.update((c.run_id, None) for c in changes)  # type: ignore[attr-defined]
         found.update(dict.fromkeys(self.metrics))
         found.update((c.run_id, None) for c in self.statuses)
         return list(found)

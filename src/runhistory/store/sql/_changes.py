@@ -75,7 +75,8 @@ def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> lis
     runs, and write the stored ones back."""
     if not batch.tags and not batch.properties:
         return []
-    touched = {c.run_id for c in (*batch.tags, *batch.properties)} - set(new)
+    touched = {c.run_id for c in batch.tags} | {c.run_id for c in batch.properties}
+    touched -= set(new)
     stored = read_documents(conn, list(touched)) if touched else {}
     for run_id in touched - set(stored):
         raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)

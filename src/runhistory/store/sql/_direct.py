@@ -44,7 +44,7 @@ class Compiled:
 
 def _dialect(name: str, positional: bool) -> Dialect:
     if name == "postgresql":
-        return PGDialect_psycopg(paramstyle="format" if positional else "pyformat")
+        return PGDialect_psycopg(paramstyle="format" if positional else "pyformat")  # type: ignore[no-untyped-call]
     return sqlite.dialect(paramstyle="qmark" if positional else "named")  # type: ignore[no-any-return]
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from runhistory.errors import NotFoundError, ValidationError
+from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.sql._common import chunks
 from runhistory.store.sql._direct import execute, execute_many
 from runhistory.store.sql._statements import (
@@ -163,13 +164,19 @@ def _roots(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, str | No
 
 
 def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
-    """Insert new run rows (each names every column of ``runs``: see :func:`new_rows`)."""
-    execute_many(
-        conn,
-        INSERT_RUNS,
-        [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
-         for row in rows.values()],
-    )  # fmt: skip
+    """Insert new run rows (each names every column of ``runs``: see :func:`new_rows`).
+
+    Raises:
+        ConflictError: a run id exists already (named when the batch creates one run).
+    """
+    values = [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
+              for row in rows.values()]  # fmt: skip
+    try:
+        execute_many(conn, INSERT_RUNS, values)
+    except IntegrityError as exc:  # the only unique key new rows can break is the id
+        ids = list(rows)
+        which = repr(ids[0]) if len(ids) == 1 else f"among {ids[:5]}{'…' if len(ids) > 5 else ''}"
+        raise ConflictError(f"a run with id {which} already exists", run_ids=ids) from exc
 
 
 def read_documents(conn: Connection, run_ids: Sequence[str]) -> Documents:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
@@ -39,7 +39,7 @@ def _greatest(dialect: str, *args: Any) -> Any:
 
 def _reserve_numbers(dialect: str) -> Executable:
     """Reserve ``:count`` run numbers of an experiment; returns the last one."""
-    activity = bindparam("activity")
+    activity: BindParameter[Any] = bindparam("activity")
     last = experiments.c.last_activity_time
     return (
         update(experiments)
@@ -59,12 +59,13 @@ def _insert_runs(dialect: str) -> Executable:
 
 def _insert_environments(dialect: str) -> Executable:
     """An environment (``:id``, ``:document``, ``:created_time``) unless stored already."""
-    return _insert(dialect, environments).on_conflict_do_nothing()
+    result: Executable = _insert(dialect, environments).on_conflict_do_nothing()
+    return result
 
 
 def _update_runs(dialect: str, fields: tuple[str, ...]) -> Executable:
     """Overwrite ``fields`` of run ``:p_run`` (parameters ``:p_<field>``)."""
-    values = {name: bindparam(f"p_{name}") for name in fields}
+    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in fields}
     return update(runs).where(runs.c.id == bindparam("p_run")).values(**values)
 
 
@@ -76,9 +77,9 @@ def _set_status(dialect: str, fields: tuple[str, ...], expected: tuple[str, ...]
     """
     values: dict[str, Any] = {"status": bindparam("p_status")}
     for name in fields:
-        value = bindparam(f"p_{name}")
+        value: BindParameter[Any] = bindparam(f"p_{name}")
         values[name] = func.coalesce(runs.c.start_time, value) if name == "start_time" else value
-    allowed = [bindparam(f"expected_{i}", status) for i, status in enumerate(expected)]
+    allowed: list[Any] = [bindparam(f"expected_{i}", status) for i, status in enumerate(expected)]
     return (
         update(runs)
         .where(runs.c.id == bindparam("p_run"), runs.c.status.in_(allowed))
@@ -94,7 +95,9 @@ def _status_of(dialect: str) -> Executable:
 def _insert_metrics(dialect: str, count: int) -> Executable:
     """``count`` metric rows, values positional in :data:`METRIC_COLUMNS` order, row after
     row; returns ``(id, run_id, name)`` of each."""
-    rows = [{name: bindparam(f"{name}_{i}") for name in METRIC_COLUMNS} for i in range(count)]
+    rows: list[dict[str, Any]] = [
+        {name: bindparam(f"{name}_{i}") for name in METRIC_COLUMNS} for i in range(count)
+    ]
     return insert(metrics).values(rows).returning(metrics.c.id, metrics.c.run_id, metrics.c.name)
 
 
@@ -107,8 +110,11 @@ def _new_metric(dialect: str) -> Executable:
     """An empty metric row (``:run_id``, ``:name``, ``:kind``, ``:description``) unless the
     run has one of that name."""
     columns = ("run_id", "name", "kind", "description")
-    values = {name: bindparam(name) for name in columns}
-    return _insert(dialect, metrics).values(**values).on_conflict_do_nothing().inline()
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    result: Executable = (
+        _insert(dialect, metrics).values(**values).on_conflict_do_nothing().inline()
+    )
+    return result
 
 
 def _update_metric(dialect: str) -> Executable:
@@ -126,11 +132,12 @@ def _insert_chunks(dialect: str) -> Executable:
 
 def _claim_batch(dialect: str) -> Executable:
     """Record metric batch ``:batch_id`` of run ``:run_id``; returns it unless it was there."""
-    return (
+    result: Executable = (
         _insert(dialect, metric_batches)
         .on_conflict_do_nothing()
         .returning(metric_batches.c.batch_id)
     )
+    return result
 
 
 RESERVE_NUMBERS = statement(_reserve_numbers)
