@@ -13,11 +13,10 @@ suite; nothing is skipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite3
 
 import psycopg
 import pytest

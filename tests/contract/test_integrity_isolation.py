@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from runhistory import Experiment, Run, Workspace
+from runhistory.client.spool import SpooledBatch
 from runhistory.errors import InvalidMetricError, RunhistoryError, ValidationError
-from runhistory.tracking.entities import VTYPE_FLOAT
+from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite
 from support.services import ALL_STORAGES
 
 HALF = 10_000
@@ -118,3 +120,27 @@ def test_a_value_that_slipped_past_the_sdk_costs_nothing_else(
     assert _count(workspace, b.id) == 2 * HALF
     assert _count(workspace, a.id) == 2 * HALF
     assert "raw" not in Run.get(workspace, a.id).get_metrics()
+
+
+@pytest.mark.parametrize("backend_name", ["server", "server-sqlite"])
+def test_the_sender_splits_a_request_refused_as_a_whole(
+    workspace: Workspace, experiment: Experiment, tmp_path: Path
+) -> None:
+    """A spooled batch that cannot be read (a damaged spool file) makes its whole request
+    invalid: the sender sends the group again in halves, and only that batch is lost."""
+    a = experiment.start_logging(outputs=False)
+    b = experiment.start_logging(outputs=False)
+    a.flush()
+    b.flush()
+    sender = workspace._connection.backend.sender()
+    damaged = SpooledBatch(str(tmp_path / "damaged.batch"), 1, b'{"run_id": "x", "wri', a.id)
+    with sender._changed:  # the sender thread takes the three batches as one group
+        sender.submit(a.id, [MetricWrite("before", "scalar", [(None, 0, 1.0, None, 1.0)])], None)
+        sender._pending.append(damaged)
+        sender._unsent_points += 1
+        sender.submit(b.id, [MetricWrite("after", "scalar", [(None, 0, 2.0, None, 1.0)])], None)
+    b.flush()  # B's batch after the damaged one is stored, and B raises nothing
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        a.flush()
+    assert Run.get(workspace, a.id).get_metrics() == {"before": 1.0}
+    assert Run.get(workspace, b.id).get_metrics() == {"after": 2.0}

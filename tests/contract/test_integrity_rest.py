@@ -39,16 +39,20 @@ def _points(step: Any = None, vtype: Any = 0, number: Any = 1.0, text: Any = Non
 # A write the server used to accept (and a run then became unreadable), and what the error names.
 BAD_WRITES: dict[str, tuple[dict[str, Any], str]] = {
     "a document that is not JSON": (
-        _write("doc", "row", _points(vtype=5, number=None, text="{not json")), "not valid JSON"
+        _write("doc", "row", _points(vtype=5, number=None, text="{not json")),
+        "not valid JSON",
     ),
     "a row given a list": (
-        _write("doc", "row", _points(vtype=5, number=None, text="[1, 2]")), "row"
+        _write("doc", "row", _points(vtype=5, number=None, text="[1, 2]")),
+        "row",
     ),
     "a table given a row": (
-        _write("doc", "table", _points(vtype=5, number=None, text='{"a": 1}')), "table"
+        _write("doc", "table", _points(vtype=5, number=None, text='{"a": 1}')),
+        "table",
     ),
     "a row with a nested value": (
-        _write("doc", "row", _points(vtype=5, number=None, text='{"a": [1]}')), "row"
+        _write("doc", "row", _points(vtype=5, number=None, text='{"a": [1]}')),
+        "row",
     ),
     "NaN sent as the float 'nan'": (_write("m", "scalar", _points(number="nan")), "nan"),
     "a float without a number": (_write("m", "scalar", _points(number=None)), "number"),
@@ -58,15 +62,18 @@ BAD_WRITES: dict[str, tuple[dict[str, Any], str]] = {
     "a bool that is 2": (_write("m", "scalar", _points(vtype=2, number=2.0)), "2.0"),
     "a string without text": (_write("m", "scalar", _points(vtype=3, number=None)), "text"),
     "a scalar holding a document": (
-        _write("m", "scalar", _points(vtype=5, number=None, text="{}")), "scalar"
+        _write("m", "scalar", _points(vtype=5, number=None, text="{}")),
+        "scalar",
     ),
     "an integer text that is not one": (
-        _write("m", "scalar", _points(vtype=1, number=1.0, text="one")), "one"
+        _write("m", "scalar", _points(vtype=1, number=1.0, text="one")),
+        "one",
     ),
     "NUL in a text": (_write("m", "scalar", _points(vtype=3, number=None, text="a\x00b")), "NUL"),
     "NUL in a name": (_write("m\x00", "scalar", _points()), "NUL"),
     "a description that is not a string": (
-        _write("m", "scalar", _points(), description=5), "description"
+        _write("m", "scalar", _points(), description=5),
+        "description",
     ),
     "an unknown kind": (_write("m", "histogram", _points()), "histogram"),
 }
@@ -111,7 +118,11 @@ def test_batches_are_answered_one_by_one(workspace: Workspace, experiment: Exper
     results = response.json()["results"]
     assert [r["stored"] for r in results] == [False, True, False, False, True]
     assert [r["errors"][0]["error"] if r["errors"] else None for r in results] == [
-        "InvalidMetricError", None, "ValidationError", "NotFoundError", None
+        "InvalidMetricError",
+        None,
+        "ValidationError",
+        "NotFoundError",
+        None,
     ]
     assert b.get_metrics() == {"m": [1.0, 1.0]}
     assert a.get_metrics() == {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,19 +83,20 @@ def test_text_rules_are_the_same_everywhere(experiment: Experiment) -> None:
     run.set_tags({kept: kept})
     run.add_properties({kept: kept})
     run.log_row("row", **{"column": kept})
+    calls: list[Callable[[str], object]] = [
+        lambda bad: run.log("text", bad),
+        lambda bad: run.log(bad, 1.0),
+        lambda bad: run.set_tags({"t": bad}),
+        lambda bad: run.set_tags({bad: "v"}),
+        lambda bad: run.add_properties({bad: "v"}),
+        lambda bad: run.log_row("row2", column=bad),
+        lambda bad: run.log_table("table", {"c": [bad]}),
+        lambda bad: run.log("m", 1.0, description=bad),
+    ]
     for bad in ("a\x00", "\ud800", "x\udc00y"):
-        for call in (
-            lambda: run.log("text", bad),
-            lambda: run.log(bad, 1.0),
-            lambda: run.set_tags({"t": bad}),
-            lambda: run.set_tags({bad: "v"}),
-            lambda: run.add_properties({bad: "v"}),
-            lambda: run.log_row("row2", column=bad),
-            lambda: run.log_table("table", {"c": [bad]}),
-            lambda: run.log("m", 1.0, description=bad),
-        ):
+        for call in calls:
             with pytest.raises(ValidationError):
-                call()
+                call(bad)
     run.complete()
     stored = Run(experiment, run.id)
     assert stored.get_metrics() == {kept: kept, "row": {"column": kept}}
@@ -124,9 +126,7 @@ def _poison(url: str, run_id: str) -> None:
                 {"run": run_id},
             )
             conn.execute(
-                sa.text(
-                    "UPDATE metrics SET last_vtype = 9 WHERE run_id = :run AND name = 'many'"
-                ),
+                sa.text("UPDATE metrics SET last_vtype = 9 WHERE run_id = :run AND name = 'many'"),
                 {"run": run_id},
             )
             conn.execute(

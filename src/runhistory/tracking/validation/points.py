@@ -60,6 +60,7 @@ MAX_INT_DIGITS = 4300  # Python's own limit for turning an int into decimal text
 MAX_STRING_VALUE = 65_536
 _SCALAR_VTYPES = frozenset((VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL, VTYPE_STR, VTYPE_NAN))
 _DOCUMENT_VTYPES = frozenset((VTYPE_JSON,))
+_NUMBERS = frozenset((VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL))
 _DECIMAL = re.compile(r"-?[1-9][0-9]*")
 _FLOAT_MARKER = "$float"
 
@@ -124,8 +125,9 @@ def check_write(write: MetricWrite) -> None:
     found = set(vtypes)
     if not found <= allowed:
         _refuse_vtypes(name, write.kind, found - allowed)
-    if found == {VTYPE_FLOAT} and _plain_floats(numbers) and texts.count(None) == len(texts):
-        return  # the common case: plain numbers, nothing more to look at
+    if found <= _NUMBERS and texts.count(None) == len(texts) and _plain_floats(numbers):
+        if found == {VTYPE_FLOAT} or _whole_numbers(found, vtypes, numbers):
+            return  # the common case: numbers only, checked column-wise
     for vtype, number, text in zip(vtypes, numbers, texts, strict=True):
         _check_point(name, write.kind, vtype, number, text)
 
@@ -160,6 +162,19 @@ def _plain_floats(numbers: Sequence[Any]) -> bool:
         return False
     total = sum(numbers)
     return total == total or not any(n != n for n in numbers)
+
+
+def _whole_numbers(found: set[Any], vtypes: Sequence[int], numbers: Sequence[float]) -> bool:
+    """Whether the int points are whole numbers within 2**53 and the bools 0 or 1 (else the
+    point-by-point check finds and names the bad one)."""
+    if VTYPE_INT in found:
+        ints = [n for v, n in zip(vtypes, numbers, strict=True) if v == VTYPE_INT]
+        if not all(map(float.is_integer, ints)) or max(map(abs, ints)) > EXACT_FLOAT_INT:
+            return False
+    if VTYPE_BOOL in found:
+        bools = {n for v, n in zip(vtypes, numbers, strict=True) if v == VTYPE_BOOL}
+        return bools <= {0.0, 1.0}
+    return True
 
 
 def _refuse_vtypes(name: str, kind: str, bad: set[Any]) -> None:
