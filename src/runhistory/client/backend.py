@@ -96,6 +96,7 @@ class Connection:
             batch_size=int(settings.get("RUNHISTORY_WRITER_BATCH")),
             drain=getattr(backend, "wait_until_sent", None),
             changes=getattr(backend, "write_changes", None),
+            refusals=getattr(backend, "take_refusals", None),
         )
         self.backend: Backend = (
             OrderedBackend(backend, self.queue) if self.queue.takes_changes else backend

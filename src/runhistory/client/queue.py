@@ -71,6 +71,8 @@ class MetricQueue:
             backend's spool) waits there, and raises what the server refused.
         changes: stores a :class:`RunChanges` batch in one transaction and returns the
             errors of refused changes; without it :meth:`put_change` is not available.
+        refusals: takes the refusals kept beyond this queue (the remote sender's), for the
+            report of a workspace-wide close or of the interpreter's exit.
     """
 
     def __init__(
@@ -80,8 +82,10 @@ class MetricQueue:
         batch_size: int = 50_000,
         drain: Drain | None = None,
         changes: ChangeSink | None = None,
+        refusals: Callable[[], list[RunhistoryError]] | None = None,
     ) -> None:
         self._sink = sink
+        self._refusals = refusals
         self._change_sink = changes
         self._changes_put = 0  # run changes queued so far (under _change_lock)
         self._changes_done = 0  # run changes the writer has handled (writer thread only)
@@ -211,8 +215,10 @@ class MetricQueue:
             self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
 
     def take_errors(self) -> list[RunhistoryError]:
-        """Remove and return the first refusal of every run (for a report at exit)."""
-        return self._errors.take(every_run=True)
+        """Remove and return the first refusal of every run (for a report at exit), the
+        remote sender's included."""
+        taken = self._errors.take(every_run=True)
+        return taken + (self._refusals() if self._refusals is not None else [])
 
     def _wait_for_room(self) -> None:
         self._wake.set()
@@ -406,7 +412,7 @@ def _report(queue: MetricQueue, timeout_seconds: float) -> None:
     try:
         queue.wait(timeout_seconds)
         if queue._drain is not None:
-            queue._drain(timeout_seconds, None)
+            queue._drain(timeout_seconds, "")  # waits; raises only what belongs to no run
     except RunhistoryError as exc:
         print(f"runhistory: {exc}", file=sys.stderr)
     for error in queue.take_errors():

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from runhistory.client.http import HttpClient
 from runhistory.client.remote_files import RemoteFilesMixin
 from runhistory.client.wire import record, records
-from runhistory.errors import ValidationError
+from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.forking import reset_in_child
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
@@ -300,6 +300,10 @@ class RemoteBackend(RemoteFilesMixin):
         """
         if self._sender is not None:
             self._sender.wait_until_sent(timeout_seconds, run_id)
+
+    def take_refusals(self) -> list[RunhistoryError]:
+        """Remove and return the batches' refusals no flush has raised (one per run)."""
+        return self._sender.take_refusals() if self._sender is not None else []
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""

@@ -149,6 +149,10 @@ class SpoolSender:
         self._noted = False
         self._errors.raise_for(run_id, every_run=run_id is None)
 
+    def take_refusals(self) -> list[RunhistoryError]:
+        """Remove and return the refusals no flush has raised, the first of each run."""
+        return self._errors.take(every_run=True)
+
     # ---- the thread ---------------------------------------------------------------------
     def _run(self) -> None:
         failures = 0

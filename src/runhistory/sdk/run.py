@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -433,8 +434,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
         self._queue.flush(run_id=self._run_id)
         columns = self._backend.get_metric_history(self._run_id, name)
-        steps: builtins.list[int | None] = (
-            list(columns.steps) if columns.steps is not None else [None] * len(columns)
+        steps: Sequence[int | None] = (
+            columns.steps if columns.steps is not None else [None] * len(columns)
         )
         return [
             {"step": s, "value": v, "time": t}

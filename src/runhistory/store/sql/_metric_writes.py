@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -34,6 +35,7 @@ from runhistory.store.sql.schema import metrics
 from runhistory.tracking.entities import MetricWrite
 
 _METRICS_PER_INSERT = 64
+_IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
 # A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
 ROW_COLUMNS = (
     metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
@@ -155,7 +157,7 @@ def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
         "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
         "updated_time": at,
     }  # fmt: skip
-    return tuple(values[name] for name in METRIC_COLUMNS)
+    return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
 
 
 def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:

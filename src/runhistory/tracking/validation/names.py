@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runhistory.errors import InvalidNameError, ValidationError
@@ -69,27 +69,28 @@ def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | 
     return check_text(value, f"{what} {key!r}", MAX_TAG_VALUE)
 
 
-def _plain(items: Iterable[tuple[object, object]], allow_none: bool) -> bool:
+def _plain(mapping: Mapping[Any, Any], allow_none: bool) -> bool:
     """Whether every key and value is already a valid string (the common case, checked fast:
-    ASCII without NUL needs no closer look)."""
-    return all(
-        type(k) is str
-        and 0 < len(k) <= MAX_TAG_KEY
-        and k.isascii()
-        and "\x00" not in k
-        and (
-            (v is None and allow_none)
-            or (type(v) is str and len(v) <= MAX_TAG_VALUE and v.isascii() and "\x00" not in v)
-        )
-        for k, v in items
-    )
+    column-wise, and ASCII without NUL needs no closer look)."""
+    if not mapping:
+        return True
+    keys = mapping.keys()
+    values = [v for v in mapping.values() if v is not None] if allow_none else mapping.values()
+    if set(map(type, keys)) != {str} or not set(map(type, values)) <= {str}:
+        return False
+    if min(map(len, keys)) == 0 or max(map(len, keys)) > MAX_TAG_KEY:
+        return False
+    if values and max(map(len, values)) > MAX_TAG_VALUE:
+        return False
+    text = "".join(keys) + "".join(values)
+    return text.isascii() and "\x00" not in text
 
 
 def check_tags(tags: object) -> dict[str, str | None]:
     """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings."""
     if not isinstance(tags, Mapping):
         raise ValidationError(f"tags must be a dict of str to str, got {type(tags).__name__}")
-    if _plain(tags.items(), True):
+    if _plain(tags, True):
         return dict(tags)
     return {_check_key("tag", k): _check_value("tag", k, v, True) for k, v in tags.items()}
 
@@ -100,7 +101,7 @@ def check_properties(properties: object) -> dict[str, str]:
         raise ValidationError(
             f"properties must be a dict of str to str, got {type(properties).__name__}"
         )
-    if _plain(properties.items(), False):
+    if _plain(properties, False):
         return dict(properties)
     checked: dict[str, str] = {}
     for key, value in properties.items():
