@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, ColumnElement, Select, delete, exists, func, sel
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
-from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment
+from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
 from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql.schema import (
     environments,
@@ -135,11 +135,6 @@ def _filters(conn: Connection, query: RunQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _require_run(conn: Connection, run_id: str) -> None:
-    if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
-        raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
-
-
 def _descendants(conn: Connection, run_id: str) -> list[str]:
     found, frontier = [run_id], [run_id]
     while frontier:
@@ -193,7 +188,7 @@ class RunsMixin(SqlStoreBase):
 
     def delete_run(self, run_id: str) -> None:
         def work(conn: Connection) -> None:
-            _require_run(conn, run_id)
+            require_run(conn, run_id)
             _delete_runs(conn, _descendants(conn, run_id))
 
         self._write(work)
