@@ -14,6 +14,7 @@ import pytest
 
 from runhistory import Experiment, Run, Workspace
 from runhistory.artifacts import open_artifact_store
+from runhistory.errors import ConflictError
 from runhistory.store.sql import open_store
 from runhistory.tracking import run_records as runs
 from runhistory.tracking.service import TrackingService
@@ -62,3 +63,26 @@ def test_a_clash_with_a_stored_id_never_loses_the_run(
     stored = service.search_runs(experiment_id=experiment.experiment_id)
     assert {r.run_id for r in stored} == {first.run_id, second.run_id}
     service.close()
+
+
+def test_a_run_written_behind_that_clashes_costs_no_other_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK makes the id of a run written behind; should it exist already (here: forced),
+    only that run is refused — its complete() says so — and the batch's other runs are kept."""
+    workspace = Workspace(path=tmp_path / "ws")
+    experiment = Experiment(workspace, "ids")
+    monkeypatch.setattr(runs.time, "time", lambda: 1_800_000_000.0)
+    monkeypatch.setattr(runs.os, "urandom", lambda n: b"\x07" * n)
+    first = experiment.start_logging(outputs=False)
+    first.complete()
+    clashing = experiment.start_logging(outputs=False)  # the same id again
+    monkeypatch.setattr(runs.os, "urandom", lambda n: b"\x08" * n)
+    other = experiment.start_logging(outputs=False)  # queued in the same batch
+    clashing.log("lost", 1.0)
+    other.log("kept", 2.0)
+    other.complete()
+    with pytest.raises(ConflictError, match="already exists"):
+        clashing.complete()
+    assert Run.get(workspace, other.id).get_metrics() == {"kept": 2.0}
+    assert Run.get(workspace, first.id).get_status() == "Completed"
