@@ -66,7 +66,7 @@ def same(got: Any, wanted: Any) -> bool:
     properties=st.dictionaries(NAMES, TEXT, max_size=3),
 )
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
