@@ -45,6 +45,8 @@ def check_metric_name(name: object) -> str:
             f"invalid metric name {name!r}: metric names are non-empty strings "
             f"of at most {MAX_METRIC_NAME} characters"
         )
+    if name.isascii() and "\x00" not in name:
+        return name  # the common case
     problem = text_problem(name)
     if problem is not None:
         raise InvalidNameError(f"invalid metric name {name!r}: it {problem}; {TEXT_RULE}")

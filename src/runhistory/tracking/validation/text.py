@@ -44,6 +44,13 @@ def check_text(value: object, field: str, limit: int | None = None) -> str:
         ValidationError: not a string, longer than ``limit``, or breaking the text rule;
             the message names the field and the value.
     """
+    if (
+        type(value) is str
+        and value.isascii()
+        and "\x00" not in value
+        and (limit is None or len(value) <= limit)
+    ):
+        return value  # the common case
     if type(value) is not str:
         if not isinstance(value, str):
             raise ValidationError(
