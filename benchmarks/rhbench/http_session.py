@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rhbench import b4_http, b5_chart, b6_start
+from rhbench import b4_http, b4_keepalive, b5_chart, b6_start
 from rhbench.harness import ML, RH, Harness, Result
 from rhbench.pg import fresh_database
 from rhbench.servers import running
@@ -26,6 +26,7 @@ def session(h: Harness, side: str, parts: set[str]) -> Result:
             result: Result = {"fresh_s": server.started_s}
             if "B4" in parts:
                 result |= b4_http.measure(h, side, server.url, quick)
+                result |= b4_keepalive.measure(h, side, server.url)
             if "B5" in parts and quick:
                 run_ids = b5_chart.populate(h, side, db, quick)
                 result |= b5_chart.read(h, side, server.url, run_ids, quick)
@@ -46,6 +47,7 @@ def run(h: Harness) -> None:
         results = h.alternate("HTTP session", {RH: measure(RH), ML: measure(ML)})
         if "B4" in parts:
             b4_http.add_rows(h, results)
+            b4_keepalive.add_rows(h, results)
         if "B5" in parts and h.settings.quick:
             b5_chart.add_row(h, results)
         if "B6" in parts:

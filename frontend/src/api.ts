@@ -91,19 +91,23 @@ export class ApiError extends Error {
 }
 
 const BASE = "api/v1";
-const TOKEN_KEY = "runhistory.token";
+/** Fired on window when the server answers 401: the studio then shows its sign-in page. */
+export const UNAUTHORIZED_EVENT = "runhistory:unauthorized";
 
-export function setToken(token: string | null): void {
-  if (token) localStorage.setItem(TOKEN_KEY, token);
-  else localStorage.removeItem(TOKEN_KEY);
+/** The anti-forgery value the server set next to the session cookie (readable by this page
+ *  only); every state-changing request sends it back in the X-CSRF-Token header. */
+function csrfToken(): string | null {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("rh_csrf="));
+  return found ? decodeURIComponent(found.slice("rh_csrf=".length)) : null;
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  const token = localStorage.getItem(TOKEN_KEY);
-  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+function headers(extra: Record<string, string> = {}, method = "GET"): Record<string, string> {
+  const csrf = method === "GET" || method === "HEAD" ? null : csrfToken();
+  return csrf ? { ...extra, "X-CSRF-Token": csrf } : extra;
 }
 
 async function failure(response: Response): Promise<ApiError> {
+  if (response.status === 401) dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   let kind = "HttpError";
   let message = `${response.status} ${response.statusText}`;
   try {
@@ -117,10 +121,10 @@ async function failure(response: Response): Promise<ApiError> {
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: headers() };
+  const init: RequestInit = { method, headers: headers({}, method) };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = headers({ "Content-Type": "application/json" });
+    init.headers = headers({ "Content-Type": "application/json" }, method);
   }
   const response = await fetch(`${BASE}${path}`, init);
   if (!response.ok) throw await failure(response);

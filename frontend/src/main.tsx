@@ -7,7 +7,9 @@ import { ComparePage } from "./pages/Compare";
 import { ExperimentsPage } from "./pages/Experiments";
 import { RunPage } from "./pages/Run";
 import { RunsPage } from "./pages/Runs";
+import { SignInPage } from "./pages/SignIn";
 import { type Route, href, useRoute } from "./router";
+import { type Session, signOut, useSession } from "./session";
 import "./style.css";
 
 function Page({ route }: { route: Route }) {
@@ -20,6 +22,8 @@ function Page({ route }: { route: Route }) {
       return <RunPage key={route.runId} experimentId={route.experimentId} runId={route.runId} tab={route.tab} />;
     case "compare":
       return <ComparePage key={route.runIds.join(",")} experimentId={route.experimentId} runIds={route.runIds} />;
+    case "sign-in":
+      return <ExperimentsPage />;
     default:
       return (
         <p class="error" role="alert">
@@ -29,9 +33,27 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+function Account({ session, onChange }: { session: Session; onChange: (s: Session) => void }) {
+  if (!session.auth || !session.signed_in) return null;
+  const out = async () => {
+    await signOut();
+    onChange({ auth: true, signed_in: false, name: null, scope: null });
+  };
+  return (
+    <span class="account">
+      <span title={`token scope: ${session.scope}`}>{session.name}</span>
+      <button type="button" onClick={out}>
+        Sign out
+      </button>
+    </span>
+  );
+}
+
 function App() {
   const route = useRoute();
   const theme = useTheme();
+  const [session, setSession] = useSession();
+  const signingIn = session !== null && session.auth && !session.signed_in;
   useEffect(() => {
     resetFirstChartMark();
     window.scrollTo(0, 0);
@@ -50,9 +72,14 @@ function App() {
         >
           {theme === "dark" ? "☀ light" : "☾ dark"}
         </button>
+        {session && <Account session={session} onChange={setSession} />}
       </header>
       <main id="main">
-        <Page route={route} />
+        {session === null ? null : signingIn ? (
+          <SignInPage code={route.page === "sign-in" ? route.code : null} onSignedIn={setSession} />
+        ) : (
+          <Page route={route} />
+        )}
       </main>
     </>
   );

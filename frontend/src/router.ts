@@ -6,6 +6,7 @@ export type Route =
   | { page: "runs"; experimentId: string }
   | { page: "run"; experimentId: string; runId: string; tab: string }
   | { page: "compare"; experimentId: string; runIds: string[] }
+  | { page: "sign-in"; code: string | null }
   | { page: "missing"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -15,6 +16,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "experiments")) {
     return { page: "experiments" };
   }
+  if (parts.length === 1 && parts[0] === "sign-in") return { page: "sign-in", code: params.get("code") };
   if (parts[0] !== "experiments") return { page: "missing", path };
   const experimentId = parts[1];
   if (parts.length === 2) return { page: "runs", experimentId };

@@ -127,6 +127,35 @@ _SETTINGS = [
         "Base URL of the studio used in portal links (default: the server URL, or "
         "http://127.0.0.1:5000 for local workspaces).",
     ),
+    Setting(
+        "RUNHISTORY_BACKEND_STORE_URI",
+        str,
+        None,
+        "Database of runhistory server, token and db commands (--backend-store-uri).",
+    ),
+    Setting("RUNHISTORY_SERVER_HOST", str, "127.0.0.1", "Address the server listens on (--host)."),
+    Setting("RUNHISTORY_SERVER_PORT", int, 5000, "Port the server listens on (--port)."),
+    Setting("RUNHISTORY_SERVER_WORKERS", int, 1, "Server processes sharing the port (--workers)."),
+    Setting("RUNHISTORY_SERVER_AUTH", bool, False, "Require a token on the server (--auth)."),
+    Setting(
+        "RUNHISTORY_SECRET_KEY_FILE",
+        str,
+        None,
+        "Key file encrypting workspace secrets on the server (--secret-key-file).",
+    ),
+    Setting(
+        "RUNHISTORY_PUBLIC_URL",
+        str,
+        None,
+        "The server's address as users open it (--public-url; also for sign-in links).",
+    ),
+    Setting(
+        "RUNHISTORY_FORWARDED_ALLOW_IPS",
+        str,
+        "127.0.0.1",
+        "Proxies whose X-Forwarded-* headers the server trusts (--forwarded-allow-ips).",
+    ),
+    Setting("RUNHISTORY_SERVER_LOG_LEVEL", str, "info", "Server log level (--log-level)."),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 

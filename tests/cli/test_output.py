@@ -13,8 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from runhistory.cli.group import LazyGroup
-from runhistory.cli.output import cell_text
-from runhistory.cli.yaml_text import to_yaml
+from runhistory.cli.output import cell_text, to_yaml
 
 AWKWARD: list[Any] = [
     "",

@@ -151,8 +151,10 @@ def test_environment_directory_round_trip_and_constructors(tmp_path: Path) -> No
 
 
 def test_cloud_only_environment_members_explain_themselves() -> None:
-    with pytest.raises(ValidationError, match="no environment registry"):
+    with pytest.raises(ValidationError, match="needs a Workspace"):
         Environment("x").register(None)
+    with pytest.raises(ValidationError, match="no environment labels"):
+        Environment.label(None, "x", "1", ["prod"])
     with pytest.raises(ValidationError, match="without Docker"):
         Environment.from_docker_image("x", "ubuntu:22.04")
     with pytest.raises(ValidationError, match="non-empty name"):

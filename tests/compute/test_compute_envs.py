@@ -122,14 +122,22 @@ def test_user_managed_environment_uses_the_named_interpreter(
         exp.submit(ScriptRunConfig(folder, "who.py", environment=missing))
 
 
-def test_conda_packages_without_conda_are_refused_clearly(
+def test_conda_packages_without_conda_come_from_pip_and_another_python_is_refused(
     exp: Experiment, source: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no conda on PATH
     env = Environment("needs-conda")
-    env.python.conda_dependencies = CondaDependencies.create(conda_packages=["scikit-learn"])
+    env.python.conda_dependencies = CondaDependencies.create(
+        conda_packages=["scikit-learn", "pytorch=2.1", "cudatoolkit=11.8", "numpy>=1.20"]
+    )
+    plan = plan_environment(env.to_dict())
+    assert plan.kind == "venv"
+    assert plan.pip == ("scikit-learn", "torch==2.1.*", "numpy>=1.20")
+    assert "scikit-learn -> scikit-learn, pytorch=2.1 -> torch==2.1.*" in plan.notes[0]
+    assert "cudatoolkit=11.8" in plan.notes[1]
+    env.python.conda_dependencies.set_python_version("2.7")
     folder = source({"a.py": "print(1)\n"})
-    with pytest.raises(EnvironmentBuildError, match=r"conda packages \['scikit-learn'\]"):
+    with pytest.raises(EnvironmentBuildError, match=r"conda packages \[.*'python=2.7'\]"):
         exp.submit(ScriptRunConfig(folder, "a.py", environment=env))
     assert exp.get_runs() == []
 

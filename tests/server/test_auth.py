@@ -18,7 +18,7 @@ def _api_requests(app: AuthApp) -> list[tuple[str, str]]:
     spec = app.client.get("/api/v1/openapi.json").json()
     found = []
     for path, item in spec["paths"].items():
-        if path.startswith("/api/v1/"):
+        if path.startswith("/api/v1/") and path != "/api/v1/session":  # signing in is open
             filled = _PARAM.sub(lambda m: "1" if m.group(1) == "version" else "x", path)
             found += [(method.upper(), filled) for method in item]
     assert len(found) > 30

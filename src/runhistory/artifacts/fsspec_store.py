@@ -145,8 +145,8 @@ class FsspecArtifactStore(ArtifactStore):
                 if os.path.isdir(path):
                     raise FileNotFoundError(path)
                 return open(path, "rb")
-            if not self._fs.isfile(path):
-                raise FileNotFoundError(path)
+            if self._fs.info(path).get("type") != "file":  # unlike isfile(), info() says
+                raise FileNotFoundError(path)  # when the store cannot be reached
             return cast(BinaryIO, self._fs.open(path, "rb", block_size=_READ_BLOCK))
 
     def get_bytes(self, key: str) -> bytes:
@@ -172,7 +172,11 @@ class FsspecArtifactStore(ArtifactStore):
         path = self._path(key)
         if self._local is not None:
             return os.path.isfile(path)
-        return bool(self._fs.isfile(path))
+        try:
+            with self._reading(key):
+                return bool(self._fs.info(path).get("type") == "file")
+        except NotFoundError:
+            return False
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key under the folder ``prefix`` (``""`` for the whole store), sorted.
@@ -235,7 +239,9 @@ class FsspecArtifactStore(ArtifactStore):
             yield
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise self._missing(key) from exc
-        except OSError as exc:
+        except Exception as exc:
+            if not _is_store_failure(exc):
+                raise
             raise StorageError(f"cannot read artifact {key!r} in {self._uri}: {exc}") from exc
 
     @contextlib.contextmanager
@@ -243,8 +249,19 @@ class FsspecArtifactStore(ArtifactStore):
         """Turn I/O failures into :class:`StorageError` naming ``key``."""
         try:
             yield
-        except OSError as exc:
+        except Exception as exc:
+            if not _is_store_failure(exc):
+                raise
             raise StorageError(f"cannot write artifact {key!r} to {self._uri}: {exc}") from exc
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store failed: an I/O error, or an error of the object store's
+    client library (botocore's connection errors, for example, are no ``OSError``)."""
+    if isinstance(exc, OSError):
+        return True
+    module = type(exc).__module__.split(".", 1)[0]
+    return module in _STORE_LIBRARIES
 
 
 def _atomic_write(dest: str, source: BinaryIO) -> int:
@@ -301,6 +318,11 @@ def _local_root(root: str) -> str | None:
     if "://" in root:
         return None
     return os.path.abspath(os.path.expanduser(root))
+
+
+_STORE_LIBRARIES = frozenset(
+    {"botocore", "aiobotocore", "boto3", "s3fs", "aiohttp", "fsspec", "gcsfs", "adlfs"}
+)
 
 
 def _public_uri(root: str) -> str:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "runhistory.cli.exec_command:exec_script",
         "Run a script with the azureml alias and an interactive run.",
     ),
+    "db": ("runhistory.cli.db:db", "Show and upgrade the schema of a workspace database."),
     "completion": (
         "runhistory.cli.completion:completion",
         "Print the shell completion script for bash, zsh or fish.",

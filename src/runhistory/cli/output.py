@@ -49,8 +49,6 @@ def emit(data: Any, output: str, query: Any = None, columns: Columns | None = No
     if output == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif output == "yaml":
-        from runhistory.cli.yaml_text import to_yaml
-
         click.echo(to_yaml(data), nl=False)
     elif output == "tsv":
         for row in _rows(data, layout):
@@ -174,3 +172,24 @@ def _print(table: Any) -> None:
         console.print(table)
     for line in captured.get().splitlines():
         click.echo(line.rstrip())
+
+
+def to_yaml(value: Any) -> str:
+    """``value`` (JSON-like data) as a YAML document, keys in their given order."""
+    import yaml  # imported here: only ``-o yaml`` needs it
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        _plain(value), Dumper=dumper, sort_keys=False, allow_unicode=True,
+        default_flow_style=False, width=1_000_000,
+    )  # fmt: skip
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively (the safe dumper writes only plain YAML types)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

@@ -11,6 +11,7 @@ from runhistory.cli.options import common_options
 
 if TYPE_CHECKING:
     from runhistory.sdk.run import Run
+    from runhistory.sdk.watch import LogTail
 
 POLL_SECONDS = 0.25
 PROGRESS_MIN_BYTES = 10 * 1024 * 1024
@@ -46,44 +47,27 @@ def logs(run_id: str, follow: bool) -> None:
             f"run {run_id} has no {LOG_FILE}{listed}; `runhistory run download -r {run_id} "
             f"--prefix logs/` fetches every log file"
         )
-    _LogPrinter(found, LOG_FILE).print_new(final=True)
+    from runhistory.sdk.watch import LogTail
+
+    _print_new(LogTail(found, LOG_FILE), final=True)
 
 
-class _LogPrinter:
-    """Prints what was added to a run's log since the last call (whole UTF-8 characters)."""
-
-    def __init__(self, found: Run, name: str) -> None:
-        import codecs
-
-        self._run = found
-        self._name = name
-        self._offset = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def print_new(self, final: bool = False) -> None:
-        from runhistory.errors import NotFoundError
-
-        try:
-            with self._run._backend.open_file(self._run.id, self._name) as handle:
-                handle.seek(self._offset)
-                data = handle.read()
-        except NotFoundError:
-            return
-        self._offset += len(data)
-        text = self._decoder.decode(data, final=final)
-        if text:
-            click.echo(text, nl=False)
+def _print_new(tail: LogTail, final: bool = False) -> None:
+    text = tail.read_new(final=final)
+    if text:
+        click.echo(text, nl=False)
 
 
 def _follow(found: Run, name: str) -> None:
     import time
 
+    from runhistory.sdk.watch import LogTail
     from runhistory.tracking import status as st
 
-    printer = _LogPrinter(found, name)
+    tail = LogTail(found, name)
     while True:
         finished = st.is_terminal(found.get_status())
-        printer.print_new(final=finished)
+        _print_new(tail, final=finished)
         if finished:
             return
         time.sleep(POLL_SECONDS)

@@ -5,82 +5,73 @@ These commands import the server stack (FastAPI, uvicorn) only when they run.
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from typing import Any
 
 import click
 
-from runhistory.cli.options import common_options, output_options
+from runhistory.cli.options import common_options
+from runhistory.cli.tokens import token
+from runhistory.cli.workspace import store_location
 
-
-def _store_location(
-    backend_store_uri: str | None, artifact_location: str | None
-) -> tuple[str, str | None]:
-    """The database (and artifact location) to serve: the option, else the CLI's workspace."""
-    if backend_store_uri:
-        return backend_store_uri, artifact_location
-    from runhistory.cli.workspace import open_workspace
-    from runhistory.client.backend import close_all
-
-    workspace = open_workspace()
-    uri, artifacts = workspace.tracking_uri, artifact_location or workspace.artifact_location
-    close_all()
-    if uri.startswith(("http://", "https://")):
-        raise click.ClickException(
-            f"the workspace is itself a server ({uri}); pass --backend-store-uri "
-            "postgresql://… or sqlite:///… (the database the server should use)"
-        )
-    return uri, artifacts
+__all__ = ["server", "sync", "token", "ui"]
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RUNHISTORY_SERVER_HOST",
+              help="Address to listen on.")  # fmt: skip
+@click.option("--port", default=5000, show_default=True, type=int,
+              envvar="RUNHISTORY_SERVER_PORT", help="Port to listen on.")  # fmt: skip
 @click.option(
-    "--backend-store-uri",
-    metavar="URI",
+    "--backend-store-uri", metavar="URI", envvar="RUNHISTORY_BACKEND_STORE_URI",
     help="postgresql://…, sqlite:///… or a folder (default: the CLI's workspace).",
-)
+)  # fmt: skip
 @click.option(
-    "--artifact-location",
-    metavar="URI",
+    "--artifact-location", metavar="URI", envvar="RUNHISTORY_ARTIFACT_LOCATION",
     help="Folder or s3://bucket/prefix for run files (needed with postgresql://).",
-)
+)  # fmt: skip
 @click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Server processes sharing the port.",
-)
-@click.option("--auth", is_flag=True, help="Require a bearer token (see `runhistory token`).")
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+    envvar="RUNHISTORY_SERVER_WORKERS", help="Server processes sharing the port.",
+)  # fmt: skip
+@click.option("--auth", is_flag=True, envvar="RUNHISTORY_SERVER_AUTH",
+              help="Require a token (see `runhistory token`).")  # fmt: skip
 @click.option(
-    "--secret-key-file",
-    metavar="PATH",
+    "--secret-key-file", metavar="PATH", envvar="RUNHISTORY_SECRET_KEY_FILE",
     help="Key encrypting workspace secrets; give every server of one database the same.",
-)
+)  # fmt: skip
 @click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
+    "--public-url", metavar="URL", envvar="RUNHISTORY_PUBLIC_URL",
+    help="The address users open (behind a proxy: https://…), shown in messages.",
+)  # fmt: skip
+@click.option(
+    "--forwarded-allow-ips", metavar="IPS", envvar="RUNHISTORY_FORWARDED_ALLOW_IPS",
+    default="127.0.0.1", show_default=True,
+    help="Proxies whose X-Forwarded-Proto/-For headers are trusted (comma-separated, or *).",
+)  # fmt: skip
+@click.option(
+    "--log-level", default="info", show_default=True, envvar="RUNHISTORY_SERVER_LOG_LEVEL",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-)
+)  # fmt: skip
 @common_options
 def server(host: str, port: int, backend_store_uri: str | None, artifact_location: str | None,
-           workers: int, auth: bool, secret_key_file: str | None,
-           log_level: str) -> None:  # fmt: skip
+           workers: int, auth: bool, secret_key_file: str | None, public_url: str | None,
+           forwarded_allow_ips: str, log_level: str) -> None:  # fmt: skip
     """Run the runhistory tracking server (REST API under /api/v1, studio at /).
 
-    The schema is migrated at start; a database written by a newer runhistory is refused.
+    An empty database gets its schema at start; an older one is refused until `runhistory db
+    upgrade` ran (a SQLite workspace upgrades itself after a backup). Every option can also
+    be set with the RUNHISTORY_* environment variable named in docs/settings.md.
     Example: runhistory server --backend-store-uri postgresql://ml@db/runs
     --artifact-location s3://ml-runs/artifacts --host 0.0.0.0 --workers 4 --auth
     """
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
-    uri, artifacts = _store_location(backend_store_uri, artifact_location)
+    uri, artifacts = store_location(backend_store_uri, artifact_location)
     settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth,
-                              secret_key_file=secret_key_file)  # fmt: skip
+                              secret_key_file=secret_key_file, public_url=public_url,
+                              forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -105,7 +96,7 @@ def ui(host: str, port: int, no_browser: bool) -> None:
     from runhistory.server.config import ServerSettings
     from runhistory.server.runner import bind, serve
 
-    uri, artifacts = _store_location(None, None)
+    uri, artifacts = store_location(None, None)
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -146,22 +137,16 @@ def _send_spool(spool: Any, retry_seconds: float) -> tuple[int, int]:
     from runhistory.client.http import HttpClient
     from runhistory.client.sender import BatchSender
     from runhistory.errors import StorageError
+    from runhistory.retry import Backoff, on, retry
 
     uri = spool.tracking_uri()
     http = HttpClient(uri, token=settings.get("RUNHISTORY_TRACKING_TOKEN"))
     sender = BatchSender(http)
     batches = values = 0
     try:
+        backoff = Backoff(first=0.5, cap=5.0, seconds=retry_seconds)
         for batch in spool.pending():
-            deadline = time.monotonic() + retry_seconds
-            while True:
-                try:
-                    refusals = sender.send([batch])
-                    break
-                except StorageError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(1.0)
+            refusals = retry(partial(sender.send, [batch]), on(StorageError), backoff)
             for refusal in refusals:
                 if refusal is not None:
                     click.echo(f"runhistory: the server refused a batch: {refusal}", err=True)
@@ -171,78 +156,3 @@ def _send_spool(spool: Any, retry_seconds: float) -> tuple[int, int]:
         http.close()
         spool.close()
     return batches, values
-
-
-@click.group()
-def token() -> None:
-    """Create, list and revoke the bearer tokens of a server started with --auth."""
-
-
-_STORE_OPTION = click.option(
-    "--backend-store-uri", metavar="URI",
-    help="The server's database (default: the CLI's workspace).",
-)  # fmt: skip
-
-
-def _tokens(backend_store_uri: str | None) -> Any:
-    from runhistory.client.backend import resolve_location
-    from runhistory.store.sql.tokens import SqlTokenStore
-
-    uri, _ = _store_location(backend_store_uri, None)
-    location = resolve_location(uri, "unused")
-    assert location.database_url is not None
-    return SqlTokenStore.open(location.database_url)
-
-
-@token.command("create")
-@click.option("--name", required=True, help="What the token is for (a person, a job).")
-@_STORE_OPTION
-@common_options
-def token_create(name: str, backend_store_uri: str | None) -> None:
-    """Create a token and print it (it is shown only this once)."""
-    store = _tokens(backend_store_uri)
-    try:
-        secret, info = store.create(name)
-    finally:
-        store.close()
-    click.echo(f"created token {info.name!r} (id {info.token_id}); it is shown only once:",
-               err=True)  # fmt: skip
-    click.echo(secret)
-
-
-@token.command("list")
-@_STORE_OPTION
-@output_options
-@common_options
-def token_list(backend_store_uri: str | None, output: str, query: Any) -> None:
-    """List tokens (names, ids and dates; never the tokens themselves)."""
-    from runhistory.cli.output import emit
-    from runhistory.sdk.timefmt import iso_utc
-
-    store = _tokens(backend_store_uri)
-    try:
-        found = store.list()
-    finally:
-        store.close()
-    rows = [
-        {"name": t.name, "id": t.token_id, "created": iso_utc(t.created_time),
-         "revoked": iso_utc(t.revoked_time) if t.revoked_time else None,
-         "active": t.active}
-        for t in found
-    ]  # fmt: skip
-    emit(rows, output, query)
-
-
-@token.command("revoke")
-@click.argument("name_or_id")
-@_STORE_OPTION
-@common_options
-def token_revoke(name_or_id: str, backend_store_uri: str | None) -> None:
-    """Revoke the active tokens with this name (or id): they stop working at once."""
-    store = _tokens(backend_store_uri)
-    try:
-        revoked = store.revoke(name_or_id)
-    finally:
-        store.close()
-    for info in revoked:
-        click.echo(f"revoked token {info.name!r} (id {info.token_id})")

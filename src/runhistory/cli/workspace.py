@@ -65,3 +65,29 @@ def _named_or_folder(value: str, create: bool) -> Workspace:
             f"{exc}; create it with `runhistory folder attach -w {value}`, or pass a folder "
             f"path (./{value}) to use a workspace folder"
         ) from None
+
+
+def store_location(
+    backend_store_uri: str | None, artifact_location: str | None
+) -> tuple[str, str | None]:
+    """The database (and artifact location) to use: the option, else the CLI's workspace."""
+    if backend_store_uri:
+        return backend_store_uri, artifact_location
+    from runhistory.cli.workspace import open_workspace
+    from runhistory.client.backend import close_all
+
+    workspace = open_workspace()
+    uri, artifacts = workspace.tracking_uri, artifact_location or workspace.artifact_location
+    close_all()
+    if uri.startswith(("http://", "https://")):
+        raise click.ClickException(
+            f"the workspace is itself a server ({uri}); pass --backend-store-uri "
+            "postgresql://… or sqlite:///… (the database the server should use)"
+        )
+    return uri, artifacts
+
+
+STORE_OPTION = click.option(
+    "--backend-store-uri", metavar="URI", envvar="RUNHISTORY_BACKEND_STORE_URI",
+    help="The server's database (default: the CLI's workspace).",
+)  # fmt: skip

@@ -7,8 +7,6 @@ code using the remote backend catches exactly what it catches in the embedded mo
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +21,7 @@ from runhistory.errors import (
     StorageError,
     error_class_by_name,
 )
+from runhistory.retry import Backoff, retry
 
 API_PREFIX = "/api/v1"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -121,29 +120,63 @@ class HttpClient:
             response.close()
 
     def _with_retries(self, attempt: Any, method: str) -> httpx.Response:
-        deadline = time.monotonic() + self.retry_seconds
-        delay = 0.1
-        while True:
+        """``attempt()`` until it answers, retrying (with backoff, for ``retry_seconds``) an
+        unreachable server and, for idempotent methods, 502/503/504 (honouring
+        ``Retry-After``). The last such answer is returned when the time is up."""
+
+        def once() -> httpx.Response:
             try:
                 response: httpx.Response = attempt()
             except httpx.TransportError as exc:
-                if not _safe_to_retry(exc, method) or time.monotonic() > deadline:
-                    raise StorageError(
-                        f"cannot reach the runhistory server at {self.base_url}: {exc!r}",
-                        url=self.base_url,
-                    ) from exc
-            else:
-                if response.status_code not in _RETRY_STATUS or time.monotonic() > deadline:
-                    return response
-                if method not in _IDEMPOTENT:
-                    return response
-                response.close()
-            time.sleep(delay * (1 + random.random() / 2))
-            delay = min(delay * 2, 2.0)
+                raise _Unreachable(exc, _safe_to_retry(exc, method)) from exc
+            if response.status_code in _RETRY_STATUS and method in _IDEMPOTENT:
+                raise _Unavailable(response)
+            return response
+
+        backoff = Backoff(first=0.1, cap=2.0, seconds=self.retry_seconds)
+        try:
+            return retry(once, _retryable, backoff)
+        except _Unavailable as exc:
+            return exc.response
+        except _Unreachable as exc:
+            raise StorageError(
+                f"cannot reach the runhistory server at {self.base_url}: {exc.cause!r}",
+                url=self.base_url,
+            ) from exc.cause
 
     def close(self) -> None:
         """Close the connections."""
         self._client.close()
+
+
+class _Unreachable(Exception):
+    """A request that did not get an answer (``safe``: it may be sent again)."""
+
+    def __init__(self, cause: httpx.TransportError, safe: bool) -> None:
+        super().__init__(str(cause))
+        self.cause, self.safe = cause, safe
+
+
+class _Unavailable(Exception):
+    """An answer saying the server is unavailable for now (502/503/504)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.retry_after = _retry_after(response)
+        response.read()  # the error body stays readable once the connection is released
+        response.close()
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _Unavailable) or (isinstance(exc, _Unreachable) and exc.safe)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None  # absent, or an HTTP date (not sent by runhistory servers)
 
 
 def _safe_to_retry(exc: httpx.TransportError, method: str) -> bool:

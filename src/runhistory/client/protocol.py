@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Protocol
 
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking.entities import (
+    EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
     MetricColumns,
@@ -74,6 +75,7 @@ class Backend(Protocol):
         tags: object = None,
         properties: object = None,
         run_definition: dict[str, Any] | None = None,
+        submitted_by: str | None = None,
     ) -> RunInfo:
         """Create a run (a child when ``parent_run_id`` is given) in ``status``."""
 
@@ -180,8 +182,8 @@ class Backend(Protocol):
     def get_file_info(self, run_id: str, name: str) -> FileInfo:
         """The index entry of one run file."""
 
-    def open_file(self, run_id: str, name: str) -> BinaryIO:
-        """A binary stream of one run file (close it when done)."""
+    def open_file(self, run_id: str, name: str, offset: int = 0) -> BinaryIO:
+        """A binary stream of one run file from byte ``offset`` on (close it when done)."""
 
     def download_file(self, run_id: str, name: str, local_path: str) -> str:
         """Copy one run file to ``local_path``; returns the path."""
@@ -251,6 +253,18 @@ class Backend(Protocol):
         self, name: str, version: int, target_dir: str, exist_ok: bool = False
     ) -> str:
         """Copy a model version's files into ``target_dir``; returns the model's path there."""
+
+    # ---- environments ------------------------------------------------------------------------
+    def register_environment(self, name: str, definition: dict[str, Any]) -> EnvironmentVersion:
+        """Register ``definition`` under ``name``; an unchanged definition keeps its version."""
+
+    def get_environment(self, name: str, version: int | str | None = None) -> EnvironmentVersion:
+        """A registered environment; the newest version when ``version`` is None."""
+
+    def list_environments(
+        self, name: str | None = None, latest: bool = True
+    ) -> list[EnvironmentVersion]:
+        """Registered environments by name; every version unless ``latest``."""
 
     # ---- secrets -----------------------------------------------------------------------------
     def set_secret(self, name: str, value: str) -> None:

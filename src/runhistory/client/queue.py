@@ -40,6 +40,7 @@ from runhistory.client.batches import (
 from runhistory.client.run_errors import RunErrors
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError
 from runhistory.forking import reset_in_child
+from runhistory.retry import Backoff, on, retry
 from runhistory.tracking.entities import MetricWrite, RunChanges
 
 Sink = Callable[[str, Sequence[MetricWrite]], Any]
@@ -49,7 +50,7 @@ Drain = Callable[[float, "str | None"], None]
 T = TypeVar("T")
 
 _IDLE_WAIT = 0.02
-_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+_RETRY = Backoff(first=0.05, factor=3.0, cap=5.0, attempts=7)  # about 10 s in all
 
 
 class _FlushMarker:
@@ -363,14 +364,7 @@ class MetricQueue:
     @staticmethod
     def _retry(call: Callable[[], T]) -> T:
         """``call()``, again after a pause while the store reports itself unavailable."""
-        for delay in (*_RETRY_DELAYS, None):
-            try:
-                return call()
-            except StorageError:
-                if delay is None:
-                    raise
-                time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retry(call, on(StorageError), _RETRY)
 
     def close(self, timeout_seconds: float = 60) -> None:
         """Store what is queued, then stop the writer; refusals no run has raised yet are

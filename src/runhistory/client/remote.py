@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runhistory.client.http import HttpClient
+from runhistory.client.remote_environments import RemoteEnvironmentsMixin
 from runhistory.client.remote_files import RemoteFilesMixin
 from runhistory.client.wire import record, records
 from runhistory.errors import RunhistoryError, ValidationError
@@ -30,7 +31,7 @@ from runhistory.tracking.entities import (
     RunInfo,
 )
 from runhistory.tracking.models import _pairs_to_dict  # the service's own normalisation
-from runhistory.tracking.run_records import check_run_fields
+from runhistory.tracking.run_records import check_run_fields, current_user
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _PAGE = 10_000
@@ -57,7 +58,7 @@ def _statuses(status: str | Sequence[str] | None) -> list[tuple[str, str]]:
     return [("status", s) for s in wanted]
 
 
-class RemoteBackend(RemoteFilesMixin):
+class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
     """A runhistory server, reached over HTTP, with the tracking service's methods.
 
     Args:
@@ -151,8 +152,11 @@ class RemoteBackend(RemoteFilesMixin):
         tags: object = None,
         properties: object = None,
         run_definition: dict[str, Any] | None = None,
+        submitted_by: str | None = None,
     ) -> RunInfo:
-        """Create a run (a child when ``parent_run_id`` is given)."""
+        """Create a run (a child when ``parent_run_id`` is given); submitted by
+        ``submitted_by`` (default: this process's user; a server with --auth uses the token's
+        name)."""
         fields = {"display_name": display_name, "description": description, "target": target,
                   "run_definition": run_definition}  # fmt: skip
         check_run_fields(fields)
@@ -161,6 +165,7 @@ class RemoteBackend(RemoteFilesMixin):
             "status": status, "display_name": display_name, "description": description,
             "run_type": run_type, "target": target, "tags": check_tags(tags or {}),
             "properties": check_properties(properties or {}), "run_definition": run_definition,
+            "submitted_by": submitted_by or current_user(),
         }  # fmt: skip
         return record(RunInfo, self.http.call("POST", "/runs", body))
 

@@ -125,13 +125,25 @@ class RemoteFilesMixin:
         url = f"/runs/{quote(run_id, safe='')}/file-info/{_path(name)}"
         return record(FileInfo, self.http.call("GET", url))
 
-    def open_file(self, run_id: str, name: str) -> BinaryIO:
-        """A binary stream of one run file (close it when done)."""
-        name = validate_artifact_name(name)
-        return self._open(f"/runs/{quote(run_id, safe='')}/files/{_path(name)}")
+    def open_file(self, run_id: str, name: str, offset: int = 0) -> BinaryIO:
+        """A binary stream of one run file from byte ``offset`` on (close it when done).
 
-    def _open(self, url: str) -> BinaryIO:
-        closer = self.http.stream("GET", url)
+        A non-zero offset is an HTTP ``Range`` request: a growing log is tailed by reading
+        only what was added, and an offset at the end of the file gives an empty stream.
+        """
+        name = validate_artifact_name(name)
+        url = f"/runs/{quote(run_id, safe='')}/files/{_path(name)}"
+        if not offset:
+            return self._open(url)
+        try:
+            return self._open(url, headers={"Range": f"bytes={offset}-"})
+        except ValidationError as exc:
+            if exc.fields.get("http_status") == 416:  # nothing after offset (yet)
+                return io.BytesIO(b"")  # type: ignore[return-value]
+            raise
+
+    def _open(self, url: str, headers: dict[str, str] | None = None) -> BinaryIO:
+        closer = self.http.stream("GET", url, headers=headers)
         response = closer.__enter__()
         return io.BufferedReader(_ResponseReader(response, closer), CHUNK)  # type: ignore[return-value]
 

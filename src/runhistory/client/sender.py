@@ -36,12 +36,13 @@ from runhistory.errors import (
     StorageError,
     error_class_by_name,
 )
+from runhistory.retry import Backoff
 from runhistory.tracking.entities import MetricWrite
 
 MAX_POINTS_PER_REQUEST = 200_000
 MAX_BYTES_PER_REQUEST = 32 * 1024 * 1024
 MEMORY_BYTES = 64 * 1024 * 1024  # batch bytes kept in memory; beyond, re-read from the spool
-_BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+_BACKOFF = Backoff(first=0.1, cap=5.0)  # the pauses between tries; spooled batches never expire
 
 
 class BatchSender:
@@ -166,8 +167,8 @@ class SpoolSender:
             if self._send(group):
                 failures = 0
             else:
-                delay = _BACKOFF[min(failures, len(_BACKOFF) - 1)]
                 failures += 1
+                delay = _BACKOFF.delay(failures)
                 with self._changed:
                     if self._closed and failures > 3:
                         return

@@ -12,7 +12,6 @@ tracking URI), ``lock`` (held by the living process) and ``<seq>.batch`` files (
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from filelock import FileLock, Timeout
 
 from runhistory.errors import ConfigurationError
 
@@ -57,9 +57,9 @@ class SpooledBatch:
 class SpoolDir:
     """The spool folder of one process (or of a dead one, opened by ``runhistory sync``)."""
 
-    def __init__(self, path: str, lock_handle: int | None = None) -> None:
+    def __init__(self, path: str, lock: FileLock | None = None) -> None:
         self.path = path
-        self._lock = lock_handle
+        self._lock = lock
         self._seq = 0
 
     @classmethod
@@ -69,25 +69,21 @@ class SpoolDir:
             spool_root(), _digest(tracking_uri), f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         )
         os.makedirs(path, exist_ok=True)
-        handle = os.open(os.path.join(path, "lock"), os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        lock = _lock_of(path)
+        lock.acquire()
         meta = {"tracking_uri": tracking_uri, "pid": os.getpid(), "created_time": time.time()}
         _write_atomic(os.path.join(path, "meta.json"), orjson.dumps(meta))
-        return cls(path, handle)
+        return cls(path, lock)
 
     @classmethod
     def claim(cls, path: str) -> SpoolDir | None:
         """Open a spool folder whose process is gone (None while its owner still lives)."""
+        lock = _lock_of(path)
         try:
-            handle = os.open(os.path.join(path, "lock"), os.O_CREAT | os.O_RDWR, 0o600)
-        except OSError:
+            lock.acquire(timeout=0)
+        except (Timeout, OSError):
             return None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(handle)
-            return None
-        return cls(path, handle)
+        return cls(path, lock)
 
     def tracking_uri(self) -> str:
         """The server this spool's batches are for."""
@@ -129,9 +125,14 @@ class SpoolDir:
         if empty:
             shutil.rmtree(self.path, ignore_errors=True)
         if self._lock is not None:
-            os.close(self._lock)
+            self._lock.release(force=True)
             self._lock = None
         return empty
+
+
+def _lock_of(folder: str) -> FileLock:
+    """The lock a living process holds on its spool folder (portable: no ``fcntl``)."""
+    return FileLock(os.path.join(folder, "lock"), mode=0o600, thread_local=False)
 
 
 def _digest(tracking_uri: str) -> str:

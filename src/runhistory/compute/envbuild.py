@@ -9,7 +9,9 @@ The definition is the plain-dict form of an ``Environment`` (the ``.runconfig`` 
   once with ``pip`` and reused by every later job with the same list. The venv sees runhistory
   (and its own dependencies) through a ``.pth`` file placed after its own packages, so the
   packages asked for win;
-* conda packages: a conda environment when ``conda``/``mamba`` is on ``PATH``, else a clear error.
+* conda packages: a conda environment when ``conda``/``mamba`` is on ``PATH``; without conda,
+  the packages that exist on PyPI are installed with pip instead (a note names the mapping)
+  and a Python version other than the current one is a clear error.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class EnvPlan:
     conda: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     skipped: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # what was done in the user's place
 
     @property
     def key(self) -> str:
@@ -87,12 +90,18 @@ def plan_environment(definition: dict[str, Any] | None) -> EnvPlan:
     kept = tuple(p for p in pip if not _provided_by_runhistory(p))
     skipped = tuple(p for p in pip if _provided_by_runhistory(p))
     needs_other_python = version is not None and not _same_python(version)
-    if conda or needs_other_python:
+    if needs_other_python or (conda and _conda_executable() is not None):
         _require_conda(name, conda, version)
         return EnvPlan("conda", name, None, version, kept, options, conda, channels, skipped)
+    notes: tuple[str, ...] = ()
+    if conda:  # no conda here: the packages that exist on PyPI come from pip instead
+        from runhistory.compute.conda_to_pip import pip_fallback
+
+        from_conda, notes = pip_fallback(conda)
+        kept = tuple(dict.fromkeys(from_conda + kept))
     if not kept:
-        return EnvPlan("current", name, sys.executable, skipped=skipped)
-    return EnvPlan("venv", name, None, version, kept, options, (), channels, skipped)
+        return EnvPlan("current", name, sys.executable, skipped=skipped, notes=notes)
+    return EnvPlan("venv", name, None, version, kept, options, (), channels, skipped, notes)
 
 
 def split_dependencies(
@@ -166,7 +175,10 @@ def find_conda_python(environment_name: str) -> str:
     if conda is None:
         raise EnvironmentBuildError(
             f"cannot use conda environment {environment_name!r}: no conda, mamba or micromamba "
-            f"was found on PATH"
+            f"was found on PATH. Install conda, or describe the packages instead "
+            f"(Environment.from_pip_requirements(name, 'requirements.txt')), or point a "
+            f"user-managed environment at an interpreter (env.python.user_managed_dependencies "
+            f"= True; env.python.interpreter_path = '/path/to/python')"
         )
     result = subprocess.run(
         [conda, "env", "list", "--json"], stdout=subprocess.PIPE, text=True, check=False
@@ -201,6 +213,8 @@ def prepare_interpreter(plan: EnvPlan, envs_folder: str, log: Log) -> str:
     """
     for requirement in plan.skipped:
         log(f"not installing {requirement}: runhistory provides the azureml API itself")
+    for note in plan.notes:
+        log(note)
     if plan.interpreter is not None:
         log(f"using interpreter {plan.interpreter} ({plan.kind})")
         return plan.interpreter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from typing import TYPE_CHECKING
 
 from runhistory.tracking import status as st
@@ -24,14 +25,29 @@ def cancel_run(run: Run) -> RunInfo:
     if _submitted(info):
         from runhistory.compute import request_cancel
 
-        result: RunInfo = request_cancel(run._backend, info)
-        return result
+        requested: RunInfo = request_cancel(run._backend, info)
+        return _wait_canceled(run, requested)
     try:
         run._queue.flush(run_id=run.id)
     finally:
         run._upload_outputs()
-    result = run._backend.set_status(run.id, st.CANCELED)
+    result: RunInfo = run._backend.set_status(run.id, st.CANCELED)
     return result
+
+
+def _wait_canceled(run: Run, info: RunInfo) -> RunInfo:
+    """Wait for the job to stop (the original reports Canceled when cancel() returns).
+
+    The target stops the job within the cancel grace period (SIGTERM, then SIGKILL);
+    a few seconds more cover the supervisor's polling.
+    """
+    from runhistory import settings
+
+    deadline = time.monotonic() + float(settings.get("RUNHISTORY_CANCEL_GRACE_SECONDS")) + 10
+    while not st.is_terminal(info.status) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        info = run._backend.get_run(run.id)
+    return info
 
 
 def clean_run(run: Run) -> list[str]:

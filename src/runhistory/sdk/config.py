@@ -26,6 +26,7 @@ class WorkspaceConfig:
     subscription_id: str | None = None
     resource_group: str | None = None
     experiment_name: str | None = None
+    location: str | None = None
     token: str | None = None  # bearer token for a server tracking URI
 
 
@@ -67,6 +68,7 @@ def read_config(path: str) -> WorkspaceConfig:
         subscription_id=data.get("subscription_id"),
         resource_group=data.get("resource_group"),
         experiment_name=data.get("experiment_name"),
+        location=data.get("location"),
         token=data.get("token"),
     )
 

@@ -16,6 +16,7 @@ from runhistory.tracking import status as st
 
 if TYPE_CHECKING:
     from runhistory.sdk.run import Run
+    from runhistory.sdk.workspace import Workspace
 
 INTERACTIVE_EXPERIMENT = "interactive"
 _context_run: Run | None = None
@@ -59,13 +60,29 @@ def _submitted_run(run_id: str) -> Run:
 
 def _interactive_run() -> Run:
     from runhistory.sdk.experiment import Experiment
-    from runhistory.sdk.workspace import Workspace
 
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    experiment = Experiment(Workspace(), experiment_name_for_script(argv0))
+    experiment = Experiment(_context_workspace(), experiment_name_for_script(argv0))
     run = experiment.start_logging()
     _install_exit_hooks()
     return run
+
+
+def _context_workspace() -> Workspace:
+    """The workspace ``Workspace.from_config()`` finds here (said in a notice), else the default."""
+    from runhistory.sdk.config import find_config_file
+    from runhistory.sdk.notices import notice
+    from runhistory.sdk.workspace import Workspace
+
+    found = find_config_file()
+    if found is None or settings.get("RUNHISTORY_TRACKING_URI"):
+        return Workspace()
+    workspace = Workspace.from_config(found)
+    notice(
+        f"Run.get_context() outside a submitted job logs to workspace {workspace.name!r} "
+        f"({workspace.tracking_uri}), named by {found}"
+    )
+    return workspace
 
 
 def _install_exit_hooks() -> None:

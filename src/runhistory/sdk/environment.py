@@ -16,15 +16,15 @@ from typing import Any
 
 from runhistory.errors import NotFoundError, ValidationError
 from runhistory.sdk.conda_dependencies import CondaDependencies
+from runhistory.sdk.distributed import DEFAULT_CPU_IMAGE
 
 __all__ = ["CondaDependencies", "DockerSection", "Environment", "PythonSection"]
 
 _ENV_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
-_NO_REGISTRY = (
-    "runhistory keeps environments with the runs that use them and has no environment "
-    "registry; save one with Environment.save_to_directory() and load it with "
-    "Environment.load_from_directory()"
+_NO_LABELS = (
+    "runhistory keeps no environment labels; address a registered environment by name and "
+    "version: Environment.get(workspace, name, version='2')"
 )
 
 
@@ -75,20 +75,38 @@ class PythonSection:
         )
 
 
+class ContainerRegistry:
+    """Where a base image comes from (kept as given; the local target pulls no image)."""
+
+    def __init__(
+        self, address: str | None = None, username: str | None = None, password: str | None = None
+    ) -> None:
+        self.address = address
+        self.username = username
+        self.password = password
+
+    def __repr__(self) -> str:  # the password is never shown
+        return f"ContainerRegistry(address={self.address!r}, username={self.username!r})"
+
+
 class DockerSection:
-    """Docker settings, kept as given; the local target does not use Docker."""
+    """Docker settings with the original's defaults, kept as given; the local target uses none."""
 
     def __init__(
         self,
         enabled: bool = False,
-        base_image: str | None = None,
+        base_image: str | None = DEFAULT_CPU_IMAGE,
         base_dockerfile: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.enabled = enabled
         self.base_image = base_image
         self.base_dockerfile = base_dockerfile
+        self.base_image_registry = ContainerRegistry()
         self.arguments: list[str] = list(kwargs.get("arguments") or [])
+        self.shared_volumes: bool = bool(kwargs.get("shared_volumes", True))
+        self.shm_size: str = str(kwargs.get("shm_size") or "2g")
+        self.gpu_support = bool(kwargs.get("gpu_support", False))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``.runconfig`` layout of this section."""
@@ -96,8 +114,25 @@ class DockerSection:
             "enabled": self.enabled,
             "baseImage": self.base_image,
             "baseDockerfile": self.base_dockerfile,
+            "baseImageRegistry": {"address": self.base_image_registry.address},
             "arguments": self.arguments,
+            "sharedVolumes": self.shared_volumes,
+            "shmSize": self.shm_size,
         }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> DockerSection:
+        """Read the ``.runconfig`` layout."""
+        section = DockerSection(
+            bool(data.get("enabled", False)),
+            data.get("baseImage", DEFAULT_CPU_IMAGE),
+            data.get("baseDockerfile"),
+            arguments=data.get("arguments"),
+            shared_volumes=data.get("sharedVolumes", True),
+            shm_size=data.get("shmSize"),
+        )
+        section.base_image_registry.address = (data.get("baseImageRegistry") or {}).get("address")
+        return section
 
 
 class Environment:
@@ -145,13 +180,7 @@ class Environment:
         """An environment from its ``.runconfig`` layout."""
         env = Environment(str(data.get("name") or "unnamed"), version=data.get("version"))
         env.python = PythonSection.from_dict(data.get("python") or {}, base_folder)
-        docker = data.get("docker") or {}
-        env.docker = DockerSection(
-            bool(docker.get("enabled", False)),
-            docker.get("baseImage"),
-            docker.get("baseDockerfile"),
-            arguments=docker.get("arguments"),
-        )
+        env.docker = DockerSection.from_dict(data.get("docker") or {})
         env.environment_variables = {
             str(k): str(v) for k, v in (data.get("environmentVariables") or {}).items()
         }
@@ -200,7 +229,12 @@ class Environment:
 
     @staticmethod
     def from_existing_conda_environment(name: str, conda_environment_name: str) -> Environment:
-        """A user-managed environment running the Python of an existing conda environment."""
+        """A user-managed environment running the Python of an existing conda environment.
+
+        Raises:
+            EnvironmentBuildError: there is no conda on ``PATH`` (the message says what to use
+                instead) or no conda environment of that name.
+        """
         from runhistory.compute.envbuild import find_conda_python
 
         env = Environment(name)
@@ -268,27 +302,47 @@ class Environment:
         plan = plan_environment(self.to_dict())
         return prepare_interpreter(plan, os.path.join(home_folder(), "envs"), print)
 
-    # ---- cloud registry: not available ------------------------------------------------
+    # ---- the workspace's registry ------------------------------------------------------
     def register(self, workspace: Any) -> Environment:
-        """Not available: there is no environment registry."""
-        raise ValidationError(_NO_REGISTRY)
+        """Register this environment in the workspace as the next version of its name.
+
+        Registering an unchanged definition again keeps its version. Returns the registered
+        environment; ``self.version`` is set too.
+        """
+        from runhistory.sdk import environment_registry
+
+        return environment_registry.register(self, workspace)
 
     @staticmethod
     def get(
         workspace: Any, name: str, version: str | None = None, label: str | None = None
     ) -> Environment:
-        """Not available: there is no environment registry."""
-        raise ValidationError(_NO_REGISTRY)
+        """A registered environment (newest version unless ``version``).
+
+        A curated name of the original (``AzureML-…``) that is not registered resolves to
+        its local equivalent, the current interpreter, with a notice.
+
+        Raises:
+            NotFoundError: no environment of that name and version is registered.
+            ValidationError: ``label`` was given (labels are not kept).
+        """
+        from runhistory.sdk import environment_registry
+
+        if label is not None:
+            raise ValidationError(_NO_LABELS)
+        return environment_registry.get(workspace, name, version)
 
     @staticmethod
     def list(workspace: Any) -> dict[str, Environment]:
-        """Not available: there is no environment registry."""
-        raise ValidationError(_NO_REGISTRY)
+        """The newest version of each registered environment, and the curated names."""
+        from runhistory.sdk import environment_registry
+
+        return environment_registry.list_all(workspace)
 
     @staticmethod
     def label(workspace: Any, name: str, version: str, labels: Any) -> None:
-        """Not available: there is no environment registry."""
-        raise ValidationError(_NO_REGISTRY)
+        """Not available: versions are addressed by number."""
+        raise ValidationError(_NO_LABELS)
 
     def build(self, workspace: Any, image_build_compute: Any = None) -> Any:
         """Not available: images are a cloud feature; use :meth:`build_local`."""

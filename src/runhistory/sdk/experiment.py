@@ -207,6 +207,11 @@ class Experiment:
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name}, Workspace: {self._workspace.name})"
 
+    def _repr_html_(self) -> str:
+        from runhistory.sdk.html import experiment_html
+
+        return experiment_html(self)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and other.id == self.id
 

@@ -104,6 +104,8 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             _track_outputs=True,
             _write_behind=behind,
         )
+        if run._outputs_dir is not None:  # as the original: the tracked folder exists at once
+            os.makedirs(run._outputs_dir, exist_ok=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
         return run
@@ -348,21 +350,14 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
     ) -> builtins.list[Run]:
         """Create ``count`` children, or one child per value tagged ``tag_key=value``.
 
+        As in the original, each child of ``count=N`` is tagged with its position:
+        ``azureml.batch_child_number`` (or ``tag_key`` when given) = ``"0"`` … ``"N-1"``.
+
         Raises:
-            ValidationError: neither or both forms were given.
+            ValidationError: neither form was given, ``tag_values`` came without ``tag_key``,
+                or ``count`` differs from the number of ``tag_values``.
         """
-        if (count is None) == (tag_key is None and tag_values is None):
-            raise ValidationError(
-                "create_children takes either count=N or tag_key=... with tag_values=[...]"
-            )
-        if count is not None:
-            if not isinstance(count, int) or count < 1:
-                raise ValidationError(f"count must be a positive integer, got {count!r}")
-            tag_sets: builtins.list[dict[str, str | None]] = [{} for _ in range(count)]
-        else:
-            if not tag_key or not tag_values:
-                raise ValidationError("tag_key and a non-empty tag_values list go together")
-            tag_sets = [{tag_key: v} for v in tag_values]
+        tag_sets = _children_tags(count, tag_key, tag_values)
         from runhistory.sdk.write_behind import queue_new_run, writes_behind
 
         behind = writes_behind(self._connection)
@@ -545,11 +540,42 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             f"Type: {self.type}, Status: {self._info.status})"
         )
 
+    def _repr_html_(self) -> str:
+        from runhistory.sdk.html import run_html
+
+        return run_html(self)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Run) and other._run_id == self._run_id
 
     def __hash__(self) -> int:
         return hash(self._run_id)
+
+
+BATCH_CHILD_TAG = "azureml.batch_child_number"
+
+
+def _children_tags(
+    count: Any, tag_key: str | None, tag_values: Any
+) -> builtins.list[dict[str, str | None]]:
+    """The tags of each child ``create_children`` makes."""
+    if count is None and tag_values is None:
+        raise ValidationError("create_children takes count=N, or tag_key=... with tag_values=[...]")
+    if tag_values is not None and not tag_key:
+        raise ValidationError("create_children: tag_values needs a tag_key to be stored under")
+    values = None if tag_values is None else [str(v) for v in tag_values]
+    if count is not None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationError(f"count must be a positive integer, got {count!r}")
+        if values is not None and len(values) != count:
+            raise ValidationError(
+                f"create_children: count={count} but {len(values)} tag_values were given"
+            )
+        values = values or [str(i) for i in range(count)]
+    if not values:
+        raise ValidationError("create_children: tag_values must not be empty")
+    key = tag_key or BATCH_CHILD_TAG
+    return [{key: value} for value in values]
 
 
 def _outputs_folder(outputs: Any) -> str | None:

@@ -82,9 +82,11 @@ class RunMetricsMixin:
             self._put((key, step, *encode_value(name, value), _now()))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
-        """Log a list of numbers, strings or bools as one metric."""
-        if hasattr(value, "tolist"):
-            value = value.tolist()
+        """Log a list of numbers, strings or bools as one metric.
+
+        Any iterable is taken, as in the original: a generator, a numpy array, a pandas Series.
+        """
+        value = _as_list(value)
         if not isinstance(value, (list, tuple)):
             raise InvalidMetricError(
                 f"metric {name!r}: log_list takes a list, got {type(value).__name__}"
@@ -99,7 +101,9 @@ class RunMetricsMixin:
         self._put_document(name, e.KIND_ROW, row, description or "")
 
     def log_table(self, name: str, value: Any, description: str = "") -> None:
-        """Log a table: a dict of column name to a list of values, all of equal length."""
+        """Log a table: a dict of column name to values (any iterable), all of equal length."""
+        if isinstance(value, dict):
+            value = {column: _as_list(values) for column, values in value.items()}
         self._put_document(name, e.KIND_TABLE, check_table(name, value), description)
 
     def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
@@ -152,3 +156,12 @@ class RunMetricsMixin:
             self._upload_for_metric(file_name, buffer)
         reference = f"aml://artifactId/ExperimentRun/dcid.{self._run_id}/{file_name}"
         self._put((key, None, e.VTYPE_JSON, None, encode_document(reference), _now()))
+
+
+def _as_list(value: Any) -> Any:
+    """Any iterable (generator, numpy array, pandas Series) as a list; other values as given."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple, str, bytes, dict)) or not hasattr(value, "__iter__"):
+        return value
+    return list(value)

@@ -8,7 +8,9 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from runhistory.errors import ValidationError
+from runhistory.sdk.distributed import describe, ignored_locally
 from runhistory.sdk.environment import Environment
+from runhistory.sdk.notices import notice
 from runhistory.sdk.run_configuration import RunConfiguration
 from runhistory.tracking import status as st
 
@@ -80,6 +82,9 @@ class ScriptRunConfig:
             self.run_config.max_run_duration_seconds = max_run_duration_seconds
         self.run_config.script, self.run_config.arguments = self.script, self.arguments
         self.run_config.command = self.command
+        for config in (distributed_job_config, docker_runtime_config):
+            if config is not None:
+                describe(config)  # refuses anything else now, not at submit
         self.distributed_job_config = distributed_job_config
         self.resume_from = resume_from
         self.docker_runtime_config = docker_runtime_config
@@ -119,11 +124,6 @@ class ScriptRunConfig:
                 raise ValidationError(
                     f"script {self.script!r} is not a file inside source_directory {source!r}"
                 )
-        if self.distributed_job_config is not None:
-            raise ValidationError(
-                "distributed_job_config needs a cluster target; the local "
-                "target runs one process per job"
-            )
         return source
 
     def _definition(self) -> dict[str, Any]:
@@ -137,6 +137,10 @@ class ScriptRunConfig:
             "max_run_duration_seconds": self.run_config.max_run_duration_seconds,
             "output_collection": self.run_config.history.output_collection,
         }
+        if self.distributed_job_config is not None:
+            data["distributed"] = describe(self.distributed_job_config)
+        if self.docker_runtime_config is not None:
+            data["dockerRuntime"] = describe(self.docker_runtime_config)
         return data
 
     def _submit(
@@ -155,7 +159,12 @@ class ScriptRunConfig:
         target = get_target(self.run_config.target)
         definition = self._definition()
         target.validate(definition)
-        plan_environment(definition["environment"]["definition"])  # fail now, not in the job
+        if target.name == "local":
+            for what in ignored_locally(self.distributed_job_config, self.docker_runtime_config):
+                notice(f"the local target ignores {what}")
+        plan = plan_environment(definition["environment"]["definition"])  # fail now, not later
+        for note in plan.notes:
+            notice(note)
         backend = experiment.workspace._connection.backend
         info = backend.create_run(
             experiment.id,

@@ -10,14 +10,18 @@ from runhistory import settings
 from runhistory.client.backend import Connection, connect, home_folder, resolve_location
 from runhistory.errors import ConfigurationError, NotFoundError
 from runhistory.sdk.config import find_config_file, read_config, write_config
+from runhistory.sdk.workspace_cloud import WorkspaceCloudMixin
 
 if TYPE_CHECKING:
+    from runhistory.sdk.environment import Environment
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.keyvault import Keyvault
     from runhistory.sdk.model import Model
     from runhistory.sdk.run import Run
 
 DEFAULT_NAME = "default"
+# What a workspace reports where the original names a cloud subscription, group and region.
+LOCAL = "local"
 _ANNOUNCED: set[str] = set()
 
 
@@ -33,7 +37,7 @@ def _announce(folder: str) -> None:
         print(f"runhistory: new local workspace at {folder}", file=sys.stderr)
 
 
-class Workspace:
+class Workspace(WorkspaceCloudMixin):
     """A place that holds experiments, runs, models and secrets.
 
     With no arguments it is the default local workspace (``~/.runhistory``, moved by
@@ -42,8 +46,8 @@ class Workspace:
     ``$RUNHISTORY_HOME/workspaces/``.
 
     Args:
-        subscription_id: kept for scripts that print it; has no effect.
-        resource_group: kept for scripts that print it; has no effect.
+        subscription_id: kept for scripts that print it (default ``"local"``); no effect.
+        resource_group: kept for scripts that print it (default ``"local"``); no effect.
         workspace_name: name of a local workspace.
         path: a folder to hold the workspace (SQLite database + files).
         tracking_uri: a folder, ``sqlite:///…``, ``postgresql://…`` or ``http(s)://host:port``.
@@ -79,9 +83,9 @@ class Workspace:
         if location.kind == "local":
             _announce(location.tracking_uri)
         self._name = workspace_name or _name_for(location.tracking_uri)
-        self._subscription_id = subscription_id
-        self._resource_group = resource_group
-        self._location = _location or "local"
+        self._subscription_id = subscription_id or LOCAL
+        self._resource_group = resource_group or LOCAL
+        self._location = _location or LOCAL
         self._sku = sku
         self._tags = dict(tags or {})
         self._connection: Connection = connect(
@@ -121,7 +125,8 @@ class Workspace:
         return Workspace(
             config.subscription_id,
             config.resource_group,
-            config.name if not (env_uri or config.tracking_uri) else None,
+            config.name,  # names the workspace; with a tracking URI, the URI says where
+            _location=config.location,
             tracking_uri=env_uri or config.tracking_uri,
             artifact_location=config.artifact_location,
             token=config.token,
@@ -166,13 +171,19 @@ class Workspace:
         cloud: str = "AzureCloud",
         id: str | None = None,
     ) -> Workspace:
-        """An existing named local workspace.
+        """An existing workspace: the one a config file here names, or a named local one.
+
+        As in the original, a config file in the working directory (or above) that names the
+        workspace ``name`` gives it, with its tracking URI.
 
         Raises:
             NotFoundError: there is no workspace of that name.
         """
+        configured = _configured_workspace(name)
+        if configured is not None:
+            return configured
         if name == DEFAULT_NAME:
-            return Workspace()
+            return Workspace(subscription_id, resource_group, _location=location)
         folder = os.path.join(_workspaces_folder(), name)
         if not os.path.exists(os.path.join(folder, "runhistory.db")):
             raise NotFoundError(f"no workspace named {name!r} in {_workspaces_folder()}")
@@ -202,17 +213,17 @@ class Workspace:
 
     @property
     def location(self) -> str:
-        """Always ``local`` unless given: there is no cloud region."""
+        """The config's ``location``, else ``"local"``: there is no cloud region."""
         return self._location
 
     @property
-    def subscription_id(self) -> str | None:
-        """The subscription id from an original-format config, if any."""
+    def subscription_id(self) -> str:
+        """The subscription id of an original-format config, else ``"local"``."""
         return self._subscription_id
 
     @property
-    def resource_group(self) -> str | None:
-        """The resource group from an original-format config, if any."""
+    def resource_group(self) -> str:
+        """The resource group of an original-format config, else ``"local"``."""
         return self._resource_group
 
     @property
@@ -246,16 +257,29 @@ class Workspace:
         return self._connection.backend
 
     def get_details(self) -> dict[str, Any]:
-        """A dictionary describing the workspace."""
+        """The workspace described with the original's keys (``id``, ``name``, ``location``…)."""
+        import uuid
+
+        arm_id = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.name}"
+        )
         return {
+            "id": arm_id,
             "name": self.name,
             "location": self.location,
-            "trackingUri": self.tracking_uri,
-            "artifactLocation": self.artifact_location,
-            "sku": self.sku,
+            "type": "Microsoft.MachineLearningServices/workspaces",
             "tags": self.tags,
+            "sku": self.sku,
+            "workspaceid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.tracking_uri)),
+            "description": "",
+            "friendlyName": self.name,
+            "discoveryUrl": self.discovery_url,
+            "provisioningState": "Succeeded",
             "subscriptionId": self.subscription_id,
             "resourceGroup": self.resource_group,
+            "trackingUri": self.tracking_uri,
+            "artifactLocation": self.artifact_location,
         }
 
     def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
@@ -277,6 +301,20 @@ class Workspace:
 
         return {m.name: m for m in Model.list(self, latest=True)}
 
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """Registered environments (newest version of each) and the curated names."""
+        from runhistory.sdk.environment import Environment
+
+        return Environment.list(self)
+
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """The compute targets available here (``local`` at least), by name."""
+        from runhistory.compute import get_target, list_targets
+
+        return {name: get_target(name) for name in list_targets()}
+
     def get_run(self, run_id: str) -> Run:
         """The run with this id, in whichever experiment it is."""
         from runhistory.sdk.run import Run
@@ -291,6 +329,13 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace.create(name={self.name!r}, tracking_uri={self.tracking_uri!r})"
+
+
+def _configured_workspace(name: str) -> Workspace | None:
+    found = find_config_file()
+    if found is None or read_config(found).name != name:
+        return None
+    return Workspace.from_config(found)
 
 
 def _choose_uri(workspace_name: str | None, path: Any, tracking_uri: str | None) -> str:

@@ -13,8 +13,23 @@ from runhistory.server.auth import require_token
 from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
+from runhistory.server.operations import (
+    CompressionMiddleware,
+    MetricsMiddleware,
+    metrics_endpoint,
+    readyz,
+)
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import experiments, files, metrics, models, runs, secrets
+from runhistory.server.routes import (
+    environments,
+    experiments,
+    files,
+    metrics,
+    models,
+    runs,
+    secrets,
+    session,
+)
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -53,20 +68,25 @@ def create_app(
     app.state.settings = settings
     app.state.services = services
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes)
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
     app.include_router(_api_router())
+    app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
     app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["health"])
     mount_studio(app)
     return app
 
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, secrets):
+    for module in (experiments, runs, metrics, files, models, environments, secrets):
         api.include_router(module.router)
     return api
 
 
 async def _healthz() -> Any:
-    """Liveness: answers without touching the database."""
+    """Liveness: answers without touching the database (readiness: ``/readyz``)."""
     return JsonResponse({"status": "ok", "version": __version__})

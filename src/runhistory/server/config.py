@@ -16,7 +16,7 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Options of one server process (all of them come from the command line).
+    """Options of one server process (from the command line or RUNHISTORY_* variables).
 
     Args:
         backend_store_uri: ``sqlite:///…``, ``postgresql://…`` or a workspace folder.
@@ -28,6 +28,7 @@ class ServerSettings:
         public_url: the URL clients use, shown in portal links and messages.
         secret_key_file: the key that encrypts secrets (default: chosen from the store URI);
             every server of one database needs the same key.
+        forwarded_allow_ips: the proxies whose ``X-Forwarded-*`` headers are trusted.
     """
 
     backend_store_uri: str
@@ -38,6 +39,7 @@ class ServerSettings:
     max_metric_points: int = 2_000_000
     public_url: str | None = None
     secret_key_file: str | None = None
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 @dataclass
@@ -54,11 +56,40 @@ class Services:
             self.tokens.close()
 
 
-def open_services(settings: ServerSettings) -> Services:
-    """Open (and migrate) the stores named by ``settings``.
+def check_secret_key(database_url: str, key_path: str) -> None:
+    """Refuse to serve with a key other than the one the database's servers agreed on.
+
+    The first server records the fingerprint of its key (never the key) in the database.
 
     Raises:
-        SchemaVersionError: the database was written by a newer runhistory.
+        ConfigurationError: this server's key differs from the recorded one.
+    """
+    from runhistory.store.sql.engine import create_store_engine
+    from runhistory.store.sql.identity import SECRET_KEY_FINGERPRINT, agreed_value
+    from runhistory.tracking.secrets import SecretCipher
+
+    mine = SecretCipher.from_key_file(key_path).fingerprint  # creates the file on first use
+    engine = create_store_engine(database_url)
+    try:
+        agreed = agreed_value(engine, SECRET_KEY_FINGERPRINT, mine)
+    finally:
+        engine.dispose()
+    if agreed != mine:
+        raise ConfigurationError(
+            f"this server's secret key ({key_path}, fingerprint {mine}) is not the key the "
+            f"servers of this database use (fingerprint {agreed}): give every server the same "
+            "key file with --secret-key-file (or RUNHISTORY_SECRET_KEY_FILE); with another key "
+            "it could not read the secrets they stored"
+        )
+
+
+def open_services(settings: ServerSettings) -> Services:
+    """Open the stores named by ``settings`` (creating an empty database's schema) and check
+    the secret key against the database's.
+
+    Raises:
+        SchemaVersionError: the schema is older (``runhistory db upgrade``) or newer.
+        ConfigurationError: the secret key differs from the other servers'.
         StorageError: the database or artifact store cannot be opened.
         ConfigurationError: the URIs are incomplete.
     """
@@ -72,11 +103,13 @@ def open_services(settings: ServerSettings) -> Services:
         )
     if settings.secret_key_file:
         location = replace(location, secret_key_path=settings.secret_key_file)
-    if location.secret_key_path:
-        from runhistory.tracking.secrets import SecretCipher
-
-        SecretCipher.from_key_file(location.secret_key_path)  # made once, before any worker forks
     tracking = open_local_service(location)
+    try:
+        if location.secret_key_path and location.database_url:
+            check_secret_key(location.database_url, location.secret_key_path)
+    except BaseException:
+        tracking.close()
+        raise
     tokens = None
     if settings.auth:
         from runhistory.store.sql.tokens import SqlTokenStore

@@ -24,6 +24,7 @@ from runhistory.errors import (
 from runhistory.server.responses import JsonResponse
 
 log = logging.getLogger("runhistory.server")
+RETRY_AFTER_SECONDS = "2"
 
 
 class PayloadTooLargeError(ValidationError):
@@ -35,6 +36,8 @@ class PayloadTooLargeError(ValidationError):
 def error_response(exc: RunhistoryError, headers: dict[str, str] | None = None) -> Response:
     """The JSON response for a runhistory error."""
     body = {"error": _wire_name(exc), "message": exc.message, "fields": exc.fields}
+    if exc.status_code == 503:  # a store is unavailable: clients retry after a pause
+        headers = {**(headers or {}), "Retry-After": RETRY_AFTER_SECONDS}
     return JsonResponse(body, status_code=exc.status_code, headers=headers)
 
 

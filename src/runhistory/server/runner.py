@@ -1,32 +1,44 @@
-"""Running the server: one process, or a parent that forks N workers sharing one socket.
+"""Running the server: uvicorn in this process, or uvicorn's supervisor with N workers.
 
-The parent opens the stores once (migrating the schema, or refusing a newer one) before it
-listens, so a misconfigured server fails at once with a clear message. Each worker then opens
-its own connections after the fork; the settings reach the workers as a Python object, never
-through environment variables.
+The parent opens the stores once (creating an empty database's schema, or refusing an old or
+newer one) before it listens, so a misconfigured server fails at once with a clear message.
+With ``workers > 1`` uvicorn's own supervisor starts the workers (and restarts one that dies);
+each builds the application from the same :class:`ServerSettings`, handed over as a Python
+object, and opens its own database connections.
+
+The listening socket is a TCP socket made with ``IPPROTO_TCP`` and ``TCP_NODELAY``: the event
+loop then turns Nagle's algorithm off on every accepted connection, so small responses on a
+kept-alive connection leave at once instead of waiting for the peer's delayed ACK (~40 ms).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import signal
+import shutil
 import socket
-import sys
-import time
-from types import FrameType
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from runhistory.server.config import ServerSettings, open_services
+from runhistory.server.config import ServerSettings, Services, open_services
 
-_RESTART_DELAY = 1.0
+_KEEP_ALIVE_SECONDS = 30
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (``port`` 0 picks a free one)."""
+    """A listening TCP socket with ``TCP_NODELAY`` (``port`` 0 picks a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
@@ -34,79 +46,87 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     settings: ServerSettings, sock: socket.socket, workers: int = 1, log_level: str = "info"
 ) -> None:
-    """Serve on ``sock`` until interrupted; with ``workers > 1`` fork that many processes.
+    """Serve on ``sock`` until interrupted; with ``workers > 1`` through uvicorn's supervisor.
 
     Raises:
-        SchemaVersionError: the database was written by a newer runhistory.
+        SchemaVersionError: the database schema is older (run ``runhistory db upgrade``) or
+            was written by a newer runhistory.
         StorageError: the stores cannot be opened.
     """
-    services = open_services(settings)  # migrate (or refuse) before accepting requests
-    if workers <= 1:
-        _serve_one(settings, services, sock, log_level)
-        return
-    services.close()
-    _Supervisor(settings, sock, workers, log_level).run()
-
-
-def _serve_one(
-    settings: ServerSettings, services: object, sock: socket.socket, log_level: str
-) -> None:
     import uvicorn
 
-    from runhistory.server.app import create_app
+    services = open_services(settings)  # before accepting any request
+    if workers <= 1:
+        from runhistory.server.app import create_app
 
-    app = create_app(settings, services)  # type: ignore[arg-type]
-    config = uvicorn.Config(app, log_level=log_level, timeout_keep_alive=30)
-    uvicorn.Server(config).run(sockets=[sock])
+        app: Any = create_app(settings, services)
+        uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
+        return
+    services.close()
+    from uvicorn.supervisors import Multiprocess
+
+    config = _config(WorkerApp(settings), settings, log_level, workers=workers)
+    with _shared_metrics_folder():
+        Multiprocess(config, sockets=[sock]).run()
 
 
-class _Supervisor:
-    """Forks the workers, restarts one that dies, and stops them all on SIGINT/SIGTERM."""
+@contextmanager
+def _shared_metrics_folder() -> Iterator[None]:
+    """A private folder where the workers keep their Prometheus metrics (summed by
+    ``/metrics``), unless the operator chose one; removed at the end."""
+    from runhistory.server.operations import MULTIPROCESS_VARIABLE
 
-    def __init__(
-        self, settings: ServerSettings, sock: socket.socket, workers: int, log_level: str
-    ) -> None:
+    if os.environ.get(MULTIPROCESS_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="runhistory-metrics-")
+    os.environ[MULTIPROCESS_VARIABLE] = folder  # inherited by the workers
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_VARIABLE]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _config(app: Any, settings: ServerSettings, log_level: str, workers: int = 1) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        workers=workers,
+        log_level=log_level,
+        timeout_keep_alive=_KEEP_ALIVE_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+
+
+class WorkerApp:
+    """The ASGI application of one worker process, built from the settings on first use.
+
+    The supervisor hands this object (settings only, no connections) to every worker it
+    starts; the first ASGI call there (uvicorn's lifespan start-up) opens that worker's
+    services and builds the FastAPI application.
+    """
+
+    def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self.sock = sock
-        self.workers = workers
-        self.log_level = log_level
-        self.children: set[int] = set()
-        self.stopping = False
+        self._app: Any = None
 
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
-        for _ in range(self.workers):
-            self._spawn()
-        while self.children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-            self.children.discard(pid)
-            if not self.stopping:
-                print(f"runhistory server: worker {pid} exited ({status}); restarting it",
-                      file=sys.stderr)  # fmt: skip
-                time.sleep(_RESTART_DELAY)
-                self._spawn()
+    def __getstate__(self) -> dict[str, Any]:
+        return {"settings": self.settings, "_app": None}
 
-    def _spawn(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                _serve_one(self.settings, open_services(self.settings), self.sock, self.log_level)
-            finally:
-                os._exit(0)
-        self.children.add(pid)
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from runhistory.server.app import create_app
 
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
-        self.stopping = True
-        for pid in list(self.children):
             try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                self.children.discard(pid)
+                services: Services = open_services(self.settings)
+            except Exception as exc:  # e.g. the database is down while a worker restarts
+                logging.getLogger("runhistory.server").error(
+                    "worker %d cannot open the stores (%s); it tries again on the next request",
+                    os.getpid(), exc,
+                )  # fmt: skip
+                raise
+            self._app = create_app(self.settings, services)
+        await self._app(scope, receive, send)

@@ -48,6 +48,7 @@ class RunCreate(_Body):
     tags: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
     run_definition: dict[str, Any] | None = None
+    submitted_by: str | None = Field(None, max_length=255)
 
 
 class StatusChange(_Body):
@@ -88,6 +89,13 @@ class ModelUpdate(_Body):
     remove_tags: list[str] = Field(default_factory=list)
     properties: dict[str, Any] | None = None
     description: str | None = None
+
+
+class EnvironmentRegister(_Body):
+    """Register an environment definition (the ``.runconfig`` layout) under ``name``."""
+
+    name: str
+    definition: Any  # checked by the service, with the embedded SDK's messages
 
 
 class SecretValue(_Body):

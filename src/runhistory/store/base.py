@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from runhistory.tracking.entities import (
+    EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
     MetricColumns,
@@ -35,6 +36,10 @@ UNCHANGED: Any = object()
 
 class TrackingStore(abc.ABC):
     """Persistence for everything but file contents."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check that the store answers (readiness); StorageError when it does not."""
 
     # ---- experiments -------------------------------------------------------------------
     @abc.abstractmethod
@@ -215,6 +220,23 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def delete_model(self, name: str, version: int) -> None:
         """Delete one model version."""
+
+    # ---- environment registry ----------------------------------------------------------
+    @abc.abstractmethod
+    def create_environment_version(
+        self, name: str, definition: dict[str, Any], created_time: float
+    ) -> EnvironmentVersion:
+        """Store ``definition`` as the next version (1, 2, …) of environment ``name``."""
+
+    @abc.abstractmethod
+    def get_environment_version(self, name: str, version: int | None = None) -> EnvironmentVersion:
+        """A registered environment version; the latest when ``version`` is ``None``."""
+
+    @abc.abstractmethod
+    def list_environment_versions(
+        self, name: str | None = None, latest: bool = False
+    ) -> list[EnvironmentVersion]:
+        """Registered versions ordered by name then newest first; ``latest``: one per name."""
 
     # ---- secrets -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -218,6 +218,16 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class EnvironmentVersion:
+    """One registered version of a named environment (its ``.runconfig`` definition)."""
+
+    name: str
+    version: int
+    created_time: float
+    definition: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunQuery:
     """Filters for listing runs; every field ``None`` means "no filter".
 

@@ -111,12 +111,15 @@ class FileRules:
         """The index entry of one run file."""
         return self.store.get_file_entry(run_id, validate_artifact_name(name))
 
-    def open_file(self, run_id: str, name: str) -> BinaryIO:
-        """A binary stream of one run file (close it when done)."""
+    def open_file(self, run_id: str, name: str, offset: int = 0) -> BinaryIO:
+        """A binary stream of one run file from byte ``offset`` on (close it when done)."""
         name = validate_artifact_name(name)
         run = self.store.get_run(run_id)
         self._require_file(run, name)
-        return self.artifacts.open_read(run_file_key(run, name))
+        stream = self.artifacts.open_read(run_file_key(run, name))
+        if offset:
+            stream.seek(offset)
+        return stream
 
     def download_file(self, run_id: str, name: str, local_path: str) -> str:
         """Copy one run file to ``local_path``; returns the path."""

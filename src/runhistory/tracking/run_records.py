@@ -72,9 +72,11 @@ def new_run(
     tags: object = None,
     properties: object = None,
     run_definition: dict[str, Any] | None = None,
+    submitted_by: str | None = None,
 ) -> RunCreate:
     """A run about to be created: its id (made here unless given), creation and start times,
-    who submits it, and its checked fields, tags and properties."""
+    who submits it (default: this process's user), and its checked fields, tags and
+    properties."""
     st.check_status_name(status)
     check_run_fields({"display_name": display_name, "description": description,
                       "target": target, "run_definition": run_definition})  # fmt: skip
@@ -92,7 +94,7 @@ def new_run(
         description=description,
         run_type=run_type,
         target=target,
-        submitted_by=current_user(),
+        submitted_by=check_optional_text(submitted_by, "submitted_by", 255) or current_user(),
         start_time=now if status == st.RUNNING else None,
         run_definition=run_definition or None,
         tags=check_tags(tags or {}),

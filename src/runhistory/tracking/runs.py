@@ -51,8 +51,10 @@ class RunRules:
         tags: object = None,
         properties: object = None,
         run_definition: dict[str, Any] | None = None,
+        submitted_by: str | None = None,
     ) -> RunInfo:
-        """Create a run (a child when ``parent_run_id`` is given) in ``status``.
+        """Create a run (a child when ``parent_run_id`` is given) in ``status``; submitted by
+        ``submitted_by`` (default: this process's user).
 
         Raises:
             ConflictError: ``run_id`` was given and a run has it. A made id that happens to
@@ -65,6 +67,7 @@ class RunRules:
             experiment_id, experiment.name, status, run_id=run_id, parent_run_id=parent_run_id,
             display_name=display_name, description=description, run_type=run_type,
             target=target, tags=tags, properties=properties, run_definition=run_definition,
+            submitted_by=submitted_by,
         )  # fmt: skip
         for attempt in range(_ID_ATTEMPTS):
             try:

@@ -7,6 +7,7 @@ key kept in a file only its owner can read. The key file is created on first use
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -38,6 +39,7 @@ class SecretCipher:
         from cryptography.fernet import Fernet  # imported here: most runs never touch secrets
 
         self.key_file = key_file
+        self.fingerprint = hashlib.sha256(b"runhistory-secret-key\0" + key).hexdigest()[:32]
         try:
             self._fernet: Any = Fernet(key)
         except (ValueError, TypeError) as exc:
@@ -78,12 +80,12 @@ class SecretCipher:
 
         try:
             return str(self._fernet.decrypt(bytes(token)).decode("utf-8"))
-        except InvalidToken:
-            where = f" ({self.key_file})" if self.key_file else ""
+        except InvalidToken:  # no key path here: this message may travel to a server's client
             raise ConfigurationError(
-                f"secret store key does not match the key this secret was encrypted with{where}; "
-                f"was the key file replaced or the secret copied from another workspace?",
-                key_file=self.key_file,
+                "the secret store key does not match the key this secret was encrypted with "
+                f"(key fingerprint {self.fingerprint}); was the key file replaced or the "
+                "secret copied from another workspace?",
+                key_fingerprint=self.fingerprint,
             ) from None
 
 

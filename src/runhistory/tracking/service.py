@@ -10,6 +10,7 @@ from __future__ import annotations
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.store.base import TrackingStore
 from runhistory.tracking.changes import ChangeRules
+from runhistory.tracking.environment_registry import EnvironmentRegistryRules
 from runhistory.tracking.experiments import ExperimentRules
 from runhistory.tracking.files import FileRules
 from runhistory.tracking.metric_rules import MetricRules
@@ -26,9 +27,10 @@ class TrackingService(
     FileRules,
     ModelRules,
     LocalModelRules,
+    EnvironmentRegistryRules,
     SecretRules,
 ):
-    """Experiments, runs, metrics, files, models and secrets, with their rules.
+    """Experiments, runs, metrics, files, models, environments and secrets, with their rules.
 
     Args:
         store: the metadata store.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,9 @@ DATA_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 _HEADER_KEYS = ("schema_type", "schema_version", "data")
+# Every version of schema 1 the original SDK's documentation and samples use: "1.0.0",
+# "1.0.1", and "v1" (its documented examples of log_predictions and log_confusion_matrix).
+_ACCEPTED_VERSION = re.compile(r"^v?1(\.\d+){0,2}$")
 _CONFUSION_VALUES = ("TP", "FP", "TN", "FN")
 Number = int | float
 
@@ -51,11 +55,12 @@ def validate_document(kind: str, value: Mapping[str, Any] | str) -> dict[str, An
     Args:
         kind: ``"accuracy_table"``, ``"confusion_matrix"``, ``"predictions"`` or ``"residuals"``.
         value: the document as a dict or as a JSON string. ``schema_type`` and
-            ``schema_version`` may be left out; when given they must match ``kind`` and
-            :data:`SCHEMA_VERSIONS`.
+            ``schema_version`` may be left out; when given, the type must match ``kind`` and
+            the version be one of schema 1 (``"1.0.0"``, ``"1.0.1"``, ``"v1"``, …).
 
     Returns:
-        A new dict ``{"schema_type": kind, "schema_version": ..., "data": {...}}``. In ``data``
+        A new dict ``{"schema_type": kind, "schema_version": ..., "data": {...}}`` (the version
+        given, else :data:`SCHEMA_VERSIONS`'s). In ``data``
         class labels are strings (integer labels are turned into strings), counts of the
         accuracy table are ``int`` and thresholds ``float``; other numbers keep their type.
 
@@ -80,7 +85,8 @@ def validate_document(kind: str, value: Mapping[str, Any] | str) -> dict[str, An
     _check_header(kind, document)
     data = _check_data_keys(kind, document["data"])
     normal = _VALIDATORS[kind](data)
-    return {"schema_type": kind, "schema_version": SCHEMA_VERSIONS[kind], "data": normal}
+    version = document.get("schema_version", SCHEMA_VERSIONS[kind])
+    return {"schema_type": kind, "schema_version": version, "data": normal}
 
 
 def _error(kind: str, message: str) -> InvalidMetricError:
@@ -110,10 +116,17 @@ def _check_header(kind: str, document: Mapping[str, Any]) -> None:
                 f"unexpected key {key!r} in the document; "
                 "expected only schema_type, schema_version and data",
             )
-    expected = {"schema_type": kind, "schema_version": SCHEMA_VERSIONS[kind]}
-    for key, want in expected.items():
-        if key in document and document[key] != want:
-            raise _error(kind, f"{key} is {document[key]!r}, expected {want!r} (or leave it out)")
+    if "schema_type" in document and document["schema_type"] != kind:
+        raise _error(
+            kind, f"schema_type is {document['schema_type']!r}, expected {kind!r} (or leave it out)"
+        )
+    version = document.get("schema_version", SCHEMA_VERSIONS[kind])
+    if not isinstance(version, str) or not _ACCEPTED_VERSION.match(version):
+        raise _error(
+            kind,
+            f"schema_version is {version!r}; the accepted versions are those of schema 1 "
+            f"({SCHEMA_VERSIONS[kind]!r}, 'v1', '1.0', …), or leave it out",
+        )
     if "data" not in document:
         raise _error(kind, "the document has no 'data'")
 

@@ -105,3 +105,38 @@ def test_python_m_without_a_script_prints_usage(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode != 0
     assert "usage: python -m runhistory.compat.azureml SCRIPT" in result.stderr
+
+
+def test_alias_modules_cover_the_samples_imports(tmp_path: Path) -> None:
+    result = _python(
+        """
+        import runhistory.compat.azureml as alias
+        alias.install()
+        import azureml.core
+        from azureml.core import Dataset, Datastore, Environment, ScriptRunConfig
+        from azureml.core.run import Run, _OfflineRun
+        from azureml.core.runconfig import DockerConfiguration, PyTorchConfiguration
+        from azureml.core.environment import CondaDependencies
+        from azureml.core.conda_dependencies import CondaDependencies as Same
+        from azureml.core.webservice import AciWebservice
+        from azureml.core.model import InferenceConfig
+        from azureml.telemetry import set_diagnostics_collection
+        from azureml.tensorboard import export_to_tensorboard
+        from azureml.exceptions import UserErrorException
+        assert CondaDependencies is Same and azureml.core.VERSION
+        set_diagnostics_collection(send_diagnostics=True)
+        try:
+            Dataset.get_by_name(None, "mnist")
+        except UserErrorException as error:
+            print("refused:", error)
+        try:
+            AciWebservice.deploy_configuration(cpu_cores=1)
+        except ValueError as error:
+            print("refused:", error)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: azureml Dataset.get_by_name is a cloud feature" in result.stdout
+    assert "read your data from a local path" in result.stdout
+    assert "refused: azureml AciWebservice.deploy_configuration" in result.stdout

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from runhistory.store.sql import engine as engine_module
+from runhistory import retry as retry_module
 from runhistory.store.sql.engine import HeldConnection, create_store_engine, run_transaction
 
 
@@ -77,7 +77,7 @@ def test_postgresql_uses_psycopg_3() -> None:
 
 
 def test_locked_transactions_are_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(retry_module.time, "sleep", lambda seconds: None)
     engine = create_store_engine(f"sqlite:///{tmp_path / 'x.db'}")
     calls = []
 

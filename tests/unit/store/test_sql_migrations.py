@@ -19,6 +19,7 @@ from runhistory.store.sql.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
     MIGRATIONS_DIR,
+    upgrade_schema,
     upgrade_with_alembic,
 )
 from runhistory.store.sql.schema import metadata
@@ -179,6 +180,8 @@ def test_upgrade_from_0002_keeps_every_run_detail(store_uri: str) -> None:
             for row in encode_chunks(1, 0, columns):  # type: ignore[arg-type]
                 names, marks = ", ".join(row), ", ".join(f":{k}" for k in row)
                 conn.execute(text(f"INSERT INTO metric_chunks ({names}) VALUES ({marks})"), row)
+        if store_uri.startswith("postgresql"):  # a shared database is upgraded on purpose
+            upgrade_schema(engine)
     finally:
         engine.dispose()
     store = open_store(store_uri)

@@ -178,10 +178,19 @@ def test_wrong_schema_type() -> None:
     fails("residuals", document, "schema_type is 'predictions'", "expected 'residuals'")
 
 
-def test_wrong_schema_version() -> None:
+@pytest.mark.parametrize("version", ["v1", "1", "1.0", "1.0.0", "1.0.1"])
+def test_every_version_of_schema_one_is_accepted_and_kept(version: str) -> None:
+    for kind in ("accuracy_table", "confusion_matrix", "predictions", "residuals"):
+        document = seed(kind)
+        document["schema_version"] = version
+        assert validate_document(kind, document)["schema_version"] == version
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "v2", "latest", ""])
+def test_other_schema_versions_are_refused(version: str) -> None:
     document = seed("accuracy_table")
-    document["schema_version"] = "1.0.0"
-    fails("accuracy_table", document, "schema_version is '1.0.0'", "expected '1.0.1'")
+    document["schema_version"] = version
+    fails("accuracy_table", document, f"schema_version is {version!r}", "schema 1")
 
 
 def test_missing_data() -> None:

@@ -7,7 +7,8 @@
     alias.install()
     from azureml.core import Run   # runhistory.Run
 
-``python -m runhistory.compat.azureml script.py [args]`` runs a script with the alias installed.
+``python -m runhistory.compat.azureml script.py [args]`` runs a script with the alias installed;
+in a notebook, ``%load_ext runhistory.compat.azureml`` installs it for the kernel.
 """
 
 from __future__ import annotations
@@ -15,44 +16,13 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import types
 from collections.abc import Sequence
 from typing import Any
 
-# alias module name -> {attribute: "module:attribute"} (resolved lazily)
-_ALIASES: dict[str, dict[str, str]] = {
-    "azureml": {},
-    "azureml.core": {
-        "Workspace": "runhistory.sdk.workspace:Workspace",
-        "Experiment": "runhistory.sdk.experiment:Experiment",
-        "Run": "runhistory.sdk.run:Run",
-        "Model": "runhistory.sdk.model:Model",
-        "ScriptRunConfig": "runhistory.sdk.script_run_config:ScriptRunConfig",
-        "RunConfiguration": "runhistory.sdk.run_configuration:RunConfiguration",
-        "Environment": "runhistory.sdk.environment:Environment",
-        "Keyvault": "runhistory.sdk.keyvault:Keyvault",
-    },
-    "azureml.core.workspace": {"Workspace": "runhistory.sdk.workspace:Workspace"},
-    "azureml.core.experiment": {"Experiment": "runhistory.sdk.experiment:Experiment"},
-    "azureml.core.run": {"Run": "runhistory.sdk.run:Run"},
-    "azureml.core.model": {"Model": "runhistory.sdk.model:Model"},
-    "azureml.core.script_run_config": {
-        "ScriptRunConfig": "runhistory.sdk.script_run_config:ScriptRunConfig"
-    },
-    "azureml.core.runconfig": {
-        "RunConfiguration": "runhistory.sdk.run_configuration:RunConfiguration"
-    },
-    "azureml.core.environment": {"Environment": "runhistory.sdk.environment:Environment"},
-    "azureml.core.conda_dependencies": {
-        "CondaDependencies": "runhistory.sdk.environment:CondaDependencies"
-    },
-    "azureml.exceptions": {
-        "ActivityFailedException": "runhistory.errors:ActivityFailedException",
-        "UserErrorException": "runhistory.errors:ValidationError",
-        "AzureMLException": "runhistory.errors:RunhistoryError",
-    },
-}
+from runhistory.compat.azureml._names import ALIASES as _ALIASES
 
 
 def _resolve(target: str) -> Any:
@@ -118,6 +88,11 @@ def uninstall() -> None:
             del sys.modules[name]
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext runhistory.compat.azureml``: install the alias in a notebook's kernel."""
+    install()
+
+
 def run_script(argv: Sequence[str]) -> None:
     """Run ``argv[0]`` as ``__main__`` with ``argv[1:]`` as its arguments, alias installed."""
     import runpy
@@ -126,4 +101,6 @@ def run_script(argv: Sequence[str]) -> None:
         raise SystemExit("usage: python -m runhistory.compat.azureml SCRIPT [ARGS...]")
     install()
     sys.argv = list(argv)
+    # As ``python script.py`` does: modules beside the script import by name.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
     runpy.run_path(argv[0], run_name="__main__")

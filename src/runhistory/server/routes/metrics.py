@@ -12,6 +12,7 @@ from runhistory.client.wire import decode_write, loads
 from runhistory.errors import RunhistoryError, StorageError, ValidationError
 from runhistory.server.body import read_body, too_large
 from runhistory.server.config import ServerSettings
+from runhistory.server.operations import count_points
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import LastValuesRequest, SeriesRequest
@@ -129,7 +130,9 @@ def _store_batches(
     if points > settings.max_metric_points:
         raise too_large("a metric request", f"{points} points (not bytes)",
                         settings.max_metric_points, _HINT)  # fmt: skip
-    return [_store_one(service, batch) for batch in decoded]
+    results = [_store_one(service, batch) for batch in decoded]
+    count_points(points)
+    return results
 
 
 class _Batch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from runhistory.server.responses import DEFAULT_LIMIT, MAX_LIMIT, JsonResponse, page
 from runhistory.server.routes import tracking
@@ -17,9 +17,12 @@ Service = Depends(tracking)
 
 
 @router.post("")
-def create_run(body: RunCreate, service: TrackingService = Service) -> Any:
-    """Create a run in ``status`` (default NotStarted)."""
-    return JsonResponse(service.create_run(**body.model_dump()))
+def create_run(body: RunCreate, request: Request, service: TrackingService = Service) -> Any:
+    """Create a run in ``status`` (default NotStarted); with ``--auth`` it is submitted by the
+    token's name, otherwise by ``submitted_by`` as the client sent it."""
+    fields = body.model_dump()
+    fields["submitted_by"] = getattr(request.state, "token_name", None) or body.submitted_by
+    return JsonResponse(service.create_run(**fields))
 
 
 @router.get("")

@@ -20,8 +20,9 @@ NOT_BUILT = """<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 4em auto">
 <h1>The runhistory studio is not built</h1>
 <p>This server has no studio files in <code>{folder}</code>.
-Build them from a source checkout with <code>make studio</code> (needs Node.js and npm),
-or install a runhistory wheel, which includes them.</p>
+Build them from a source checkout with <code>make studio</code> (needs Node.js and npm).
+A wheel made with <code>python -m build</code> includes them, unless it was built with
+<code>RUNHISTORY_SKIP_STUDIO=1</code>.</p>
 <p>The REST API works without the studio: see <a href="api/v1/docs">api/v1/docs</a>.</p>
 </body></html>
 """

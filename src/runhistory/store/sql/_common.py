@@ -58,6 +58,28 @@ class SqlStoreBase:
             raise StorageError(f"the metadata store failed: {exc}") from exc
 
 
+VERSION_RETRIES = 10
+
+
+class VersionTaken(Exception):
+    """Another writer registered the same version first; try again."""
+
+
+def write_next_version(store: SqlStoreBase, work: Callable[[Connection], T], what: str) -> T:
+    """Run ``work`` (which raises :class:`VersionTaken` on a lost race) until it wins.
+
+    Raises:
+        StorageError: it lost :data:`VERSION_RETRIES` times in a row.
+    """
+    from runhistory.retry import Backoff, on, retry
+
+    backoff = Backoff(first=0.005, cap=0.1, jitter=1.0, attempts=VERSION_RETRIES)
+    try:  # another writer took the version number: take the next one
+        return retry(lambda: store._write(work), on(VersionTaken), backoff)
+    except VersionTaken:
+        raise StorageError(f"could not register a new version of {what}: too busy") from None
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):

@@ -9,23 +9,20 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from runhistory.errors import NotFoundError, StorageError
+from runhistory.errors import NotFoundError
 from runhistory.store.base import UNCHANGED
 from runhistory.store.sql._common import (
     SqlStoreBase,
+    VersionTaken,
     add_key_values,
     remove_keys,
     set_key_values,
+    write_next_version,
 )
 from runhistory.store.sql.schema import model_files, model_properties, model_tags, models
 from runhistory.tracking.entities import ModelInfo
 
-VERSION_RETRIES = 10
 _CHILD_TABLES = (model_tags, model_properties, model_files)
-
-
-class _VersionTaken(Exception):
-    """Another writer registered the same version first; try again."""
 
 
 def _not_found(name: str, version: int | None) -> NotFoundError:
@@ -79,7 +76,7 @@ def _insert_version(conn: Connection, values: dict[str, Any], extra: dict[str, A
     try:
         conn.execute(insert(models).values(**values, version=version))
     except IntegrityError as exc:
-        raise _VersionTaken from exc
+        raise VersionTaken from exc
     key = {"name": name, "version": version}
     set_key_values(conn, model_tags, key, extra["tags"] or {})
     add_key_values(conn, model_properties, key, extra["properties"] or {})
@@ -115,12 +112,7 @@ class ModelsMixin(SqlStoreBase):
         def work(conn: Connection) -> ModelInfo:
             return _get(conn, name, _insert_version(conn, values, extra))
 
-        for _ in range(VERSION_RETRIES):
-            try:
-                return self._write(work)
-            except _VersionTaken:
-                continue
-        raise StorageError(f"could not register a new version of model {name!r}: too busy")
+        return write_next_version(self, work, f"model {name!r}")
 
     def get_model(self, name: str, version: int | None = None) -> ModelInfo:
         return self._read(lambda conn: _get(conn, name, version))

@@ -10,10 +10,8 @@ for writers.
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,6 +23,7 @@ from sqlalchemy.pool import StaticPool
 
 from runhistory.errors import StorageError
 from runhistory.forking import reset_in_child
+from runhistory.retry import Backoff, retry
 from runhistory.store.sql.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
@@ -153,14 +152,10 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
 
 
 def _retrying(once: Callable[[], T]) -> T:
-    for attempt in range(LOCKED_RETRIES):
-        try:
-            return once()
-        except OperationalError as exc:
-            if attempt == LOCKED_RETRIES - 1 or not is_retryable_error(exc):
-                raise
-            time.sleep(0.05 * (2**attempt) * (1 + random.random()))
-    raise AssertionError("unreachable")  # pragma: no cover
+    def locked(exc: BaseException) -> bool:
+        return isinstance(exc, OperationalError) and is_retryable_error(exc)
+
+    return retry(once, locked, Backoff(first=0.05, jitter=1.0, attempts=LOCKED_RETRIES))
 
 
 class HeldConnection:

@@ -4,14 +4,20 @@ Opening a store calls :func:`ensure_schema`. The common case (schema already at 
 cheap query and never imports Alembic. An empty database gets the current schema straight
 from :mod:`~runhistory.store.sql.schema` and is stamped at the head revision (Alembic's import
 alone takes about a second; a test checks that the migrations build the very same schema).
-A database at an older revision is upgraded by Alembic. Either runs under a lock, so several
-processes opening a new database at once migrate it exactly once: on SQLite inside a
-``BEGIN IMMEDIATE`` transaction (SQLite DDL is transactional), on PostgreSQL under a
-transaction-level advisory lock.
+
+A database at an older revision is shared business on PostgreSQL: opening it is refused with a
+message naming ``runhistory db upgrade``, which calls :func:`upgrade_schema` (so an upgrade is
+a deliberate step, taken once, after a backup). A SQLite file belongs to one workspace and is
+upgraded on open, after a copy of the file is kept next to it (``<file>.backup-<revision>``).
+Creating and upgrading run under a lock, so several processes opening a new database at once
+migrate it exactly once: on SQLite inside a ``BEGIN IMMEDIATE`` transaction (SQLite DDL is
+transactional), on PostgreSQL under a transaction-level advisory lock.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -21,24 +27,70 @@ from runhistory.errors import SchemaVersionError
 from runhistory.store.sql.engine import run_transaction
 
 # Keep in step with migrations/versions: the newest revision id, and every id ever released.
-HEAD_REVISION = "0003"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003"})
+HEAD_REVISION = "0004"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005"})
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary 64-bit key of the PostgreSQL advisory lock serialising migrations.
 _PG_LOCK_KEY = 0x72756E686973746F  # "runhisto"
 
 
+UPGRADE_COMMAND = "runhistory db upgrade"
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create or upgrade the schema of ``engine``'s database to :data:`HEAD_REVISION`.
+    """Make sure ``engine``'s database is at :data:`HEAD_REVISION`: create the schema of an
+    empty database; upgrade an older SQLite file (after a backup copy).
 
     Raises:
-        SchemaVersionError: the database was migrated by a newer runhistory.
+        SchemaVersionError: the database is older and shared (PostgreSQL: run
+            ``runhistory db upgrade``), or was migrated by a newer runhistory.
     """
     current = run_transaction(engine, current_revision, read_only=True)
     if current == HEAD_REVISION:
         return
     _check_known(current)
+    if current is not None:
+        if engine.dialect.name != "sqlite":
+            raise SchemaVersionError(
+                f"the database schema is at revision {current!r} and this runhistory needs "
+                f"{HEAD_REVISION!r}: back the database up, then run '{UPGRADE_COMMAND} "
+                "--backend-store-uri <this database>' once (servers and clients refuse an older "
+                "shared database rather than migrate it unasked)",
+                revision=current,
+                head=HEAD_REVISION,
+            )
+        backup_sqlite(engine, current)
     run_transaction(engine, _upgrade)
+
+
+def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to :data:`HEAD_REVISION` (``runhistory db upgrade``);
+    returns the revisions before and after.
+
+    Raises:
+        SchemaVersionError: the database was migrated by a newer runhistory.
+    """
+    before = run_transaction(engine, current_revision, read_only=True)
+    _check_known(before)
+    if before != HEAD_REVISION:
+        run_transaction(engine, _upgrade)
+    return before, HEAD_REVISION
+
+
+def backup_sqlite(engine: Engine, revision: str) -> str | None:
+    """Copy a SQLite database file to ``<file>.backup-<revision>`` (once); returns the copy."""
+    database = engine.url.database
+    if not database or database == ":memory:" or not os.path.exists(database):
+        return None
+    target = f"{database}.backup-{revision}"
+    if not os.path.exists(target):
+        partial = target + ".partial"
+        with sqlite3.connect(database) as source, sqlite3.connect(partial) as copy:
+            source.backup(copy)  # consistent even while others write (WAL)
+        source.close()
+        copy.close()
+        os.replace(partial, target)
+    return target
 
 
 def current_revision(conn: Connection) -> str | None:

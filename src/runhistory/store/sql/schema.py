@@ -256,6 +256,17 @@ model_files = Table(
     _model_fk(),
 )
 
+# The workspace's environment registry (``Environment.register``): one row per version of a
+# name, the definition as orjson text in the ``.runconfig`` layout.
+registered_environments = Table(
+    "registered_environments",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("created_time", Double, nullable=False),
+    Column("definition", Text, nullable=False),
+)
+
 secrets = Table(
     "secrets",
     metadata,
@@ -274,5 +285,29 @@ api_tokens = Table(
     Column("created_time", Double, nullable=False),
     Column("revoked_time", Double, nullable=True),
     Column("last_used_time", Double, nullable=True),
+    Column("scope", String(16), nullable=False, server_default="write"),
+    Column("expires_time", Double, nullable=True),
     Index("ux_api_tokens_sha256", "token_sha256", unique=True),
+)
+
+# Studio sessions (cookies) and one-time sign-in codes, by SHA-256, each for one token.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("token_id", String(32), ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("expires_time", Double, nullable=False),
+    Column("ended_time", Double, nullable=True),
+    Index("ix_auth_sessions_token", "token_id"),
+)
+
+# Facts every server of one database agrees on (the secret key's fingerprint, ...).
+server_identity = Table(
+    "server_identity",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_time", Double, nullable=False),
 )

@@ -14,6 +14,7 @@ from runhistory.errors import NotFoundError, StorageError
 from runhistory.store.base import TrackingStore
 from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
+from runhistory.store.sql._environments import EnvironmentsMixin
 from runhistory.store.sql._experiments import ExperimentsMixin
 from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
@@ -25,7 +26,13 @@ from runhistory.tracking.entities import FileInfo
 
 
 class SqlTrackingStore(
-    ExperimentsMixin, RunsMixin, ChangesMixin, MetricsMixin, ModelsMixin, TrackingStore
+    ExperimentsMixin,
+    RunsMixin,
+    ChangesMixin,
+    MetricsMixin,
+    ModelsMixin,
+    EnvironmentsMixin,
+    TrackingStore,
 ):
     """A tracking store in a SQL database, migrated to the current schema on open.
 
@@ -122,6 +129,10 @@ class SqlTrackingStore(
         self._write(work)
 
     # ---- lifecycle ---------------------------------------------------------------------
+    def ping(self) -> None:
+        """One trivial query (StorageError when the database does not answer)."""
+        self._read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+
     def close(self) -> None:
         self._held.close()
         self._engine.dispose()

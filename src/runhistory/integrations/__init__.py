@@ -1,0 +1,1 @@
+"""Thin adapters between runhistory's public ``Run`` API and other tools."""

@@ -1,0 +1,31 @@
+"""Fixtures of the compatibility suite: a project folder on each backend.
+
+``sqlite``: the original-format ``config.json`` names a local workspace (SQLite + folder).
+``server``: the same config plus the ``tracking_uri`` of a real ``runhistory server``
+subprocess started for the test on its own SQLite workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compat.harness import make_project
+from support.services import start_server
+
+BACKENDS = ["sqlite", "server"]
+
+
+@pytest.fixture(params=BACKENDS)
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A project folder whose config.json points at the backend under test."""
+    if request.param == "sqlite":
+        yield make_project(tmp_path / "project", None)
+        return
+    server = start_server(str(tmp_path / "server-ws"), tmp_path / "server.log")
+    try:
+        yield make_project(tmp_path / "project", server.url)
+    finally:
+        server.stop()
