@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, StorageError
+from runhistory.errors import (
+    ConflictError,
+    NotFoundError,
+    RunhistoryError,
+    StorageError,
+    ValidationError,
+)
 from runhistory.store.sql.engine import HeldConnection, run_transaction
 from runhistory.store.sql.schema import experiments, runs
 
@@ -45,6 +51,9 @@ class SqlStoreBase:
             raise
         except IntegrityError as exc:
             raise ConflictError(f"the change conflicts with stored data: {exc.orig}") from exc
+        except DataError as exc:  # a value the validator let through and the database refused
+            reason = str(exc.orig).splitlines()[0]
+            raise ValidationError(f"the database refused a value: {reason}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"the metadata store failed: {exc}") from exc
 
