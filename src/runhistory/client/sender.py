@@ -4,6 +4,11 @@
 survives a dead server or a dead process) and returns; its thread sends up to
 :data:`MAX_POINTS_PER_REQUEST` points per gzip-compressed request, retries with backoff while
 the server is unreachable, and deletes each batch once the server acknowledged it.
+
+The server answers batch by batch; a refused batch is kept as an error of its run (raised by
+that run's ``flush()``/``complete()``). A request refused as a whole (it can never succeed:
+an unreadable spool file, an older server that answers for the whole request) is split in
+halves and sent again, down to single batches, so a bad batch never costs another one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import httpx
 
 from runhistory.client.http import HttpClient, raise_for_error
+from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
 from runhistory.client.wire import encode_writes, loads
 from runhistory.errors import (
@@ -92,8 +98,9 @@ class SpoolSender:
         self._pending: deque[SpooledBatch] = deque()
         self._unsent_points = 0
         self._memory = 0
-        self._errors: list[RunhistoryError] = []
+        self._errors = RunErrors()
         self._changed = threading.Condition()
+        self._noted = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="runhistory-sender", daemon=True)
         self._thread.start()
@@ -120,12 +127,13 @@ class SpoolSender:
         """Metric values spooled but not yet acknowledged by the server."""
         return self._unsent_points
 
-    def wait_until_sent(self, timeout_seconds: float) -> None:
+    def wait_until_sent(self, timeout_seconds: float, run_id: str | None = None) -> None:
         """Wait until the server stored everything spooled so far.
 
         Raises:
             FlushTimeoutError: values were still unsent at the timeout (the message counts them).
-            RunhistoryError: the server refused a batch since the last wait (the first error).
+            RunhistoryError: the server refused a batch of ``run_id`` (of any run when
+                ``None``) since the last wait: the first error, once.
         """
         deadline = time.monotonic() + max(timeout_seconds, 0)
         with self._changed:
@@ -139,11 +147,12 @@ class SpoolSender:
                     f"the background (or by 'runhistory sync' if this process ends)",
                     pending=self._unsent_points, spool=self._spool.path,
                 )  # fmt: skip
-            errors, self._errors = self._errors, []
-        if errors:
-            if len(errors) > 1:
-                errors[0].message += f" (and {len(errors) - 1} more refused metric batches)"
-            raise errors[0]
+        self._noted = False
+        self._errors.raise_for(run_id, every_run=run_id is None)
+
+    def take_refusals(self) -> list[RunhistoryError]:
+        """Remove and return the refusals no flush has raised, the first of each run."""
+        return self._errors.take(every_run=True)
 
     # ---- the thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -179,6 +188,7 @@ class SpoolSender:
         return group
 
     def _send(self, group: list[SpooledBatch]) -> bool:
+        """Send ``group`` (split and sent again if refused as a whole); False to retry later."""
         try:
             refusals = self._sender.send(group)
         except StorageError:
@@ -190,14 +200,17 @@ class SpoolSender:
             if exc.fields.get("http_status") == 413 and len(group) > 1:
                 self._sender.max_points = max(1, self._sender.max_points // 2)
                 return False
-            refusals = [exc] * len(group)  # the request can never succeed: drop it
+            if len(group) > 1:  # one bad batch must not cost the others: halves, in order
+                half = len(group) // 2
+                return self._send(group[:half]) and self._send(group[half:])
+            refusals = [exc]  # this batch alone can never be stored: its run raises
         self._acknowledge(group, refusals)
         return True
 
     def _note_error(self, exc: RunhistoryError) -> None:
-        with self._changed:
-            if not any(type(e) is type(exc) for e in self._errors):
-                self._errors.append(exc)
+        if not self._noted:  # once until the next flush (it is retried meanwhile)
+            self._noted = True
+            self._errors.add(None, exc)
 
     def _acknowledge(
         self, group: list[SpooledBatch], refusals: list[RunhistoryError | None]
@@ -210,7 +223,7 @@ class SpoolSender:
                 self._unsent_points -= batch.points
                 self._memory -= len(batch.data or b"")
                 if refusal is not None:
-                    self._errors.append(refusal)
+                    self._errors.add(batch.run_id, refusal)
             self._changed.notify_all()
 
     def close(self, timeout_seconds: float = 5.0) -> None:

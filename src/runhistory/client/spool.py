@@ -38,11 +38,13 @@ def spool_root() -> str:
 
 @dataclass
 class SpooledBatch:
-    """One batch waiting to be sent: its file, size in points and (maybe) its JSON bytes."""
+    """One batch waiting to be sent: its file, size in points, (maybe) its JSON bytes, and
+    the run it belongs to (``None`` when read back from a dead process's spool)."""
 
     path: str
     points: int
     data: bytes | None
+    run_id: str | None = None
 
     def load(self) -> bytes:
         """The batch's JSON bytes (read back from disk if they were not kept in memory)."""
@@ -99,7 +101,7 @@ class SpoolDir:
         data = orjson.dumps(record)
         path = os.path.join(self.path, f"{self._seq:012d}{BATCH_SUFFIX}")
         _write_atomic(path, data)
-        return SpooledBatch(path, points, data if keep_in_memory else None)
+        return SpooledBatch(path, points, data if keep_in_memory else None, record.get("run_id"))
 
     def pending(self) -> list[SpooledBatch]:
         """The batches on disk, oldest first (for a spool left by a dead process)."""

@@ -3,20 +3,22 @@
 JSON has no NaN or infinity, and orjson writes them as ``null``. Values that may hold
 non-finite floats (metric values, documents, error fields) therefore travel with each such
 float replaced by ``{"$float": "inf"}`` — the marker the SQL store already uses inside
-documents. Metric points travel as ``[step, vtype, number, text, time]`` with a non-finite
-``number`` written as the string ``"inf"`` or ``"-inf"`` (NaN has its own vtype).
+documents. Integers beyond 64 bits (metric values are stored exactly whatever their size)
+travel as ``{"$int": "<decimal digits>"}``. Metric points travel as columns ``[steps,
+vtypes, numbers, texts, times]`` with a non-finite ``number`` written as the string ``"inf"``
+or ``"-inf"`` (NaN has its own vtype).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
 
-from runhistory.errors import ValidationError
+from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking.entities import (
     ExperimentInfo,
     FileInfo,
@@ -29,22 +31,30 @@ from runhistory.tracking.entities import (
 
 T = TypeVar("T")
 _MARKER = "$float"
+_INT_MARKER = "$int"
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson writes as a JSON number
 _RECORD_TYPES = (ExperimentInfo, RunInfo, FileInfo, MetricInfo, ModelInfo)
 
 
 def dumps(value: Any) -> bytes:
-    """Serialise ``value`` (records, dicts, lists) keeping non-finite floats."""
-    data = orjson.dumps(value, default=_default)
+    """Serialise ``value`` (records, dicts, lists) keeping non-finite floats and big ints."""
+    try:
+        data = orjson.dumps(value, default=_default)
+    except TypeError as exc:
+        if "Integer exceeds" not in str(exc):
+            raise
+        return orjson.dumps(tag_floats(value), default=_default)
     if b"null" not in data:  # orjson writes NaN/inf as null: none there, nothing to tag
         return data
     return orjson.dumps(tag_floats(value), default=_default)
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON written by :func:`dumps`, restoring non-finite floats."""
+    """Parse JSON written by :func:`dumps`, restoring non-finite floats and big ints."""
     value = orjson.loads(data)
     raw = data if isinstance(data, bytes) else data.encode()
-    return untag_floats(value) if b'"$float"' in raw else value
+    tagged = b'"$float"' in raw or b'"$int"' in raw
+    return untag_floats(value) if tagged else value
 
 
 def _default(value: Any) -> Any:
@@ -57,10 +67,13 @@ def _default(value: Any) -> Any:
 
 
 def tag_floats(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by its ``{"$float": ...}`` marker."""
+    """``value`` with every non-finite float replaced by its ``{"$float": ...}`` marker (and
+    every integer JSON numbers cannot carry by its ``{"$int": ...}`` one)."""
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else {_MARKER: repr(value)}
+    if kind is int:
+        return value if _INT_MIN <= value <= _INT_MAX else {_INT_MARKER: str(value)}
     if kind is dict:
         return {k: tag_floats(v) for k, v in value.items()}
     if kind is list or kind is tuple:
@@ -74,23 +87,23 @@ def untag_floats(value: Any) -> Any:
     """Undo :func:`tag_floats`."""
     kind = type(value)
     if kind is dict:
-        if len(value) == 1 and _MARKER in value:
-            return _marked_float(value[_MARKER])
+        if len(value) == 1 and type(value.get(_MARKER)) is str:
+            return _marked(value[_MARKER], float, _MARKER)
+        if len(value) == 1 and type(value.get(_INT_MARKER)) is str:
+            return _marked(value[_INT_MARKER], int, _INT_MARKER)
         return {k: untag_floats(v) for k, v in value.items()}
     if kind is list:
         return [untag_floats(v) for v in value]
     return value
 
 
-def _marked_float(text: Any) -> float:
-    if isinstance(text, str):
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    raise ValidationError(
-        f"{{{_MARKER!r}: {text!r:.40}}} must hold a float as text: 'nan', 'inf' or '-inf'"
-    )
+def _marked(text: str, kind: Callable[[str], Any], marker: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValidationError(
+            f"{{{marker!r}: {text!r:.40}}} does not hold a number as text"
+        ) from None
 
 
 # ---- records ------------------------------------------------------------------------------
@@ -134,29 +147,26 @@ def _encode_columns(columns: PointColumns) -> Sequence[Any]:
     return (columns[0], columns[1], fixed, columns[3], columns[4])
 
 
-def decode_writes(data: Any) -> list[MetricWrite]:
-    """Metric writes from their JSON form.
+def decode_write(item: Any) -> MetricWrite:
+    """One metric write from its JSON form (the validator checks its rules afterwards).
 
     Raises:
-        ValidationError: the JSON does not have the documented shape or types.
+        ValidationError: not a write object at all.
+        InvalidMetricError: a write whose fields or columns have the wrong types.
     """
-    if not isinstance(data, list):
-        raise ValidationError("'writes' must be a list of {name, kind, description, columns}")
-    return [_decode_write(item) for item in data]
-
-
-def _decode_write(item: Any) -> MetricWrite:
     if not isinstance(item, dict):
         raise ValidationError(f"each write must be an object, got {item!r:.80}")
     name, kind, columns = item.get("name"), item.get("kind"), item.get("columns")
     if not isinstance(name, str) or not isinstance(kind, str) or not isinstance(columns, list):
         raise ValidationError(
             "each write needs 'name' (string), 'kind' (string) and 'columns' ([steps, vtypes, "
-            f"numbers, texts, times]); got keys {sorted(item)}"
+            f"numbers, texts, times]); got keys {sorted(map(str, item))}"
         )
-    description = item.get("description") or ""
+    description = item.get("description", "")
     if not isinstance(description, str):
-        raise ValidationError(f"metric {name!r}: 'description' must be a string")
+        raise InvalidMetricError(
+            f"metric {name!r}: 'description' must be a string, got {description!r:.80}"
+        )
     return MetricWrite.from_columns(name, kind, _check_columns(name, columns), description)
 
 
@@ -168,33 +178,42 @@ _COLUMN_TYPES: tuple[tuple[str, set[type]], ...] = (
     ("texts", {str, _NONE}),
     ("times", {float, int}),
 )
+_INFINITIES = {"inf": math.inf, "-inf": -math.inf}
 
 
 def _check_columns(name: str, columns: list[Any]) -> PointColumns:
     if len(columns) != 5 or not all(isinstance(c, list) for c in columns):
-        raise ValidationError(f"metric {name!r}: 'columns' must be five lists")
+        raise InvalidMetricError(f"metric {name!r}: 'columns' must be five lists")
     if len({len(c) for c in columns}) != 1:
-        raise ValidationError(f"metric {name!r}: the five columns differ in length")
+        raise InvalidMetricError(f"metric {name!r}: the five columns differ in length")
     steps, vtypes, numbers, texts, times = columns
-    if str in {type(n) for n in numbers}:
-        try:
-            numbers = [float(n) if type(n) is str else n for n in numbers]
-        except ValueError:
-            raise ValidationError(
-                f"metric {name!r}: numbers must be numbers, null, 'inf' or '-inf'"
-            ) from None
+    if str in set(map(type, numbers)):
+        bad = next((n for n in numbers if type(n) is str and n not in _INFINITIES), None)
+        if bad is not None:
+            raise InvalidMetricError(
+                f"metric {name!r}: numbers are numbers, null, 'inf' or '-inf', not {bad!r:.40} "
+                f"(NaN is the value type 4 with a null number)"
+            )
+        numbers = [_INFINITIES[n] if type(n) is str else n for n in numbers]
     for (label, allowed), column in zip(
         _COLUMN_TYPES, (steps, vtypes, numbers, texts, times), strict=True
     ):
-        found = {type(v) for v in column}
+        found = set(map(type, column))
         if not found <= allowed:
-            bad = sorted(t.__name__ for t in found - allowed)
-            raise ValidationError(f"metric {name!r}: {label} hold values of type {bad}")
-    if int in {type(n) for n in numbers}:
-        numbers = [float(n) if type(n) is int else n for n in numbers]
-    if int in {type(t) for t in times}:
-        times = [float(t) for t in times]
+            types = sorted(t.__name__ for t in found - allowed)
+            raise InvalidMetricError(f"metric {name!r}: {label} hold values of type {types}")
+    if int in set(map(type, numbers)):
+        numbers = [_as_float(name, n) if type(n) is int else n for n in numbers]
+    if int in set(map(type, times)):
+        times = [_as_float(name, t) for t in times]
     return (steps, vtypes, numbers, texts, times)
+
+
+def _as_float(name: str, number: int) -> float:
+    try:
+        return float(number)
+    except OverflowError:
+        raise InvalidMetricError(f"metric {name!r}: the number {number} is beyond floats") from None
 
 
 def is_record(value: Any) -> bool:

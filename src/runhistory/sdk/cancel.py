@@ -28,7 +28,7 @@ def cancel_run(run: Run) -> RunInfo:
         requested: RunInfo = request_cancel(run._backend, info)
         return _wait_canceled(run, requested)
     try:
-        run._queue.flush()
+        run._queue.flush(run_id=run.id)
     finally:
         run._upload_outputs()
     result: RunInfo = run._backend.set_status(run.id, st.CANCELED)

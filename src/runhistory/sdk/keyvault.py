@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
     from runhistory.sdk.workspace import Workspace
 
 
@@ -15,7 +16,7 @@ class Keyvault:
         self._workspace = workspace
 
     @property
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         return self._workspace._connection.backend
 
     def set_secret(self, name: str, value: str) -> None:
@@ -33,7 +34,7 @@ class Keyvault:
         Raises:
             NotFoundError: there is no such secret.
         """
-        return self._backend.get_secret(name)  # type: ignore[no-any-return]
+        return self._backend.get_secret(name)
 
     def get_secrets(self, secrets: list[str]) -> dict[str, str]:
         """Several secrets as ``{name: value}``."""

@@ -12,6 +12,7 @@ from runhistory.sdk.timefmt import iso_utc
 from runhistory.tracking.entities import ModelInfo
 
 if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
     from runhistory.sdk.workspace import Workspace
 
 _CLOUD_ONLY = "is part of cloud deployment, which runhistory does not provide"
@@ -59,7 +60,7 @@ class Model:
         return cls(workspace, _info=info)
 
     @property
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         return self._workspace._connection.backend
 
     # ---- attributes -----------------------------------------------------------------
@@ -212,9 +213,7 @@ class Model:
             ConflictError: a file exists already and ``exist_ok`` is False.
         """
         allow = exist_ok if exists_ok is None else exists_ok
-        return self._backend.download_model(  # type: ignore[no-any-return]
-            self.name, self.version, target_dir, exist_ok=allow
-        )
+        return self._backend.download_model(self.name, self.version, target_dir, exist_ok=allow)
 
     def serialize(self) -> dict[str, Any]:
         """A JSON-ready description of the model version."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,10 +14,11 @@ from runhistory.sdk.run_metrics import RunMetricsMixin
 from runhistory.sdk.run_state import RunStateMixin
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import PropertyChange, RunInfo, TagChange
-from runhistory.tracking.runs import property_conflict
+from runhistory.tracking.run_records import property_conflict
 from runhistory.tracking.validation import check_properties, check_tags
 
 if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.model import Model
     from runhistory.sdk.workspace import Workspace
@@ -57,7 +59,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._added_properties: dict[str, str] = {}
 
     @property
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         return self._connection.backend
 
     # ---- construction ---------------------------------------------------------------
@@ -418,16 +420,18 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         One value comes back bare, several as a list; rows and tables as ``{column: values}``.
         With ``recursive=True`` the result is keyed by run id over the run and its descendants.
         """
-        self._queue.flush()
-        return self._backend.get_metrics(  # type: ignore[no-any-return]
+        self._queue.flush(run_id=self._run_id)
+        return self._backend.get_metrics(
             self._run_id, name=name, recursive=recursive, run_type=run_type
         )
 
     def get_metric_history(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every value of a metric with its ``step`` and ``time`` (epoch seconds), in order."""
-        self._queue.flush()
+        self._queue.flush(run_id=self._run_id)
         columns = self._backend.get_metric_history(self._run_id, name)
-        steps = columns.steps or [None] * len(columns)
+        steps: Sequence[int | None] = (
+            columns.steps if columns.steps is not None else [None] * len(columns)
+        )
         return [
             {"step": s, "value": v, "time": t}
             for s, v, t in zip(steps, columns.values, columns.times, strict=True)
@@ -438,8 +442,11 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
         Raises:
             FlushTimeoutError: values were still waiting when the timeout passed.
+            ValidationError: a value or change of this run was refused when stored (each is
+                raised once; the rest of what was logged is stored). Other runs' refusals are
+                raised by their own ``flush()``/``complete()``.
         """
-        self._queue.flush(timeout_seconds)
+        self._queue.flush(timeout_seconds, run_id=self._run_id)
 
     # ---- models and secrets ---------------------------------------------------------
     def register_model(
@@ -475,7 +482,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
     def get_secret(self, name: str) -> str:
         """A secret's value from the workspace's secret store."""
-        return self._backend.get_secret(name)  # type: ignore[no-any-return]
+        return self._backend.get_secret(name)
 
     def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
         """Several secrets as ``{name: value}``."""

@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from runhistory.client.queue import MetricQueue, QueueItem
+from runhistory.client.batches import QueueItem
+from runhistory.client.queue import MetricQueue
 from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking import entities as e
 from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error
 from runhistory.tracking.metrics import check_row, check_table, encode_document, encode_value
-from runhistory.tracking.validation import check_metric_name
+from runhistory.tracking.validation import check_metric_name, check_step, check_text
 
 _now = time.time
 
@@ -34,6 +35,8 @@ class RunMetricsMixin:
 
     def _metric_key(self, name: str, kind: str, has_step: bool, description: str) -> int:
         """Check the metric's shape and return its queue key (cached for scalars)."""
+        if type(description) is not str or description:
+            check_text(description, f"metric {name!r}: 'description'")
         shape = self._shapes.get(name)
         if shape is None:
             check_metric_name(name)
@@ -53,20 +56,26 @@ class RunMetricsMixin:
         Args:
             name: the metric name.
             value: a number (numpy scalars included), string or bool; NaN and inf are kept.
-            description: an optional description, stored with the first value.
-            step: optional position of the value; if any value of a metric has a step, all must.
+            description: an optional description (a string), stored with the first value.
+            step: optional position of the value, a signed 64-bit integer; if any value of a
+                metric has a step, all must.
 
         Raises:
             InvalidMetricError: for lists (use ``log_list``), dicts (use ``log_row``) and other
-                types, or when steps are mixed.
+                types, a step out of range, a string breaking the text rule (NUL, lone
+                surrogates), or when steps are mixed.
+            ValidationError: a description that is not a string.
         """
         cached = self._scalar_keys.get(name)
-        if cached is None or cached[1] is not (step is not None):
+        if cached is None or cached[1] is not (step is not None) or type(description) is not str:
             key = self._metric_key(name, e.KIND_SCALAR, step is not None, description)
         else:
             key = cached[0]
-        if step is not None and type(step) is not int:
-            step = _check_step(name, step)
+        # The signed 64-bit range as literals (STEP_MIN, STEP_MAX): cheaper than two globals.
+        if step is not None and (
+            type(step) is not int or not -9223372036854775808 <= step <= 9223372036854775807
+        ):
+            step = check_step(name, step)
         if type(value) is float and value == value:
             self._put((key, step, 0, value, None, _now()))
         else:
@@ -119,8 +128,9 @@ class RunMetricsMixin:
         self._put_document(name, kind, validate_document(kind, value), description)
 
     def _put_document(self, name: str, kind: str, document: Any, description: str) -> None:
+        text = encode_document(document, name)
         key = self._metric_key(name, kind, False, description)
-        self._put((key, None, e.VTYPE_JSON, None, encode_document(document), _now()))
+        self._put((key, None, e.VTYPE_JSON, None, text, _now()))
 
     def log_image(
         self, name: str, path: str | None = None, plot: Any = None, description: str = ""
@@ -155,12 +165,3 @@ def _as_list(value: Any) -> Any:
     if isinstance(value, (list, tuple, str, bytes, dict)) or not hasattr(value, "__iter__"):
         return value
     return list(value)
-
-
-def _check_step(name: str, step: Any) -> int:
-    item = step.item() if type(step).__module__ == "numpy" and hasattr(step, "item") else step
-    if isinstance(item, bool) or not isinstance(item, int):
-        raise InvalidMetricError(
-            f"metric {name!r}: step must be an integer, got {type(step).__name__} {step!r}"
-        )
-    return item

@@ -14,6 +14,10 @@ from runhistory.errors import RunhistoryError
 from runhistory.sdk.timefmt import iso_utc
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo, StatusChange
+from runhistory.tracking.validation import printable
+
+if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
 
 
 class RunStateMixin:
@@ -28,7 +32,7 @@ class RunStateMixin:
     if TYPE_CHECKING:  # provided by Run
 
         @property
-        def _backend(self) -> Any: ...
+        def _backend(self) -> Backend: ...
 
     def _refresh(self) -> None:
         info = self._backend.get_run(self._run_id)
@@ -96,7 +100,7 @@ class RunStateMixin:
             self._finish_behind(status, error, set_status)
             return
         try:
-            self._queue.flush()
+            self._queue.flush(run_id=self._run_id)
         finally:
             self._upload_outputs()
             if set_status:
@@ -106,12 +110,12 @@ class RunStateMixin:
         """Queue the final status after everything logged, then wait until all is stored."""
         self._upload_outputs()
         if not set_status:
-            self._queue.flush()
+            self._queue.flush(run_id=self._run_id)
             return
         now = time.time()
         self._queue.put_change(StatusChange(self._run_id, status, now, error))
         try:
-            self._queue.flush()
+            self._queue.flush(run_id=self._run_id)
         except RunhistoryError:
             self._refresh()  # keep what the store has: the status may have been refused
             raise
@@ -213,14 +217,14 @@ def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
             type(error_details), error_details, error_details.__traceback__
         )
         error = {
-            "message": message,
-            "code": error_code or "UserError",
-            "traceback": "".join(lines)[-8000:],
+            "message": printable(message),
+            "code": printable(error_code or "UserError"),
+            "traceback": printable("".join(lines)[-8000:]),
         }
     else:
         error = {
-            "message": str(error_details) if error_details else "the run failed",
-            "code": error_code or "UserError",
+            "message": printable(str(error_details)) if error_details else "the run failed",
+            "code": printable(error_code or "UserError"),
         }
     if isinstance(error_details, RunhistoryError):
         error["code"] = error_code or type(error_details).__name__

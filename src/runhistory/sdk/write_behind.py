@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from runhistory.tracking.entities import RunInfo
-from runhistory.tracking.runs import new_run, pending_info
+from runhistory.tracking.run_records import new_run, pending_info
 
 if TYPE_CHECKING:
     from runhistory.client.backend import Connection

@@ -12,7 +12,7 @@ Every method raises :class:`~runhistory.errors.NotFoundError` for a missing enti
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runhistory.errors import ConflictError
@@ -24,14 +24,11 @@ from runhistory.tracking.entities import (
     MetricInfo,
     MetricPoint,
     MetricSeries,
-    MetricWrite,
     ModelInfo,
-    Refusal,
-    RunCreate,
     RunInfo,
     RunQuery,
-    StatusWrite,
-    TagChange,
+    WriteBatch,
+    WriteOutcome,
 )
 
 # Sentinel meaning "leave this field as it is" in update calls.
@@ -86,52 +83,8 @@ class TrackingStore(abc.ABC):
 
     # ---- runs --------------------------------------------------------------------------
     @abc.abstractmethod
-    def create_run(
-        self,
-        run_id: str,
-        experiment_id: str,
-        status: str,
-        created_time: float,
-        parent_run_id: str | None = None,
-        display_name: str | None = None,
-        description: str | None = None,
-        run_type: str = "experimentrun",
-        target: str = "local",
-        submitted_by: str | None = None,
-        tags: dict[str, str | None] | None = None,
-        properties: dict[str, str] | None = None,
-        **fields: Any,
-    ) -> RunInfo:
-        """Create a run, giving it the next ``number`` of its experiment atomically.
-
-        ``root_run_id`` is derived from the parent. ConflictError if the id exists.
-        ``fields`` sets further run fields at once (the keys ``update_run`` accepts).
-        """
-
-    @abc.abstractmethod
     def get_run(self, run_id: str) -> RunInfo:
         """Return the run with this id."""
-
-    @abc.abstractmethod
-    def update_run(self, run_id: str, **fields: Any) -> RunInfo:
-        """Overwrite run fields.
-
-        Accepted keys: ``status``, ``start_time``, ``end_time``, ``heartbeat_time``,
-        ``display_name``, ``description``, ``snapshot_id``, ``error``, ``run_definition``,
-        ``target``.
-        """
-
-    @abc.abstractmethod
-    def compare_and_set_status(
-        self, run_id: str, expected: Sequence[str], status: str, **fields: Any
-    ) -> RunInfo | None:
-        """Set ``status`` (and ``fields``) only if the current status is in ``expected``.
-
-        A ``start_time`` in ``fields`` is only written when the run has none yet.
-
-        Returns the updated run, or ``None`` if the status was not one of ``expected``
-        (nothing is changed then). This is what keeps two processes from both finishing a run.
-        """
 
     @abc.abstractmethod
     def search_runs(self, query: RunQuery) -> list[RunInfo]:
@@ -146,50 +99,25 @@ class TrackingStore(abc.ABC):
         """Delete a run and its descendants with their metrics and file index entries."""
 
     @abc.abstractmethod
-    def set_run_tags(self, run_id: str, tags: dict[str, str | None]) -> None:
-        """Insert or overwrite run tags."""
+    def write_changes(self, batch: WriteBatch) -> WriteOutcome:
+        """Store changes of many runs in one transaction: the only way runs and metrics are
+        written (a single change is a batch of one).
 
-    @abc.abstractmethod
-    def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
-        """Remove run tags; missing keys are ignored."""
+        In this order: creates runs (numbered per experiment, ``root_run_id`` derived from
+        the parent), overwrites run fields, applies tag changes, adds properties, appends
+        metric points (creating each metric on first use; sequence numbers continue per
+        metric; a run whose ``batch_ids`` entry is stored already gets no points) and applies
+        status writes (only from their ``expected`` statuses; a ``start_time`` is kept when
+        the run has one).
 
-    @abc.abstractmethod
-    def add_run_properties(self, run_id: str, properties: dict[str, str]) -> None:
-        """Insert properties; keys already present are left untouched.
-
-        The service checks for conflicting values before calling this.
-        """
-
-    @abc.abstractmethod
-    def write_changes(
-        self,
-        creates: Sequence[RunCreate],
-        tags: Sequence[TagChange],
-        properties: Sequence[tuple[str, dict[str, str]]],
-        metrics: Mapping[str, Sequence[MetricWrite]],
-        statuses: Sequence[StatusWrite],
-    ) -> list[Refusal]:
-        """Store changes of many runs in one transaction, in the order of the arguments.
-
-        Creates runs (numbered like :meth:`create_run`), applies tag changes, adds properties,
-        appends metric points and applies status writes. A property key that already holds
-        another value, and a status write whose run is not in its ``expected`` statuses, are
-        left out and returned as :class:`Refusal` records; everything else is committed. Any
-        other failure (a missing run or experiment, a metric of another kind) rolls the whole
-        batch back and raises.
+        A property key that already holds another value, and a status write whose run is not
+        in its ``expected`` statuses, are left out and returned as refusals; everything else
+        is committed. Any other failure rolls the whole batch back and raises: a missing run
+        or experiment (NotFoundError), a run id that exists (ConflictError), a metric of
+        another kind (InvalidMetricError), a value the database cannot keep.
         """
 
     # ---- metrics -----------------------------------------------------------------------
-    @abc.abstractmethod
-    def log_metrics(
-        self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None = None
-    ) -> bool:
-        """Append points of several metrics of one run in one transaction.
-
-        Creates each metric on first use with its kind. Sequence numbers continue per metric.
-        With ``batch_id``, a batch already stored is ignored and ``False`` returned.
-        """
-
     @abc.abstractmethod
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run, without points, ordered by name."""

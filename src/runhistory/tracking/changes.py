@@ -2,8 +2,9 @@
 
 The SDK creates runs and changes their tags, properties and status without waiting for the
 database: it queues the changes and its writer thread hands them over here in batches. The
-rules are the same as for the one-at-a-time methods — validated names and values, add-only
-properties, terminal runs refusing transitions — and a batch is stored in one transaction.
+rules are the same as for the one-at-a-time methods (which are batches of one) — validated
+names and values, add-only properties, terminal runs refusing transitions — and a batch is
+stored in one transaction.
 """
 
 from __future__ import annotations
@@ -11,19 +12,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from runhistory.errors import InvalidTransitionError, RunhistoryError
+from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     MetricWrite,
-    Refusal,
+    PropertyChange,
     RunChanges,
     RunCreate,
+    RunUpdate,
     TagChange,
+    WriteBatch,
 )
 from runhistory.tracking.metric_rules import kind_rule_error
-from runhistory.tracking.runs import property_conflict, status_write
-from runhistory.tracking.validation import check_properties, check_tags
+from runhistory.tracking.run_records import check_run_fields, refusal_error, status_write
+from runhistory.tracking.validation import (
+    check_optional_text,
+    check_properties,
+    check_tags,
+    check_text,
+)
 
 
 class ChangeRules:
@@ -43,56 +51,66 @@ class ChangeRules:
         """Store a batch of run changes in one transaction.
 
         Returns the errors of changes that were refused while the rest was stored (a property
-        that already has another value, a status change of a finished run).
+        that already has another value, a status change of a finished run); each names its
+        run in ``fields["run_id"]``.
 
         Raises:
             RunhistoryError: the batch was refused as a whole and nothing was stored (bad
-                input, a missing run or experiment, a metric logged as another kind).
+                input, a missing run or experiment, a metric logged as another kind); the
+                writer then stores it again run by run, change by change.
         """
         creates = [_checked_create(c) for c in changes.creates]
         for create in creates:
             self._mark_new_run(create.run_id)
-        tags = [TagChange(c.run_id, check_tags(c.set), tuple(c.remove)) for c in changes.tags]
-        properties = [(c.run_id, check_properties(c.properties)) for c in changes.properties]
         metrics: dict[str, list[MetricWrite]] = {}
         for run_id, writes in changes.metrics.items():
             kept = [w for w in writes if w.points]
-            _check_kinds_agree(kept)
+            _check_kinds_agree(run_id, kept)
             for write in kept:
                 self._check_write(run_id, write)
             if kept:
                 metrics[run_id] = kept
-        statuses = [status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses]
-        refusals = self.store.write_changes(creates, tags, properties, metrics, statuses)
+        batch = WriteBatch(
+            creates=creates,
+            updates=[RunUpdate(c.run_id, check_run_fields(c.fields)) for c in changes.updates],
+            tags=[_checked_tags(c) for c in changes.tags],
+            properties=[PropertyChange(c.run_id, check_properties(c.properties))
+                        for c in changes.properties],
+            metrics=metrics,  # type: ignore[arg-type]
+            statuses=[status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses],
+        )  # fmt: skip
+        outcome = self.store.write_changes(batch)
         for run_id, writes in metrics.items():
             self._remember_shapes(run_id, writes)
-        return [_refusal_error(r) for r in refusals]
+        return [refusal_error(r) for r in outcome.refusals]
 
 
 def _checked_create(create: RunCreate) -> RunCreate:
     st.check_status_name(create.status)
+    check_text(create.run_id, "run_id", 255)
+    fields = {"display_name": create.display_name, "description": create.description,
+              "target": create.target, "run_definition": create.run_definition}  # fmt: skip
+    check_run_fields(fields)
+    check_text(create.run_type, "run_type", 255)
+    check_optional_text(create.parent_run_id, "parent_run_id", 255)
+    check_optional_text(create.submitted_by, "submitted_by", 255)
     create.tags = check_tags(create.tags)  # numbers become strings, as in create_run
     create.properties = check_properties(create.properties)
     return create
 
 
-def _check_kinds_agree(writes: list[MetricWrite]) -> None:
+def _checked_tags(change: TagChange) -> TagChange:
+    for key in change.remove:
+        if not isinstance(key, str):
+            raise ValidationError(f"tag keys to remove must be strings, got {key!r:.80}")
+    return TagChange(change.run_id, check_tags(change.set), tuple(change.remove))
+
+
+def _check_kinds_agree(run_id: str, writes: list[MetricWrite]) -> None:
     kinds: dict[str, str] = {}
     for write in writes:
         known = kinds.setdefault(write.name, write.kind)
         if known != write.kind:
-            raise kind_rule_error(write.name, known, write.kind)
-
-
-def _refusal_error(refusal: Refusal) -> RunhistoryError:
-    if refusal.what == "property":
-        assert refusal.key is not None and refusal.current is not None
-        return property_conflict(refusal.run_id, refusal.key, refusal.current, refusal.wanted)
-    try:
-        st.check_transition(refusal.run_id, refusal.current or "", refusal.wanted or "")
-    except RunhistoryError as exc:
-        return exc
-    return InvalidTransitionError(
-        f"run {refusal.run_id!r} is {refusal.current}; it cannot become {refusal.wanted} now",
-        run_id=refusal.run_id,
-    )
+            error = kind_rule_error(write.name, known, write.kind)
+            error.fields["run_id"] = run_id
+            raise error

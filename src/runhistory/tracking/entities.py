@@ -18,6 +18,10 @@ VTYPE_STR = 3
 VTYPE_NAN = 4  # stored with value NULL: SQLite turns NaN into NULL, so NaN gets its own code
 VTYPE_JSON = 5  # a document (row, table, structured kind, image reference) in ``text``
 
+# A stored metric value that cannot be decoded is read back as {UNDECODABLE: <what is stored>,
+# "error": <why>}: reads never fail on it (and the fault is logged).
+UNDECODABLE = "$undecodable"
+
 # Metric kinds: how the values of one metric name are collated on read.
 KIND_SCALAR = "scalar"  # run.log: one value per call
 KIND_LIST = "list"  # run.log_list: each element a point
@@ -347,13 +351,27 @@ class StatusWrite:
     fields: dict[str, Any]
 
 
+@dataclass(slots=True)
+class RunUpdate:
+    """Run fields overwritten: ``display_name``, ``description``, ``run_definition``,
+    ``target``, ``heartbeat_time``, ``snapshot_id`` (see ``UPDATABLE_FIELDS``)."""
+
+    run_id: str
+    fields: dict[str, Any]
+
+
+UPDATABLE_FIELDS = frozenset(
+    ("display_name", "description", "run_definition", "target", "heartbeat_time", "snapshot_id")
+)
+
+
 @dataclass
 class RunChanges:
     """Changes of several runs stored in one transaction.
 
-    They take effect in this order: creations, tag changes, properties, metric points, status
-    changes — the order in which one process makes them, so a batch read back equals the same
-    calls made one by one.
+    They take effect in this order: creations, field updates, tag changes, properties, metric
+    points, status changes — the order in which one process makes them, so a batch read back
+    equals the same calls made one by one.
     """
 
     creates: list[RunCreate] = field(default_factory=list)
@@ -361,6 +379,43 @@ class RunChanges:
     properties: list[PropertyChange] = field(default_factory=list)
     metrics: dict[str, list[MetricWrite]] = field(default_factory=dict)
     statuses: list[StatusChange] = field(default_factory=list)
+    updates: list[RunUpdate] = field(default_factory=list)
+
+    def run_ids(self) -> list[str]:
+        """Every run the batch changes, in the order they first appear (creations first)."""
+        found: dict[str, None] = {}
+        for changes in (self.creates, self.updates, self.tags, self.properties):
+            found.update((c.run_id, None) for c in changes)  # type: ignore[attr-defined]
+        found.update(dict.fromkeys(self.metrics))
+        found.update((c.run_id, None) for c in self.statuses)
+        return list(found)
+
+
+@dataclass
+class WriteBatch:
+    """What the store writes in one transaction, after the service's rules: every run and
+    metric write goes through one of these (a single call is a batch of one).
+
+    ``batch_ids`` names the metric points of a run (``{run id: batch id}``): a batch id
+    already stored makes the store skip that run's points (the write was a retry).
+    """
+
+    creates: Sequence[RunCreate] = ()
+    updates: Sequence[RunUpdate] = ()
+    tags: Sequence[TagChange] = ()
+    properties: Sequence[PropertyChange] = ()
+    metrics: dict[str, Sequence[MetricWrite]] = field(default_factory=dict)
+    batch_ids: dict[str, str] = field(default_factory=dict)
+    statuses: Sequence[StatusWrite] = ()
+
+
+@dataclass
+class WriteOutcome:
+    """What a committed :class:`WriteBatch` left out: refused changes, and the runs whose
+    metric batch id was stored before (their points were not stored again)."""
+
+    refusals: list[Refusal] = field(default_factory=list)
+    repeated: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from runhistory.artifacts.local_tree import walk_tree
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore, file_conflict
-from runhistory.tracking.entities import FileInfo, RunInfo
+from runhistory.tracking.entities import FileInfo, RunInfo, RunUpdate, WriteBatch
 
 _CHUNK = 1024 * 1024
 log = logging.getLogger("runhistory.files")
@@ -155,7 +155,8 @@ class FileRules:
         snapshot_id = SnapshotStore(self.artifacts).take(
             path, max_bytes=max_bytes, max_files=max_files
         )
-        self.store.update_run(run_id, snapshot_id=snapshot_id)
+        update = RunUpdate(run_id, {"snapshot_id": snapshot_id})
+        self.store.write_changes(WriteBatch(updates=[update]))
         return snapshot_id
 
     def restore_snapshot_zip(self, snapshot_id: str, zip_path: str) -> str:

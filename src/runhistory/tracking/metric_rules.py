@@ -5,24 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from runhistory.errors import InvalidMetricError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking.entities import (
-    ALL_KINDS,
-    STRUCTURED_KINDS,
-    VTYPE_JSON,
     MetricColumns,
     MetricInfo,
     MetricSeries,
     MetricWrite,
     RunInfo,
+    WriteBatch,
 )
 from runhistory.tracking.metrics import collate
-from runhistory.tracking.validation import check_metric_name
-
-_VTYPES = frozenset(range(0, 6))
+from runhistory.tracking.validation import check_write
 
 
 def step_rule_error(name: str, has_step: bool) -> InvalidMetricError:
@@ -60,23 +54,26 @@ class MetricRules:
     def log_metrics(
         self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None = None
     ) -> bool:
-        """Store points of several metrics of one run; returns ``False`` for a repeated batch."""
+        """Store points of several metrics of one run; returns ``False`` for a repeated batch.
+
+        Raises:
+            InvalidMetricError: a write breaks a rule of the validator (nothing is stored).
+        """
         writes = [w for w in writes if w.points]
         if not writes:
             return True
         for write in writes:
             self._check_write(run_id, write)
-        stored = self.store.log_metrics(run_id, writes, batch_id=batch_id)
+        batch_ids = {run_id: batch_id} if batch_id is not None else {}
+        batch = WriteBatch(metrics={run_id: writes}, batch_ids=batch_ids)
+        outcome = self.store.write_changes(batch)
         self._remember_shapes(run_id, writes)
-        return stored
+        return run_id not in outcome.repeated
 
     def _check_write(self, run_id: str, write: MetricWrite) -> None:
-        check_metric_name(write.name)
-        if write.kind not in ALL_KINDS:
-            raise InvalidMetricError(f"metric {write.name!r}: unknown kind {write.kind!r}")
+        """The validator's rules, then the metric's stored kind and step rule."""
+        check_write(write)
         has_step = _has_step(write)
-        if has_step is None:
-            raise step_rule_error(write.name, write.points[0][0] is None)
         shape = self._metric_shape(run_id, write.name)
         if shape is not None:
             kind, stored_step = shape
@@ -84,13 +81,6 @@ class MetricRules:
                 raise kind_rule_error(write.name, kind, write.kind)
             if stored_step is not None and stored_step != has_step:
                 raise step_rule_error(write.name, stored_step)
-        unknown = set(write.columns()[1]) - _VTYPES
-        if unknown:
-            raise InvalidMetricError(
-                f"metric {write.name!r}: unknown value types {sorted(unknown)}"
-            )
-        if write.kind in STRUCTURED_KINDS:
-            _check_documents(write)
 
     def _metric_shape(self, run_id: str, name: str) -> tuple[str, bool | None] | None:
         key = (run_id, name)
@@ -177,12 +167,3 @@ def _has_step(write: MetricWrite) -> bool | None:
     if missing == 0:
         return True
     return False if missing == len(steps) else None
-
-
-def _check_documents(write: MetricWrite) -> None:
-    from runhistory.tracking.structured import validate_document
-
-    for point in write.points:
-        if point[1] != VTYPE_JSON or point[3] is None:
-            raise InvalidMetricError(f"metric {write.name!r}: a {write.kind} must be a document")
-        validate_document(write.kind, orjson.loads(point[3]))

@@ -21,17 +21,23 @@ from runhistory.tracking.entities import (
     KIND_SCALAR,
     KIND_TABLE,
     STRUCTURED_KINDS,
+    UNDECODABLE,
     VTYPE_BOOL,
     VTYPE_FLOAT,
-    VTYPE_INT,
-    VTYPE_JSON,
     VTYPE_NAN,
     VTYPE_STR,
     MetricColumns,
 )
+from runhistory.tracking.validation import (
+    MAX_STRING_VALUE,
+    TEXT_RULE,
+    encode_int,
+    has_nul_escape,
+    text_problem,
+)
 
+__all__ = ["MAX_STRING_VALUE", "UNDECODABLE", "collate", "encode_document", "encode_value"]
 Encoded = tuple[int, float | None, str | None]
-MAX_STRING_VALUE = 65_536
 
 
 def encode_value(name: str, value: Any) -> Encoded:
@@ -46,7 +52,7 @@ def encode_value(name: str, value: Any) -> Encoded:
     if kind is float:
         return (VTYPE_NAN, None, None) if value != value else (VTYPE_FLOAT, value, None)
     if kind is int:
-        return VTYPE_INT, float(value), None
+        return encode_int(name, value)
     if kind is bool:
         return VTYPE_BOOL, 1.0 if value else 0.0, None
     if kind is str:
@@ -60,6 +66,11 @@ def _encode_string(name: str, value: str) -> Encoded:
             f"metric {name!r}: string value of {len(value)} characters is longer than the "
             f"limit of {MAX_STRING_VALUE}; upload long text as a file with upload_file()"
         )
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidMetricError(
+            f"metric {name!r}: the value {value!r:.120} {problem}; {TEXT_RULE}", metric=name
+        )
     return VTYPE_STR, None, value
 
 
@@ -67,7 +78,7 @@ def _encode_other(name: str, value: Any) -> Encoded:
     if isinstance(value, bool):
         return VTYPE_BOOL, 1.0 if value else 0.0, None
     if isinstance(value, int):
-        return VTYPE_INT, float(value), None
+        return encode_int(name, int(value))
     if isinstance(value, float):
         return encode_value(name, float(value))
     if isinstance(value, str):
@@ -102,12 +113,21 @@ def _is_array(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "ndim")
 
 
-def encode_document(document: Any) -> str:
-    """Serialise a JSON document (row, table, structured kind); NaN/inf become strings."""
+def encode_document(document: Any, name: str = "") -> str:
+    """Serialise a JSON document (row, table, structured kind); NaN/inf become strings.
+
+    Raises:
+        InvalidMetricError: the document holds what JSON cannot (a lone surrogate, an object)
+            or a NUL character (the text rule).
+    """
+    where = f"metric {name!r}: " if name else ""
     try:
-        return orjson.dumps(_json_safe(document), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        text = orjson.dumps(_json_safe(document), option=orjson.OPT_SERIALIZE_NUMPY).decode()
     except TypeError as exc:
-        raise InvalidMetricError(f"value cannot be stored as JSON: {exc}") from None
+        raise InvalidMetricError(f"{where}value cannot be stored as JSON: {exc}") from None
+    if has_nul_escape(text):
+        raise InvalidMetricError(f"{where}the value contains a NUL character; {TEXT_RULE}")
+    return text
 
 
 def _json_safe(value: Any) -> Any:
@@ -128,8 +148,13 @@ def _json_safe(value: Any) -> Any:
 def decode_document(value: Any) -> Any:
     """Undo :func:`_json_safe` markers for non-finite floats."""
     if isinstance(value, dict):
-        if len(value) == 1 and "$float" in value:
-            return float(value["$float"])
+        if len(value) == 1 and type(value.get("$float")) is str:
+            try:
+                return float(value["$float"])
+            except ValueError:
+                return value
+        if UNDECODABLE in value:
+            return value
         return {k: decode_document(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_document(v) for v in value]
@@ -160,13 +185,22 @@ def collate(kind: str, columns: MetricColumns) -> Any:
 def _collate_rows(documents: list[Any], kind: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for document in documents:
-        rows.extend(_table_rows(document) if kind == KIND_TABLE else [document])
+        if not _readable_row(document, kind):  # a marker, or a document of another shape
+            rows.append({UNDECODABLE: document})
+        else:
+            rows.extend(_table_rows(document) if kind == KIND_TABLE else [document])
     columns: list[str] = []
     for row in rows:
         columns.extend(c for c in row if c not in columns)
     if len(rows) == 1:
         return {c: rows[0].get(c) for c in columns}
     return {c: [row.get(c) for row in rows] for c in columns}
+
+
+def _readable_row(document: Any, kind: str) -> bool:
+    if not isinstance(document, dict) or UNDECODABLE in document:
+        return False
+    return kind != KIND_TABLE or all(isinstance(v, list) for v in document.values())
 
 
 def _table_rows(table: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -214,20 +248,3 @@ def check_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
             )
         checked[column] = value
     return checked
-
-
-def decode_point_value(vtype: int, number: float | None, text: str | None) -> Any:
-    """Decode a stored ``(vtype, number, text)`` triple back to its Python value."""
-    if vtype == VTYPE_FLOAT:
-        return number
-    if vtype == VTYPE_INT:
-        return int(number or 0)
-    if vtype == VTYPE_BOOL:
-        return bool(number)
-    if vtype == VTYPE_STR:
-        return text
-    if vtype == VTYPE_NAN:
-        return math.nan
-    if vtype == VTYPE_JSON:
-        return decode_document(orjson.loads(text or "null"))
-    raise InvalidMetricError(f"unknown stored value type {vtype}")

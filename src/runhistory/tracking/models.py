@@ -16,6 +16,7 @@ from runhistory.tracking.files import run_file_key
 from runhistory.tracking.validation import (
     check_filter,
     check_model_name,
+    check_optional_text,
     check_properties,
     check_tags,
 )
@@ -45,6 +46,7 @@ class ModelRules:
     ) -> ModelInfo:
         """Register the run file (or folder) ``model_path`` as the next version of a model."""
         check_model_name(model_name)
+        _check_fields(description, model_framework, model_framework_version)
         path = validate_artifact_name(model_path or model_name)
         run = self.store.get_run(run_id)
         matches = _match_files([f.name for f in self.store.list_file_entries(run_id)], path, run_id)
@@ -114,6 +116,8 @@ class ModelRules:
         description: str | None = UNCHANGED,
     ) -> ModelInfo:
         """Merge tags, remove tags, add properties (add-only) and/or set the description."""
+        if description is not UNCHANGED:
+            check_optional_text(description, "description")
         current = self.store.get_model(name, version)
         props = check_properties(properties or {})
         for key, value in props.items():
@@ -200,6 +204,7 @@ class LocalModelRules:
     ) -> ModelInfo:
         """Register local files (``sources``) as ``relatives`` in the next model version."""
         check_model_name(model_name)
+        _check_fields(description, model_framework, model_framework_version)
         checked = [validate_artifact_name(r) for r in relatives]
         model = self.store.create_model_version(
             name=model_name,
@@ -214,3 +219,10 @@ class LocalModelRules:
         for relative, source in zip(checked, sources, strict=True):
             self.artifacts.put_file(model_file_key(model_name, model.version, relative), source)
         return model
+
+
+def _check_fields(description: object, framework: object, framework_version: object) -> None:
+    """The validator's rule for the text fields of a model version."""
+    check_optional_text(description, "description")
+    check_optional_text(framework, "model_framework", 255)
+    check_optional_text(framework_version, "model_framework_version", 255)

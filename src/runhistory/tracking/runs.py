@@ -2,117 +2,34 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
-from runhistory.errors import InvalidTransitionError, PropertyImmutableError, ValidationError
+from runhistory.errors import ConflictError, InvalidTransitionError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunCreate, RunInfo, RunQuery, StatusWrite
-from runhistory.tracking.validation import check_filter, check_properties, check_tags
+from runhistory.tracking.entities import (
+    PropertyChange,
+    RunInfo,
+    RunQuery,
+    RunUpdate,
+    TagChange,
+    WriteBatch,
+    WriteOutcome,
+)
+from runhistory.tracking.run_records import (
+    check_run_fields,
+    new_run,
+    new_run_id,
+    refusal_error,
+    status_write,
+)
+from runhistory.tracking.validation import check_filter, check_properties, check_tags, check_text
 
 _UPDATABLE = ("display_name", "description", "run_definition", "target")
-
-
-def new_run_id(prefix: str) -> str:
-    """A run id in the original SDK's style: ``<prefix>_<unix time>_<8 hex digits>``."""
-    return f"{prefix}_{int(time.time())}_{os.urandom(4).hex()}"
-
-
-@cache
-def current_user() -> str:
-    """Who is submitting, for ``submittedBy`` (looked up once per process)."""
-    try:
-        return getpass.getuser()
-    except Exception:
-        return os.environ.get("USER", "unknown")
-
-
-def new_run(
-    experiment_id: str,
-    experiment_name: str,
-    status: str,
-    run_id: str | None = None,
-    parent_run_id: str | None = None,
-    display_name: str | None = None,
-    description: str | None = None,
-    run_type: str = "experimentrun",
-    target: str = "local",
-    tags: object = None,
-    properties: object = None,
-    run_definition: dict[str, Any] | None = None,
-    submitted_by: str | None = None,
-) -> RunCreate:
-    """A run about to be created: its id (made here unless given), creation and start times,
-    who submits it (default: this process's user), and its checked tags and properties."""
-    st.check_status_name(status)
-    now = time.time()
-    return RunCreate(
-        run_id=run_id or new_run_id(parent_run_id or experiment_name),
-        experiment_id=experiment_id,
-        status=status,
-        created_time=now,
-        parent_run_id=parent_run_id,
-        display_name=display_name,
-        description=description,
-        run_type=run_type,
-        target=target,
-        submitted_by=submitted_by or current_user(),
-        start_time=now if status == st.RUNNING else None,
-        run_definition=run_definition or None,
-        tags=check_tags(tags or {}),
-        properties=check_properties(properties or {}),
-    )
-
-
-def pending_info(create: RunCreate, experiment_name: str) -> RunInfo:
-    """What a run queued for creation will be once stored (``number`` is 0 until then)."""
-    return RunInfo.of(
-        {
-            "run_id": create.run_id, "experiment_id": create.experiment_id,
-            "experiment_name": experiment_name, "number": 0, "status": create.status,
-            "created_time": create.created_time, "parent_run_id": create.parent_run_id,
-            "root_run_id": None, "display_name": create.display_name,
-            "description": create.description, "run_type": create.run_type,
-            "target": create.target, "submitted_by": create.submitted_by,
-            "start_time": create.start_time, "end_time": None, "heartbeat_time": None,
-            "snapshot_id": None, "error": None, "run_definition": create.run_definition,
-            "tags": dict(create.tags), "properties": dict(create.properties),
-        }
-    )  # fmt: skip
-
-
-def property_conflict(
-    run_id: str, key: str, current: str, wanted: str | None
-) -> PropertyImmutableError:
-    """The error for re-adding a property with another value."""
-    return PropertyImmutableError(
-        f"property {key!r} of run {run_id!r} is already {current!r}; "
-        f"properties cannot be changed (tried {wanted!r}); use a tag for mutable values",
-        key=key,
-    )
-
-
-def status_write(
-    run_id: str, status: str, at: float, error: dict[str, Any] | None = None
-) -> StatusWrite:
-    """How the store applies a move to ``status`` at time ``at``: from which statuses, with
-    which fields (a start time when running or finished, an end time when finished)."""
-    st.check_status_name(status)
-    fields: dict[str, Any] = {}
-    if status == st.RUNNING or st.is_terminal(status):
-        fields["start_time"] = at  # kept by the store when the run started before
-    if st.is_terminal(status):
-        fields["end_time"] = at
-    if error is not None:
-        fields["error"] = error
-    expected = (st.NOT_STARTED,) if status == st.NOT_STARTED else st.ACTIVE_STATUSES
-    return StatusWrite(run_id, expected, status, fields)
+_ID_ATTEMPTS = 3
 
 
 class RunRules:
@@ -137,7 +54,12 @@ class RunRules:
         submitted_by: str | None = None,
     ) -> RunInfo:
         """Create a run (a child when ``parent_run_id`` is given) in ``status``; submitted by
-        ``submitted_by`` (default: this process's user)."""
+        ``submitted_by`` (default: this process's user).
+
+        Raises:
+            ConflictError: ``run_id`` was given and a run has it. A made id that happens to
+                exist already is replaced by a new one: a clash never loses the run.
+        """
         experiment = self.store.get_experiment(experiment_id)
         if parent_run_id is not None:
             self.store.get_run(parent_run_id)
@@ -147,24 +69,33 @@ class RunRules:
             target=target, tags=tags, properties=properties, run_definition=run_definition,
             submitted_by=submitted_by,
         )  # fmt: skip
-        extra: dict[str, Any] = {"start_time": create.start_time} if create.start_time else {}
-        if create.run_definition:
-            extra["run_definition"] = create.run_definition
-        return self.store.create_run(
-            run_id=create.run_id,
-            experiment_id=experiment_id,
-            status=status,
-            created_time=create.created_time,
-            parent_run_id=parent_run_id,
-            display_name=display_name,
-            description=description,
-            run_type=run_type,
-            target=target,
-            submitted_by=create.submitted_by,
-            tags=create.tags,
-            properties=create.properties,
-            **extra,
-        )
+        for attempt in range(_ID_ATTEMPTS):
+            try:
+                self._write_batch(WriteBatch(creates=[create]))
+                break
+            except ConflictError:
+                if not self._run_exists(create.run_id):
+                    raise
+                if run_id is not None or attempt == _ID_ATTEMPTS - 1:
+                    raise ConflictError(
+                        f"a run with id {create.run_id!r} already exists", run_id=create.run_id
+                    ) from None
+                create.run_id = new_run_id(parent_run_id or experiment.name)
+        return self.store.get_run(create.run_id)
+
+    def _run_exists(self, run_id: str) -> bool:
+        try:
+            self.store.get_run(run_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def _write_batch(self, batch: WriteBatch) -> WriteOutcome:
+        """Store a batch of one call's changes; a refused change raises its error."""
+        outcome = self.store.write_changes(batch)
+        if outcome.refusals:
+            raise refusal_error(outcome.refusals[0])
+        return outcome
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run with this id; a running run whose heartbeat stopped shows NotResponding."""
@@ -197,26 +128,25 @@ class RunRules:
             InvalidTransitionError: the run is finished, or not in one of ``expected``.
         """
         write = status_write(run_id, status, time.time(), error)
-        allowed = write.expected
         if expected is not None:
             wanted = {st.check_status_name(name) for name in expected}
-            allowed = tuple(s for s in write.expected if s in wanted)
-        updated = self.store.compare_and_set_status(run_id, allowed, status, **write.fields)
-        if updated is None:  # one read, only on the refusing path
-            current = self.store.get_run(run_id).status
+            write.expected = tuple(s for s in write.expected if s in wanted)
+        refusals = self.store.write_changes(WriteBatch(statuses=[write])).refusals
+        if refusals:
+            current = refusals[0].current or ""
             st.check_transition(run_id, current, status)
             raise InvalidTransitionError(
                 f"run {run_id!r} is {current}; it can become {status} only from "
-                f"{', '.join(allowed) or 'no status'}",
+                f"{', '.join(write.expected) or 'no status'}",
                 run_id=run_id,
                 status=current,
                 requested=status,
             )
-        return updated
+        return self.store.get_run(run_id)
 
     def heartbeat(self, run_id: str) -> None:
         """Record that the run's process is alive."""
-        self.store.update_run(run_id, heartbeat_time=time.time())
+        self._write_batch(WriteBatch(updates=[RunUpdate(run_id, {"heartbeat_time": time.time()})]))
 
     def update_run(self, run_id: str, **fields: Any) -> RunInfo:
         """Change ``display_name``, ``description``, ``run_definition`` or ``target``."""
@@ -225,28 +155,27 @@ class RunRules:
             raise ValidationError(
                 f"cannot update run field(s) {sorted(unknown)}; updatable: {', '.join(_UPDATABLE)}"
             )
-        return self.store.update_run(run_id, **fields)
+        if fields:
+            self._write_batch(WriteBatch(updates=[RunUpdate(run_id, check_run_fields(fields))]))
+        return self.store.get_run(run_id)
 
     def set_run_tags(self, run_id: str, tags: object) -> None:
         """Insert or overwrite run tags (a tag may have the value ``None``)."""
-        self.store.set_run_tags(run_id, check_tags(tags))
+        self._write_batch(WriteBatch(tags=[TagChange(run_id, check_tags(tags))]))
 
     def remove_run_tags(self, run_id: str, keys: Sequence[str]) -> None:
         """Remove run tags; keys that are not there are ignored."""
-        if isinstance(keys, str):
-            keys = [keys]
-        self.store.remove_run_tags(run_id, list(keys))
+        wanted = [keys] if isinstance(keys, str) else list(keys)
+        for key in wanted:
+            check_text(key, "tag key")
+        self._write_batch(WriteBatch(tags=[TagChange(run_id, remove=tuple(wanted))]))
 
     def add_run_properties(self, run_id: str, properties: object) -> None:
-        """Add properties; re-adding a key with another value raises ``PropertyImmutableError``."""
-        checked = check_properties(properties)
-        existing = self.store.get_run(run_id).properties
-        for key, value in checked.items():
-            if key in existing and existing[key] != value:
-                raise property_conflict(run_id, key, existing[key], value)
-        new = {k: v for k, v in checked.items() if k not in existing}
-        if new:
-            self.store.add_run_properties(run_id, new)
+        """Add properties, all or none: re-adding a key with another value raises
+        ``PropertyImmutableError`` (checked in the same transaction that adds them)."""
+        change = PropertyChange(run_id, check_properties(properties))
+        if change.properties:
+            self._write_batch(WriteBatch(properties=[change]))
 
     def search_runs(
         self,

@@ -17,7 +17,7 @@ import pytest
 
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import ExperimentInfo, RunInfo
-from support import services
+from support import services, writes
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -62,6 +62,6 @@ def make_run(store: SqlTrackingStore, experiment: ExperimentInfo) -> MakeRun:
         fields.setdefault("experiment_id", experiment.experiment_id)
         fields.setdefault("status", "Running")
         fields.setdefault("created_time", time.time())
-        return store.create_run(run_id, **fields)
+        return writes.create_run(store, run_id, **fields)
 
     return make

@@ -14,11 +14,16 @@ from runhistory.store.sql.schema import environments
 from runhistory.tracking.entities import (
     ExperimentInfo,
     MetricWrite,
+    PropertyChange,
     Refusal,
     RunCreate,
+    RunUpdate,
     StatusWrite,
     TagChange,
+    WriteBatch,
+    WriteOutcome,
 )
+from support import writes
 
 ACTIVE = ("NotStarted", "Running")
 
@@ -40,30 +45,39 @@ def _points(*values: float) -> list[tuple[int | None, int, float | None, str | N
 def test_new_runs_with_everything_in_one_batch(
     store: SqlTrackingStore, experiment: ExperimentInfo
 ) -> None:
-    refusals = store.write_changes(
-        creates=[
-            _create("parent", experiment, tags={"t": "0"}),
-            _create("child", experiment, parent_run_id="parent"),
-            _create("grandchild", experiment, parent_run_id="child", display_name="g"),
-        ],
-        tags=[TagChange("parent", {"t": "1", "u": None}), TagChange("parent", remove=("u",))],
-        properties=[("child", {"p": "1"})],
-        metrics={
-            "child": [MetricWrite("loss", "scalar", _points(0.5, 0.25))],
-            "grandchild": [MetricWrite("acc", "scalar", _points(0.9))],
-        },
-        statuses=[_finish("grandchild"), _finish("child", "Failed")],
+    outcome = store.write_changes(
+        WriteBatch(
+            creates=[
+                _create("parent", experiment, tags={"t": "0"}),
+                _create("child", experiment, parent_run_id="parent"),
+                _create("grandchild", experiment, parent_run_id="child", display_name="g"),
+            ],
+            updates=[RunUpdate("parent", {"description": "first"})],
+            tags=[TagChange("parent", {"t": "1", "u": None}), TagChange("parent", remove=("u",))],
+            properties=[PropertyChange("child", {"p": "1"})],
+            metrics={
+                "child": [MetricWrite("loss", "scalar", _points(0.5, 0.25))],
+                "grandchild": [MetricWrite("acc", "scalar", _points(0.9))],
+            },
+            batch_ids={"child": "batch-1"},
+            statuses=[_finish("grandchild"), _finish("child", "Failed")],
+        )
     )
-    assert refusals == []
+    assert outcome == WriteOutcome()
     parent, child, grandchild = (store.get_run(r) for r in ("parent", "child", "grandchild"))
     assert [parent.number, child.number, grandchild.number] == [1, 2, 3]
     assert parent.tags == {"t": "1"} and parent.status == "Running"
+    assert parent.description == "first"
     assert child.properties == {"p": "1"} and child.status == "Failed"
     assert child.end_time is not None and child.root_run_id == "parent"
     assert grandchild.root_run_id == "parent" and grandchild.display_name == "g"
     assert store.get_metric_columns("child", "loss").values == [0.5, 0.25]
     [info] = store.get_metric_infos("grandchild")
     assert (info.count, info.last_value, info.has_step) == (1, 0.9, False)
+    again = WriteBatch(metrics={"child": [MetricWrite("loss", "scalar", _points(1.0))]},
+                       batch_ids={"child": "batch-1"})  # fmt: skip
+    assert store.write_changes(again).repeated == {"child"}
+    assert store.get_metric_columns("child", "loss").values == [0.5, 0.25]
 
 
 def test_refused_changes_are_reported_and_the_rest_committed(
@@ -71,16 +85,19 @@ def test_refused_changes_are_reported_and_the_rest_committed(
 ) -> None:
     make_run("done", status="Completed", properties={"seed": "1"})
     refusals = store.write_changes(
-        creates=[_create("new", experiment)],
-        tags=[TagChange("done", {"late": "yes"})],
-        properties=[
-            ("done", {"seed": "2", "extra": "x"}),
-            ("new", {"a": "1"}),
-            ("new", {"a": "2"}),
-        ],
-        metrics={"done": [MetricWrite("late", "scalar", _points(1.0))]},
-        statuses=[_finish("done"), _finish("new"), _finish("new", "Failed")],
-    )
+        WriteBatch(
+            creates=[_create("new", experiment)],
+            tags=[TagChange("done", {"late": "yes"})],
+            properties=[
+                PropertyChange("done", {"seed": "2", "extra": "x"}),
+                PropertyChange("done", {"seed": "1", "more": "y"}),
+                PropertyChange("new", {"a": "1"}),
+                PropertyChange("new", {"a": "2"}),
+            ],
+            metrics={"done": [MetricWrite("late", "scalar", _points(1.0))]},
+            statuses=[_finish("done"), _finish("new"), _finish("new", "Failed")],
+        )
+    ).refusals
     assert refusals == [
         Refusal("property", "done", "1", "2", "seed"),
         Refusal("property", "new", "1", "2", "a"),
@@ -88,7 +105,8 @@ def test_refused_changes_are_reported_and_the_rest_committed(
         Refusal("status", "done", "Completed", "Completed"),
     ]
     done, new = store.get_run("done"), store.get_run("new")
-    assert done.properties == {"seed": "1", "extra": "x"} and done.tags == {"late": "yes"}
+    # A property change is all or none: "extra" came with the refused seed.
+    assert done.properties == {"seed": "1", "more": "y"} and done.tags == {"late": "yes"}
     assert new.properties == {"a": "1"} and new.status == "Completed"
     assert store.get_metric_columns("done", "late").values == [1.0]
 
@@ -98,30 +116,24 @@ def test_a_failing_batch_stores_nothing(
 ) -> None:
     with pytest.raises(NotFoundError, match="ghost"):
         store.write_changes(
-            creates=[_create("new", experiment)],
-            tags=[TagChange("ghost", {"a": "b"})],
-            properties=[],
-            metrics={},
-            statuses=[],
+            WriteBatch(creates=[_create("new", experiment)], tags=[TagChange("ghost", {"a": "b"})])
         )
     with pytest.raises(NotFoundError):
         store.get_run("new")
     assert store.get_experiment(experiment.experiment_id).experiment_id  # numbering untouched
-    store.write_changes([_create("after", experiment)], [], [], {}, [])
+    store.write_changes(WriteBatch(creates=[_create("after", experiment)]))
     assert store.get_run("after").number == 1
 
 
 def test_environments_are_stored_once(store: SqlTrackingStore, experiment: ExperimentInfo) -> None:
     environment = {"python": {"version": "3.11", "packages": {"numpy": "2.0"}}}
     definition = {"environment": environment, "script": "train.py"}
-    store.write_changes([_create("a", experiment, run_definition=definition)], [], [], {}, [])
-    store.write_changes(
-        [_create("b", experiment, run_definition={"environment": dict(environment)})],
-        [], [], {}, [],
-    )  # fmt: skip
+    store.write_changes(WriteBatch(creates=[_create("a", experiment, run_definition=definition)]))
+    copy = {"environment": dict(environment)}
+    store.write_changes(WriteBatch(creates=[_create("b", experiment, run_definition=copy)]))
     with store._engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(environments)).scalar() == 1
     assert store.get_run("a").run_definition == definition
     assert store.get_run("b").run_definition == {"environment": environment}
-    store.update_run("b", run_definition={"script": "other.py"})
+    writes.update_run(store, "b", run_definition={"script": "other.py"})
     assert store.get_run("b").run_definition == {"script": "other.py"}

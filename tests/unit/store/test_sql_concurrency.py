@@ -15,6 +15,7 @@ import pytest
 import runhistory.store.sql as sql_package
 from runhistory.store.sql import SqlTrackingStore, open_store
 from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunInfo
+from support import writes
 
 SRC_DIR = Path(sql_package.__file__).resolve().parents[3]
 PROCESSES = 8
@@ -24,20 +25,20 @@ BATCH = 500
 WRITER = """
 import sys, time
 from runhistory.store.sql import SqlTrackingStore, open_store
-from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunInfo
-from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite
+from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunCreate, WriteBatch
 
 uri, experiment_id, worker, points, batch, start_at = sys.argv[1:7]
 points, batch = int(points), int(batch)
 store = open_store(uri)
 time.sleep(max(0.0, float(start_at) - time.time()))  # start writing together
 run_id = f"run-{worker}"
-store.create_run(run_id, experiment_id, "Running", time.time())
+store.write_changes(WriteBatch(creates=[RunCreate(run_id, experiment_id, "Running", time.time())]))
 for start in range(0, points, batch):
     values = [(i, VTYPE_FLOAT, float(i), None, time.time()) for i in range(start, start + batch)]
     shared = [(None, VTYPE_FLOAT, float(worker), None, time.time())]
     writes = [MetricWrite("loss", "scalar", values), MetricWrite("seen", "list", shared)]
-    assert store.log_metrics(run_id, writes, batch_id=f"{worker}-{start}")
+    one = WriteBatch(metrics={run_id: writes}, batch_ids={run_id: f"{worker}-{start}"})
+    assert run_id not in store.write_changes(one).repeated
 store.close()
 """
 
@@ -86,7 +87,7 @@ def test_threads_share_one_store(store: SqlTrackingStore, make_run: Callable[...
     def write(names: list[str]) -> None:
         for i in range(25):
             points = [(None, VTYPE_FLOAT, float(i), None, 1.0)] * 4
-            store.log_metrics("r", [MetricWrite(name, "scalar", points) for name in names])
+            writes.log_metrics(store, "r", [MetricWrite(name, "scalar", points) for name in names])
 
     threads = [
         threading.Thread(target=write, args=(names,))

@@ -22,6 +22,7 @@ from runhistory.tracking.entities import (
     MetricWrite,
     RunInfo,
 )
+from support import writes
 
 MakeRun = Callable[..., RunInfo]
 Point = tuple[int | None, int, float | None, str | None, float]
@@ -47,7 +48,7 @@ def values(store: SqlTrackingStore, name: str, run_id: str = "r") -> list[Any]:
 @pytest.mark.usefixtures("run")
 def test_log_and_read_points(store: SqlTrackingStore) -> None:
     write = MetricWrite("loss", "scalar", [(0, VTYPE_FLOAT, 0.5, None, 10.0)], "the loss")
-    assert store.log_metrics("r", [write]) is True
+    assert writes.log_metrics(store, "r", [write]) is True
     [point] = store.get_metric_points("r", "loss")
     assert (point.seq, point.step, point.value, point.time) == (0, 0, 0.5, 10.0)
     [info] = store.get_metric_infos("r")
@@ -77,7 +78,7 @@ def test_values_round_trip_faithfully(store: SqlTrackingStore) -> None:
         (None, VTYPE_STR, None, "", 1.0),
         (None, VTYPE_JSON, None, orjson.dumps(doc).decode(), 1.0),
     ]
-    store.log_metrics("r", [MetricWrite("m", "list", points)])
+    writes.log_metrics(store, "r", [MetricWrite("m", "list", points)])
     got = values(store, "m")
     assert got[:2] == [math.inf, -math.inf]
     assert isinstance(got[2], float) and math.isnan(got[2])
@@ -88,9 +89,9 @@ def test_values_round_trip_faithfully(store: SqlTrackingStore) -> None:
 
 @pytest.mark.usefixtures("run")
 def test_sequence_continues_across_batches(store: SqlTrackingStore) -> None:
-    store.log_metrics("r", [floats("a", [1.0, 2.0]), floats("b", [9.0])])
-    store.log_metrics("r", [floats("a", [3.0]), floats("a", [4.0, 5.0])])
-    store.log_metrics("r", [floats("a", [6.0])], batch_id="x")
+    writes.log_metrics(store, "r", [floats("a", [1.0, 2.0]), floats("b", [9.0])])
+    writes.log_metrics(store, "r", [floats("a", [3.0]), floats("a", [4.0, 5.0])])
+    writes.log_metrics(store, "r", [floats("a", [6.0])], batch_id="x")
     points = store.get_metric_points("r", "a")
     assert [p.seq for p in points] == [0, 1, 2, 3, 4, 5]
     assert [p.value for p in points] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -101,31 +102,31 @@ def test_sequence_continues_across_batches(store: SqlTrackingStore) -> None:
 
 @pytest.mark.usefixtures("run")
 def test_batch_ids_make_writes_idempotent(store: SqlTrackingStore, make_run: MakeRun) -> None:
-    assert store.log_metrics("r", [floats("a", [1.0])], batch_id="batch-1") is True
-    assert store.log_metrics("r", [floats("a", [1.0])], batch_id="batch-1") is False
-    assert store.log_metrics("r", [floats("a", [2.0])], batch_id="batch-2") is True
+    assert writes.log_metrics(store, "r", [floats("a", [1.0])], batch_id="batch-1") is True
+    assert writes.log_metrics(store, "r", [floats("a", [1.0])], batch_id="batch-1") is False
+    assert writes.log_metrics(store, "r", [floats("a", [2.0])], batch_id="batch-2") is True
     assert values(store, "a") == [1.0, 2.0]
     make_run("other")  # batch ids are per run
-    assert store.log_metrics("other", [floats("a", [1.0])], batch_id="batch-1") is True
+    assert writes.log_metrics(store, "other", [floats("a", [1.0])], batch_id="batch-1") is True
 
 
 @pytest.mark.usefixtures("run")
 def test_kind_mismatch_is_rejected_whole(store: SqlTrackingStore) -> None:
-    store.log_metrics("r", [floats("acc", [1.0])])
+    writes.log_metrics(store, "r", [floats("acc", [1.0])])
     table = MetricWrite("acc", "table", [(None, VTYPE_JSON, None, "{}", 1.0)])
     with pytest.raises(InvalidMetricError, match=r"'acc'.*'scalar'.*'table'"):
-        store.log_metrics("r", [floats("ok", [1.0]), table], batch_id="b")
+        writes.log_metrics(store, "r", [floats("ok", [1.0]), table], batch_id="b")
     # Nothing of the failed call was stored, not even its batch id.
     assert [info.name for info in store.get_metric_infos("r")] == ["acc"]
-    assert store.log_metrics("r", [floats("ok", [1.0])], batch_id="b") is True
+    assert writes.log_metrics(store, "r", [floats("ok", [1.0])], batch_id="b") is True
 
 
 @pytest.mark.usefixtures("run")
 def test_has_step_is_decided_by_the_first_write(store: SqlTrackingStore) -> None:
-    store.log_metrics("r", [MetricWrite("empty", "scalar", [])])
-    store.log_metrics("r", [floats("stepped", [1.0], first_step=0)])
-    store.log_metrics("r", [floats("plain", [1.0])])
-    store.log_metrics("r", [floats("plain", [2.0], first_step=7)])
+    writes.log_metrics(store, "r", [MetricWrite("empty", "scalar", [])])
+    writes.log_metrics(store, "r", [floats("stepped", [1.0], first_step=0)])
+    writes.log_metrics(store, "r", [floats("plain", [1.0])])
+    writes.log_metrics(store, "r", [floats("plain", [2.0], first_step=7)])
     infos = {info.name: info for info in store.get_metric_infos("r")}
     assert (infos["empty"].count, infos["empty"].has_step, infos["empty"].last_value) == (
         0, None, None,
@@ -136,13 +137,13 @@ def test_has_step_is_decided_by_the_first_write(store: SqlTrackingStore) -> None
 
 @pytest.mark.usefixtures("run")
 def test_metric_infos_ordered_by_name(store: SqlTrackingStore) -> None:
-    store.log_metrics("r", [floats("b", [1.0]), floats("a", [1.0]), floats("C", [1.0])])
+    writes.log_metrics(store, "r", [floats("b", [1.0]), floats("a", [1.0]), floats("C", [1.0])])
     assert [info.name for info in store.get_metric_infos("r")] == sorted(["a", "b", "C"])
 
 
 @pytest.mark.usefixtures("run")
 def test_points_in_a_step_range(store: SqlTrackingStore) -> None:
-    store.log_metrics("r", [floats("m", [float(i) for i in range(10)], first_step=0)])
+    writes.log_metrics(store, "r", [floats("m", [float(i) for i in range(10)], first_step=0)])
     assert [p.step for p in store.get_metric_points("r", "m", min_step=3, max_step=5)] == [3, 4, 5]
     assert [p.step for p in store.get_metric_points("r", "m", min_step=8)] == [8, 9]
     assert [p.step for p in store.get_metric_points("r", "m", max_step=0)] == [0]
@@ -151,7 +152,7 @@ def test_points_in_a_step_range(store: SqlTrackingStore) -> None:
 @pytest.mark.usefixtures("run")
 def test_missing_run_or_metric(store: SqlTrackingStore) -> None:
     with pytest.raises(NotFoundError, match="no run with id 'ghost'"):
-        store.log_metrics("ghost", [floats("a", [1.0])])
+        writes.log_metrics(store, "ghost", [floats("a", [1.0])])
     with pytest.raises(NotFoundError, match="no run with id 'ghost'"):
         store.get_metric_infos("ghost")
     with pytest.raises(NotFoundError, match="no metric 'nope' in run 'r'"):
@@ -162,10 +163,16 @@ def test_last_values_of_many_runs(store: SqlTrackingStore, make_run: MakeRun) ->
     make_run("a")
     make_run("b")
     make_run("c")
-    store.log_metrics("a", [floats("loss", [3.0, 2.0]), floats("acc", [0.5])])
-    store.log_metrics("b", [MetricWrite("flag", "list", [(None, VTYPE_BOOL, 1.0, None, 1.0)])])
-    store.log_metrics("b", [MetricWrite("tbl", "table", [(None, VTYPE_JSON, None, "{}", 1.0)])])
-    store.log_metrics("b", [MetricWrite("nan", "scalar", [(None, VTYPE_NAN, None, None, 1.0)])])
+    writes.log_metrics(store, "a", [floats("loss", [3.0, 2.0]), floats("acc", [0.5])])
+    writes.log_metrics(
+        store, "b", [MetricWrite("flag", "list", [(None, VTYPE_BOOL, 1.0, None, 1.0)])]
+    )
+    writes.log_metrics(
+        store, "b", [MetricWrite("tbl", "table", [(None, VTYPE_JSON, None, "{}", 1.0)])]
+    )
+    writes.log_metrics(
+        store, "b", [MetricWrite("nan", "scalar", [(None, VTYPE_NAN, None, None, 1.0)])]
+    )
     last = store.get_last_metric_values(["a", "b", "c"])
     assert last["a"] == {"loss": 2.0, "acc": 0.5}
     assert last["b"]["flag"] is True and math.isnan(last["b"]["nan"]) and "tbl" not in last["b"]
@@ -179,7 +186,7 @@ def test_many_points_in_one_call(store: SqlTrackingStore) -> None:
     n = 20_000
     now = time.time()
     write = MetricWrite("big", "scalar", [(i, VTYPE_FLOAT, i / 2, None, now) for i in range(n)])
-    store.log_metrics("r", [write])
+    writes.log_metrics(store, "r", [write])
     points = store.get_metric_points("r", "big")
     assert len(points) == n and points[-1].seq == n - 1 and points[-1].value == (n - 1) / 2
 
@@ -197,7 +204,8 @@ def test_a_single_point_lives_in_its_metric_row_until_more_come(
     store: SqlTrackingStore, run: RunInfo
 ) -> None:
     document = {"epoch": 1, "loss": 0.5}
-    store.log_metrics(
+    writes.log_metrics(
+        store,
         "r",
         [
             floats("stepped", [0.5], first_step=10),
@@ -214,12 +222,12 @@ def test_a_single_point_lives_in_its_metric_row_until_more_come(
     assert store.get_metric_columns("r", "row").values == [document]
     assert store.get_metric_columns("r", "stepped", min_step=11).values == []
     # More points: the one in the row becomes the first of a chunk, in order.
-    store.log_metrics("r", [floats("stepped", [0.25, 0.125], first_step=11)])
+    writes.log_metrics(store, "r", [floats("stepped", [0.25, 0.125], first_step=11)])
     more = store.get_metric_columns("r", "stepped")
     assert (more.seqs, more.steps, more.values) == ([0, 1, 2], [10, 11, 12], [0.5, 0.25, 0.125])
     assert more.times == [100.0, 100.0, 101.0]
     # Two writes of one name in one call: the first leaves one point, the second joins it.
-    store.log_metrics("r", [floats("twice", [1.0]), floats("twice", [2.0, 3.0])])
+    writes.log_metrics(store, "r", [floats("twice", [1.0]), floats("twice", [2.0, 3.0])])
     assert store.get_metric_columns("r", "twice").values == [1.0, 2.0, 3.0]
     [info] = [i for i in store.get_metric_infos("r") if i.name == "twice"]
     assert (info.count, info.last_value) == (3, 3.0)

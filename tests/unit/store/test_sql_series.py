@@ -8,6 +8,7 @@ import time
 from conftest import MakeRun
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import VTYPE_FLOAT, VTYPE_STR, MetricWrite
+from support import writes
 
 POINTS = 20_000
 SPIKE_STEP = 12_345
@@ -27,8 +28,8 @@ def test_big_series_are_downsampled_and_keep_their_spike(
 ) -> None:
     make_run("a")
     make_run("b")
-    store.log_metrics("a", [_wave(POINTS, SPIKE_STEP)])
-    store.log_metrics("b", [_wave(POINTS)])
+    writes.log_metrics(store, "a", [_wave(POINTS, SPIKE_STEP)])
+    writes.log_metrics(store, "b", [_wave(POINTS)])
     series = store.get_metric_series(["a", "b"], ["loss"], max_points=200)
     assert [(s.run_id, s.count, s.downsampled) for s in series] == [
         ("a", POINTS, True),
@@ -46,7 +47,7 @@ def test_a_zoomed_range_that_fits_comes_at_full_resolution(
     store: SqlTrackingStore, make_run: MakeRun
 ) -> None:
     make_run("a")
-    store.log_metrics("a", [_wave(POINTS, SPIKE_STEP)])
+    writes.log_metrics(store, "a", [_wave(POINTS, SPIKE_STEP)])
     [zoomed] = store.get_metric_series(["a"], ["loss"], 200, min_step=12_300, max_step=12_399)
     assert not zoomed.downsampled
     assert zoomed.x == list(range(12_300, 12_400))
@@ -58,7 +59,8 @@ def test_small_series_unchanged_and_missing_pairs_left_out(
 ) -> None:
     make_run("a")
     now = time.time()
-    store.log_metrics(
+    writes.log_metrics(
+        store,
         "a",
         [
             MetricWrite("acc", "scalar", [(None, VTYPE_FLOAT, 0.5, None, now)] * 3),
@@ -85,7 +87,9 @@ def test_block_summaries_give_the_series_the_chunks_give(
     make_run("a")
     wave = _wave(3 * 25_001, spike_at=40_000)
     for start in range(0, len(wave.points), 25_001):  # blocks end inside the 2nd and 3rd write
-        store.log_metrics("a", [MetricWrite("loss", "scalar", wave.points[start : start + 25_001])])
+        writes.log_metrics(
+            store, "a", [MetricWrite("loss", "scalar", wave.points[start : start + 25_001])]
+        )
     with store._engine.connect() as conn:
         blocks = conn.execute(select(func.count()).select_from(metric_summaries)).scalar()
     assert blocks == len(wave.points) // SUMMARY_BLOCK_POINTS == 2

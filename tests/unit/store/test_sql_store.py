@@ -11,6 +11,7 @@ from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import VTYPE_FLOAT, ExperimentInfo, MetricWrite, RunInfo, RunQuery
+from support import writes
 
 MakeRun = Callable[..., RunInfo]
 
@@ -106,10 +107,10 @@ def test_delete_experiment_removes_everything(
 ) -> None:
     make_run("r1", tags={"t": "v"}, properties={"p": "v"})
     make_run("c1", parent_run_id="r1")
-    store.log_metrics("c1", [scalar("m", 1.0)], batch_id="b")
+    writes.log_metrics(store, "c1", [scalar("m", 1.0)], batch_id="b")
     store.put_file_entry("r1", "outputs/a.txt", 3, "0" * 64, 1.0)
     other = store.create_experiment("other")
-    store.create_run("keep", other.experiment_id, "Running", 1.0)
+    writes.create_run(store, "keep", other.experiment_id, "Running", 1.0)
     store.delete_experiment(experiment.experiment_id)
     with pytest.raises(NotFoundError):
         store.get_experiment(experiment.experiment_id)
@@ -118,7 +119,7 @@ def test_delete_experiment_removes_everything(
             store.get_run(run_id)
     assert store.get_run("keep").experiment_id == other.experiment_id
     make_again = store.create_experiment("exp")
-    assert store.create_run("r1", make_again.experiment_id, "Running", 1.0).number == 1
+    assert writes.create_run(store, "r1", make_again.experiment_id, "Running", 1.0).number == 1
 
 
 # ---- runs ----------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def test_run_numbers_count_up_per_experiment(store: SqlTrackingStore, make_run: 
     numbers = [make_run(f"r{i}", parent_run_id="r0" if i else None).number for i in range(5)]
     assert numbers == [1, 2, 3, 4, 5]
     other = store.create_experiment("other")
-    assert store.create_run("o", other.experiment_id, "Running", 1.0).number == 1
+    assert writes.create_run(store, "o", other.experiment_id, "Running", 1.0).number == 1
     store.delete_run("r4")
     assert make_run("r5").number == 6  # numbers are never reused
 
@@ -178,55 +179,54 @@ def test_root_run_id_comes_from_the_parent(make_run: MakeRun) -> None:
 
 def test_update_run(store: SqlTrackingStore, make_run: MakeRun) -> None:
     make_run("r")
-    error = {"error": {"code": "UserError", "message": "boom", "details": [1, 2.5, None]}}
-    updated = store.update_run(
-        "r",
-        status="Failed",
-        start_time=1.0,
-        end_time=2.0,
-        heartbeat_time=1.5,
-        display_name="n",
-        description="d",
-        snapshot_id="snap",
-        error=error,
-        run_definition={"script": "train.py", "arguments": ["--lr", 0.1]},
-        target="ray",
-    )
-    assert (updated.status, updated.start_time, updated.end_time) == ("Failed", 1.0, 2.0)
+    definition = {"script": "train.py", "arguments": ["--lr", 0.1]}
+    updated = writes.update_run(
+        store, "r", heartbeat_time=1.5, display_name="n", description="d", snapshot_id="snap",
+        run_definition=definition, target="ray",
+    )  # fmt: skip
     assert (updated.heartbeat_time, updated.snapshot_id, updated.target) == (1.5, "snap", "ray")
-    assert updated.error == error
-    assert updated.run_definition == {"script": "train.py", "arguments": ["--lr", 0.1]}
+    assert (updated.display_name, updated.description) == ("n", "d")
+    assert updated.run_definition == definition
     assert store.get_run("r") == updated
-    assert store.update_run("r", error=None).error is None
+    assert writes.update_run(store, "r", display_name=None).display_name is None
     with pytest.raises(ValidationError, match="number"):
-        store.update_run("r", number=7)
+        writes.update_run(store, "r", number=7)
     with pytest.raises(NotFoundError):
-        store.update_run("missing", status="Failed")
+        writes.update_run(store, "missing", target="x")
 
 
 def test_compare_and_set_status(store: SqlTrackingStore, make_run: MakeRun) -> None:
-    make_run("r")
-    done = store.compare_and_set_status("r", ["Running"], "Completed", end_time=3.0)
-    assert done is not None and (done.status, done.end_time) == ("Completed", 3.0)
-    assert store.compare_and_set_status("r", ["Running", "Queued"], "Failed") is None
-    assert store.get_run("r").status == "Completed"
+    make_run("r", start_time=0.5)
+    error = {"error": {"code": "UserError", "message": "boom", "details": [1, 2.5, None]}}
+    done = writes.set_status(
+        store, "r", ["Running"], "Failed", start_time=1.0, end_time=3.0, error=error
+    )
+    assert done is not None and (done.status, done.end_time) == ("Failed", 3.0)
+    assert done.start_time == 0.5  # a run starts once
+    assert done.error == error
+    assert writes.set_status(store, "r", ["Running", "Queued"], "Completed") is None
+    assert writes.set_status(store, "r", [], "Completed") is None
+    assert store.get_run("r").status == "Failed"
     with pytest.raises(NotFoundError):
-        store.compare_and_set_status("missing", ["Running"], "Failed")
+        writes.set_status(store, "missing", ["Running"], "Failed")
 
 
 def test_run_tags_and_properties(store: SqlTrackingStore, make_run: MakeRun) -> None:
     make_run("r", tags={"a": "1"}, properties={"p": "1"})
-    store.set_run_tags("r", {"a": "2", "b": None})
-    store.remove_run_tags("r", ["missing"])
+    writes.change_tags(store, "r", {"a": "2", "b": None})
+    writes.change_tags(store, "r", remove=["missing"])
     assert store.get_run("r").tags == {"a": "2", "b": None}
-    store.remove_run_tags("r", ["a"])
+    writes.change_tags(store, "r", remove=["a"])
     assert store.get_run("r").tags == {"b": None}
-    store.add_run_properties("r", {"p": "ignored", "q": "2"})
+    refused = writes.add_properties(store, "r", {"p": "other", "q": "2"}).refusals
+    assert [(r.key, r.current, r.wanted) for r in refused] == [("p", "1", "other")]
+    assert store.get_run("r").properties == {"p": "1"}  # all or none
+    assert not writes.add_properties(store, "r", {"p": "1", "q": "2"}).refusals
     assert store.get_run("r").properties == {"p": "1", "q": "2"}
     for call in (
-        lambda: store.set_run_tags("missing", {"a": "b"}),
-        lambda: store.remove_run_tags("missing", ["a"]),
-        lambda: store.add_run_properties("missing", {"a": "b"}),
+        lambda: writes.change_tags(store, "missing", {"a": "b"}),
+        lambda: writes.change_tags(store, "missing", remove=["a"]),
+        lambda: writes.add_properties(store, "missing", {"a": "b"}),
     ):
         with pytest.raises(NotFoundError, match="no run with id 'missing'"):
             call()
@@ -246,7 +246,7 @@ def test_delete_run_deletes_descendants(store: SqlTrackingStore, make_run: MakeR
     make_run("root", tags={"t": "1"})
     make_run("child", parent_run_id="root")
     make_run("grandchild", parent_run_id="child", properties={"p": "1"})
-    store.log_metrics("grandchild", [scalar("m", 1.0)], batch_id="b1")
+    writes.log_metrics(store, "grandchild", [scalar("m", 1.0)], batch_id="b1")
     store.put_file_entry("child", "f", 1, "0" * 64, 1.0)
     store.delete_run("child")
     assert [r.run_id for r in store.search_runs(RunQuery())] == ["root", "keep"]
@@ -254,7 +254,7 @@ def test_delete_run_deletes_descendants(store: SqlTrackingStore, make_run: MakeR
     assert [r.run_id for r in store.search_runs(RunQuery())] == ["keep"]
     make_run("grandchild")  # the id is free again, with no metrics left behind
     assert store.get_metric_infos("grandchild") == []
-    assert store.log_metrics("grandchild", [scalar("m", 2.0)], batch_id="b1") is True
+    assert writes.log_metrics(store, "grandchild", [scalar("m", 2.0)], batch_id="b1") is True
     with pytest.raises(NotFoundError):
         store.delete_run("root")
 
@@ -270,7 +270,7 @@ def family(store: SqlTrackingStore, experiment: ExperimentInfo, make_run: MakeRu
     make_run("a2", parent_run_id="a", created_time=4.0, status="Failed")
     make_run("a11", parent_run_id="a1", created_time=5.0)
     other = store.create_experiment("other")
-    store.create_run("z", other.experiment_id, "Running", 0.5, tags={"team": "x"})
+    writes.create_run(store, "z", other.experiment_id, "Running", 0.5, tags={"team": "x"})
 
 
 def _ids(store: SqlTrackingStore, **query: object) -> list[str]:

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from runhistory.client.wire import decode_writes, loads
+from runhistory.client.wire import decode_write, loads
 from runhistory.errors import RunhistoryError, StorageError, ValidationError
 from runhistory.server.answers import (
     BatchesAnswer,
@@ -94,9 +94,9 @@ async def log_metrics(run_id: str, request: Request) -> Any:
     service: TrackingService = request.app.state.services.tracking
     results = await run_in_threadpool(_store_batches, service, settings, [batch])
     result = results[0]
-    if result.get("errors") and not result["stored"]:
-        raise result.pop("exception")
-    result.pop("exception", None)
+    exception = result.pop("exception")
+    if exception is not None and not result["stored"]:
+        raise exception
     return JsonResponse(result)
 
 
@@ -104,7 +104,11 @@ async def log_metrics(run_id: str, request: Request) -> Any:
     "/metrics/batches", openapi_extra=_body_doc(_BATCHES_BODY), response_model=BatchesAnswer
 )
 async def log_batches(request: Request) -> Any:
-    """Store several batches (of several runs) in order; each batch id is stored once."""
+    """Store several batches (of several runs) in order; each batch id is stored once.
+
+    Answers batch by batch (``results``, in order): ``stored`` and the ``errors`` of what was
+    refused. A refused batch, or a batch that is not even a batch, costs no other batch.
+    """
     settings: ServerSettings = request.app.state.settings
     raw = await read_body(request, settings.max_metric_bytes, _HINT)
     batches = _object(_parse(raw), "batches").get("batches")
@@ -133,59 +137,83 @@ def _object(data: Any, key: str) -> dict[str, Any]:
 def _store_batches(
     service: TrackingService, settings: ServerSettings, batches: list[Any]
 ) -> list[dict[str, Any]]:
+    """Store each batch on its own: a batch that is refused (or cannot even be read) costs no
+    other batch, and within a batch a refused write costs no other write."""
     decoded = [_decode_batch(b) for b in batches]
-    points = sum(len(w.points) for _, _, writes in decoded for w in writes)
+    points = sum(len(w.points) for batch in decoded for w in batch.writes)
     if points > settings.max_metric_points:
         raise too_large("a metric request", f"{points} points (not bytes)",
                         settings.max_metric_points, _HINT)  # fmt: skip
-    results = [_store_one(service, *batch) for batch in decoded]
+    results = [_store_one(service, batch) for batch in decoded]
     count_points(points)
     return results
 
 
-def _decode_batch(batch: Any) -> tuple[str, str | None, list[MetricWrite]]:
-    if not isinstance(batch, dict) or not isinstance(batch.get("run_id"), str):
-        raise ValidationError("each batch must be an object with 'run_id' and 'writes'")
-    batch_id = batch.get("batch_id")
+class _Batch:
+    """A batch of the request: its run, id, the writes that could be read, and the errors of
+    those that could not (or of the batch itself)."""
+
+    def __init__(self, run_id: str | None, batch_id: str | None) -> None:
+        self.run_id = run_id
+        self.batch_id = batch_id
+        self.writes: list[MetricWrite] = []
+        self.errors: list[RunhistoryError] = []
+
+
+def _decode_batch(data: Any) -> _Batch:
+    if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
+        batch = _Batch(None, None)
+        problem = "each batch must be an object with 'run_id' and 'writes'"
+        batch.errors.append(ValidationError(problem))
+        return batch
+    batch_id = data.get("batch_id")
+    batch = _Batch(data["run_id"], batch_id if isinstance(batch_id, str) else None)
+    writes = data.get("writes")
     if batch_id is not None and (not isinstance(batch_id, str) or not 0 < len(batch_id) <= 200):
-        raise ValidationError("'batch_id' must be a string of 1-200 characters")
-    return batch["run_id"], batch_id, decode_writes(batch.get("writes"))
+        batch.errors.append(ValidationError("'batch_id' must be a string of 1-200 characters"))
+    elif not isinstance(writes, list):
+        batch.errors.append(ValidationError("'writes' must be a list of {name, kind, columns}"))
+    else:
+        for item in writes:
+            try:
+                batch.writes.append(decode_write(item))
+            except RunhistoryError as exc:
+                batch.errors.append(exc)
+    return batch
 
 
-def _store_one(
-    service: TrackingService, run_id: str, batch_id: str | None, writes: list[MetricWrite]
-) -> dict[str, Any]:
-    try:
-        return {"stored": service.log_metrics(run_id, writes, batch_id=batch_id), "errors": []}
-    except StorageError:
-        raise  # the whole request fails with 503: the client retries it, batch ids dedupe
-    except ValidationError as exc:
-        if len(writes) > 1:
-            return _store_each(service, run_id, batch_id, writes)
-        return _report(exc)
-    except RunhistoryError as exc:
-        return _report(exc)
-
-
-def _store_each(
-    service: TrackingService, run_id: str, batch_id: str | None, writes: list[MetricWrite]
-) -> dict[str, Any]:
-    # Keep the good writes of a batch with a bad one, as the embedded queue does.
-    stored, errors, first = False, [], None
-    for index, write in enumerate(writes):
-        sub_id = None if batch_id is None else f"{batch_id}#{index}"
+def _store_one(service: TrackingService, batch: _Batch) -> dict[str, Any]:
+    stored, errors = False, list(batch.errors)
+    if batch.run_id is not None and batch.writes:
         try:
-            stored = service.log_metrics(run_id, [write], batch_id=sub_id) or stored
+            stored = service.log_metrics(batch.run_id, batch.writes, batch_id=batch.batch_id)
+        except StorageError:
+            raise  # the whole request fails with 503: the client retries it, batch ids dedupe
+        except ValidationError as exc:
+            if len(batch.writes) == 1:
+                errors.append(exc)
+            else:
+                stored, more = _store_each(service, batch)
+                errors.extend(more)
+        except RunhistoryError as exc:
+            errors.append(exc)
+    first = errors[0] if errors else None
+    return {"stored": stored, "errors": [e.to_dict() for e in errors], "exception": first}
+
+
+def _store_each(service: TrackingService, batch: _Batch) -> tuple[bool, list[RunhistoryError]]:
+    # Keep the good writes of a batch with a bad one, as the embedded writer does.
+    assert batch.run_id is not None
+    stored, errors = False, []
+    for index, write in enumerate(batch.writes):
+        sub_id = None if batch.batch_id is None else f"{batch.batch_id}#{index}"
+        try:
+            stored = service.log_metrics(batch.run_id, [write], batch_id=sub_id) or stored
         except StorageError:
             raise
         except RunhistoryError as exc:
-            errors.append(exc.to_dict())
-            first = first or exc
-    return {"stored": stored, "errors": errors, "exception": first}
-
-
-def _report(exc: RunhistoryError) -> dict[str, Any]:
-    return {"stored": False, "errors": [exc.to_dict()], "exception": exc}
+            errors.append(exc)
+    return stored, errors
 
 
 @router.get("/runs/{run_id}/metrics", response_model=Metrics)

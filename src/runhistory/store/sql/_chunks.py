@@ -10,6 +10,7 @@ times faster than one row per point, and reading them back about twenty times fa
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from array import array
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 
 from runhistory.tracking.entities import (
+    UNDECODABLE,
     VTYPE_BOOL,
     VTYPE_FLOAT,
     VTYPE_INT,
@@ -30,6 +32,8 @@ from runhistory.tracking.entities import (
 
 CHUNK_POINTS = 128
 _NUMERIC = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
+_KNOWN = frozenset((*_NUMERIC, VTYPE_STR, VTYPE_NAN, VTYPE_JSON))
+_log = logging.getLogger("runhistory.store")
 _SWAP = sys.byteorder != "little"
 Point = tuple[int | None, int, float | None, str | None, float]
 
@@ -123,21 +127,20 @@ def _summary(
     }
 
 
-def decode_value(vtype: int | None, value: float | None, text: str | None) -> Any:
-    """The Python value of a stored point (see the ``VTYPE_*`` codes)."""
+def decode_value(vtype: int | None, value: float | None, text: str | None, where: str = "") -> Any:
+    """The Python value of a stored point (see the ``VTYPE_*`` codes).
+
+    A value that cannot be decoded (written behind runhistory's back, or by a bug) comes back
+    as the :data:`~runhistory.tracking.entities.UNDECODABLE` marker and the fault is logged:
+    one bad value never makes a whole read fail.
+    """
     if vtype == VTYPE_FLOAT:
         return math.nan if value is None else float(value)
-    if vtype == VTYPE_INT:
-        return int(value) if value is not None else None
-    if vtype == VTYPE_BOOL:
-        return bool(value)
-    if vtype == VTYPE_STR:
+    if vtype == VTYPE_STR and text is not None:
         return text
-    if vtype == VTYPE_NAN:
-        return math.nan
-    if vtype == VTYPE_JSON:
-        return None if text is None else orjson.loads(text)
-    return value if text is None else text
+    if vtype is None:  # a metric without points yet
+        return None
+    return _decode(vtype, math.nan if value is None else value, text, where)
 
 
 def decode_into(
@@ -145,7 +148,8 @@ def decode_into(
 ) -> None:
     """Append the points of one chunk row to the parallel lists."""
     count = int(row.count)
-    seqs.extend(range(int(row.first_seq), int(row.first_seq) + count))
+    first = int(row.first_seq)
+    seqs.extend(range(first, first + count))
     if steps is not None:
         steps.extend(_unpack("q", row.steps) if row.steps is not None else [0] * count)
     times.extend(_unpack("d", row.times))
@@ -154,21 +158,61 @@ def decode_into(
         values.extend(numbers)
         return
     vtypes = _unpack("b", row.vtypes)
-    texts = orjson.loads(row.texts) if row.texts is not None else [None] * count
-    values.extend(_decode(t, n, s) for t, n, s in zip(vtypes, numbers, texts, strict=True))
+    where = f"chunk at seq {first}"
+    texts = _chunk_texts(row.texts, count, where)
+    values.extend(_decode(t, n, s, where) for t, n, s in zip(vtypes, numbers, texts, strict=True))
 
 
-def _decode(vtype: int, number: float, text: str | None) -> Any:
-    if vtype == VTYPE_FLOAT:
-        return number
-    if vtype == VTYPE_INT:
-        return int(number)
-    if vtype == VTYPE_BOOL:
-        return bool(number)
-    if vtype == VTYPE_NAN:
-        return math.nan
-    if vtype == VTYPE_STR:
-        return text
-    if vtype == VTYPE_JSON:
-        return None if text is None else orjson.loads(text)
-    return number
+def _chunk_texts(raw: str | None, count: int, where: str) -> list[Any]:
+    if raw is None:
+        return [None] * count
+    try:
+        texts = orjson.loads(raw)
+        if isinstance(texts, list) and len(texts) == count:
+            return texts
+        error = f"expected a list of {count} texts"
+    except orjson.JSONDecodeError as exc:
+        error = str(exc)
+    return [_Unreadable(raw, error)] * count
+
+
+class _Unreadable:
+    """The texts of a chunk that cannot be read: every text value in it is undecodable."""
+
+    __slots__ = ("error", "raw")
+
+    def __init__(self, raw: str, error: str) -> None:
+        self.raw = raw
+        self.error = error
+
+
+def _decode(vtype: int | None, number: float, text: Any, where: str = "") -> Any:
+    try:
+        if type(text) is _Unreadable:
+            if vtype in _NUMERIC or vtype == VTYPE_NAN:
+                text = None  # numbers do not need the texts
+            else:
+                return undecodable(text.raw, text.error, where)
+        if vtype == VTYPE_FLOAT:
+            return number
+        if vtype == VTYPE_INT:
+            return int(text) if text is not None else int(number)
+        if vtype == VTYPE_BOOL:
+            return bool(number)
+        if vtype == VTYPE_NAN:
+            return math.nan
+        if vtype == VTYPE_STR and type(text) is str:
+            return text
+        if vtype == VTYPE_JSON and text is not None:
+            return orjson.loads(text)
+        error = f"unknown value type {vtype!r}" if vtype not in _KNOWN else "no text"
+    except (ValueError, OverflowError, TypeError) as exc:
+        error = str(exc)
+    return undecodable(text if text is not None else number, error, where)
+
+
+def undecodable(raw: Any, error: str, where: str = "") -> dict[str, Any]:
+    """The marker of a stored value that cannot be decoded (and a warning in the log)."""
+    _log.warning("a stored metric value cannot be decoded (%s%s): %.200r", error,
+                 f", {where}" if where else "", raw)  # fmt: skip
+    return {UNDECODABLE: raw, "error": error}

@@ -1,35 +1,70 @@
-"""Hand-written SQL on the database driver's cursor, for the few statements on hot paths.
+"""Statements of the write path: built from the declared tables, compiled once, run on the
+driver's cursor.
 
 Running a small statement through SQLAlchemy's execution machinery costs 20-40 µs of Python
 (measured here: 25 µs for a prepared insert, 2 µs on the sqlite3 cursor itself); creating a
 run and finishing it in one batch takes a handful of statements, so that overhead would be
-most of the cost. These statements are written once, with ``:name`` placeholders (or ``?``
-for positional values), and run on the DBAPI cursor of the SQLAlchemy connection that holds
-the transaction. The SQL is the common subset of SQLite (3.35+) and PostgreSQL;
-``{greatest}`` stands for the two-argument maximum (``max`` / ``GREATEST``). Values are bound
-as the drivers take them: JSON as text.
+most of the cost. So every statement of the write path is a SQLAlchemy Core construct over
+the ``Table`` objects of ``schema.py`` (no column list is spelled by hand), compiled once per
+dialect to SQL text in the driver's parameter style (cached: :func:`statement`), and run on
+the DBAPI cursor of the SQLAlchemy connection that holds the transaction. Values are bound as
+the drivers take them: JSON as text.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
 
-_PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_]\w*)")
+from runhistory.errors import ValidationError
+
+Builder = Callable[..., Executable]
 
 
-@cache
-def for_dialect(sql: str, dialect: str) -> str:
-    """``sql`` in the driver's parameter style (sqlite3 takes ``:name`` and ``?`` as they
-    are; psycopg wants ``%(name)s`` and ``%s``)."""
-    sql = sql.replace("{greatest}", "GREATEST" if dialect == "postgresql" else "max")
-    if dialect == "postgresql":
-        return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
-    return sql
+@dataclass(frozen=True)
+class Compiled:
+    """A statement's SQL text for one dialect.
+
+    ``fixed`` holds the values of parameters the statement itself carries (constants of an
+    ``IN`` list); ``names`` is the order of positional parameters (positional statements).
+    """
+
+    sql: str
+    fixed: dict[str, Any]
+    names: tuple[str, ...]
+
+
+def _dialect(name: str, positional: bool) -> Dialect:
+    if name == "postgresql":
+        return PGDialect_psycopg(paramstyle="format" if positional else "pyformat")  # type: ignore[no-untyped-call]
+    return sqlite.dialect(paramstyle="qmark" if positional else "named")  # type: ignore[no-any-return]
+
+
+def compile_statement(stmt: Executable, dialect: str, positional: bool = False) -> Compiled:
+    """``stmt`` as SQL text for ``dialect`` (``"sqlite"`` or ``"postgresql"``)."""
+    compiled = stmt.compile(dialect=_dialect(dialect, positional))  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())
+    fixed = {k: v for k, v in compiled.params.items() if v is not None}
+    return Compiled(compiled.string, fixed, names)
+
+
+def statement(build: Builder, positional: bool = False) -> Callable[..., Compiled]:
+    """Cache the compiled form of ``build(dialect, *args)`` per dialect and arguments."""
+
+    @cache
+    def compiled(dialect: str, *args: Any) -> Compiled:
+        return compile_statement(build(dialect, *args), dialect, positional)
+
+    compiled.__doc__ = build.__doc__
+    return compiled
 
 
 def cursor(conn: Connection) -> Any:
@@ -37,34 +72,50 @@ def cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def execute(conn: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+def execute(
+    conn: Connection,
+    sql: Callable[..., Compiled],
+    params: Mapping[str, Any] | Sequence[Any],
+    *args: Any,
+) -> Any:
     """Run one statement (named or positional parameters); returns the cursor."""
+    compiled = sql(conn.dialect.name, *args)
+    if compiled.fixed and isinstance(params, Mapping):
+        params = {**compiled.fixed, **params}
     found = cursor(conn)
-    found.execute(for_dialect(sql, conn.dialect.name), params)
+    try:
+        found.execute(compiled.sql, params)
+    except Exception as exc:
+        raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
     return found
 
 
 def execute_many(
-    conn: Connection, sql: str, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
+    conn: Connection,
+    sql: Callable[..., Compiled],
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+    *args: Any,
 ) -> None:
     """Run one statement for each parameter set (named or positional)."""
     if rows:
+        compiled = sql(conn.dialect.name, *args)
         found = cursor(conn)
-        found.executemany(for_dialect(sql, conn.dialect.name), rows)
-        found.close()
+        try:
+            found.executemany(compiled.sql, rows)
+        except Exception as exc:
+            raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
+        finally:
+            found.close()
 
 
-def insert_sql(table: str, columns: Sequence[str], conflict: str = "") -> str:
-    """``INSERT INTO table (columns) VALUES (:columns)`` with an optional conflict clause."""
-    names = ", ".join(columns)
-    values = ", ".join(f":{c}" for c in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({values}){conflict}"
-
-
-@cache
-def insert_rows_sql(table: str, columns: tuple[str, ...], count: int, returning: str) -> str:
-    """A multi-row ``INSERT … VALUES (?, …), (?, …) RETURNING …`` for ``count`` rows; its
-    parameters are the rows' values one after another, in ``columns`` order."""
-    row = "(" + ", ".join("?" * len(columns)) + ")"
-    rows = ", ".join([row] * count)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows} RETURNING {returning}"
+def _as_sqlalchemy_error(conn: Connection, sql: str, exc: Exception) -> Exception:
+    """A driver's error as SQLAlchemy raises it for its own statements (``IntegrityError``,
+    ``OperationalError`` … with ``orig``), so that retries and error mapping treat both alike
+    (parameters are left out of the message); a value the driver refused to bind is a
+    ``ValidationError``."""
+    base = conn.dialect.loaded_dbapi.Error
+    if isinstance(exc, base):
+        return DBAPIError.instance(sql, None, exc, base, hide_parameters=True, dialect=conn.dialect)
+    if isinstance(exc, (TypeError, ValueError, OverflowError)):  # a value it cannot bind
+        return ValidationError(f"the database driver cannot store a value: {exc}")
+    return exc

@@ -151,13 +151,24 @@ def _from_columns(
     columns: MetricColumns, max_points: int, buckets: int
 ) -> tuple[bool, list[int], list[float]]:
     xs = columns.steps if columns.steps is not None else columns.seqs
-    pairs = sorted(
-        (x, float(v)) for x, v in zip(xs, columns.values, strict=True)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
-    )  # fmt: skip
+    numbers = map(_chart_number, columns.values)
+    pairs = sorted((x, y) for x, y in zip(xs, numbers, strict=True) if y is not None)
     if len(pairs) <= max_points:
         return False, [p[0] for p in pairs], [p[1] for p in pairs]
     return (True, *_from_points(pairs, buckets))
+
+
+def _chart_number(value: Any) -> float | None:
+    """A value as a chart's y (integers beyond the float range are ±inf), or None."""
+    kind = type(value)
+    if kind is float:
+        return value if value == value else None
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    return None
 
 
 def _from_summaries(summaries: SummaryColumns, buckets: int) -> tuple[list[int], list[float]]:

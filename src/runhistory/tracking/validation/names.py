@@ -1,12 +1,13 @@
-"""Input rules shared by the SDK (for immediate errors) and the service (authoritative)."""
+"""Names, tags and properties: who may name what, and the key/value rules."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runhistory.errors import InvalidNameError, ValidationError
+from runhistory.tracking.validation.text import TEXT_RULE, check_text, text_problem
 
 EXPERIMENT_NAME_RULE = (
     "experiment names are 3-36 characters long, start with a letter or digit, "
@@ -44,17 +45,18 @@ def check_metric_name(name: object) -> str:
             f"invalid metric name {name!r}: metric names are non-empty strings "
             f"of at most {MAX_METRIC_NAME} characters"
         )
-    if "\x00" in name:
-        raise InvalidNameError(f"invalid metric name {name!r}: NUL characters are not allowed")
+    if name.isascii() and "\x00" not in name:
+        return name  # the common case
+    problem = text_problem(name)
+    if problem is not None:
+        raise InvalidNameError(f"invalid metric name {name!r}: it {problem}; {TEXT_RULE}")
     return name
 
 
 def _check_key(what: str, key: object) -> str:
     if not isinstance(key, str) or not key:
         raise ValidationError(f"{what} keys must be non-empty strings, got {key!r}")
-    if len(key) > MAX_TAG_KEY:
-        raise ValidationError(f"{what} key {key[:40]!r}… is longer than {MAX_TAG_KEY} characters")
-    return key
+    return check_text(key, f"{what} key", MAX_TAG_KEY)
 
 
 def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | None:
@@ -66,28 +68,31 @@ def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | 
         raise ValidationError(
             f"{what} {key!r} has a value of type {type(value).__name__}; values must be strings"
         )
-    if len(value) > MAX_TAG_VALUE:
-        raise ValidationError(
-            f"{what} {key!r} has a value of {len(value)} characters; the limit is {MAX_TAG_VALUE}"
-        )
-    return value
+    return check_text(value, f"{what} {key!r}", MAX_TAG_VALUE)
 
 
-def _plain(items: Iterable[tuple[object, object]], allow_none: bool) -> bool:
-    """Whether every key and value is already a valid string (the common case, checked fast)."""
-    return all(
-        type(k) is str
-        and 0 < len(k) <= MAX_TAG_KEY
-        and ((v is None and allow_none) or (type(v) is str and len(v) <= MAX_TAG_VALUE))
-        for k, v in items
-    )
+def _plain(mapping: Mapping[Any, Any], allow_none: bool) -> bool:
+    """Whether every key and value is already a valid string (the common case, checked fast:
+    column-wise, and ASCII without NUL needs no closer look)."""
+    if not mapping:
+        return True
+    keys = mapping.keys()
+    values = [v for v in mapping.values() if v is not None] if allow_none else mapping.values()
+    if set(map(type, keys)) != {str} or not set(map(type, values)) <= {str}:
+        return False
+    if min(map(len, keys)) == 0 or max(map(len, keys)) > MAX_TAG_KEY:
+        return False
+    if values and max(map(len, values)) > MAX_TAG_VALUE:
+        return False
+    text = "".join(keys) + "".join(values)
+    return text.isascii() and "\x00" not in text
 
 
 def check_tags(tags: object) -> dict[str, str | None]:
     """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings."""
     if not isinstance(tags, Mapping):
         raise ValidationError(f"tags must be a dict of str to str, got {type(tags).__name__}")
-    if _plain(tags.items(), True):
+    if _plain(tags, True):
         return dict(tags)
     return {_check_key("tag", k): _check_value("tag", k, v, True) for k, v in tags.items()}
 
@@ -98,7 +103,7 @@ def check_properties(properties: object) -> dict[str, str]:
         raise ValidationError(
             f"properties must be a dict of str to str, got {type(properties).__name__}"
         )
-    if _plain(properties.items(), False):
+    if _plain(properties, False):
         return dict(properties)
     checked: dict[str, str] = {}
     for key, value in properties.items():
@@ -112,11 +117,16 @@ def check_filter(what: str, value: Any) -> dict[str, str | None] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return {value: None}
+        return {check_text(value, f"{what} filter key"): None}
     if isinstance(value, Mapping):
-        return {str(k): (None if v is None else str(v)) for k, v in value.items()}
+        return {
+            check_text(str(k), f"{what} filter key"): (
+                None if v is None else check_text(str(v), f"{what} filter value")
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set)):
-        return {str(k): None for k in value}
+        return {check_text(str(k), f"{what} filter key"): None for k in value}
     raise ValidationError(
         f"a {what} filter is a key, a list of keys or a dict of key to value, got {value!r}"
     )

@@ -1,0 +1,191 @@
+"""Appending metric points: the metric half of the write path (see _changes.py).
+
+A metric row per (run, name) holds the kind, the point count and the last value; the points
+live in ``metric_chunks`` (packed arrays of up to 128 points, see _chunks.py) keyed by
+(metric id, first seq), with block summaries for charts (see _summaries.py); a metric with
+one point keeps it in its row. Appending locks the metric rows (``SELECT … FOR UPDATE``, in id
+order), continues their sequence numbers from ``count`` and inserts the chunks with one
+``executemany``. Metrics of runs created in the same batch are inserted with their points.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from runhistory.errors import InvalidMetricError
+from runhistory.store.sql._chunks import encode_chunks
+from runhistory.store.sql._direct import execute, execute_many
+from runhistory.store.sql._statements import (
+    CLAIM_BATCH,
+    INSERT_CHUNKS,
+    INSERT_METRIC,
+    INSERT_METRICS,
+    METRIC_COLUMNS,
+    NEW_METRIC,
+    UPDATE_METRIC,
+)
+from runhistory.store.sql._summaries import complete_blocks
+from runhistory.store.sql.schema import metrics
+from runhistory.tracking.entities import MetricWrite
+
+_METRICS_PER_INSERT = 64
+_IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
+# A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
+ROW_COLUMNS = (
+    metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
+    metrics.c.last_step, metrics.c.last_vtype, metrics.c.last_value, metrics.c.last_text,
+    metrics.c.updated_time,
+)  # fmt: skip
+_ROWS = (
+    select(*ROW_COLUMNS)
+    .where(
+        metrics.c.run_id == bindparam("run"), metrics.c.name.in_(bindparam("names", expanding=True))
+    )
+    .order_by(metrics.c.id)
+    .with_for_update()
+)
+
+
+def claim_batch(conn: Connection, run_id: str, batch_id: str) -> bool:
+    """Record a metric batch id of a run; False if it was stored before (a retry)."""
+    params = {"run_id": run_id, "batch_id": batch_id, "created_time": time.time()}
+    return execute(conn, CLAIM_BATCH, params).fetchone() is not None
+
+
+def _metric_rows(conn: Connection, run_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {
+        row.name: dict(row._mapping)
+        for row in conn.execute(_ROWS, {"run": run_id, "names": list(names)})
+    }
+
+
+def _locked_rows(
+    conn: Connection, run_id: str, writes: Sequence[MetricWrite]
+) -> dict[str, dict[str, Any]]:
+    """Get or create the metric row of every write (locked), checking that kinds match."""
+    names = sorted({write.name for write in writes})
+    found = _metric_rows(conn, run_id, names)
+    missing: dict[str, MetricWrite] = {}
+    for write in sorted(writes, key=lambda w: w.name):  # the first write of a name creates it
+        if write.name not in found:
+            missing.setdefault(write.name, write)
+    if missing:
+        new = [
+            {"run_id": run_id, "name": w.name, "kind": w.kind, "description": w.description}
+            for w in missing.values()
+        ]
+        execute_many(conn, NEW_METRIC, new)
+        found.update(_metric_rows(conn, run_id, list(missing)))
+    for write in writes:
+        stored = found[write.name]["kind"]
+        if stored != write.kind:
+            raise InvalidMetricError(
+                f"metric {write.name!r} of run {run_id!r} is of kind {stored!r}; "
+                f"cannot log kind {write.kind!r} to it",
+                name=write.name,
+                kind=write.kind,
+                stored_kind=stored,
+            )
+    return found
+
+
+def _stored_point(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The only point of a one-point metric, kept in its row: (step, vtype, number, text, time)."""
+    step = row["last_step"] if row["has_step"] else None
+    return (step, row["last_vtype"], row["last_value"], row["last_text"], row["updated_time"])
+
+
+def _metric_update(metric_id: int, count: int, write: MetricWrite) -> dict[str, Any]:
+    """Parameters of the metric row's update after ``write``: count and last point."""
+    step, vtype, value, text, at = write.points[-1]
+    steps = write.columns()[0]
+    return {
+        "id": metric_id, "count": count, "has_step": steps.count(None) != len(steps),
+        "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
+        "updated_time": at,
+    }  # fmt: skip
+
+
+def append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> None:
+    """Append points to metrics of a stored run.
+
+    A metric with a single point keeps it in its row only (most metrics of short runs are
+    logged once: no chunk to encode, insert and index). When more points come, that point is
+    written as the first of the metric's chunks.
+    """
+    rows = _locked_rows(conn, run_id, writes)
+    updates: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = []
+    # Rows are locked in one global order (by id) so concurrent writers cannot deadlock;
+    # the sort is stable, so writes to one metric keep their order.
+    for write in sorted(writes, key=lambda w: rows[w.name]["id"]):
+        if not write.points:
+            continue
+        row = rows[write.name]
+        metric_id, old = int(row["id"]), int(row["count"])
+        columns, first = write.columns(), old
+        if old == 1:  # the point kept in the row becomes the first of a chunk
+            point = _stored_point(row)
+            columns = tuple([value, *column] for value, column in zip(point, columns, strict=True))  # type: ignore[assignment]
+            first = 0
+        update = _metric_update(metric_id, old + len(write.points), write)
+        if update["count"] > 1:
+            mine = encode_chunks(metric_id, first, columns)
+            complete_blocks(conn, metric_id, old, update["count"], mine)
+            chunks.extend(mine)
+        row.update(
+            update, has_step=row["has_step"] if row["has_step"] is not None else update["has_step"]
+        )
+        updates.append(update)
+    execute_many(conn, UPDATE_METRIC, updates)
+    execute_many(conn, INSERT_CHUNKS, chunks)
+
+
+def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
+    """The :data:`METRIC_COLUMNS` of a new metric holding all of ``write``."""
+    step, vtype, value, text, at = write.points[-1]
+    has_step = write.columns()[0].count(None) == 0
+    values = {
+        "run_id": run_id, "name": write.name, "kind": write.kind,
+        "description": write.description, "count": len(write.points), "has_step": has_step,
+        "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
+        "updated_time": at,
+    }  # fmt: skip
+    return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
+
+
+def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
+    """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
+    rows: list[tuple[str, MetricWrite]] = []
+    for run_id, mine in writes_by_run.items():
+        names: set[str] = set()
+        for write in mine:
+            if write.name in names:  # the service sends one write per name of a new run
+                raise InvalidMetricError(f"metric {write.name!r} of run {run_id!r} appears twice")
+            names.add(write.name)
+            rows.append((run_id, write))
+    # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
+    single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
+    execute_many(conn, INSERT_METRIC, single)
+    ids: dict[tuple[str, str], int] = {}
+    longer = [(r, w) for r, w in rows if len(w.points) > 1]
+    for start in range(0, len(longer), _METRICS_PER_INSERT):
+        part = longer[start : start + _METRICS_PER_INSERT]
+        values = [value for run_id, write in part for value in _metric_values(run_id, write)]
+        for metric_id, run_id, name in execute(conn, INSERT_METRICS, values, len(part)):
+            ids[(run_id, name)] = int(metric_id)
+    chunks: list[dict[str, Any]] = []
+    for run_id, write in rows:
+        if len(write.points) == 1:
+            continue  # a metric's only point stays in its row (see append)
+        metric_id = ids[(run_id, write.name)]
+        encoded = encode_chunks(metric_id, 0, write.columns())
+        complete_blocks(conn, metric_id, 0, len(write.points), encoded)
+        chunks.extend(encoded)
+    execute_many(conn, INSERT_CHUNKS, chunks)

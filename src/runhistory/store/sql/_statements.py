@@ -1,0 +1,154 @@
+"""Every statement of the write path, from the tables of ``schema.py`` (see _direct.py).
+
+Each function builds a SQLAlchemy Core statement for a dialect (and a shape: which fields,
+how many rows); :func:`~runhistory.store.sql._direct.statement` compiles it once and caches the
+SQL text. Column lists come from the ``Table`` objects, so a column added to the schema is
+written by the inserts without touching this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
+
+from runhistory.store.sql._direct import statement
+from runhistory.store.sql.schema import (
+    environments,
+    experiments,
+    metric_batches,
+    metric_chunks,
+    metrics,
+    runs,
+)
+
+RUN_COLUMNS = tuple(c.name for c in runs.c)
+METRIC_COLUMNS = tuple(c.name for c in metrics.c if not c.primary_key)  # the id is made
+CHUNK_COLUMNS = tuple(c.name for c in metric_chunks.c)
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _greatest(dialect: str, *args: Any) -> Any:
+    return func.greatest(*args) if dialect == "postgresql" else func.max(*args)
+
+
+def _reserve_numbers(dialect: str) -> Executable:
+    """Reserve ``:count`` run numbers of an experiment; returns the last one."""
+    activity: BindParameter[Any] = bindparam("activity")
+    last = experiments.c.last_activity_time
+    return (
+        update(experiments)
+        .where(experiments.c.id == bindparam("experiment"))
+        .values(
+            next_run_number=experiments.c.next_run_number + bindparam("count"),
+            last_activity_time=func.coalesce(_greatest(dialect, last, activity), activity),
+        )
+        .returning(experiments.c.next_run_number)
+    )
+
+
+def _insert_runs(dialect: str) -> Executable:
+    """A run row, every column named (``:id``, ``:experiment_id`` …)."""
+    return insert(runs)
+
+
+def _insert_environments(dialect: str) -> Executable:
+    """An environment (``:id``, ``:document``, ``:created_time``) unless stored already."""
+    result: Executable = _insert(dialect, environments).on_conflict_do_nothing()
+    return result
+
+
+def _update_runs(dialect: str, fields: tuple[str, ...]) -> Executable:
+    """Overwrite ``fields`` of run ``:p_run`` (parameters ``:p_<field>``)."""
+    values: dict[str, Any] = {name: bindparam(f"p_{name}") for name in fields}
+    return update(runs).where(runs.c.id == bindparam("p_run")).values(**values)
+
+
+def _set_status(dialect: str, fields: tuple[str, ...], expected: tuple[str, ...]) -> Executable:
+    """Move run ``:p_run`` to ``:p_status`` with ``fields``, only from ``expected`` statuses
+    (one or more; their values are carried by the compiled statement).
+
+    A run starts once: a ``start_time`` is only written when the run has none.
+    """
+    values: dict[str, Any] = {"status": bindparam("p_status")}
+    for name in fields:
+        value: BindParameter[Any] = bindparam(f"p_{name}")
+        values[name] = func.coalesce(runs.c.start_time, value) if name == "start_time" else value
+    allowed: list[Any] = [bindparam(f"expected_{i}", status) for i, status in enumerate(expected)]
+    return (
+        update(runs)
+        .where(runs.c.id == bindparam("p_run"), runs.c.status.in_(allowed))
+        .values(**values)
+    )
+
+
+def _status_of(dialect: str) -> Executable:
+    """The status of run ``:run``."""
+    return select(runs.c.status).where(runs.c.id == bindparam("run"))
+
+
+def _insert_metrics(dialect: str, count: int) -> Executable:
+    """``count`` metric rows, values positional in :data:`METRIC_COLUMNS` order, row after
+    row; returns ``(id, run_id, name)`` of each."""
+    rows: list[dict[str, Any]] = [
+        {name: bindparam(f"{name}_{i}") for name in METRIC_COLUMNS} for i in range(count)
+    ]
+    return insert(metrics).values(rows).returning(metrics.c.id, metrics.c.run_id, metrics.c.name)
+
+
+def _insert_metric(dialect: str) -> Executable:
+    """One metric row, values positional in :data:`METRIC_COLUMNS` order (for executemany)."""
+    return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
+
+
+def _new_metric(dialect: str) -> Executable:
+    """An empty metric row (``:run_id``, ``:name``, ``:kind``, ``:description``) unless the
+    run has one of that name."""
+    columns = ("run_id", "name", "kind", "description")
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    result: Executable = (
+        _insert(dialect, metrics).values(**values).on_conflict_do_nothing().inline()
+    )
+    return result
+
+
+def _update_metric(dialect: str) -> Executable:
+    """The count and last point of metric ``:id`` (``has_step`` is kept once known)."""
+    last = ("count", "last_step", "last_vtype", "last_value", "last_text", "updated_time")
+    values: dict[str, Any] = {name: bindparam(name) for name in last}
+    values["has_step"] = func.coalesce(metrics.c.has_step, bindparam("has_step"))
+    return update(metrics).where(metrics.c.id == bindparam("id")).values(**values)
+
+
+def _insert_chunks(dialect: str) -> Executable:
+    """A chunk row, every column named."""
+    return insert(metric_chunks)
+
+
+def _claim_batch(dialect: str) -> Executable:
+    """Record metric batch ``:batch_id`` of run ``:run_id``; returns it unless it was there."""
+    result: Executable = (
+        _insert(dialect, metric_batches)
+        .on_conflict_do_nothing()
+        .returning(metric_batches.c.batch_id)
+    )
+    return result
+
+
+RESERVE_NUMBERS = statement(_reserve_numbers)
+INSERT_RUNS = statement(_insert_runs)
+INSERT_ENVIRONMENTS = statement(_insert_environments)
+UPDATE_RUNS = statement(_update_runs)
+SET_STATUS = statement(_set_status)
+STATUS_OF = statement(_status_of)
+INSERT_METRICS = statement(_insert_metrics, positional=True)
+INSERT_METRIC = statement(_insert_metric, positional=True)
+NEW_METRIC = statement(_new_metric)
+UPDATE_METRIC = statement(_update_metric)
+INSERT_CHUNKS = statement(_insert_chunks)
+CLAIM_BATCH = statement(_claim_batch)
