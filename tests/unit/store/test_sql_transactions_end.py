@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql import SqlTrackingStore
-from runhistory.store.sql._direct import execute
+from runhistory.store.sql._direct import cursor
 from runhistory.store.sql.schema import experiments
 from runhistory.tracking.entities import ExperimentInfo
+from support import writes
 
 
 class Undecodable(Exception):
@@ -41,7 +42,8 @@ def _fail_on_rows_driver(conn: Connection) -> list[Any]:
     def decode(row: Any) -> Any:
         raise Undecodable(row)
 
-    return [decode(row) for row in execute(conn, "SELECT id, name FROM experiments", {})]
+    found = cursor(conn)  # the database driver's own cursor, as the hot write path uses
+    return [decode(row) for row in found.execute("SELECT id, name FROM experiments")]
 
 
 UNITS = {"core": _fail_on_rows_core, "driver": _fail_on_rows_driver}
@@ -68,8 +70,8 @@ def test_a_failed_unit_of_work_leaves_the_store_usable(
     kept = [_fail(store, path, UNITS[unit]) for _ in range(3)]  # more than one connection
     started = time.monotonic()
     created = store.create_experiment("after-the-failure")
-    store.create_run("after_1", experiment_id=created.experiment_id, status="Running",
-                     created_time=time.time())  # fmt: skip
+    writes.create_run(store, "after_1", experiment_id=created.experiment_id, status="Running",
+                      created_time=time.time())  # fmt: skip
     assert store.get_run("after_1").experiment_id == created.experiment_id
     found = store._write_hot(_lookup("after-the-failure"))  # the hot writer's connection too
     assert found == created.experiment_id
