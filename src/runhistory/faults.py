@@ -31,7 +31,14 @@ from runhistory.errors import (
     ValidationError,
 )
 
-__all__ = ["database_fault", "error_id", "is_database_error", "os_fault", "public_reason"]
+__all__ = [
+    "database_fault",
+    "error_id",
+    "is_database_error",
+    "is_transient",
+    "os_fault",
+    "public_reason",
+]
 
 log = logging.getLogger("runhistory.store")
 
@@ -153,6 +160,13 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
     return first if len(first) <= _SHOWN else first[:_SHOWN] + "…"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is unavailability worth waiting out: a ``StorageError`` whose reason is
+    not a read-only folder or a full disk (those last until someone acts, so retrying them
+    only delays the error the user needs to see)."""
+    return isinstance(exc, StorageError) and exc.fields.get("reason") not in (READ_ONLY, DISK_FULL)
 
 
 def public_reason(exc: RunhistoryError) -> Any:

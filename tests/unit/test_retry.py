@@ -69,3 +69,40 @@ def test_a_retry_after_hint_lengthens_the_pause_up_to_the_cap() -> None:
     _, call = _failing(1, error)
     retry(call, on(Flaky), Backoff(jitter=0.0, cap=2.0), sleep=pauses.append)  # type: ignore[arg-type]
     assert pauses == [2.0]
+
+
+def test_only_transient_storage_faults_are_waited_out() -> None:
+    import errno
+
+    from runhistory.errors import StorageError, ValidationError
+    from runhistory.faults import is_transient, os_fault
+
+    read_only = os_fault(OSError(errno.EROFS, "Read-only file system"), "writing x", "/ws")
+    full = os_fault(OSError(errno.ENOSPC, "No space left on device"), "writing x", "/ws")
+    io_error = os_fault(OSError(errno.EIO, "Input/output error"), "writing x", "/ws")
+    assert not is_transient(read_only)
+    assert not is_transient(full)
+    assert is_transient(io_error)
+    assert is_transient(StorageError("the database is locked"))
+    assert not is_transient(ValidationError("bad value"))
+
+
+def test_a_queue_reports_a_read_only_store_without_retrying() -> None:
+    import errno
+
+    from runhistory.client.queue import MetricQueue
+    from runhistory.errors import StorageError
+    from runhistory.faults import os_fault
+
+    calls: list[str] = []
+
+    def sink(run_id: str, writes: object) -> None:
+        calls.append(run_id)
+        raise os_fault(OSError(errno.EROFS, "Read-only file system"), "writing", "/ws")
+
+    queue = MetricQueue(sink)
+    queue.put((queue.key("run-1", "loss", "scalar"), None, 0, 1.0, None, 0.0))
+    with pytest.raises(StorageError, match="read-only") as caught:
+        queue.flush()
+    assert caught.value.fields["reason"] == "read-only"
+    assert calls == ["run-1"]  # told at once, not after ten seconds of retries

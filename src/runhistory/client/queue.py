@@ -39,8 +39,9 @@ from runhistory.client.batches import (
 )
 from runhistory.client.run_errors import RunErrors
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError
+from runhistory.faults import is_transient
 from runhistory.forking import reset_in_child
-from runhistory.retry import Backoff, on, retry
+from runhistory.retry import Backoff, retry
 from runhistory.tracking.entities import MetricWrite, RunChanges
 
 Sink = Callable[[str, Sequence[MetricWrite]], Any]
@@ -320,7 +321,7 @@ class MetricQueue:
         if isinstance(error, StorageError):  # unavailable through every retry: all runs raise
             for run_id in whole.run_ids():
                 lost = f"{error.message}; nothing of run {run_id!r} in this batch was stored"
-                self._errors.add(run_id, StorageError(lost))
+                self._errors.add(run_id, StorageError(lost, **error.fields))
             return
         for run_id, mine in by_run(whole):
             if self._apply(run_id, mine) is not None:
@@ -363,8 +364,9 @@ class MetricQueue:
 
     @staticmethod
     def _retry(call: Callable[[], T]) -> T:
-        """``call()``, again after a pause while the store reports itself unavailable."""
-        return retry(call, on(StorageError), _RETRY)
+        """``call()``, again after a pause while the store reports itself unavailable (a
+        read-only folder or a full disk is reported at once)."""
+        return retry(call, is_transient, _RETRY)
 
     def close(self, timeout_seconds: float = 60) -> None:
         """Store what is queued, then stop the writer; refusals no run has raised yet are
