@@ -192,3 +192,22 @@ def test_the_sweep_outlives_the_process_that_submitted_it(
     assert wait_terminal(sweep) == st.COMPLETED
     children = list(sweep.get_children())
     assert len(children) == 2 and all(c.get_status() == st.COMPLETED for c in children)
+
+
+def test_a_sweep_against_a_real_server(
+    tmp_path: Path, score_source: Path, wait_terminal: Callable[..., str]
+) -> None:
+    from support.services import start_server
+
+    server = start_server(str(tmp_path / "server-store"), tmp_path / "server.log")
+    try:
+        exp = Experiment(Workspace(tracking_uri=server.url), "served")
+        sampling = GridParameterSampling({"a": choice(1, 2)})
+        sweep = exp.submit(_config(score_source, sampling))
+        assert wait_terminal(sweep) == st.COMPLETED
+        assert len(list(sweep.get_children())) == 2
+        best = sweep.get_best_run_by_primary_metric()
+        assert best is not None and sweep.get_hyperparameters()[best.id] == {"a": 2}
+        assert best.get_metrics()["score"] == 20
+    finally:
+        server.stop()
