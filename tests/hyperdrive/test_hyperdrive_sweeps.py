@@ -187,11 +187,16 @@ def test_the_sweep_outlives_the_process_that_submitted_it(
         check=True,
     )
     run_id = done.stdout.strip().splitlines()[-1]
-    sweep = Run.get(Workspace(path=tmp_path / "ws"), run_id)
+    ws = Workspace(path=tmp_path / "ws")
+    sweep = Run.get(ws, run_id)
+    assert isinstance(sweep, HyperDriveRun)  # read back as a sweep
     assert sweep.get_status() in st.ACTIVE_STATUSES  # the submitter is gone, the sweep is not
     assert wait_terminal(sweep) == st.COMPLETED
     children = list(sweep.get_children())
     assert len(children) == 2 and all(c.get_status() == st.COMPLETED for c in children)
+    best = sweep.get_best_run_by_primary_metric()
+    assert best is not None and best.get_metrics()["score"] == 20
+    assert [type(r) for r in Experiment(ws, "detached").get_runs()] == [HyperDriveRun]
 
 
 def test_a_sweep_against_a_real_server(
