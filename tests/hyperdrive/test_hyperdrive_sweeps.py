@@ -216,3 +216,26 @@ def test_a_sweep_against_a_real_server(
         assert best.get_metrics()["score"] == 20
     finally:
         server.stop()
+
+
+def test_a_lost_controller_fails_the_sweep(
+    exp: Experiment, score_source: Path, cleanup_runs: list[Run]
+) -> None:
+    import os
+    import signal
+    import time
+
+    sampling = GridParameterSampling({"a": choice(1, 2)})
+    config = _config(score_source, sampling, arguments=["--steps", "300", "--pause", "0.1"])
+    sweep = exp.submit(config)
+    cleanup_runs.append(sweep)
+    deadline = time.monotonic() + 60
+    while len(list(sweep.get_children())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cleanup_runs.extend(sweep.get_children())
+    compute = sweep.get_details()["runDefinition"]["compute"]
+    os.kill(compute["supervisor_pid"], signal.SIGKILL)
+    while sweep.get_status() != st.FAILED and time.monotonic() < deadline:
+        time.sleep(0.2)
+    error = sweep.get_details()["error"]
+    assert sweep.get_status() == st.FAILED and "ended without finishing" in error["message"]

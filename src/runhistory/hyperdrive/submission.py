@@ -117,7 +117,7 @@ def start_controller(backend: Any, run_id: str, location: Any) -> None:
         env["RUNHISTORY_ARTIFACT_LOCATION"] = location.artifact_location
     for inherited in ("RUNHISTORY_RUN_ID", "AZUREML_RUN_ID"):  # the controller is no job
         env.pop(inherited, None)
-    with open(os.path.join(folder, "controller.log"), "ab") as log:
+    with open(os.path.join(folder, "supervisor.log"), "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "runhistory.hyperdrive.controller", run_id],
             cwd=folder,
