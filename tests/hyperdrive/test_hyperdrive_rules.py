@@ -30,7 +30,7 @@ from runhistory.hyperdrive import (
     randint,
     uniform,
 )
-from runhistory.hyperdrive.children import child_definition
+from runhistory.hyperdrive.children import child_definition, child_properties
 from runhistory.hyperdrive.policy import policy_from_json
 from runhistory.hyperdrive.suggest import Suggester
 
@@ -198,3 +198,12 @@ def test_children_get_their_values_as_arguments() -> None:
     child = child_definition(definition, {"lr": 0.5, "--batch": 16})
     assert child["compute"]["arguments"] == ["--epochs", "3", "--lr", "0.5", "--batch", "16"]
     assert definition["compute"]["arguments"] == ["--epochs", "3"]  # the sweep's is unchanged
+
+
+def test_children_record_their_values_as_properties() -> None:
+    properties = child_properties({"lr": 0.5, "--batch": 16})
+    assert properties == {
+        "lr": "0.5",
+        "batch": "16",
+        "_hyperparameters": '{"lr": 0.5, "--batch": 16}',
+    }

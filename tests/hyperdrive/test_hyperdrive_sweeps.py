@@ -50,7 +50,8 @@ def test_grid_runs_every_combination_once_and_finds_the_best(
     seen = set()
     for child in children:
         arguments = child.get_details()["runDefinition"]["compute"]["arguments"]
-        values = json.loads(child.properties["hyperparameters"])
+        values = json.loads(child.properties["_hyperparameters"])
+        assert child.properties["a"] == str(values["a"]) and child.properties["b"] == values["--b"]
         assert arguments == ["--a", str(values["a"]), "--b", values["--b"]]
         assert child.get_status() == st.COMPLETED
         assert child.get_metrics()["score"] == values["a"] * 10 + "pqr".index(values["--b"])

@@ -18,7 +18,7 @@ from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo
 
 SCRIPT_RUN_TYPE = "azureml.scriptrun"
-HYPERPARAMETERS = "hyperparameters"
+HYPERPARAMETERS = "_hyperparameters"  # the values as JSON, with their types
 
 
 def argument_name(name: str) -> str:
@@ -46,6 +46,14 @@ def child_definition(definition: dict[str, Any], values: dict[str, Any]) -> dict
     return child
 
 
+def child_properties(values: dict[str, Any]) -> dict[str, str]:
+    """One property per hyper-parameter (``--lr`` as ``lr``; what the studio's sweep view
+    plots), and all of them as JSON under ``_hyperparameters`` (read back with their types)."""
+    properties = {name.lstrip("-"): str(value) for name, value in values.items()}
+    properties[HYPERPARAMETERS] = json.dumps(values)
+    return properties
+
+
 def submit_child(
     backend: Any,
     location: Any,
@@ -65,7 +73,7 @@ def submit_child(
         status=st.QUEUED,
         run_type=SCRIPT_RUN_TYPE,
         target=target.name,
-        properties={HYPERPARAMETERS: json.dumps(values, sort_keys=False)},
+        properties=child_properties(values),
     )
     try:
         backend.take_snapshot(
