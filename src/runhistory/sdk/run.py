@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from runhistory.sdk.workspace import Workspace
 
 _TYPE_PROVIDERS: dict[str, Any] = {}
+# Run types whose class lives in an optional module, loaded when a run of that type is read.
+_BUILTIN_TYPES = {"hyperdrive": "runhistory.hyperdrive.run:HyperDriveRun"}
 
 
 class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
@@ -122,7 +124,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
         info = workspace._connection.backend.get_run(run_id)
         experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
-        return Run(experiment, run_id, _info=info)
+        return _rehydrate(experiment, info)
 
     @staticmethod
     def list(
@@ -157,7 +159,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
                 page_token=page_token,
             )
 
-        return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        if not _rehydrate_runs:
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     @staticmethod
     def list_by_compute(
@@ -418,7 +422,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
                 page_token=page_token,
             )
 
-        return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        if not _rehydrate_runs:
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     def submit_child(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` as a child of this run."""
@@ -599,6 +605,20 @@ def _children_tags(
         raise ValidationError("create_children: tag_values must not be empty")
     key = tag_key or BATCH_CHILD_TAG
     return [{key: value} for value in values]
+
+
+def _rehydrate(experiment: Experiment, info: RunInfo) -> Run:
+    """The run as an object of its type's class (``HyperDriveRun`` for a sweep), else ``Run``."""
+    provider = _TYPE_PROVIDERS.get(info.run_type)
+    if provider is None and info.run_type in _BUILTIN_TYPES:
+        import importlib
+
+        module, _, name = _BUILTIN_TYPES[info.run_type].partition(":")
+        provider = getattr(importlib.import_module(module), name)
+    if provider is None:
+        return Run(experiment, info.run_id, _info=info)
+    found: Run = provider(experiment, info.run_id, _info=info)
+    return found
 
 
 def _outputs_folder(outputs: Any) -> str | None:
