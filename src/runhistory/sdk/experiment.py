@@ -114,6 +114,9 @@ class Experiment:
             snapshot_directory: folder (or file) to snapshot as the run's source.
             display_name: the run's display name.
             description: the run's description.
+            system_metrics: sample CPU, memory, disk, network and GPU figures under
+                ``system/`` in the background (default: the ``RUNHISTORY_SYSTEM_METRICS``
+                setting, on; the interval is ``RUNHISTORY_SYSTEM_METRICS_INTERVAL``).
         """
         from runhistory.sdk.run import Run
 

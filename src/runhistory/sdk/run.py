@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.model import Model
     from runhistory.sdk.workspace import Workspace
+    from runhistory.sysmetrics.monitor import SystemMonitor
 
 _TYPE_PROVIDERS: dict[str, Any] = {}
 # Run types whose class lives in an optional module, loaded when a run of that type is read.
@@ -60,6 +61,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         # Runs this process created are written behind: changes go through the queue.
         self._write_behind: bool = bool(kwargs.get("_write_behind"))
         self._added_properties: dict[str, str] = {}
+        self._system_monitor: SystemMonitor | None = None
 
     @property
     def _backend(self) -> Backend:
@@ -74,11 +76,14 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         snapshot_directory: str | None = None,
         display_name: str | None = None,
         description: str | None = None,
+        system_metrics: bool | None = None,
         **kwargs: Any,
     ) -> Run:
         from runhistory.sdk.environment_info import shared_environment
         from runhistory.sdk.write_behind import queue_new_run, writes_behind
+        from runhistory.sysmetrics.monitor import check_settings
 
+        check_settings(system_metrics)  # a bad setting is said before any run is made
         connection = experiment.workspace._connection
         definition = {"environment": shared_environment()}
         behind = writes_behind(connection)
@@ -111,6 +116,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             os.makedirs(run._outputs_dir, exist_ok=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
+        run._start_system_metrics(system_metrics)
         return run
 
     @staticmethod
