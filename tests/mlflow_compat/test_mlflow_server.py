@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import mlflow
 import pytest
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-import mlflow
 from runhistory import Run, Workspace
 from support.services import ServerProcess, postgres_database, start_server
 
