@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -333,3 +335,37 @@ def test_metric_values_nan_and_infinity_round_trip(client: MlflowClient) -> None
         client.log_metric(run_id, "odd", value, step=step)
     values = [m.value for m in client.get_metric_history(run_id, "odd")]
     assert math.isnan(values[0]) and values[1:] == [float("inf"), -float("inf"), 2.5]
+
+
+def _token(store: str, name: str, scope: str) -> str:
+    command = [str(Path(sys.executable).with_name("runhistory")), "token", "create", "--name",
+               name, "--scope", scope, "--backend-store-uri", store]  # fmt: skip
+    created = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return created.stdout.strip()
+
+
+def test_with_auth_mlflow_sends_its_token_and_runs_are_submitted_by_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    store = f"sqlite:///{tmp_path / 'auth.db'}"
+    writer, reader = _token(store, "trainer", "write"), _token(store, "viewer", "read")
+    server = start_server(store, tmp_path / "server.log", extra_args=["--auth"],
+                          artifact_location=str(tmp_path / "artifacts"))  # fmt: skip
+    try:
+        mlflow.set_tracking_uri(server.url)
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+        with pytest.raises(MlflowException) as anonymous:
+            MlflowClient().search_experiments()
+        assert _error_code(anonymous) == "UNAUTHENTICATED"
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", writer)
+        experiment_id = MlflowClient().create_experiment("guarded")
+        run = MlflowClient().create_run(experiment_id)
+        assert run.info.user_id == "trainer"
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reader)
+        assert MlflowClient().get_run(run.info.run_id).info.user_id == "trainer"
+        with pytest.raises(MlflowException) as read_only:
+            MlflowClient().log_param(run.info.run_id, "p", "1")
+        assert _error_code(read_only) == "PERMISSION_DENIED"
+    finally:
+        server.stop()
