@@ -64,7 +64,7 @@ def test_grid_runs_every_combination_once_and_finds_the_best(
     assert [e["best_primary_metric"] for e in top] == [22, 21]
     assert set(top[0]) == {"run_id", "hyperparameters", "best_primary_metric", "status"}
     assert set(sweep.get_metrics()) == {c.id for c in children}
-    assert "sweep Completed" in sweep.get_details_with_logs()["logFiles"]["logs/hyperdrive.txt"]
+    assert "sweep Completed" in sweep.get_details_with_logs()["logFiles"]["logs/std_log.txt"]
 
 
 def test_minimize_goal_picks_the_smallest(
