@@ -120,17 +120,17 @@ def test_bandit_cancels_a_clearly_worse_child(
         score_source,
         sampling,
         policy=BanditPolicy(slack_factor=0.1),
-        arguments=["--steps", "25", "--pause", "0.2"],
+        arguments=["--steps", "40", "--pause", "0.2"],
     )
     sweep = exp.submit(config)
     assert wait_terminal(sweep) == st.COMPLETED
     by_a = {values["a"]: rid for rid, values in sweep.get_hyperparameters().items()}
     good, bad = Run.get(exp.workspace, by_a[1]), Run.get(exp.workspace, by_a[0])
-    assert good.get_status() == st.COMPLETED and len(good.get_metrics()["score"]) == 25
+    assert good.get_status() == st.COMPLETED and len(good.get_metrics()["score"]) == 40
     assert bad.get_status() == st.CANCELED
     error = bad.get_details()["error"]
     assert error["code"] == "EarlyTermination" and "BanditPolicy" in error["message"]
-    assert len(bad.get_metrics()["score"]) < 25
+    assert len(bad.get_metrics()["score"]) < 40
 
 
 def test_canceling_the_sweep_cancels_its_children(
