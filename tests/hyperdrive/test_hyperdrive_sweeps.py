@@ -9,6 +9,8 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from runhistory import Experiment, Run, ScriptRunConfig, Workspace
 from runhistory.hyperdrive import (
     BanditPolicy,
@@ -240,3 +242,32 @@ def test_a_lost_controller_fails_the_sweep(
         time.sleep(0.2)
     error = sweep.get_details()["error"]
     assert sweep.get_status() == st.FAILED and "ended without finishing" in error["message"]
+
+
+def test_max_duration_cancels_the_children_still_running(
+    exp: Experiment, score_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The controller runs here, in this process, so that its stored time limit can be made
+    # shorter than the one minute the API allows before it starts.
+    from runhistory.hyperdrive import submission
+    from runhistory.hyperdrive.controller import Controller
+
+    monkeypatch.setattr(submission, "start_controller", lambda *args: None)
+    sampling = GridParameterSampling({"a": choice(1, 2)})
+    config = _config(score_source, sampling, arguments=["--steps", "300", "--pause", "0.1"])
+    sweep = exp.submit(config)
+    connection = exp.workspace._connection
+    definition = connection.backend.get_run(sweep.id).run_definition
+    definition["hyperdrive"]["max_duration_minutes"] = 0.1  # six seconds
+    connection.backend.update_run(sweep.id, run_definition=definition)
+    controller = Controller(connection.backend, connection.location, sweep.id)
+    try:
+        controller.run()
+    finally:
+        controller.close()
+    assert sweep.get_status() == st.COMPLETED
+    children = list(sweep.get_children())
+    assert len(children) == 2
+    for child in children:
+        assert child.get_status() == st.CANCELED
+        assert "max_duration_minutes=0.1" in child.get_details()["error"]["message"]
