@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook,sweep
+EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook,sweep,sklearn,xgboost,lightgbm,optuna,lightning,keras,transformers
 
 .PHONY: install studio demo test lint format typecheck clean bench bench-quick screenshots
 

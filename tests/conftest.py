@@ -14,6 +14,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     home = tmp_path / "rh-home"
     monkeypatch.setenv("RUNHISTORY_HOME", str(home))
     monkeypatch.setenv("RUNHISTORY_QUIET", "1")
+    # Tests that count a run's metrics exactly would also see system/… samples: sampling is
+    # off unless a test turns it on (tests/unit/sdk/test_system_metrics.py does).
+    monkeypatch.setenv("RUNHISTORY_SYSTEM_METRICS", "false")
     for name in (
         "RUNHISTORY_TRACKING_URI",
         "RUNHISTORY_RUN_ID",

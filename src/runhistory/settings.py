@@ -121,6 +121,19 @@ _SETTINGS = [
         "Seconds between uploads of a running job's growing log file.",
     ),
     Setting(
+        "RUNHISTORY_SYSTEM_METRICS",
+        bool,
+        True,
+        "Sample CPU, memory, disk, network and GPU figures as system/… metrics of every run "
+        "started by start_logging(), a submitted job or Run.get_context() (false: off).",
+    ),
+    Setting(
+        "RUNHISTORY_SYSTEM_METRICS_INTERVAL",
+        float,
+        10.0,
+        "Seconds between two samples of system metrics.",
+    ),
+    Setting(
         "RUNHISTORY_STUDIO_URL",
         str,
         None,

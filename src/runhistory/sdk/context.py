@@ -55,7 +55,9 @@ def _submitted_run(run_id: str) -> Run:
     info = workspace._connection.backend.get_run(run_id)
     experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
     # ./outputs is tracked so run.complete() or register_model() in the script uploads it
-    return Run(experiment, run_id, _info=info, _track_outputs=True)
+    run = Run(experiment, run_id, _info=info, _track_outputs=True)
+    run._start_system_metrics(None)  # stopped when the script ends (or completes the run)
+    return run
 
 
 def _interactive_run() -> Run:

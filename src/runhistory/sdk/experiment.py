@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runhistory.tracking.entities import ExperimentInfo
@@ -113,6 +114,9 @@ class Experiment:
             snapshot_directory: folder (or file) to snapshot as the run's source.
             display_name: the run's display name.
             description: the run's description.
+            system_metrics: sample CPU, memory, disk, network and GPU figures under
+                ``system/`` in the background (default: the ``RUNHISTORY_SYSTEM_METRICS``
+                setting, on; the interval is ``RUNHISTORY_SYSTEM_METRICS_INTERVAL``).
         """
         from runhistory.sdk.run import Run
 
@@ -136,10 +140,11 @@ class Experiment:
         tags: Any = None,
         properties: Any = None,
         include_children: bool = False,
-    ) -> builtins.list[Run]:
+    ) -> Iterator[Run]:
         """Runs of this experiment, newest first, filtered by type, tags and properties.
 
-        A tag or property filter is a key (the run has it) or ``{key: value}``.
+        A tag or property filter is a key (the run has it) or ``{key: value}``. A generator,
+        as in the original SDK: runs are fetched a page at a time as it is iterated.
         """
         from runhistory.sdk.run import Run
 

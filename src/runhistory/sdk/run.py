@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from runhistory.errors import ActivityFailedException, ValidationError
 from runhistory.sdk.run_files import RunFilesMixin
 from runhistory.sdk.run_metrics import RunMetricsMixin
+from runhistory.sdk.run_pages import lazy_runs
 from runhistory.sdk.run_state import RunStateMixin
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import PropertyChange, RunInfo, TagChange
+from runhistory.tracking.entities import PropertyChange, RunInfo, RunsPage, TagChange
 from runhistory.tracking.run_records import property_conflict
 from runhistory.tracking.validation import check_properties, check_tags
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.model import Model
     from runhistory.sdk.workspace import Workspace
+    from runhistory.sysmetrics.monitor import SystemMonitor
 
 _TYPE_PROVIDERS: dict[str, Any] = {}
 # Run types whose class lives in an optional module, loaded when a run of that type is read.
@@ -59,6 +61,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         # Runs this process created are written behind: changes go through the queue.
         self._write_behind: bool = bool(kwargs.get("_write_behind"))
         self._added_properties: dict[str, str] = {}
+        self._system_monitor: SystemMonitor | None = None
 
     @property
     def _backend(self) -> Backend:
@@ -73,11 +76,14 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         snapshot_directory: str | None = None,
         display_name: str | None = None,
         description: str | None = None,
+        system_metrics: bool | None = None,
         **kwargs: Any,
     ) -> Run:
         from runhistory.sdk.environment_info import shared_environment
         from runhistory.sdk.write_behind import queue_new_run, writes_behind
+        from runhistory.sysmetrics.monitor import check_settings
 
+        check_settings(system_metrics)  # a bad setting is said before any run is made
         connection = experiment.workspace._connection
         definition = {"environment": shared_environment()}
         behind = writes_behind(connection)
@@ -110,6 +116,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             os.makedirs(run._outputs_dir, exist_ok=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
+        run._start_system_metrics(system_metrics)
         return run
 
     @staticmethod
@@ -134,20 +141,33 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         status: str | None = None,
         include_children: bool = False,
         _rehydrate_runs: bool = True,
-    ) -> builtins.list[Run]:
-        """Runs of an experiment, newest first, filtered by type, tags, properties and status."""
-        infos = experiment.workspace._connection.backend.search_runs(
-            experiment_id=experiment.id,
-            run_type=type,
-            tags=tags,
-            properties=properties,
-            status=status,
-            include_children=include_children,
-            with_definition=False,  # read by get_details() / get_environment() when asked
-        )
+    ) -> Iterator[Run]:
+        """Runs of an experiment, newest first, filtered by type, tags, properties and status.
+
+        A generator, as in the original SDK: runs are fetched a page at a time as it is
+        iterated (``next(Run.list(experiment))`` is one small request); filters are checked
+        on the first ``next()`` but for the status, checked at once.
+        """
+        if status is not None:
+            st.check_status_name(status)
+        backend = experiment.workspace._connection.backend
+
+        def fetch(page_size: int, page_token: str | None) -> RunsPage:
+            return backend.search_runs_page(
+                experiment_id=experiment.id,
+                run_type=type,
+                tags=tags,
+                properties=properties,
+                status=status,
+                include_children=include_children,
+                with_definition=False,  # read by get_details() / get_environment() when asked
+                page_size=page_size,
+                page_token=page_token,
+            )
+
         if not _rehydrate_runs:
-            return [Run(experiment, i.run_id, _info=i) for i in infos]
-        return [_rehydrate(experiment, i) for i in infos]
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     @staticmethod
     def list_by_compute(
@@ -389,19 +409,28 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         type: str | None = None,
         status: str | None = None,
         _rehydrate_runs: bool = True,
-    ) -> builtins.list[Run]:
-        """Children of the run (all descendants with ``recursive``), oldest-created last."""
-        infos = self._backend.get_children(
-            self._run_id,
-            recursive=recursive,
-            tags=tags,
-            properties=properties,
-            run_type=type,
-            status=status,
-        )
+    ) -> Iterator[Run]:
+        """Children of the run (all descendants with ``recursive``), newest first.
+
+        A generator, as in the original SDK: children are fetched a page at a time.
+        """
+        backend, run_id, experiment = self._backend, self._run_id, self._experiment
+
+        def fetch(page_size: int, page_token: str | None) -> RunsPage:
+            return backend.get_children_page(
+                run_id,
+                recursive=recursive,
+                tags=tags,
+                properties=properties,
+                run_type=type,
+                status=status,
+                page_size=page_size,
+                page_token=page_token,
+            )
+
         if not _rehydrate_runs:
-            return [Run(self._experiment, i.run_id, _info=i) for i in infos]
-        return [_rehydrate(self._experiment, i) for i in infos]
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     def submit_child(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` as a child of this run."""

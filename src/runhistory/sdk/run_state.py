@@ -18,6 +18,7 @@ from runhistory.tracking.validation import printable
 
 if TYPE_CHECKING:
     from runhistory.client.protocol import Backend
+    from runhistory.sysmetrics.monitor import SystemMonitor
 
 
 class RunStateMixin:
@@ -28,6 +29,7 @@ class RunStateMixin:
     _queue: MetricQueue
     _outputs_dir: str | None
     _write_behind: bool
+    _system_monitor: SystemMonitor | None
 
     if TYPE_CHECKING:  # provided by Run
 
@@ -90,9 +92,23 @@ class RunStateMixin:
         """Cancel the run: a submitted job is stopped; an interactive run becomes Canceled."""
         from runhistory.sdk.cancel import cancel_run
 
+        self._stop_system_metrics()
         self._info = cancel_run(self)  # type: ignore[arg-type]
 
+    def _start_system_metrics(self, wanted: bool | None) -> None:
+        """Sample the machine's figures under ``system/`` until the run ends (unless off)."""
+        from runhistory.sysmetrics.monitor import start_monitor
+
+        self._system_monitor = start_monitor(self.log, wanted)  # type: ignore[attr-defined]
+
+    def _stop_system_metrics(self) -> None:
+        """Take the last sample and stop sampling (before the final status is queued)."""
+        monitor, self._system_monitor = self._system_monitor, None
+        if monitor is not None:
+            monitor.stop()
+
     def _finish(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
+        self._stop_system_metrics()
         # The cached status is enough here: the store refuses a finished run atomically.
         if st.is_terminal(self._info.status):
             st.check_transition(self._run_id, self._info.status, status)

@@ -90,6 +90,7 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
     for module in (experiments, runs, metrics, files, models, environments, secrets, about):
         api.include_router(module.router)
+    api.include_router(runs.count_router)
     return api
 
 

@@ -17,20 +17,34 @@ export function MetricsTab({ run }: { run: Run }) {
   const [gridRef, width] = useWidth<HTMLDivElement>();
   if (infos.error) return <ErrorNote error={infos.error} />;
   const all = infos.data ?? [];
-  const lines = all.filter((info) => LINE_KINDS.has(info.kind));
+  // The machine's own figures (system/…, sampled by the SDK) get a section of their own.
+  const system = all.filter((info) => LINE_KINDS.has(info.kind) && isSystem(info.name));
+  const lines = all.filter((info) => LINE_KINDS.has(info.kind) && !isSystem(info.name));
   const others = all.filter((info) => !LINE_KINDS.has(info.kind));
   const columnWidth = width > 1100 ? width / 2 - 40 : width - 40;
   return (
     <div ref={gridRef}>
       {infos.loading && !infos.data && <Loading what="metrics" />}
       {infos.data && !all.length && <p class="muted">This run has no metrics yet.</p>}
-      {lines.length > 0 && <LineControls settings={settings} onChange={setSettings} />}
+      {(lines.length > 0 || system.length > 0) && <LineControls settings={settings} onChange={setSettings} />}
       <div class="chart-grid">
         {lines.length > 0 && <LineCharts run={run} infos={lines} settings={settings} maxPoints={pointsFor(columnWidth)} />}
         {others.map((info) => <OtherMetric key={info.name} run={run} info={info} />)}
       </div>
+      {system.length > 0 && (
+        <section class="system-metrics" data-section="system">
+          <h3>System</h3>
+          <div class="chart-grid">
+            <LineCharts run={run} infos={system} settings={settings} maxPoints={pointsFor(columnWidth)} />
+          </div>
+        </section>
+      )}
     </div>
   );
+}
+
+function isSystem(name: string): boolean {
+  return name.startsWith("system/");
 }
 
 function LineCharts({ run, infos, settings, maxPoints }: { run: Run; infos: MetricInfo[]; settings: LineSettings; maxPoints: number }) {
