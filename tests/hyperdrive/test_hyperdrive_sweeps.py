@@ -9,6 +9,8 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from runhistory import Experiment, Run, ScriptRunConfig, Workspace
 from runhistory.hyperdrive import (
     BanditPolicy,
@@ -64,7 +66,7 @@ def test_grid_runs_every_combination_once_and_finds_the_best(
     assert [e["best_primary_metric"] for e in top] == [22, 21]
     assert set(top[0]) == {"run_id", "hyperparameters", "best_primary_metric", "status"}
     assert set(sweep.get_metrics()) == {c.id for c in children}
-    assert "sweep Completed" in sweep.get_details_with_logs()["logFiles"]["logs/hyperdrive.txt"]
+    assert "sweep Completed" in sweep.get_details_with_logs()["logFiles"]["logs/std_log.txt"]
 
 
 def test_minimize_goal_picks_the_smallest(
@@ -120,17 +122,17 @@ def test_bandit_cancels_a_clearly_worse_child(
         score_source,
         sampling,
         policy=BanditPolicy(slack_factor=0.1),
-        arguments=["--steps", "25", "--pause", "0.2"],
+        arguments=["--steps", "40", "--pause", "0.2"],
     )
     sweep = exp.submit(config)
     assert wait_terminal(sweep) == st.COMPLETED
     by_a = {values["a"]: rid for rid, values in sweep.get_hyperparameters().items()}
     good, bad = Run.get(exp.workspace, by_a[1]), Run.get(exp.workspace, by_a[0])
-    assert good.get_status() == st.COMPLETED and len(good.get_metrics()["score"]) == 25
+    assert good.get_status() == st.COMPLETED and len(good.get_metrics()["score"]) == 40
     assert bad.get_status() == st.CANCELED
     error = bad.get_details()["error"]
     assert error["code"] == "EarlyTermination" and "BanditPolicy" in error["message"]
-    assert len(bad.get_metrics()["score"]) < 25
+    assert len(bad.get_metrics()["score"]) < 40
 
 
 def test_canceling_the_sweep_cancels_its_children(
@@ -240,3 +242,32 @@ def test_a_lost_controller_fails_the_sweep(
         time.sleep(0.2)
     error = sweep.get_details()["error"]
     assert sweep.get_status() == st.FAILED and "ended without finishing" in error["message"]
+
+
+def test_max_duration_cancels_the_children_still_running(
+    exp: Experiment, score_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The controller runs here, in this process, so that its stored time limit can be made
+    # shorter than the one minute the API allows before it starts.
+    from runhistory.hyperdrive import submission
+    from runhistory.hyperdrive.controller import Controller
+
+    monkeypatch.setattr(submission, "start_controller", lambda *args: None)
+    sampling = GridParameterSampling({"a": choice(1, 2)})
+    config = _config(score_source, sampling, arguments=["--steps", "300", "--pause", "0.1"])
+    sweep = exp.submit(config)
+    connection = exp.workspace._connection
+    definition = connection.backend.get_run(sweep.id).run_definition
+    definition["hyperdrive"]["max_duration_minutes"] = 0.1  # six seconds
+    connection.backend.update_run(sweep.id, run_definition=definition)
+    controller = Controller(connection.backend, connection.location, sweep.id)
+    try:
+        controller.run()
+    finally:
+        controller.close()
+    assert sweep.get_status() == st.COMPLETED
+    children = list(sweep.get_children())
+    assert len(children) == 2
+    for child in children:
+        assert child.get_status() == st.CANCELED
+        assert "max_duration_minutes=0.1" in child.get_details()["error"]["message"]

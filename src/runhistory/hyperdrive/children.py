@@ -72,7 +72,7 @@ def submit_child(
         parent_run_id=parent.run_id,
         status=st.QUEUED,
         run_type=SCRIPT_RUN_TYPE,
-        target=target.name,
+        target=target.name or str(child["compute"].get("target") or "local"),
         properties=child_properties(values),
     )
     try:

@@ -8,7 +8,7 @@ sweep's snapshot once, then, every half second until the sweep is done:
 3. lets the early-termination policy look at each running child's new primary-metric values;
 4. starts new children while fewer than ``max_concurrent_runs`` are active and fewer than
    ``max_total_runs`` were started (a grid also stops when every combination was tried);
-5. beats the parent's heartbeat and uploads its log (``logs/hyperdrive.txt``).
+5. beats the parent's heartbeat and uploads its log (the parent's ``logs/std_log.txt``).
 
 The parent ends Completed (Failed if every child failed) with ``best_child_run_id`` among its
 properties.
@@ -37,7 +37,7 @@ from runhistory.tracking.entities import RunInfo
 
 _POLL = 0.5
 _MAX_POINTS = 100_000
-LOG_NAME = "logs/hyperdrive.txt"
+LOG_NAME = "logs/std_log.txt"  # what wait_for_completion(show_output=True) streams
 _MOVING_ON_FROM = tuple(s for s in st.ACTIVE_STATUSES if s != st.CANCEL_REQUESTED)
 
 
@@ -96,7 +96,8 @@ class Controller:
         total = int(self.sweep["max_total_runs"])
         concurrent = int(self.sweep["max_concurrent_runs"])
         beat_every = float(settings.get("RUNHISTORY_HEARTBEAT_INTERVAL"))
-        next_beat = 0.0
+        upload_every = float(settings.get("RUNHISTORY_LOG_UPLOAD_INTERVAL"))
+        next_beat = next_upload = 0.0
         self.say(f"sweep of up to {total} runs, {concurrent} at a time, on {self.metric!r}")
         while True:
             if self._cancel_asked():
@@ -114,10 +115,13 @@ class Controller:
             if not self._active() and len(self.children) >= total:
                 self._finish()
                 return
-            if time.monotonic() >= next_beat:
+            now = time.monotonic()
+            if now >= next_beat:
                 self.backend.heartbeat(self.run_id)
+                next_beat = now + beat_every
+            if now >= next_upload:
                 self.uploader.upload()
-                next_beat = time.monotonic() + beat_every
+                next_upload = now + upload_every
             time.sleep(_POLL)
 
     # ---- children -------------------------------------------------------------------------
