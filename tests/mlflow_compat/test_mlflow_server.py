@@ -297,6 +297,8 @@ def test_sklearn_autolog_on_a_real_fit(client: MlflowClient, server: ServerProce
     assert got.data.tags["estimator_name"] == "LogisticRegression"
     metrics = Run.get(_workspace(server), active.info.run_id).get_metrics()
     assert metrics["training_accuracy_score"] == got.data.metrics["training_accuracy_score"]
+    datasets = [k for k in got.data.tags if k.startswith("mlflow.dataset.")]
+    assert datasets and got.data.tags[datasets[0]].endswith(":train")  # log_inputs kept it
 
 
 def test_bad_requests_get_mlflow_error_codes(client: MlflowClient, server: ServerProcess) -> None:
@@ -335,6 +337,22 @@ def test_metric_values_nan_and_infinity_round_trip(client: MlflowClient) -> None
         client.log_metric(run_id, "odd", value, step=step)
     values = [m.value for m in client.get_metric_history(run_id, "odd")]
     assert math.isnan(values[0]) and values[1:] == [float("inf"), -float("inf"), 2.5]
+
+
+def test_metric_history_bulk_interval_thins_each_run(
+    client: MlflowClient, server: ServerProcess
+) -> None:
+    experiment_id = client.create_experiment("bulk-interval")
+    run_ids = [client.create_run(experiment_id).info.run_id for _ in range(2)]
+    for run_id in run_ids:
+        client.log_batch(run_id, metrics=[Metric("x", float(i), 1, i) for i in range(100)])
+    answer = httpx.get(
+        f"{server.url}/api/2.0/mlflow/metrics/get-history-bulk-interval",
+        params={"run_ids": run_ids, "metric_key": "x", "max_results": 11, "start_step": 10},
+    ).json()["metrics"]
+    for run_id in run_ids:
+        steps = [m["step"] for m in answer if m["run_id"] == run_id]
+        assert len(steps) == 11 and steps[0] == 10 and steps[-1] == 99
 
 
 def _token(store: str, name: str, scope: str) -> str:
