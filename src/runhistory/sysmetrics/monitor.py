@@ -201,12 +201,14 @@ class SystemMonitor:
         self._hub = hub
         self._lock = threading.Lock()
         self._active = False
+        self._pid = os.getpid()
         self.samples = 0  # samples logged so far
         self.error: BaseException | None = None  # what ended the sampling early, if anything
 
     def start(self) -> None:
         """Join the sampling."""
         self._active = True
+        self._pid = os.getpid()
         if self._hub is None:
             self._hub = process_hub()
         if self.prefix is None:
@@ -220,6 +222,9 @@ class SystemMonitor:
 
     def stop(self) -> None:
         """Stop; once this returns, nothing more is logged (a sample being logged is finished)."""
+        if os.getpid() != self._pid:  # a forked child: no thread samples here, a lock may be stale
+            self._active = False
+            return
         with self._lock:
             self._active = False
         if self._hub is not None:
