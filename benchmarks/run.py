@@ -20,12 +20,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rhbench import b1_log, b2_read, b3_runs, b6_start, b9_system, http_session
+from rhbench import (
+    b1_log,
+    b2_read,
+    b3_runs,
+    b6_start,
+    b7_listings,
+    b9_system,
+    b10_mlflow_api,
+    http_session,
+)
 from rhbench.harness import BENCH_DIR, Harness, Settings, stage
 from rhbench.mlflow_env import ensure_mlflow
 from rhbench.report import markdown_table, text_table, write_json
 
-WORKLOADS = {"B1", "B2", "B3", "B4", "B5", "B6", "B9"}
+WORKLOADS = {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10"}
 # Stages in order: (name, workloads it covers, function). The server workloads share sessions.
 STAGES = [
     ("B1 logging", {"B1"}, b1_log.run),
@@ -33,7 +42,9 @@ STAGES = [
     ("B3 runs", {"B3"}, b3_runs.run),
     ("B6 imports", {"B6"}, b6_start.run),
     ("B4/B5/B6 servers", {"B4", "B5", "B6"}, http_session.run),
+    ("B7/B8 listings", {"B7", "B8"}, b7_listings.run),
     ("B9 system metrics", {"B9"}, b9_system.run),
+    ("B10 MLflow API", {"B10"}, b10_mlflow_api.run),
 ]
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -72,14 +72,14 @@ def rh_query(runs: int) -> dict[str, Any]:
 
     experiment = Experiment(Workspace(path=os.path.abspath("ws")), EXPERIMENT)
     expected = expected_counts(runs)
-    filtered = experiment.get_runs(tags={"group": "g3"}, properties={"shard": "s1"})
-    failures = Run.list(experiment, status="Failed")
+    filtered = list(experiment.get_runs(tags={"group": "g3"}, properties={"shard": "s1"}))
+    failures = list(Run.list(experiment, status="Failed"))
     _check(len(filtered), expected["filtered"], len(failures), expected["failed"])
     tagged = time_calls(
-        lambda: experiment.get_runs(tags={"group": "g3"}, properties={"shard": "s1"}),
+        lambda: list(experiment.get_runs(tags={"group": "g3"}, properties={"shard": "s1"})),
         QUERY_REPEAT,
     )
-    status = time_calls(lambda: Run.list(experiment, status="Failed"), QUERY_REPEAT)
+    status = time_calls(lambda: list(Run.list(experiment, status="Failed")), QUERY_REPEAT)
     return {"filtered_ms": median(tagged) * 1e3, "status_ms": median(status) * 1e3}
 
 

@@ -139,7 +139,7 @@ def test_conda_packages_without_conda_come_from_pip_and_another_python_is_refuse
     folder = source({"a.py": "print(1)\n"})
     with pytest.raises(EnvironmentBuildError, match=r"conda packages \[.*'python=2.7'\]"):
         exp.submit(ScriptRunConfig(folder, "a.py", environment=env))
-    assert exp.get_runs() == []
+    assert list(exp.get_runs()) == []
 
 
 def test_plans_for_common_definitions() -> None:

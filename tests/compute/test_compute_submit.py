@@ -83,7 +83,7 @@ def test_script_creates_five_children(exp: Experiment, source: Callable[..., Pat
     )
     run = exp.submit(ScriptRunConfig(folder, "sweep.py"))
     run.wait_for_completion()
-    children = run.get_children()
+    children = list(run.get_children())
     assert len(children) == 5
     assert {c.get_status() for c in children} == {st.COMPLETED}
     values = sorted(m["index"] for m in run.get_metrics(recursive=True).values() if m)
@@ -183,7 +183,7 @@ def test_bad_configurations_are_clear_errors(exp: Experiment, source: Callable[.
         exp.submit(ScriptRunConfig(folder, "ok.py", compute_target="gpu-cluster"))
     with pytest.raises(ValidationError, match="either script= or command="):
         ScriptRunConfig(folder, "ok.py", command="python ok.py")
-    assert exp.get_runs() == []  # nothing was created for a refused submission
+    assert list(exp.get_runs()) == []  # nothing was created for a refused submission
 
 
 def test_cancelling_a_finished_run_is_an_error(

@@ -23,7 +23,7 @@ def test_create_children_by_count_and_by_tag_values(experiment: Experiment) -> N
     assert len(counted) == 3 and all(c.get_status() == "NotStarted" for c in counted)
     tagged = parent.create_children(tag_key="lr", tag_values=["0.1", "0.01"])
     assert sorted(c.get_tags()["lr"] for c in tagged) == ["0.01", "0.1"]
-    assert len(parent.get_children()) == 5
+    assert len(list(parent.get_children())) == 5
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_listing_is_newest_first_and_skips_children_by_default(experiment: Exper
     child = runs[0].child_run()
     listed = experiment.get_runs()
     assert [r.id for r in listed] == [r.id for r in reversed(runs)]
-    with_children = Run.list(experiment, include_children=True)
+    with_children = list(Run.list(experiment, include_children=True))
     assert child.id in {r.id for r in with_children} and len(with_children) == 4
 
 
@@ -84,7 +84,7 @@ def test_list_filters_tags_properties_status(experiment: Experiment) -> None:
     assert ids(Run.list(experiment, status="Completed")) == [tagged.id]
     assert ids(Run.list(experiment, status="Running")) == [other.id]
     assert ids(experiment.get_runs(type="experimentrun")) == [other.id, tagged.id]
-    assert experiment.get_runs(type="azureml.scriptrun") == []
+    assert list(experiment.get_runs(type="azureml.scriptrun")) == []
     with pytest.raises(ValueError, match="unknown run status"):
         Run.list(experiment, status="Sleeping")
 

@@ -60,7 +60,7 @@ def test_writing_to_an_archived_name_makes_a_new_active_experiment(workspace: Wo
     old.archive()
     new = Experiment(workspace, "reused")
     assert new.id != old.id and new.archived_time is None
-    assert new.get_runs() == []
+    assert list(new.get_runs()) == []
 
 
 def test_reactivate_needs_a_free_name(workspace: Workspace) -> None:

@@ -100,10 +100,10 @@ def test_many_short_runs_keep_their_numbers_and_states(experiment: Experiment) -
         run.set_tags({"parity": "odd" if i % 2 else "even"})
         run.log("value", i)
         run.fail() if i % 3 == 0 else run.complete()
-    runs = Run.list(experiment)
+    runs = list(Run.list(experiment))
     assert [r.number for r in runs] == list(range(30, 0, -1))
-    assert len(experiment.get_runs(tags={"parity": "odd"}, properties={"i": "7"})) == 1
-    assert len(Run.list(experiment, status="Failed")) == 10
+    assert len(list(experiment.get_runs(tags={"parity": "odd"}, properties={"i": "7"}))) == 1
+    assert len(list(Run.list(experiment, status="Failed"))) == 10
     assert {r.get_metrics()["value"] for r in runs} == set(range(30))
 
 

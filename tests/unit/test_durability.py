@@ -169,7 +169,7 @@ def test_four_processes_create_runs_in_one_workspace(tmp_path: Path) -> None:
     for worker in workers:
         _, err = worker.communicate(timeout=240)
         assert worker.returncode == 0, err
-    runs = Run.list(experiment)
+    runs = list(Run.list(experiment))
     assert sorted(r.number for r in runs) == list(range(1, 4 * per_worker + 1))
     assert {r.get_status() for r in runs[::37]} == {"Completed"}
     for worker in range(4):

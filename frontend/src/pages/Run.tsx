@@ -8,7 +8,10 @@ import { ChildrenTab, EnvironmentTab, ErrorDetails, timesLine } from "./run/Deta
 import { FilesTab } from "./run/Files";
 import { LogsTab } from "./run/Logs";
 import { MetricsTab } from "./run/Metrics";
+import { SWEEP_RUN_TYPE, SweepTab } from "./run/Sweep";
 import { TagEditor } from "./run/Tags";
+
+const SWEEP_TAB = ["sweep", "Sweep"] as const;
 
 const TABS = [
   ["metrics", "Metrics"],
@@ -26,6 +29,7 @@ export function RunPage({ experimentId, runId, tab }: { experimentId: string; ru
   if (loaded.error && !run) return <div class="page"><ErrorNote error={loaded.error} /></div>;
   if (!run) return <div class="page"><Loading what="run" /></div>;
   const commit = GIT_KEYS.map((key) => run.properties[key]).find(Boolean);
+  const tabs = run.run_type.toLowerCase() === SWEEP_RUN_TYPE ? [SWEEP_TAB, ...TABS] : TABS;
   return (
     <div class="page">
       <nav class="crumbs" aria-label="breadcrumb">
@@ -50,11 +54,12 @@ export function RunPage({ experimentId, runId, tab }: { experimentId: string; ru
         <section class="card" id="properties"><h2>Properties</h2><KeyValues values={run.properties} empty="No properties." /></section>
       </div>
       <nav class="tabs" role="tablist" aria-label="run sections">
-        {TABS.map(([key, label]) => (
+        {tabs.map(([key, label]) => (
           <a key={key} role="tab" aria-selected={tab === key} class={tab === key ? "active" : ""} href={href.run(experimentId, runId, key)}>{label}</a>
         ))}
       </nav>
       <div role="tabpanel">
+        {tab === "sweep" && <SweepTab run={run} />}
         {tab === "metrics" && <MetricsTab run={run} />}
         {tab === "children" && <ChildrenTab run={run} />}
         {tab === "logs" && <LogsTab run={run} />}

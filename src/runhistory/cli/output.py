@@ -132,13 +132,14 @@ def _list_text(values: list[Any]) -> str:
     return f"{head}, …, {cell_text(values[-1])} ({len(values)} values)"
 
 
-def _print_table(data: Any, layout: Columns) -> None:
+def _print_table(data: Any, layout: Columns, show_header: bool = True) -> None:
     from rich import box
     from rich.table import Table
 
     if data is None or (data == [] and not layout.pairs):
         return
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False,
+                  show_header=show_header)  # fmt: skip
     if isinstance(data, dict):
         table.add_column(layout.field_header, style="bold")
         table.add_column(layout.value_header, overflow="fold")

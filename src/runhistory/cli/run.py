@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -19,8 +22,12 @@ from runhistory.cli.run_submit import submit_script
 from runhistory.tracking.status import ALL_STATUSES
 
 if TYPE_CHECKING:
+    from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.run import Run
+    from runhistory.tracking.entities import RunsPage
 
+DEFAULT_LAST = 50
+STREAM_PAGES = (1000,)
 RUN_ID_HELP = "The run id (`runhistory run list` shows them)."
 
 
@@ -51,7 +58,15 @@ run.add_command(submit_script)
 @filter_option("--tag", "tags", "Only runs with this tag (and value); repeatable.")
 @filter_option("--property", "properties", "Only runs with this property (and value); repeatable.")
 @click.option("--include-children", is_flag=True, help="Include child runs.")
-@click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the N newest runs.")
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"Only the N newest runs (default {DEFAULT_LAST}).",
+)
+@click.option(
+    "--all", "all_runs", is_flag=True, help="Every run, printed page by page as it arrives."
+)
 @output_options
 @common_options
 def list_runs(
@@ -61,48 +76,85 @@ def list_runs(
     properties: dict[str, Any],
     include_children: bool,
     last: int | None,
+    all_runs: bool,
     output: str,
     query: Any,
 ) -> None:
-    """List runs, newest first (all active experiments unless -e is given).
+    """List runs, newest first (all active experiments unless -e is given): the newest 50
+    unless --last N or --all is given.
 
     \b
     Examples:
       runhistory run list -e mnist --status Failed
+      runhistory run list -e mnist --all -o tsv > runs.tsv
       runhistory run list --query "[?properties.author=='azureml-user']"
       runhistory run list --query "[?tags.keys(@)[?starts_with(@, 'worth another look')]]"
     """
     from runhistory.cli.output import emit
+    from runhistory.cli.streaming import emit_stream
     from runhistory.cli.views import RUN_COLUMNS, run_record
 
+    if all_runs and last is not None:
+        raise click.UsageError("give --last N or --all, not both")
     filters = {
         "tags": tags or None,
         "properties": properties or None,
         "status": status,
         "include_children": include_children,
     }
-    runs = _find_runs(experiment_name, filters)
-    emit([run_record(r) for r in runs[:last]], output, query, RUN_COLUMNS)
+    if all_runs:
+        runs = _find_runs(experiment_name, filters, STREAM_PAGES)
+        emit_stream((run_record(r) for r in runs), output, query, RUN_COLUMNS)
+        return
+    wanted = last or DEFAULT_LAST
+    # One run more than shown tells whether there are more; one request per experiment.
+    found = list(itertools.islice(_find_runs(experiment_name, filters, (wanted + 1,)), wanted + 1))
+    emit([run_record(r) for r in found[:wanted]], output, query, RUN_COLUMNS)
+    if len(found) > wanted and last is None:
+        click.echo(
+            f"(the {wanted} newest runs; --last N shows the N newest, --all shows every run)",
+            err=True,
+        )
 
 
-def _find_runs(experiment_name: str | None, filters: dict[str, Any]) -> list[Run]:
-    """Runs of one experiment, or of every active experiment, newest first."""
+def _find_runs(
+    experiment_name: str | None, filters: dict[str, Any], sizes: tuple[int, ...]
+) -> Iterator[Run]:
+    """Runs of one experiment, or of every active experiment, newest first, fetched lazily a
+    page of ``sizes`` at a time (the listings of several experiments are merged as they go)."""
     from runhistory.cli.lookup import find_experiment
     from runhistory.cli.workspace import open_workspace
     from runhistory.sdk.experiment import Experiment
-    from runhistory.sdk.run import Run
 
     workspace = open_workspace()
     if experiment_name:
-        experiments = [find_experiment(workspace, experiment_name)]
-    else:
-        experiments = Experiment.list(workspace)
-    runs: list[Run] = []
-    for experiment in experiments:
-        runs.extend(Run.list(experiment, **filters))
-    if len(experiments) > 1:
-        runs.sort(key=lambda r: (r._info.created_time, r.number), reverse=True)
-    return runs
+        return _listing(find_experiment(workspace, experiment_name), filters, sizes)
+    listings = [_listing(e, filters, sizes) for e in Experiment.list(workspace)]
+    if len(listings) == 1:
+        return listings[0]
+    return heapq.merge(
+        *listings, key=lambda r: (r._info.created_time, r.number, r.id), reverse=True
+    )
+
+
+def _listing(
+    experiment: Experiment, filters: dict[str, Any], sizes: tuple[int, ...]
+) -> Iterator[Run]:
+    from runhistory.sdk.run import Run
+    from runhistory.sdk.run_pages import lazy_runs
+    from runhistory.tracking.status import check_status_name
+
+    if filters["status"] is not None:
+        check_status_name(filters["status"])
+    backend = experiment.workspace._connection.backend
+
+    def fetch(page_size: int, page_token: str | None) -> RunsPage:
+        return backend.search_runs_page(
+            experiment_id=experiment.id, run_type=None, with_definition=False,
+            page_size=page_size, page_token=page_token, **filters,
+        )  # fmt: skip
+
+    return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i), sizes)
 
 
 @run.command("show")

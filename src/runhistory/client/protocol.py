@@ -23,6 +23,7 @@ from runhistory.tracking.entities import (
     MetricWrite,
     ModelInfo,
     RunInfo,
+    RunsPage,
 )
 
 
@@ -122,6 +123,33 @@ class Backend(Protocol):
     ) -> list[RunInfo]:
         """Runs matching every filter, newest first."""
 
+    def search_runs_page(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        parent_run_id: str | None = None,
+        root_run_id: str | None = None,
+        with_definition: bool = True,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of runs matching every filter, newest first; ``next_page_token`` goes on."""
+
+    def count_matching_runs(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+    ) -> int:
+        """How many runs match every filter (one count, no rows read)."""
+
     def get_children(
         self,
         run_id: str,
@@ -132,6 +160,19 @@ class Backend(Protocol):
         status: str | Sequence[str] | None = None,
     ) -> list[RunInfo]:
         """Direct children of a run, or all descendants with ``recursive``."""
+
+    def get_children_page(
+        self,
+        run_id: str,
+        recursive: bool = False,
+        tags: object = None,
+        properties: object = None,
+        run_type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of :meth:`get_children`, newest first."""
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its children, metrics and files."""

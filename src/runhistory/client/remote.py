@@ -29,6 +29,7 @@ from runhistory.tracking.entities import (
     MetricWrite,
     ModelInfo,
     RunInfo,
+    RunsPage,
 )
 from runhistory.tracking.models import _pairs_to_dict  # the service's own normalisation
 from runhistory.tracking.run_records import check_run_fields, current_user
@@ -49,6 +50,33 @@ def filter_params(name: str, value: object) -> list[tuple[str, str]]:
     """
     wanted = check_filter(name, _pairs_to_dict(value)) or {}
     return [(name, key if v is None else f"{key}={v}") for key, v in wanted.items()]
+
+
+def _run_filters(
+    experiment_id: str | None,
+    run_type: str | None,
+    tags: object,
+    properties: object,
+    status: str | Sequence[str] | None,
+    include_children: bool,
+    parent_run_id: str | None,
+    root_run_id: str | None,
+) -> list[tuple[str, Any]]:
+    """The query parameters of a run listing's filters."""
+    params: list[tuple[str, Any]] = [
+        ("include_children", str(include_children).lower()),
+        *filter_params("tag", tags), *filter_params("property", properties),
+        *_statuses(status),
+    ]  # fmt: skip
+    for key, value in (
+        ("experiment_id", experiment_id),
+        ("run_type", run_type),
+        ("parent_run_id", parent_run_id),
+        ("root_run_id", root_run_id),
+    ):
+        if value is not None:
+            params.append((key, value))
+    return params
 
 
 def _statuses(status: str | Sequence[str] | None) -> list[tuple[str, str]]:
@@ -227,22 +255,50 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
         with_definition: bool = True,
     ) -> list[RunInfo]:
         """Runs matching every filter, newest first (without definitions if asked)."""
-        params: list[tuple[str, Any]] = [
-            ("include_children", str(include_children).lower()),
-            ("with_definition", str(with_definition).lower()),
-            *filter_params("tag", tags), *filter_params("property", properties),
-            *_statuses(status),
-        ]  # fmt: skip
-        for key, value in (
-            ("experiment_id", experiment_id),
-            ("run_type", run_type),
-            ("parent_run_id", parent_run_id),
-            ("root_run_id", root_run_id),
-        ):
-            if value is not None:
-                params.append((key, value))
+        params = _run_filters(
+            experiment_id, run_type, tags, properties, status, include_children,
+            parent_run_id, root_run_id,
+        )  # fmt: skip
+        params.append(("with_definition", str(with_definition).lower()))
         items = self._all_pages("/runs", params, limit=limit, offset=offset)
         return records(RunInfo, items)
+
+    def search_runs_page(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        parent_run_id: str | None = None,
+        root_run_id: str | None = None,
+        with_definition: bool = True,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of runs (one request); ``next_page_token`` continues the listing."""
+        params = _run_filters(
+            experiment_id, run_type, tags, properties, status, include_children,
+            parent_run_id, root_run_id,
+        )  # fmt: skip
+        params.append(("with_definition", str(with_definition).lower()))
+        return self._page("/runs", params, page_size, page_token)
+
+    def count_matching_runs(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+    ) -> int:
+        """How many runs match every filter (one request)."""
+        params = _run_filters(
+            experiment_id, run_type, tags, properties, status, include_children, None, None
+        )
+        return int(self.http.call("GET", "/counts/runs", params=params)["count"])
 
     def get_children(
         self,
@@ -254,14 +310,45 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
         status: str | Sequence[str] | None = None,
     ) -> list[RunInfo]:
         """Direct children of a run, or all descendants with ``recursive``."""
+        found: list[RunInfo] = []
+        token: str | None = None
+        while True:
+            page = self.get_children_page(
+                run_id, recursive, tags, properties, run_type, status, _PAGE, token
+            )
+            found.extend(page.items)
+            token = page.next_page_token
+            if token is None:
+                return found
+
+    def get_children_page(
+        self,
+        run_id: str,
+        recursive: bool = False,
+        tags: object = None,
+        properties: object = None,
+        run_type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of :meth:`get_children` (one request)."""
         params: list[tuple[str, Any]] = [
             ("recursive", str(recursive).lower()), *filter_params("tag", tags),
             *filter_params("property", properties), *_statuses(status),
         ]  # fmt: skip
         if run_type is not None:
             params.append(("run_type", run_type))
-        found = self.http.call("GET", f"/runs/{_q(run_id)}/children", params=params)
-        return records(RunInfo, found["items"])
+        return self._page(f"/runs/{_q(run_id)}/children", params, page_size, page_token)
+
+    def _page(
+        self, path: str, params: list[tuple[str, Any]], page_size: int, page_token: str | None
+    ) -> RunsPage:
+        wanted = [*params, ("limit", page_size)]
+        if page_token is not None:
+            wanted.append(("page_token", page_token))
+        found = self.http.call("GET", path, params=wanted)
+        return RunsPage(records(RunInfo, found["items"]), found.get("next_page_token"))
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its children, metrics and files."""
@@ -270,15 +357,18 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
     def _all_pages(
         self, path: str, params: list[tuple[str, Any]], limit: int | None = None, offset: int = 0
     ) -> list[Any]:
+        """Every page of a listing: continued by token when the server gives one (keyset,
+        so no item is skipped or repeated while others are added), else by offset."""
         items: list[Any] = []
+        token: str | None = None
         while True:
             size = _PAGE if limit is None else min(_PAGE, limit - len(items))
-            page = self.http.call(
-                "GET", path, params=[*params, ("limit", size), ("offset", offset)]
-            )
+            position = [("page_token", token)] if token else [("offset", offset)]
+            page = self.http.call("GET", path, params=[*params, ("limit", size), *position])
             items.extend(page["items"])
+            token = page.get("next_page_token")
             offset = page.get("next_offset") or 0
-            if not page.get("next_offset") or (limit is not None and len(items) >= limit):
+            if (not token and not offset) or (limit is not None and len(items) >= limit):
                 return items
 
     # ---- metrics ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runhistory.tracking.entities import ExperimentInfo
@@ -139,10 +140,11 @@ class Experiment:
         tags: Any = None,
         properties: Any = None,
         include_children: bool = False,
-    ) -> builtins.list[Run]:
+    ) -> Iterator[Run]:
         """Runs of this experiment, newest first, filtered by type, tags and properties.
 
-        A tag or property filter is a key (the run has it) or ``{key: value}``.
+        A tag or property filter is a key (the run has it) or ``{key: value}``. A generator,
+        as in the original SDK: runs are fetched a page at a time as it is iterated.
         """
         from runhistory.sdk.run import Run
 

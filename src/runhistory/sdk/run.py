@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from runhistory.errors import ActivityFailedException, ValidationError
 from runhistory.sdk.run_files import RunFilesMixin
 from runhistory.sdk.run_metrics import RunMetricsMixin
+from runhistory.sdk.run_pages import lazy_runs
 from runhistory.sdk.run_state import RunStateMixin
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import PropertyChange, RunInfo, TagChange
+from runhistory.tracking.entities import PropertyChange, RunInfo, RunsPage, TagChange
 from runhistory.tracking.run_records import property_conflict
 from runhistory.tracking.validation import check_properties, check_tags
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from runhistory.sysmetrics.monitor import SystemMonitor
 
 _TYPE_PROVIDERS: dict[str, Any] = {}
+# Run types whose class lives in an optional module, loaded when a run of that type is read.
+_BUILTIN_TYPES = {"hyperdrive": "runhistory.hyperdrive.run:HyperDriveRun"}
 
 
 class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
@@ -127,7 +130,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
 
         info = workspace._connection.backend.get_run(run_id)
         experiment = Experiment(workspace, info.experiment_name, _id=info.experiment_id)
-        return Run(experiment, run_id, _info=info)
+        return _rehydrate(experiment, info)
 
     @staticmethod
     def list(
@@ -138,18 +141,33 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         status: str | None = None,
         include_children: bool = False,
         _rehydrate_runs: bool = True,
-    ) -> builtins.list[Run]:
-        """Runs of an experiment, newest first, filtered by type, tags, properties and status."""
-        infos = experiment.workspace._connection.backend.search_runs(
-            experiment_id=experiment.id,
-            run_type=type,
-            tags=tags,
-            properties=properties,
-            status=status,
-            include_children=include_children,
-            with_definition=False,  # read by get_details() / get_environment() when asked
-        )
-        return [Run(experiment, i.run_id, _info=i) for i in infos]
+    ) -> Iterator[Run]:
+        """Runs of an experiment, newest first, filtered by type, tags, properties and status.
+
+        A generator, as in the original SDK: runs are fetched a page at a time as it is
+        iterated (``next(Run.list(experiment))`` is one small request); filters are checked
+        on the first ``next()`` but for the status, checked at once.
+        """
+        if status is not None:
+            st.check_status_name(status)
+        backend = experiment.workspace._connection.backend
+
+        def fetch(page_size: int, page_token: str | None) -> RunsPage:
+            return backend.search_runs_page(
+                experiment_id=experiment.id,
+                run_type=type,
+                tags=tags,
+                properties=properties,
+                status=status,
+                include_children=include_children,
+                with_definition=False,  # read by get_details() / get_environment() when asked
+                page_size=page_size,
+                page_token=page_token,
+            )
+
+        if not _rehydrate_runs:
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     @staticmethod
     def list_by_compute(
@@ -391,17 +409,28 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         type: str | None = None,
         status: str | None = None,
         _rehydrate_runs: bool = True,
-    ) -> builtins.list[Run]:
-        """Children of the run (all descendants with ``recursive``), oldest-created last."""
-        infos = self._backend.get_children(
-            self._run_id,
-            recursive=recursive,
-            tags=tags,
-            properties=properties,
-            run_type=type,
-            status=status,
-        )
-        return [Run(self._experiment, i.run_id, _info=i) for i in infos]
+    ) -> Iterator[Run]:
+        """Children of the run (all descendants with ``recursive``), newest first.
+
+        A generator, as in the original SDK: children are fetched a page at a time.
+        """
+        backend, run_id, experiment = self._backend, self._run_id, self._experiment
+
+        def fetch(page_size: int, page_token: str | None) -> RunsPage:
+            return backend.get_children_page(
+                run_id,
+                recursive=recursive,
+                tags=tags,
+                properties=properties,
+                run_type=type,
+                status=status,
+                page_size=page_size,
+                page_token=page_token,
+            )
+
+        if not _rehydrate_runs:
+            return lazy_runs(fetch, lambda i: Run(experiment, i.run_id, _info=i))
+        return lazy_runs(fetch, lambda i: _rehydrate(experiment, i))
 
     def submit_child(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` as a child of this run."""
@@ -582,6 +611,20 @@ def _children_tags(
         raise ValidationError("create_children: tag_values must not be empty")
     key = tag_key or BATCH_CHILD_TAG
     return [{key: value} for value in values]
+
+
+def _rehydrate(experiment: Experiment, info: RunInfo) -> Run:
+    """The run as an object of its type's class (``HyperDriveRun`` for a sweep), else ``Run``."""
+    provider = _TYPE_PROVIDERS.get(info.run_type)
+    if provider is None and info.run_type in _BUILTIN_TYPES:
+        import importlib
+
+        module, _, name = _BUILTIN_TYPES[info.run_type].partition(":")
+        provider = getattr(importlib.import_module(module), name)
+    if provider is None:
+        return Run(experiment, info.run_id, _info=info)
+    found: Run = provider(experiment, info.run_id, _info=info)
+    return found
 
 
 def _outputs_folder(outputs: Any) -> str | None:

@@ -283,8 +283,18 @@ class Workspace(WorkspaceCloudMixin):
         }
 
     def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
-        """The tracking URI of this workspace."""
-        return self.tracking_uri
+        """The URI that makes MLflow log into this workspace:
+        ``mlflow.set_tracking_uri(ws.get_mlflow_tracking_uri())``.
+
+        For a server it is the server's URL (MLflow's REST API is served there); for an embedded
+        workspace it is ``runhistory:<tracking uri>``, handled by the MLflow plugin of the
+        ``[mlflow]`` extra through the workspace's own service — MLflow never opens the
+        database itself. See docs/mlflow.md.
+        """
+        location = self._connection.location
+        if location.kind == "remote":
+            return self.tracking_uri
+        return f"runhistory:{self.tracking_uri}"
 
     # ---- contents -------------------------------------------------------------------
     @property

@@ -34,10 +34,15 @@ class ErrorBody(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
-    """A page of a listing; ``next_offset`` is null on the last page."""
+    """A page of a listing; ``next_offset`` and ``next_page_token`` are null on the last page.
+
+    Listings with continuation tokens (runs) are continued with ``page_token`` (keyset: no item
+    is skipped or repeated while others are added); ``next_offset`` is for older clients.
+    """
 
     items: list[T]
     next_offset: int | None
+    next_page_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,14 @@ PROMETHEUS: dict[int | str, dict[str, Any]] = {
 
 ExperimentPage = Page[ListedExperiment]
 RunPage = Page[RunInfo]
+
+
+class Count(BaseModel):
+    """How many items match a listing's filters."""
+
+    count: int
+
+
 ModelPage = Page[ModelInfo]
 EnvironmentPage = Page[EnvironmentVersion]
 FilePage = Page[FileInfo]

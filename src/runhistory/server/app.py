@@ -33,6 +33,7 @@ from runhistory.server.routes import (
     secrets,
     session,
 )
+from runhistory.server.routes.mlflow import install_mlflow
 from runhistory.server.routes.studio import mount_studio
 
 API_PREFIX = "/api/v1"
@@ -81,6 +82,7 @@ def create_app(
                       response_model=Readiness, responses=READINESS)  # fmt: skip
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["health"],
                       responses=PROMETHEUS)  # fmt: skip
+    install_mlflow(app)  # MLflow's REST API over the same service (docs/mlflow.md)
     mount_studio(app)
     install_openapi(app)
     return app
@@ -90,6 +92,7 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
     for module in (experiments, runs, metrics, files, models, environments, secrets, about):
         api.include_router(module.router)
+    api.include_router(runs.count_router)
     return api
 
 

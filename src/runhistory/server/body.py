@@ -111,7 +111,7 @@ class BodyLimitMiddleware:
 def _exempt(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     method = scope.get("method", "GET")
-    if method == "PUT" and "/files/" in path:
+    if method == "PUT" and ("/files/" in path or "/mlflow-artifacts/artifacts/" in path):
         return True
     if method == "POST" and path.endswith(("/metrics", "/metrics/batches")):
         return True

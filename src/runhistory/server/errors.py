@@ -31,10 +31,27 @@ from runhistory.errors import (
     ValidationError,
 )
 from runhistory.faults import database_fault, error_id, is_database_error, os_fault
+from runhistory.mlflow_api.errors import ENDPOINT_NOT_FOUND, MlflowApiError, error_body
 from runhistory.server.responses import JsonResponse
 
 log = logging.getLogger("runhistory.server")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# MLflow's API answers its errors in MLflow's shape (``{"error_code", "message"}``).
+MLFLOW_PREFIXES = (
+    "/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow",
+)  # fmt: skip
+
+
+def mlflow_error_response(exc: RunhistoryError, headers: dict[str, str] | None = None) -> Response:
+    """An error as MLflow's server answers it."""
+    body, status = error_body(exc)
+    return JsonResponse(body, status_code=status, headers=headers)
+
+
+def _is_mlflow(request: Request) -> bool:
+    return str(request.scope.get("path", "")).startswith(MLFLOW_PREFIXES)
+
+
 RETRY_AFTER_SECONDS = "2"
 
 
@@ -60,6 +77,8 @@ def _wire_name(exc: RunhistoryError) -> str:
 async def _on_runhistory_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunhistoryError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    if _is_mlflow(request):
+        return mlflow_error_response(public_error(exc), headers)
     return error_response(public_error(exc), headers)
 
 
@@ -81,6 +100,8 @@ def public_error(exc: RunhistoryError) -> RunhistoryError:
 async def _on_request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(_describe(e) for e in exc.errors())
+    if _is_mlflow(request):
+        return mlflow_error_response(ValidationError(f"invalid request: {problems}"))
     return error_response(ValidationError(f"invalid request: {problems}"))
 
 
@@ -92,6 +113,10 @@ def _describe(error: dict[str, Any]) -> str:
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     path = str(request.scope.get("path", ""))  # decoded (request.url drops a newline)
+    if exc.status_code in (404, 405) and _is_mlflow(request):
+        return mlflow_error_response(
+            MlflowApiError(f"no MLflow endpoint {request.method} {path}", ENDPOINT_NOT_FOUND)
+        )
     if exc.status_code == 404 and _CONTROL.search(path):
         # No route matches a path with a newline: say what is wrong with it instead.
         error: RunhistoryError = UnsafePathError(

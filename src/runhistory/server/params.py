@@ -19,5 +19,12 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Offset = Annotated[int, Query(ge=0, le=INT64_MAX, description="items to skip")]
 Step = Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX, description="a metric step")]
 Count = Annotated[int, Query(ge=0, le=INT64_MAX)]
+PageToken = Annotated[
+    str | None,
+    Query(max_length=2048, description="the next_page_token of the previous page"),
+]
 
-__all__ = ["DEFAULT_LIMIT", "INT64_MAX", "INT64_MIN", "Count", "Limit", "Offset", "Step"]
+__all__ = [
+    "DEFAULT_LIMIT", "INT64_MAX", "INT64_MIN", "MAX_LIMIT", "Count", "Limit", "Offset",
+    "PageToken", "Step",
+]  # fmt: skip

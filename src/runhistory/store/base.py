@@ -88,7 +88,13 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def search_runs(self, query: RunQuery) -> list[RunInfo]:
-        """Runs matching ``query``, newest first (by ``created_time``, then ``number``)."""
+        """Runs matching ``query``, newest first (by ``created_time``, then ``number``, then
+        run id); with ``query.after``, only the runs after that position (keyset paging)."""
+
+    @abc.abstractmethod
+    def count_matching_runs(self, query: RunQuery) -> int:
+        """Number of runs matching the filters of ``query`` (its paging fields are ignored
+        but ``after``)."""
 
     @abc.abstractmethod
     def count_runs(self, experiment_id: str) -> int:

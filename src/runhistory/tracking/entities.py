@@ -245,6 +245,34 @@ class RunQuery:
     limit: int | None = None
     offset: int = 0
     with_definition: bool = True  # False: listings leave ``run_definition`` out (None)
+    after: RunCursor | None = None  # keyset paging: only runs listed after this one
+
+
+@dataclass(frozen=True)
+class RunCursor:
+    """A position in a run listing (newest first): the sort key of the last run listed.
+
+    Runs are ordered by ``created_time``, then ``number``, then ``run_id``, all descending;
+    a page continues with the runs strictly after this key, so runs created meanwhile (newer,
+    hence before it) never shift the pages still to come.
+    """
+
+    created_time: float
+    number: int
+    run_id: str
+
+    @staticmethod
+    def of(run: RunInfo) -> RunCursor:
+        """The position just after ``run``."""
+        return RunCursor(run.created_time, run.number, run.run_id)
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """One page of a run listing; ``next_page_token`` is ``None`` on the last page."""
+
+    items: list[RunInfo]
+    next_page_token: str | None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -12,13 +12,16 @@ from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     PropertyChange,
+    RunCursor,
     RunInfo,
     RunQuery,
+    RunsPage,
     RunUpdate,
     TagChange,
     WriteBatch,
     WriteOutcome,
 )
+from runhistory.tracking.paging import decode_token, encode_token, scope_of
 from runhistory.tracking.run_records import (
     check_run_fields,
     new_run,
@@ -30,6 +33,8 @@ from runhistory.tracking.validation import check_filter, check_properties, check
 
 _UPDATABLE = ("display_name", "description", "run_definition", "target")
 _ID_ATTEMPTS = 3
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 10_000
 
 
 class RunRules:
@@ -197,23 +202,94 @@ class RunRules:
         rarely need it and it is the biggest part of a run.
         """
         statuses = _statuses(status)
-        query = RunQuery(
-            experiment_id=experiment_id,
-            parent_run_id=parent_run_id,
-            root_run_id=root_run_id,
-            run_type=run_type,
-            statuses=_stored_statuses(statuses),
-            tags=check_filter("tag", tags),
-            properties=check_filter("property", properties),
-            include_children=include_children,
-            limit=limit,
-            offset=offset,
-            with_definition=with_definition,
-        )
+        query = replace(
+            _run_query(
+                experiment_id, run_type, tags, properties, statuses, include_children,
+                parent_run_id, root_run_id, with_definition,
+            ),
+            limit=limit, offset=offset,
+        )  # fmt: skip
         runs = [self._present(r) for r in self.store.search_runs(query)]
         if statuses is not None:
             runs = [r for r in runs if r.status in statuses]
         return runs
+
+    def search_runs_page(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        parent_run_id: str | None = None,
+        root_run_id: str | None = None,
+        with_definition: bool = True,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of :meth:`search_runs` (keyset paging, never an offset).
+
+        Pass the page's ``next_page_token`` to get the next one; runs created meanwhile never
+        make a run of the pages still to come skipped or repeated. A page may hold fewer than
+        ``page_size`` runs (even none) and still have a next page.
+
+        Raises:
+            ValidationError: ``page_token`` is not a token of this listing (same filters).
+        """
+        statuses = _statuses(status)
+        query = _run_query(
+            experiment_id, run_type, tags, properties, statuses, include_children,
+            parent_run_id, root_run_id, with_definition,
+        )  # fmt: skip
+        return self._page(query, statuses, page_size, page_token)
+
+    def count_matching_runs(
+        self,
+        experiment_id: str | None = None,
+        run_type: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+    ) -> int:
+        """How many runs :meth:`search_runs` would list (one counting query, no rows read).
+
+        A status filter naming Running or NotResponding counts both: which running run has
+        stopped answering is decided when it is read.
+        """
+        query = _run_query(
+            experiment_id, run_type, tags, properties, _statuses(status), include_children,
+            None, None, False,
+        )  # fmt: skip
+        return self.store.count_matching_runs(query)
+
+    def _page(
+        self,
+        query: RunQuery,
+        statuses: tuple[str, ...] | None,
+        page_size: int,
+        page_token: str | None,
+        keep: Callable[[RunInfo], bool] | None = None,
+        scope_extra: str = "",
+    ) -> RunsPage:
+        if isinstance(page_size, bool) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValidationError(
+                f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}",
+                page_size=page_size,
+            )
+        scope = scope_of({**_scope_fields(query), "statuses": statuses, "extra": scope_extra})
+        after = decode_token(page_token, scope) if page_token is not None else None
+        found = self.store.search_runs(replace(query, after=after, limit=page_size + 1))
+        more = len(found) > page_size
+        found = found[:page_size]
+        token = encode_token(RunCursor.of(found[-1]), scope) if more else None
+        runs = [self._present(r) for r in found]
+        if statuses is not None:
+            runs = [r for r in runs if r.status in statuses]
+        if keep is not None:
+            runs = [r for r in runs if keep(r)]
+        return RunsPage(runs, token)
 
     def get_children(
         self,
@@ -225,32 +301,81 @@ class RunRules:
         status: str | Sequence[str] | None = None,
     ) -> list[RunInfo]:
         """Direct children of a run, or all descendants with ``recursive``."""
+        found: list[RunInfo] = []
+        token: str | None = None
+        while True:
+            page = self.get_children_page(
+                run_id, recursive, tags, properties, run_type, status,
+                page_size=MAX_PAGE_SIZE, page_token=token,
+            )  # fmt: skip
+            found.extend(page.items)
+            token = page.next_page_token
+            if token is None:
+                return found
+
+    def get_children_page(
+        self,
+        run_id: str,
+        recursive: bool = False,
+        tags: object = None,
+        properties: object = None,
+        run_type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """One page of :meth:`get_children`, newest first (see :meth:`search_runs_page`)."""
         run = self.store.get_run(run_id)
-        if not recursive:
-            return self.search_runs(
-                parent_run_id=run_id,
-                tags=tags,
-                properties=properties,
-                run_type=run_type,
-                status=status,
-                include_children=True,
-            )
-        below = self.search_runs(
-            root_run_id=run.root_run_id or run_id,
-            tags=tags,
-            properties=properties,
-            run_type=run_type,
-            status=status,
-            include_children=True,
-        )
-        if run.root_run_id is None:
-            return below
-        return [r for r in below if _descends_from(r, run_id, self.store)]
+        statuses = _statuses(status)
+        parent = None if recursive else run_id
+        root = (run.root_run_id or run_id) if recursive else None
+        query = _run_query(None, run_type, tags, properties, statuses, True, parent, root, True)
+        keep: Callable[[RunInfo], bool] | None = None
+        if recursive and run.root_run_id is not None:  # a subtree of a bigger tree
+
+            def keep(r: RunInfo) -> bool:
+                return _descends_from(r, run_id, self.store)
+
+        scope = f"children:{run_id}:{recursive}"
+        return self._page(query, statuses, page_size, page_token, keep, scope)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its children, metrics and files."""
         self.store.get_run(run_id)
         self.store.delete_run(run_id)
+
+
+def _run_query(
+    experiment_id: str | None,
+    run_type: str | None,
+    tags: object,
+    properties: object,
+    statuses: tuple[str, ...] | None,
+    include_children: bool,
+    parent_run_id: str | None,
+    root_run_id: str | None,
+    with_definition: bool,
+) -> RunQuery:
+    return RunQuery(
+        experiment_id=experiment_id,
+        parent_run_id=parent_run_id,
+        root_run_id=root_run_id,
+        run_type=run_type,
+        statuses=_stored_statuses(statuses),
+        tags=check_filter("tag", tags),
+        properties=check_filter("property", properties),
+        include_children=include_children,
+        with_definition=with_definition,
+    )
+
+
+def _scope_fields(query: RunQuery) -> dict[str, Any]:
+    """The filters of ``query`` (what a continuation token is bound to)."""
+    return {
+        "experiment_id": query.experiment_id, "parent_run_id": query.parent_run_id,
+        "root_run_id": query.root_run_id, "run_type": query.run_type, "tags": query.tags,
+        "properties": query.properties, "include_children": query.include_children,
+    }  # fmt: skip
 
 
 def _statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:

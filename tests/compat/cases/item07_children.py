@@ -18,6 +18,6 @@ run.complete()
 numbers = sorted(int(child.get_tags()["azureml.batch_child_number"]) for child in child_runs)
 assert numbers == [0, 1, 2, 3, 4]
 assert sorted(child.get_tags()["alpha"] for child in tagged) == ["0.1", "0.5", "1.0"]
-assert len(run.get_children()) == 8
+assert len(list(run.get_children())) == 8  # a generator, as in the original
 found = run.get_children(tags={"azureml.batch_child_number": "3"})
 assert [child.id for child in found] == [child_runs[3].id]

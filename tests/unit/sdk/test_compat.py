@@ -91,7 +91,7 @@ def test_python_m_runs_an_unmodified_script(tmp_path: Path, isolated_home: Path)
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    runs = Experiment(Workspace(), "train_model").get_runs()
+    runs = list(Experiment(Workspace(), "train_model").get_runs())
     assert len(runs) == 1
     assert f"logged to {runs[0].id}" in result.stdout
     assert runs[0].get_metrics() == {"accuracy": 0.93, "epochs": 7}

@@ -40,7 +40,7 @@ def test_get_context_twice_gives_the_same_run(tmp_path: Path) -> None:
         """,
     )
     assert result.returncode == 0, result.stderr
-    runs = Experiment(Workspace(), "same_run").get_runs()
+    runs = list(Experiment(Workspace(), "same_run").get_runs())
     assert [r.id for r in runs] == [result.stdout.strip()]
     assert runs[0].get_metrics() == {"x": [1, 2]}
 

@@ -43,7 +43,7 @@ def test_fifty_thousand_runs_made_quickly_are_all_stored(tmp_path: Path) -> None
     children = parent.create_children(count=50_000)
     parent.complete()
     assert len({c.id for c in children}) == 50_000
-    stored = Run.list(experiment, include_children=True)
+    stored = list(Run.list(experiment, include_children=True))
     assert len(stored) == 50_001
 
 

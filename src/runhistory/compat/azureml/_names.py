@@ -36,6 +36,47 @@ _CORE = {
     "Webservice": f"{_CLOUD}:Webservice",
 }
 
+_HD = "runhistory.hyperdrive"
+_EXPRESSIONS = {
+    name: f"{_HD}.parameter_expressions:{name}"
+    for name in (
+        "choice",
+        "randint",
+        "uniform",
+        "quniform",
+        "loguniform",
+        "qloguniform",
+        "normal",
+        "qnormal",
+        "lognormal",
+        "qlognormal",
+    )
+}
+_SAMPLINGS = {
+    name: f"{_HD}.sampling:{name}"
+    for name in (
+        "HyperParameterSampling",
+        "RandomParameterSampling",
+        "GridParameterSampling",
+        "BayesianParameterSampling",
+    )
+}
+_POLICIES = {
+    name: f"{_HD}.policy:{name}"
+    for name in (
+        "EarlyTerminationPolicy",
+        "BanditPolicy",
+        "MedianStoppingPolicy",
+        "TruncationSelectionPolicy",
+        "NoTerminationPolicy",
+    )
+}
+_HD_RUNCONFIG = {
+    "HyperDriveConfig": f"{_HD}.config:HyperDriveConfig",
+    "PrimaryMetricGoal": f"{_HD}.config:PrimaryMetricGoal",
+}
+_HD_RUN = {"HyperDriveRun": f"{_HD}.run:HyperDriveRun"}
+
 ALIASES: dict[str, dict[str, str]] = {
     "azureml": {},
     "azureml.core": _CORE,
@@ -94,6 +135,24 @@ ALIASES: dict[str, dict[str, str]] = {
         "export_to_tensorboard": "runhistory.integrations.tensorboard:export_to_tensorboard",
         "Tensorboard": "runhistory.integrations.tensorboard:Tensorboard",
     },
+    "azureml.train": {},
+    "azureml.train.hyperdrive": {
+        **_EXPRESSIONS,
+        **_SAMPLINGS,
+        **_POLICIES,
+        **_HD_RUNCONFIG,
+        **_HD_RUN,
+    },
+    "azureml.train.hyperdrive.parameter_expressions": _EXPRESSIONS,
+    "azureml.train.hyperdrive.sampling": _SAMPLINGS,
+    "azureml.train.hyperdrive.policy": _POLICIES,
+    "azureml.train.hyperdrive.runconfig": _HD_RUNCONFIG,
+    "azureml.train.hyperdrive.run": {
+        **_HD_RUN,
+        "PrimaryMetricGoal": f"{_HD}.config:PrimaryMetricGoal",
+    },
+    "azureml.train.estimator": {"Estimator": "runhistory.train.estimator:Estimator"},
+    "azureml.train.sklearn": {"SKLearn": "runhistory.train.estimator:SKLearn"},
     "azureml.tensorboard.export": {
         "export_to_tensorboard": "runhistory.integrations.tensorboard:export_to_tensorboard",
     },

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from runhistory.server.answers import RunPage
-from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
+from runhistory.errors import ValidationError
+from runhistory.server.answers import Count, RunPage
+from runhistory.server.params import DEFAULT_LIMIT, MAX_LIMIT, Limit, Offset, PageToken
 from runhistory.server.responses import JsonResponse, page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
 from runhistory.server.schemas import RunCreate, RunUpdate, StatusChange, TagsPatch
-from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.entities import RunInfo, RunsPage
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -40,22 +41,41 @@ def search_runs(
     root_run_id: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    page_token: PageToken = None,
     with_definition: bool = True,
     service: TrackingService = Service,
 ) -> Any:
     """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable).
 
+    Continue with ``page_token=<next_page_token>`` (keyset paging: stable while runs are
+    added, as fast on the last page as on the first); a token that was altered or belongs to
+    other filters is refused with 400. ``offset`` is kept for older clients.
+
     ``with_definition=false`` leaves out each run's ``run_definition`` (``null``), the
     biggest part of a run; ``GET /runs/{run_id}`` always has it.
     """
-    found = service.search_runs(
+    filters: dict[str, Any] = dict(
         experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
         properties=parse_pairs(property), status=status or None,
         include_children=include_children, parent_run_id=parent_run_id,
-        root_run_id=root_run_id, limit=limit + 1, offset=offset,
-        with_definition=with_definition,
+        root_run_id=root_run_id, with_definition=with_definition,
     )  # fmt: skip
-    return JsonResponse(page(found, offset, limit))
+    if offset and page_token is not None:
+        raise ValidationError("give page_token or offset, not both", parameter="page_token")
+    if offset:
+        found = service.search_runs(**filters, limit=limit + 1, offset=offset)
+        return JsonResponse(page(found, offset, limit))
+    found_page = service.search_runs_page(**filters, page_size=limit, page_token=page_token)
+    return JsonResponse(_answer(found_page, first=page_token is None, limit=limit))
+
+
+def _answer(found: RunsPage, first: bool, limit: int) -> dict[str, Any]:
+    more = found.next_page_token is not None
+    return {
+        "items": found.items,
+        "next_offset": limit if first and more else None,  # for clients that page by offset
+        "next_page_token": found.next_page_token,
+    }
 
 
 @router.get("/{run_id}", response_model=RunInfo)
@@ -72,14 +92,41 @@ def get_children(
     property: list[str] | None = Query(None),
     run_type: str | None = None,
     status: list[str] | None = Query(None),
+    limit: Limit = MAX_LIMIT,
+    page_token: PageToken = None,
     service: TrackingService = Service,
 ) -> Any:
-    """Direct children of the run, or every descendant with ``recursive=true``."""
-    found = service.get_children(
+    """Direct children of the run, or every descendant with ``recursive=true``, newest first,
+    in pages continued with ``page_token``."""
+    found = service.get_children_page(
         run_id, recursive=recursive, tags=parse_pairs(tag), properties=parse_pairs(property),
-        run_type=run_type, status=status or None,
+        run_type=run_type, status=status or None, page_size=limit, page_token=page_token,
     )  # fmt: skip
-    return JsonResponse({"items": found, "next_offset": None})
+    return JsonResponse({"items": found.items, "next_offset": None,
+                         "next_page_token": found.next_page_token})  # fmt: skip
+
+
+count_router = APIRouter(tags=["runs"])
+
+
+@count_router.get("/counts/runs", response_model=Count)
+def count_runs(
+    experiment_id: str | None = None,
+    run_type: str | None = None,
+    status: list[str] | None = Query(None),
+    tag: list[str] | None = Query(None),
+    property: list[str] | None = Query(None),
+    include_children: bool = False,
+    service: TrackingService = Service,
+) -> Any:
+    """How many runs ``GET /runs`` lists with these filters (one count; Running and
+    NotResponding are counted together)."""
+    found = service.count_matching_runs(
+        experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
+        properties=parse_pairs(property), status=status or None,
+        include_children=include_children,
+    )  # fmt: skip
+    return JsonResponse({"count": found})
 
 
 @router.post("/{run_id}/status", response_model=RunInfo)

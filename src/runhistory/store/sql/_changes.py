@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, require_run
 from runhistory.store.sql._metric_writes import append, append_new, claim_batch
+from runhistory.store.sql._run_keys import insert_new, replace_changed
 from runhistory.store.sql._run_writes import (
     Documents,
     apply_properties,
@@ -61,6 +62,7 @@ class ChangesMixin(SqlStoreBase):
                         Refusal("status", write.run_id, row["status"], write.status)
                     )
             insert_rows(conn, new)
+            insert_new(conn, new.values())
             _metrics(conn, batch, new, outcome)
             outcome.refusals += write_statuses(conn, later)
             return outcome
@@ -82,9 +84,11 @@ def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> lis
         raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
     documents: Documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
     documents.update(stored)
+    before = {r: (dict(t), dict(p)) for r, (t, p) in stored.items()}
     apply_tags(documents, batch.tags)
     refusals = apply_properties(documents, batch.properties)
     write_documents(conn, stored)
+    replace_changed(conn, before, stored)
     return refusals
 
 

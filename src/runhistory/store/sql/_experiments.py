@@ -28,6 +28,7 @@ from runhistory.store.sql.schema import (
     metric_chunks,
     metric_summaries,
     metrics,
+    run_keys,
     runs,
 )
 from runhistory.tracking.entities import ExperimentInfo
@@ -158,6 +159,7 @@ class ExperimentsMixin(SqlStoreBase):
                 conn.execute(delete(points).where(points.c.metric_id.in_(metric_ids)))
             for table in (metrics, metric_batches, files):
                 conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
+            conn.execute(delete(run_keys).where(run_keys.c.experiment_id == experiment_id))
             conn.execute(delete(runs).where(runs.c.experiment_id == experiment_id))
             conn.execute(
                 delete(experiment_tags).where(experiment_tags.c.experiment_id == experiment_id)

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, ColumnElement, Select, delete, exists, func, select
+from sqlalchemy import Boolean, ColumnElement, Select, delete, exists, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
+from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value
+from runhistory.store.sql._run_keys import delete_runs as delete_keys
 from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql.schema import (
     environments,
@@ -26,26 +28,29 @@ from runhistory.store.sql.schema import (
     metric_chunks,
     metric_summaries,
     metrics,
+    run_keys,
     runs,
 )
 from runhistory.tracking.entities import UNDECODABLE, RunInfo, RunQuery
 
 _log = logging.getLogger("runhistory.store")
 _LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
-_RUN_COLUMNS = (*runs.c, experiments.c.name.label("experiment_name"),
-                environments.c.document.label("environment"))  # fmt: skip
+# A correlated subquery, not a join: the planners then drive a listing from the runs' indexes
+# (newest first, no sort), whatever the number of experiments.
+_EXPERIMENT_NAME = (
+    select(experiments.c.name)
+    .where(experiments.c.id == runs.c.experiment_id)
+    .scalar_subquery()
+    .label("experiment_name")
+)
+_RUN_COLUMNS = (*runs.c, _EXPERIMENT_NAME, environments.c.document.label("environment"))
 
 
 def _select_runs(with_definition: bool = True) -> Select[Any]:
     """Runs with their experiment's name; with the definition (and environment) or without."""
     if not with_definition:
-        listed = select(*_LISTED_COLUMNS, experiments.c.name.label("experiment_name"))
-        return listed.join(experiments, experiments.c.id == runs.c.experiment_id)
-    return (
-        select(*_RUN_COLUMNS)
-        .join(experiments, experiments.c.id == runs.c.experiment_id)
-        .outerjoin(environments, environments.c.id == runs.c.environment_id)
-    )
+        return select(*_LISTED_COLUMNS, _EXPERIMENT_NAME)
+    return select(*_RUN_COLUMNS).outerjoin(environments, environments.c.id == runs.c.environment_id)
 
 
 def _to_info(values: dict[str, Any]) -> RunInfo:
@@ -114,10 +119,12 @@ def _has_key_value(
     return condition.where(each.c.value == value) if value is not None else condition
 
 
-def _filters(conn: Connection, query: RunQuery) -> list[ColumnElement[bool]]:
+def _filters(
+    conn: Connection, query: RunQuery, driver: Driver | None = None
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, wanted in (
-        (runs.c.experiment_id, query.experiment_id),
+        (runs.c.experiment_id, None if driver else query.experiment_id),
         (runs.c.parent_run_id, query.parent_run_id),
         (runs.c.root_run_id, query.root_run_id),
         (runs.c.run_type, query.run_type),
@@ -125,14 +132,67 @@ def _filters(conn: Connection, query: RunQuery) -> list[ColumnElement[bool]]:
         if wanted is not None:
             conditions.append(column == wanted)
     if query.statuses is not None:
-        conditions.append(runs.c.status.in_(query.statuses))
+        if len(query.statuses) == 1:  # an equality: the status index keeps the order
+            conditions.append(runs.c.status == query.statuses[0])
+        else:
+            conditions.append(runs.c.status.in_(query.statuses))
     if not query.include_children and query.parent_run_id is None and query.root_run_id is None:
         conditions.append(runs.c.parent_run_id.is_(None))
-    for key, value in (query.tags or {}).items():
-        conditions.append(_has_key_value(conn, runs.c.tags, key, value))
-    for key, value in (query.properties or {}).items():
-        conditions.append(_has_key_value(conn, runs.c.properties, key, value))
+    for which, column, pairs in (
+        (TAG, runs.c.tags, query.tags),
+        (PROPERTY, runs.c.properties, query.properties),
+    ):
+        for name, equal in (pairs or {}).items():
+            if equal is None or driver != (which, name, equal) or not exact_key(equal):
+                conditions.append(_has_key_value(conn, column, name, equal))
+    if driver is not None:
+        kind, key, value = driver
+        conditions += [
+            run_keys.c.experiment_id == query.experiment_id, run_keys.c.kind == kind,
+            run_keys.c.key == key, run_keys.c.value == indexed_value(value),
+        ]  # fmt: skip
+    if query.after is not None:
+        after = query.after
+        position = (after.created_time, after.number, after.run_id)
+        columns = _order_columns(query, driver)
+        conditions.append(tuple_(*columns) < tuple_(*position[: len(columns)]))
     return conditions
+
+
+Driver = tuple[int, str, str]
+
+
+def _driver(query: RunQuery) -> Driver | None:
+    """The tag or property equality that leads a listing of one experiment through
+    ``run_keys`` (newest first from the index), if the query has one."""
+    if query.experiment_id is None:
+        return None
+    for kind, wanted in ((PROPERTY, query.properties), (TAG, query.tags)):
+        for key, value in (wanted or {}).items():
+            if value is not None:
+                return kind, key, value
+    return None
+
+
+def _order_columns(query: RunQuery, driver: Driver | None) -> tuple[Any, ...]:
+    """The listing order: created time, number, run id — without the id within one
+    experiment, where numbers are unique (so the indexes on experiment, …, created time,
+    number give the order without a sort)."""
+    if driver is not None:
+        return run_keys.c.created_time, run_keys.c.number
+    if query.experiment_id is not None:
+        return runs.c.created_time, runs.c.number
+    return runs.c.created_time, runs.c.number, runs.c.id
+
+
+def _listing(conn: Connection, query: RunQuery, stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` over the runs matching ``query``, newest first."""
+    driver = _driver(query)
+    if driver is not None:
+        stmt = stmt.join(run_keys, run_keys.c.run_id == runs.c.id)
+    return stmt.where(*_filters(conn, query, driver)).order_by(
+        *(column.desc() for column in _order_columns(query, driver))
+    )
 
 
 def _descendants(conn: Connection, run_id: str) -> list[str]:
@@ -148,6 +208,7 @@ def _descendants(conn: Connection, run_id: str) -> list[str]:
 
 
 def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> None:
+    delete_keys(conn, run_ids)
     for chunk in chunks(run_ids):
         metric_ids = select(metrics.c.id).where(metrics.c.run_id.in_(chunk))
         for points in (metric_chunks, metric_summaries):
@@ -167,14 +228,15 @@ class RunsMixin(SqlStoreBase):
 
     def search_runs(self, query: RunQuery) -> list[RunInfo]:
         def work(conn: Connection) -> list[RunInfo]:
-            stmt = (
-                _select_runs(query.with_definition)
-                .where(*_filters(conn, query))
-                .order_by(runs.c.created_time.desc(), runs.c.number.desc(), runs.c.id.desc())
-                .offset(query.offset or None)
-                .limit(query.limit)
-            )
-            return _fetch(conn, stmt)
+            stmt = _listing(conn, query, _select_runs(query.with_definition))
+            return _fetch(conn, stmt.offset(query.offset or None).limit(query.limit))
+
+        return self._read(work)
+
+    def count_matching_runs(self, query: RunQuery) -> int:
+        def work(conn: Connection) -> int:
+            counted = _listing(conn, query, select(func.count()).select_from(runs))
+            return int(conn.execute(counted.order_by(None)).scalar_one())
 
         return self._read(work)
 

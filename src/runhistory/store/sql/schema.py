@@ -96,6 +96,7 @@ runs = Table(
     Index("ux_runs_experiment_number", "experiment_id", "number", unique=True),
     Index("ix_runs_experiment_created", "experiment_id", "created_time", "number"),
     Index("ix_runs_created", "created_time", "number"),
+    Index("ix_runs_experiment_status", "experiment_id", "status", "created_time", "number"),
     # Partial: top-level runs (most runs) write no entry (measured ~10% of creating a run).
     Index(
         "ix_runs_parent",
@@ -109,6 +110,23 @@ runs = Table(
         sqlite_where=text("root_run_id IS NOT NULL"),
         postgresql_where=text("root_run_id IS NOT NULL"),
     ),
+)
+
+# Every tag (kind 0) and property (kind 1) of every run, keyed in listing order for filters
+# on a value (see migration 0006); the runs' documents remain the truth. No foreign key: rows
+# are written and deleted with their runs by the store's one write path.
+RUN_KEY_VALUE_CHARS = 200
+run_keys = Table(
+    "run_keys",
+    metadata,
+    Column("experiment_id", String(32), primary_key=True),
+    Column("kind", SmallInteger, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(RUN_KEY_VALUE_CHARS), primary_key=True),
+    Column("created_time", Double, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("run_id", String(255), primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 # What runs ran in (``run_definition["environment"]``: Python, packages …), stored once per

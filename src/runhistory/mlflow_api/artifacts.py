@@ -1,0 +1,56 @@
+"""The ``mlflow-artifacts`` proxy: MLflow's artifact paths are run files.
+
+A run's ``artifact_uri`` is ``mlflow-artifacts:/<experiment id>/<run id>/artifacts``; the
+path ``<experiment id>/<run id>/artifacts/<name>`` is the run's file ``<name>`` (the same file
+``Run.download_file(name)`` reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runhistory.errors import NotFoundError
+from runhistory.mlflow_api.errors import MlflowApiError, not_found
+from runhistory.mlflow_api.queries import directory
+from runhistory.tracking.service import TrackingService
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``(run id, file name)`` of an artifact path (the name is ``""`` for the run's root)."""
+    parts = path.strip("/").split("/", 3)
+    if len(parts) < 3 or parts[2] != "artifacts":
+        raise not_found(
+            f"no artifact at {path!r}: artifact paths are <experiment id>/<run id>/artifacts/<path>"
+        )
+    return parts[1], parts[3] if len(parts) == 4 else ""
+
+
+def list_directory(service: TrackingService, path: str) -> dict[str, Any]:
+    """What lies directly under an artifact path: ``{"files": [{path, is_dir, file_size}]}``
+    with paths relative to it (a file lists itself)."""
+    run_id, name = split_path(path)
+    try:
+        service.get_run(run_id)
+    except NotFoundError:
+        raise not_found(f"Run with id={run_id} not found") from None
+    entries = directory(service, run_id, name)
+    if not entries and name:
+        try:
+            info = service.get_file_info(run_id, name)
+        except NotFoundError:
+            return {}
+        return {"files": [{"path": name.rsplit("/", 1)[-1], "is_dir": False,
+                           "file_size": info.size}]}  # fmt: skip
+    files = [
+        {"path": entry, "is_dir": is_dir, **({} if is_dir else {"file_size": size})}
+        for entry, is_dir, size in entries
+    ]
+    return {"files": files} if files else {}
+
+
+def file_name(path: str) -> tuple[str, str]:
+    """``(run id, file name)`` of an artifact path that must name a file."""
+    run_id, name = split_path(path)
+    if not name:
+        raise MlflowApiError(f"the artifact path {path!r} names a run's root, not a file")
+    return run_id, name

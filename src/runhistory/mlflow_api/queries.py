@@ -1,0 +1,186 @@
+"""MLflow's read queries over runs: ``runs/search``, ``metrics/get-history`` (and its bulk
+interval form) and ``artifacts/list``.
+
+``runs/search`` lists each experiment's runs through the service, matches MLflow's filter
+against the values MLflow shows (params, tags, attributes, and each metric's latest value,
+read for all candidate runs in one query), orders them and pages within this layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runhistory.errors import NotFoundError
+from runhistory.mlflow_api import mapping as mp
+from runhistory.mlflow_api.errors import MlflowApiError
+from runhistory.mlflow_api.experiments import MlflowExperiments, view_type
+from runhistory.mlflow_api.fields import list_of
+from runhistory.mlflow_api.paging import next_token, offset_of, page_size
+from runhistory.mlflow_api.runs import MlflowRuns
+from runhistory.mlflow_api.search import matches, parse_filter, parse_order_by, sort_records
+from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.service import TrackingService
+
+MAX_RUNS_PER_PAGE = 50_000
+DEFAULT_RUNS_PER_PAGE = 1000
+MAX_HISTORY_PER_PAGE = 25_000_000
+MAX_BULK_RUNS = 100
+
+
+class MlflowQueries:
+    """The search and history calls of MLflow's tracking API, answered by ``service``."""
+
+    def __init__(
+        self, service: TrackingService, experiments: MlflowExperiments, runs: MlflowRuns
+    ) -> None:
+        self.service = service
+        self.experiments = experiments
+        self.runs = runs
+
+    def search_runs(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``runs/search``: filter, ``order_by``, ``run_view_type``, ``max_results`` and pages."""
+        clauses = parse_filter(body.get("filter"))
+        order = parse_order_by(list_of(body.get("order_by")))
+        size = page_size(body.get("max_results"), DEFAULT_RUNS_PER_PAGE, MAX_RUNS_PER_PAGE)
+        offset = offset_of(body.get("page_token"))
+        stage = {"ACTIVE_ONLY": mp.ACTIVE, "DELETED_ONLY": mp.DELETED, "ALL": None}[
+            view_type(body.get("run_view_type"))
+        ]
+        candidates: list[RunInfo] = []
+        for experiment_id in list_of(body.get("experiment_ids")):
+            experiment = self.experiments.resolve(experiment_id)
+            found = self.service.search_runs(
+                experiment_id=experiment.experiment_id, include_children=True,
+                with_definition=False,
+            )  # fmt: skip
+            candidates.extend(r for r in found if stage is None or mp.run_lifecycle(r) == stage)
+        needs_metrics = any(c.entity == "metrics" for c in clauses) or any(
+            o.entity == "metrics" for o in order
+        )
+        latest = (
+            self.service.store.get_last_metric_values([r.run_id for r in candidates])
+            if needs_metrics and candidates
+            else {}
+        )
+        records = [_record(run, latest.get(run.run_id, {})) for run in candidates]
+        kept = [r for r in records if all(matches(c, r[c.entity].get(c.key)) for c in clauses)]
+        ordered = sort_records(kept, order)
+        page = ordered[offset : offset + size]
+        answer: dict[str, Any] = {"runs": [self.runs.run_json(r["run"]["run"]) for r in page]}
+        token = next_token(offset, size, len(ordered))
+        if token:
+            answer["next_page_token"] = token
+        return answer
+
+    def metric_history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``metrics/get-history``: every point of one metric (none for an unknown key)."""
+        run = self.runs.find(body)
+        key = body.get("metric_key")
+        if not isinstance(key, str) or not key:
+            raise MlflowApiError("Missing value for required parameter 'metric_key'.")
+        points = self._points(run.run_id, key)
+        size = page_size(body.get("max_results"), MAX_HISTORY_PER_PAGE, MAX_HISTORY_PER_PAGE)
+        offset = offset_of(body.get("page_token"))
+        answer: dict[str, Any] = {"metrics": points[offset : offset + size]}
+        token = next_token(offset, size, len(points))
+        if token:
+            answer["next_page_token"] = token
+        return answer
+
+    def metric_history_bulk(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``metrics/get-history-bulk-interval``: one metric of up to 100 runs, each thinned to
+        at most ``max_results`` points (evenly spaced steps, the first and last kept)."""
+        run_ids = list_of(body.get("run_ids"))
+        if not run_ids or len(run_ids) > MAX_BULK_RUNS:
+            raise MlflowApiError(f"run_ids must name between 1 and {MAX_BULK_RUNS} runs")
+        key = body.get("metric_key")
+        if not isinstance(key, str) or not key:
+            raise MlflowApiError("Missing value for required parameter 'metric_key'.")
+        size = page_size(body.get("max_results"), 320, 2500)
+        low, high = _step(body.get("start_step")), _step(body.get("end_step"))
+        found: list[dict[str, Any]] = []
+        for run_id in run_ids:
+            run = self.runs.find({"run_id": run_id})
+            points = [
+                p for p in self._points(run.run_id, key)
+                if (low is None or p["step"] >= low) and (high is None or p["step"] <= high)
+            ]  # fmt: skip
+            for point in _thin(points, size):
+                found.append({**point, "run_id": run.run_id})
+        return {"metrics": found}
+
+    def _points(self, run_id: str, key: str) -> list[dict[str, Any]]:
+        try:
+            columns = self.service.get_metric_history(run_id, key)
+        except NotFoundError:
+            return []
+        steps = columns.steps or [0] * len(columns)
+        return [
+            {"key": key, "value": mp.metric_value_json(v), "timestamp": mp.millis(t), "step": s}
+            for s, v, t in zip(steps, columns.values, columns.times, strict=True)
+        ]
+
+    def list_artifacts(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``artifacts/list``: the files and folders directly under ``path`` of a run."""
+        run = self.runs.find(body)
+        path = str(body.get("path") or "").strip("/")
+        entries = directory(self.service, run.run_id, path)
+        files = [
+            {"path": f"{path}/{name}" if path else name, "is_dir": is_dir,
+             **({} if is_dir else {"file_size": size})}
+            for name, is_dir, size in entries
+        ]  # fmt: skip
+        return {"root_uri": mp.artifact_uri(run), "files": files}
+
+
+def directory(service: TrackingService, run_id: str, path: str) -> list[tuple[str, bool, int]]:
+    """``(name, is_dir, size)`` of what lies directly under ``path`` among a run's files."""
+    prefix = f"{path}/" if path else ""
+    children: dict[str, tuple[bool, int]] = {}
+    for info in service.list_files(run_id, prefix=prefix or None):
+        rest = info.name[len(prefix) :]
+        head, slash, _ = rest.partition("/")
+        children[head] = (True, 0) if slash else (False, info.size)
+    return [(name, is_dir, size) for name, (is_dir, size) in sorted(children.items())]
+
+
+def _record(run: RunInfo, latest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    info = mp.run_info_json(run)
+    attributes = {k: info.get(k) for k in ("run_id", "run_name", "status", "user_id",
+                                           "artifact_uri", "lifecycle_stage")}  # fmt: skip
+    attributes["start_time"] = float(info["start_time"])
+    attributes["end_time"] = float(info["end_time"]) if "end_time" in info else None
+    metrics = {k: _number(v) for k, v in latest.items()}
+    tags = {t["key"]: t["value"] for t in mp.run_tags_json(run)}
+    return {
+        "run": {"run": run},
+        "attributes": attributes,
+        "params": dict(run.properties),
+        "tags": tags,
+        "metrics": {k: v for k, v in metrics.items() if v is not None},
+    }
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _step(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise MlflowApiError(f"steps must be integers, got {value!r:.40}") from None
+
+
+def _thin(points: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    if len(points) <= size:
+        return points
+    last = len(points) - 1
+    picks = sorted({round(i * last / (size - 1)) for i in range(size)}) if size > 1 else [last]
+    return [points[i] for i in picks]

@@ -1,0 +1,200 @@
+"""MLflow's REST tracking API (``/api/2.0/mlflow/…``, ``/ajax-api/2.0/mlflow/…``) and its
+``mlflow-artifacts`` proxy, answered by the same tracking service as runhistory's own API.
+
+A thin shell: each route reads MLflow's request message (the JSON body, or the query string of
+a GET) and hands it to :class:`~runhistory.mlflow_api.api.MlflowApi`; errors are answered as
+MLflow answers them (``{"error_code", "message"}``). See docs/mlflow.md.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+
+from runhistory import __version__
+from runhistory.errors import RunhistoryError
+from runhistory.mlflow_api.api import MlflowApi
+from runhistory.mlflow_api.artifacts import file_name, list_directory
+from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
+from runhistory.server.auth import require_token
+from runhistory.server.body import body_to_temp_file
+from runhistory.server.errors import mlflow_error_response, public_error
+from runhistory.server.responses import JsonResponse
+
+PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
+ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+_LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by"))
+CHUNK = 1024 * 1024
+
+# (HTTP method, path under the prefix, MlflowApi method)
+ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/experiments/create", "create_experiment"),
+    ("GET", "/experiments/get", "get_experiment"),
+    ("GET", "/experiments/get-by-name", "get_experiment_by_name"),
+    ("POST", "/experiments/search", "search_experiments"),
+    ("GET", "/experiments/search", "search_experiments"),
+    ("POST", "/experiments/update", "update_experiment"),
+    ("POST", "/experiments/delete", "delete_experiment"),
+    ("POST", "/experiments/restore", "restore_experiment"),
+    ("POST", "/experiments/set-experiment-tag", "set_experiment_tag"),
+    ("POST", "/experiments/delete-experiment-tag", "delete_experiment_tag"),
+    ("POST", "/runs/create", "create_run"),
+    ("GET", "/runs/get", "get_run"),
+    ("POST", "/runs/update", "update_run"),
+    ("POST", "/runs/delete", "delete_run"),
+    ("POST", "/runs/restore", "restore_run"),
+    ("POST", "/runs/search", "search_runs"),
+    ("POST", "/runs/log-metric", "log_metric"),
+    ("POST", "/runs/log-parameter", "log_param"),
+    ("POST", "/runs/log-batch", "log_batch"),
+    ("POST", "/runs/set-tag", "set_tag"),
+    ("POST", "/runs/delete-tag", "delete_tag"),
+    ("POST", "/runs/log-inputs", "log_inputs"),
+    ("GET", "/metrics/get-history", "get_metric_history"),
+    ("GET", "/metrics/get-history-bulk-interval", "get_metric_history_bulk_interval"),
+    ("GET", "/artifacts/list", "list_artifacts"),
+    ("POST", "/logged-models/search", "search_logged_models"),
+)
+
+
+def _api(request: Request) -> MlflowApi:
+    api: MlflowApi | None = getattr(request.app.state, "mlflow_api", None)
+    if api is None:
+        api = MlflowApi(request.app.state.services.tracking)
+        request.app.state.mlflow_api = api
+    return api
+
+
+async def _message(request: Request) -> dict[str, Any]:
+    """MLflow's request message: the query string of a GET, else the JSON body."""
+    if request.method == "GET":
+        found: dict[str, Any] = {}
+        for key in request.query_params:
+            values = request.query_params.getlist(key)
+            found[key] = values if key in _LIST_FIELDS or len(values) > 1 else values[0]
+        return found
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MlflowApiError(f"the request body is not valid JSON: {exc}", BAD_REQUEST) from None
+    if not isinstance(body, dict):
+        raise MlflowApiError("the request body must be a JSON object", BAD_REQUEST)
+    return body
+
+
+def _endpoint(method_name: str) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            message = await _message(request)
+            call = getattr(_api(request), method_name)
+            user = getattr(request.state, "token_name", None)
+            answer = await run_in_threadpool(call, message, user)
+        except RunhistoryError as exc:
+            return mlflow_error_response(public_error(exc))
+        return JsonResponse(answer)
+
+    endpoint.__name__ = f"mlflow_{method_name}"
+    endpoint.__doc__ = f"MLflow's ``{method_name}`` (see docs/mlflow.md)."
+    return endpoint
+
+
+async def _list_artifacts(request: Request) -> Response:
+    """MLflow's artifact proxy: list what lies under ``?path=``."""
+    service = request.app.state.services.tracking
+    path = request.query_params.get("path", "")
+    return JsonResponse(await run_in_threadpool(list_directory, service, path))
+
+
+async def _download_artifact(request: Request) -> Response:
+    """MLflow's artifact proxy: the bytes of one artifact, streamed."""
+    service = request.app.state.services.tracking
+    run_id, name = file_name(request.path_params["artifact_path"])
+    stream: BinaryIO = await run_in_threadpool(service.open_file, run_id, name)
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return StreamingResponse(_chunks(stream), media_type=kind)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+
+
+async def _upload_artifact(request: Request) -> Response:
+    """MLflow's artifact proxy: store the body as one artifact (a run file)."""
+    service = request.app.state.services.tracking
+    run_id, name = file_name(request.path_params["artifact_path"])
+    await run_in_threadpool(service.get_run, run_id)  # unknown run: 404 before the body
+    path = await body_to_temp_file(request)
+    try:
+        await run_in_threadpool(service.upload_file, run_id, name, path)
+    finally:
+        os.unlink(path)
+    return JsonResponse({})
+
+
+async def _delete_artifact(request: Request) -> Response:
+    raise MlflowApiError(
+        "runhistory keeps a run's files for good: artifacts cannot be deleted one by one "
+        "(delete the run instead)",
+        NOT_IMPLEMENTED,
+    )
+
+
+async def _server_info(request: Request) -> Response:
+    """What MLflow's clients ask of a server before multipart transfers and workspaces."""
+    return JsonResponse({
+        "store_type": "runhistory", "version": __version__, "workspaces_enabled": False,
+        "multipart_uploads_enabled": False, "multipart_downloads_enabled": False,
+        "trace_archival_enabled": False,
+    })  # fmt: skip
+
+
+async def _health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+def _guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            answer: Response = await handler(request)
+        except RunhistoryError as exc:
+            return mlflow_error_response(public_error(exc))
+        return answer
+
+    endpoint.__name__ = handler.__name__.lstrip("_")
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def router() -> APIRouter:
+    """Every MLflow route, each behind the server's authentication."""
+    api = APIRouter(dependencies=[Depends(require_token)], include_in_schema=False)
+    for prefix in PREFIXES:
+        for method, path, name in ROUTES:
+            api.add_api_route(prefix + path, _endpoint(name), methods=[method])
+    for prefix in ARTIFACT_PREFIXES:
+        root = f"{prefix}/artifacts"
+        api.add_api_route(root, _guarded(_list_artifacts), methods=["GET"])
+        for method, handler in (("GET", _download_artifact), ("PUT", _upload_artifact),
+                                ("DELETE", _delete_artifact)):  # fmt: skip
+            api.add_api_route(root + "/{artifact_path:path}", _guarded(handler), methods=[method])
+    return api
+
+
+def install_mlflow(app: FastAPI) -> None:
+    """Mount MLflow's API, ``/health`` and ``server-info`` on ``app``."""
+    app.include_router(router())
+    for path in ("/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"):
+        app.add_api_route(path, _server_info, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/health", _health, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,90 @@
+"""Continuation tokens of run listings: a position, checked before it is used.
+
+A token carries the sort key of the last run of a page (see
+:class:`~runhistory.tracking.entities.RunCursor`) and a check digest over that key and the
+listing's filters. A token that was garbled, made up, or taken from a listing with other
+filters is refused with :class:`~runhistory.errors.ValidationError` (HTTP 400) instead of
+silently listing from the wrong place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+from typing import Any
+
+import orjson
+
+from runhistory.errors import ValidationError
+from runhistory.tracking.entities import RunCursor
+
+_VERSION = 1
+_DIGEST_CHARS = 22  # 132 bits of a SHA-256, base64url
+_INT64 = 2**63
+_MAX_TOKEN = 2048
+
+
+def scope_of(filters: dict[str, Any]) -> str:
+    """A stable text naming a listing's filters (what a token is bound to)."""
+    return orjson.dumps(filters, option=orjson.OPT_SORT_KEYS, default=_plain).decode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot name a filter of type {type(value).__name__}")
+
+
+def _digest(body: str, scope: str) -> str:
+    raw = hashlib.sha256(f"runhistory-page/{_VERSION}\n{body}\n{scope}".encode()).digest()
+    return base64.urlsafe_b64encode(raw).decode()[:_DIGEST_CHARS]
+
+
+def encode_token(cursor: RunCursor, scope: str) -> str:
+    """The continuation token that resumes a listing with filters ``scope`` after ``cursor``."""
+    payload = orjson.dumps([_VERSION, cursor.created_time, cursor.number, cursor.run_id])
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{body}.{_digest(body, scope)}"
+
+
+def decode_token(token: str, scope: str) -> RunCursor:
+    """The position in ``token``.
+
+    Raises:
+        ValidationError: the token is malformed, altered, or belongs to another listing.
+    """
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN or token.count(".") != 1:
+        raise _invalid("it is not a token this server made")
+    body, digest = token.split(".")
+    if digest != _digest(body, scope):
+        raise _invalid(
+            "its check digest does not match: it was altered, or it continues a listing "
+            "with other filters"
+        )
+    try:
+        found = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError):
+        raise _invalid("it cannot be decoded") from None
+    if not (
+        isinstance(found, list)
+        and len(found) == 4
+        and found[0] == _VERSION
+        and isinstance(found[1], int | float)
+        and not isinstance(found[1], bool)
+        and math.isfinite(found[1])
+        and isinstance(found[2], int)
+        and not isinstance(found[2], bool)
+        and -_INT64 <= found[2] < _INT64
+        and isinstance(found[3], str)
+    ):
+        raise _invalid("its content is not a position in a run listing")
+    return RunCursor(float(found[1]), found[2], found[3])
+
+
+def _invalid(why: str) -> ValidationError:
+    return ValidationError(
+        f"invalid page_token: {why}; start the listing again without page_token",
+        parameter="page_token",
+    )
