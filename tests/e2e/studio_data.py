@@ -98,6 +98,9 @@ def populate_demo(folder: Path) -> Demo:
         demo.sweep_ids.append(run.id)
     failed = experiment.start_logging(display_name="diverged", outputs=False)
     failed.log("loss", 1e6)
+    for k in range(5):  # the figures the SDK's system-metrics sampling logs
+        failed.log("system/cpu_percent", 20.0 + k)
+        failed.log("system/memory_percent", 40.0 + k)
     failed.fail(error_details="loss diverged to 1e6 at step 0", error_code="Divergence")
     demo.failed_id = failed.id
     demo.classifier_id = _classifier(experiment, folder)

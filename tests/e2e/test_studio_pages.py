@@ -150,6 +150,17 @@ def test_failed_run_shows_its_error(page: Any, studio: Studio) -> None:
     assert page.locator('.run-header [data-status="Failed"]').count() == 1
 
 
+def test_system_metrics_have_their_own_section(page: Any, studio: Studio) -> None:
+    open_page(page, run_path(studio, studio.demo.failed_id))
+    expect_chart(page, "loss")
+    section = page.locator('[data-section="system"]')
+    assert section.locator("h3").inner_text() == "System"
+    for metric in ("system/cpu_percent", "system/memory_percent"):
+        expect_chart(page, metric)
+        assert section.locator(f'figure[data-metric="{metric}"]').count() == 1
+    assert section.locator('figure[data-metric="loss"]').count() == 0  # the user's metrics
+
+
 def test_tags_are_editable(page: Any, studio: Studio) -> None:
     open_page(page, run_path(studio, studio.demo.sweep_ids[4]))
     page.get_by_label("new tag").fill("reviewed=yes")

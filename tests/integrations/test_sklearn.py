@@ -49,3 +49,12 @@ def test_a_pipeline_and_a_regressor(run: Any) -> None:
     assert metrics["rf.test_score"] == float(model.score(X[40:], y[40:]))
     assert metrics["rf.residuals"]["schema_type"] == "residuals"
     assert metrics["rf.predictions"]["schema_type"] == "predictions"
+
+
+def test_a_value_too_long_for_a_property_is_named_not_cut(run: Any, capsys: Any) -> None:
+    from runhistory.integrations._common import add_properties
+
+    added = add_properties(run, {"short": 1, "vocabulary": "w" * 6000})
+    assert added == {"short": "1"}
+    assert run.get_properties()["short"] == "1" and "vocabulary" not in run.get_properties()
+    assert "'vocabulary' is not stored as a property" in capsys.readouterr().err

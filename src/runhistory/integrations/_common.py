@@ -36,11 +36,21 @@ def flatten(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def as_properties(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Hyper-parameters as run properties (strings); values too long to store are left out."""
+    """Hyper-parameters as run properties (strings).
+
+    A value longer than a property can hold is left out, and a notice on stderr names it.
+    """
+    from runhistory.sdk.notices import notice
+
     properties = {}
     for key, value in flatten(params, prefix):
         text = value if isinstance(value, str) else repr(value)
-        if key and len(text) <= MAX_PROPERTY_VALUE:
+        if len(text) > MAX_PROPERTY_VALUE:
+            notice(
+                f"hyper-parameter {key!r} is not stored as a property: its value has "
+                f"{len(text)} characters, more than the {MAX_PROPERTY_VALUE} a property holds"
+            )
+        elif key:
             properties[key] = text
     return properties
 

@@ -39,6 +39,7 @@ def log_estimator(
         The scalar scores logged, by metric name.
     """
     need("sklearn", "sklearn")
+    import numpy as np
     from sklearn.base import is_classifier, is_regressor
 
     from runhistory import metrics
@@ -50,7 +51,7 @@ def log_estimator(
         scores[prefix + "test_score"] = float(estimator.score(X_test, y_test))
         if is_classifier(estimator):
             predicted = estimator.predict(X_test)
-            scores[prefix + "accuracy"] = float((predicted == y_test).mean())
+            scores[prefix + "accuracy"] = float((predicted == np.asarray(y_test)).mean())
             labels = list(getattr(estimator, "classes_", []))
             run.log_confusion_matrix(
                 prefix + "confusion_matrix", metrics.confusion_matrix(y_test, predicted, labels)

@@ -83,7 +83,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         from runhistory.sdk.write_behind import queue_new_run, writes_behind
         from runhistory.sysmetrics.monitor import check_settings
 
-        check_settings(system_metrics)  # a bad setting is said before any run is made
+        sampling = check_settings(system_metrics)  # a bad setting is said before the run exists
         connection = experiment.workspace._connection
         definition = {"environment": shared_environment()}
         behind = writes_behind(connection)
@@ -116,7 +116,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             os.makedirs(run._outputs_dir, exist_ok=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
-        run._start_system_metrics(system_metrics)
+        run._start_system_metrics(sampling)
         return run
 
     @staticmethod

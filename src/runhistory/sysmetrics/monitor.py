@@ -61,18 +61,26 @@ def enabled(wanted: bool | None) -> bool:
     return bool(settings.get("RUNHISTORY_SYSTEM_METRICS")) if wanted is None else bool(wanted)
 
 
-def check_settings(wanted: bool | None) -> None:
-    """Raise ``ConfigurationError`` now if sampling is on with a bad interval setting."""
-    if enabled(wanted):
+def check_settings(wanted: bool | None) -> bool:
+    """Whether to sample; raises ``ConfigurationError`` now if on with a bad interval setting."""
+    on = enabled(wanted)
+    if on:
         interval_seconds()
+    return on
 
 
 def start_monitor(log: Log, wanted: bool | None = None) -> SystemMonitor | None:
-    """Start monitoring into ``log`` unless turned off; returns the monitor (or None)."""
-    if not enabled(wanted):
+    """Start monitoring into ``log`` unless turned off; returns the monitor (or None).
+
+    Args:
+        log: the run's ``log``.
+        wanted: True or False as :func:`check_settings` decided, or None to read the settings.
+    """
+    if wanted is None:
+        wanted = check_settings(None)
+    if not wanted:
         return None
-    interval_seconds()
-    monitor = SystemMonitor(log, metric_prefix())
+    monitor = SystemMonitor(log)
     monitor.start()
     return monitor
 
@@ -106,6 +114,7 @@ class Hub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.pid = os.getpid()
+        self.prefix = metric_prefix()  # read once: a process keeps its node and rank
         self.error: BaseException | None = None
 
     def add(self, monitor: SystemMonitor) -> None:
@@ -181,24 +190,29 @@ class SystemMonitor:
 
     Args:
         log: called with ``(name, value)`` for each figure (a run's ``log``).
-        prefix: put before each figure's name (``system/``).
+        prefix: put before each figure's name (default: the hub's, ``system/`` or
+            ``system/node<N>/rank<R>/``).
         hub: the sampling thread (default: the process's).
     """
 
-    def __init__(self, log: Log, prefix: str = PREFIX, hub: Hub | None = None) -> None:
+    def __init__(self, log: Log, prefix: str | None = None, hub: Hub | None = None) -> None:
         self._log = log
         self.prefix = prefix
         self._hub = hub
         self._lock = threading.Lock()
         self._active = False
+        self._pid = os.getpid()
         self.samples = 0  # samples logged so far
         self.error: BaseException | None = None  # what ended the sampling early, if anything
 
     def start(self) -> None:
         """Join the sampling."""
         self._active = True
+        self._pid = os.getpid()
         if self._hub is None:
             self._hub = process_hub()
+        if self.prefix is None:
+            self.prefix = self._hub.prefix
         self._hub.add(self)
 
     @property
@@ -208,6 +222,9 @@ class SystemMonitor:
 
     def stop(self) -> None:
         """Stop; once this returns, nothing more is logged (a sample being logged is finished)."""
+        if os.getpid() != self._pid:  # a forked child: no thread samples here, a lock may be stale
+            self._active = False
+            return
         with self._lock:
             self._active = False
         if self._hub is not None:
@@ -218,7 +235,7 @@ class SystemMonitor:
             if not self._active:
                 return
             try:
-                log, prefix = self._log, self.prefix
+                log, prefix = self._log, self.prefix or PREFIX
                 for name, value in values.items():
                     log(prefix + name, value)
             except Exception as exc:  # the run refused a value: stop sampling for it

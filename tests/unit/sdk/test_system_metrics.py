@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 
-from runhistory import Experiment, Workspace
+from runhistory import Experiment, Run, Workspace
 from runhistory.errors import ConfigurationError
 from runhistory.sysmetrics import monitor as monitor_module
 from runhistory.sysmetrics.gpu import GpuReader
@@ -193,7 +193,8 @@ def test_context_runs_sample_until_the_process_exits(sampling: None, tmp_path: P
         """
     result = _script(tmp_path, code, {})
     assert result.returncode == 0, result.stderr
-    run = Experiment(Workspace(), "train_sys").get_runs()[0]
+    run = Run.get(Workspace(), result.stdout.strip())
+    assert run.experiment.name == "train_sys"
     assert run.get_status() == st.COMPLETED
     assert len(_system(run)["system/memory_percent"]) >= 2
     # A submitted job's script reports to the run named by RUNHISTORY_RUN_ID.
