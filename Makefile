@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook
+EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook,ray
 
 .PHONY: install studio demo test lint format typecheck clean bench bench-quick screenshots
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from runhistory.tracking.entities import (
+    ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
@@ -142,6 +143,7 @@ ExperimentPage = Page[ListedExperiment]
 RunPage = Page[RunInfo]
 ModelPage = Page[ModelInfo]
 EnvironmentPage = Page[EnvironmentVersion]
+ComputeTargetPage = Page[ComputeTargetInfo]
 FilePage = Page[FileInfo]
 SecretPage = Page[SecretName]
 Metrics = dict[str, Any]
