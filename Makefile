@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook,sweep,sklearn,xgboost,lightgbm,optuna,lightning,keras,transformers,mlflow
+EXTRAS ?= dev,server,postgres,s3,tensorboard,notebook,sweep,sklearn,xgboost,lightgbm,optuna,lightning,keras,transformers,mlflow,ray
 
 .PHONY: install studio demo test lint format typecheck clean bench bench-quick screenshots
 

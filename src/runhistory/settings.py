@@ -103,6 +103,13 @@ _SETTINGS = [
         "Most submitted jobs the local compute target runs at once (default: CPU count).",
     ),
     Setting(
+        "RUNHISTORY_DEFAULT_CLUSTER",
+        str,
+        None,
+        "Ray job-server address (http://host:8265) that AmlCompute targets are created on; "
+        "unset: they are local process pools.",
+    ),
+    Setting(
         "RUNHISTORY_CANCEL_GRACE_SECONDS",
         float,
         10.0,

@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "model": ("runhistory.cli.model:model", "List, show and download registered models."),
     "secret": ("runhistory.cli.secret:secret", "Set, list and delete workspace secrets."),
+    "compute": (
+        "runhistory.cli.compute:compute",
+        "Attach, list, show and detach compute targets.",
+    ),
     "exec": (
         "runhistory.cli.exec_command:exec_script",
         "Run a script with the azureml alias and an interactive run.",

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Protocol
 
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking.entities import (
+    ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
@@ -306,6 +307,21 @@ class Backend(Protocol):
         self, name: str | None = None, latest: bool = True
     ) -> list[EnvironmentVersion]:
         """Registered environments by name; every version unless ``latest``."""
+
+    # ---- compute targets ---------------------------------------------------------------------
+    def create_compute_target(
+        self, name: str, kind: str, config: dict[str, Any]
+    ) -> ComputeTargetInfo:
+        """Record a new named compute target."""
+
+    def get_compute_target(self, name: str) -> ComputeTargetInfo:
+        """A named compute target."""
+
+    def list_compute_targets(self) -> list[ComputeTargetInfo]:
+        """Every named compute target, by name."""
+
+    def delete_compute_target(self, name: str) -> None:
+        """Forget a named compute target."""
 
     # ---- secrets -----------------------------------------------------------------------------
     def set_secret(self, name: str, value: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runhistory.client.http import HttpClient
+from runhistory.client.remote_compute import RemoteComputeMixin
 from runhistory.client.remote_environments import RemoteEnvironmentsMixin
 from runhistory.client.remote_files import RemoteFilesMixin
 from runhistory.client.wire import record, records
@@ -86,7 +87,7 @@ def _statuses(status: str | Sequence[str] | None) -> list[tuple[str, str]]:
     return [("status", s) for s in wanted]
 
 
-class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin):
+class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixin):
     """A runhistory server, reached over HTTP, with the tracking service's methods.
 
     Args:

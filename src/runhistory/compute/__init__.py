@@ -4,8 +4,10 @@
 (a cluster, a scheduler) implements :class:`~runhistory.compute.base.ComputeTarget` and is
 registered with :func:`register_target`, or announced by an installed package through the
 ``runhistory.compute_targets`` entry-point group (``name = "package.module:TargetClass"``), so
-the SDK never changes to add one. A run records its target's name in
-``run_definition["compute"]["target"]``, so any process can reach the target of any run.
+the SDK never changes to add one. Targets named in the workspace (``ComputeTarget.create``,
+``runhistory compute attach``) are records of a kind, ``local`` or ``ray``, built on demand.
+A run records its target's name in ``run_definition["compute"]["target"]``, so any process
+can reach the target of any run.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 
 from runhistory.compute.base import ComputeTarget, JobSpec
 from runhistory.compute.definition import COMPUTE, section
-from runhistory.errors import ValidationError
+from runhistory.errors import NotFoundError, ValidationError
 from runhistory.tracking import status as st
-from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.entities import ComputeTargetInfo, RunInfo
 
 __all__ = [
     "ComputeTarget",
@@ -26,6 +28,7 @@ __all__ = [
     "reconcile",
     "register_target",
     "request_cancel",
+    "target_from_record",
 ]
 
 ENTRY_POINT_GROUP = "runhistory.compute_targets"
@@ -59,8 +62,11 @@ def list_targets() -> list[str]:
     return sorted(_TARGETS)
 
 
-def get_target(name: Any = None) -> ComputeTarget:
+def get_target(name: Any = None, backend: Any = None) -> ComputeTarget:
     """The target called ``name`` (a string, or an object with a ``name``; None: ``local``).
+
+    A name not registered in this process is looked up among the workspace's named targets
+    when ``backend`` is given.
 
     Raises:
         ValidationError: no target has that name.
@@ -71,6 +77,16 @@ def get_target(name: Any = None) -> ComputeTarget:
     if key not in _TARGETS:
         _load_builtin_and_plugins()
     found = _TARGETS.get(key)
+    if found is None and backend is not None:
+        try:
+            return target_from_record(backend.get_compute_target(key))
+        except (NotFoundError, ValidationError):
+            pass
+        names = sorted({*_TARGETS, *(t.name for t in backend.list_compute_targets())})
+        raise ValidationError(
+            f"unknown compute target {key!r}; targets of this workspace: {', '.join(names)} "
+            f"(attach one with ComputeTarget.create or 'runhistory compute attach')"
+        )
     if found is None:
         raise ValidationError(
             f"unknown compute target {key!r}; available targets: {', '.join(sorted(_TARGETS))}"
@@ -78,13 +94,39 @@ def get_target(name: Any = None) -> ComputeTarget:
     return found
 
 
-def _target_of(info: RunInfo) -> ComputeTarget:
-    return get_target(section(info, COMPUTE).get("target") or info.target or "local")
+def target_from_record(info: ComputeTargetInfo) -> ComputeTarget:
+    """The target object for a workspace record of kind ``local`` or ``ray``."""
+    if info.kind == "ray":
+        from runhistory.compute.ray_target import RayTarget
+
+        return RayTarget(info.name, str(info.config["address"]), info.config)
+    if info.kind == "local":
+        from runhistory.compute.local import LocalProcessTarget
+
+        return LocalProcessTarget(info.name, int(info.config.get("max_nodes") or 1))
+    raise ValidationError(f"compute target {info.name!r} has an unknown kind {info.kind!r}")
+
+
+def _target_of(backend: Any, info: RunInfo) -> ComputeTarget:
+    compute = section(info, COMPUTE)
+    name = compute.get("target") or info.target or "local"
+    try:
+        return get_target(name, backend)
+    except ValidationError:  # a target detached since: what the run recorded still reaches it
+        if compute.get("ray_address"):
+            from runhistory.compute.ray_target import RayTarget
+
+            return RayTarget(str(name), str(compute["ray_address"]))
+        if compute.get("queue"):
+            from runhistory.compute.local import LocalProcessTarget
+
+            return LocalProcessTarget(str(name), compute.get("max_jobs"))
+        raise
 
 
 def request_cancel(backend: Any, run_info: RunInfo) -> RunInfo:
     """Ask the target of a submitted run to stop it; returns the run (CancelRequested/Canceled)."""
-    return _target_of(run_info).cancel(backend, run_info)
+    return _target_of(backend, run_info).cancel(backend, run_info)
 
 
 def reconcile(backend: Any, run_info: RunInfo) -> RunInfo:
@@ -92,7 +134,7 @@ def reconcile(backend: Any, run_info: RunInfo) -> RunInfo:
     if st.is_terminal(run_info.status) or not section(run_info, COMPUTE):
         return run_info
     try:
-        target = _target_of(run_info)
+        target = _target_of(backend, run_info)
     except ValidationError:  # a target not installed here cannot be asked
         return run_info
     check = getattr(target, "reconcile", None)

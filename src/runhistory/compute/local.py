@@ -35,6 +35,10 @@ class LocalProcessTarget(ComputeTarget):
 
     name = "local"
 
+    def __init__(self, name: str = "local", max_jobs: int | None = None) -> None:
+        self.name = name
+        self.max_jobs = max_jobs  # None: RUNHISTORY_LOCAL_MAX_JOBS
+
     def submit(self, backend: Any, job: JobSpec) -> None:
         """Record the job's folders and start its detached supervisor."""
         folder = job_directory(job.run_id)
@@ -45,6 +49,8 @@ class LocalProcessTarget(ComputeTarget):
             COMPUTE,
             {
                 "target": self.name,
+                "queue": "queue" if self.name == "local" else f"queue-{self.name}",
+                "max_jobs": self.max_jobs,
                 "host": host_name(),
                 "job_directory": folder,
                 "working_directory": os.path.join(folder, "wd"),

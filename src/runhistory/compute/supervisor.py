@@ -59,8 +59,8 @@ class Supervisor:
         """Run the job to a terminal status (never raises for a failing job)."""
         self._claim()
         slot = acquire_slot(
-            os.path.join(self.home, "queue"),
-            int(settings.get("RUNHISTORY_LOCAL_MAX_JOBS")),
+            os.path.join(self.home, str(self.compute.get("queue") or "queue")),
+            int(self.compute.get("max_jobs") or settings.get("RUNHISTORY_LOCAL_MAX_JOBS")),
             self._stop_asked,
         )
         if slot is None:

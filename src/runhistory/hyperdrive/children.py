@@ -65,7 +65,7 @@ def submit_child(
 ) -> RunInfo:
     """Create child ``index`` of ``parent`` with ``values`` and hand it to its target."""
     child = child_definition(definition, values)
-    target = get_target(child["compute"].get("target"))
+    target = get_target(child["compute"].get("target"), backend)
     info: RunInfo = backend.create_run(
         parent.experiment_id,
         run_id=f"{parent.run_id}_{index}",

@@ -49,10 +49,10 @@ def submit_sweep(
     script = config.run_config
     source = script._check()
     child_definition = script._definition()
-    target = get_target(script.run_config.target)
+    backend = experiment.workspace._connection.backend
+    target = get_target(script.run_config.target, backend)
     target.validate(child_definition)
     plan_environment(child_definition["environment"]["definition"])
-    backend = experiment.workspace._connection.backend
     settings_json = config.to_json()
     info = backend.create_run(
         experiment.id,

@@ -72,6 +72,8 @@ class RunConfiguration:
         self.communicator = communicator or "None"
         self.node_count = 1
         self.max_run_duration_seconds: int | None = None
+        # What one process asks of a cluster target: {"cpu": 2, "gpu": 1, "memory_gb": 4}.
+        self.resources: dict[str, float] = {}
         self.environment = Environment("runhistory-default")
         if conda_dependencies is not None:
             self.environment.python.conda_dependencies = conda_dependencies
@@ -130,6 +132,8 @@ class RunConfiguration:
                 "history": self.history.to_dict(),
             }
         )
+        if self.resources:
+            data["resources"] = dict(self.resources)
         return data
 
     @staticmethod
@@ -145,6 +149,7 @@ class RunConfiguration:
         config.target = data.get("target") or "local"
         config.node_count = int(data.get("nodeCount") or 1)
         config.max_run_duration_seconds = data.get("maxRunDurationSeconds")
+        config.resources = dict(data.get("resources") or {})
         if data.get("environment"):
             config.environment = Environment.from_dict(data["environment"], base_folder)
         history = data.get("history") or {}
@@ -153,7 +158,7 @@ class RunConfiguration:
             bool(history.get("snapshotProject", True)),
             history.get("directoriesToWatch"),
         )
-        known = set(config.to_dict()) - set(config._extra)
+        known = (set(config.to_dict()) | {"resources"}) - set(config._extra)
         config._extra = {k: v for k, v in data.items() if k not in known}
         return config
 

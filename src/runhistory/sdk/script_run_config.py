@@ -153,19 +153,20 @@ class ScriptRunConfig:
         """Create the run (Queued), snapshot the source and hand it to the target."""
         from runhistory.compute import JobSpec, get_target
         from runhistory.compute.envbuild import plan_environment
+        from runhistory.compute.local import LocalProcessTarget
         from runhistory.sdk.run import Run
 
         source = self._check()
-        target = get_target(self.run_config.target)
+        backend = experiment.workspace._connection.backend
+        target = get_target(self.run_config.target, backend)
         definition = self._definition()
         target.validate(definition)
-        if target.name == "local":
+        if isinstance(target, LocalProcessTarget):
             for what in ignored_locally(self.distributed_job_config, self.docker_runtime_config):
                 notice(f"the local target ignores {what}")
         plan = plan_environment(definition["environment"]["definition"])  # fail now, not later
         for note in plan.notes:
             notice(note)
-        backend = experiment.workspace._connection.backend
         info = backend.create_run(
             experiment.id,
             parent_run_id=parent_run.id if parent_run is not None else None,

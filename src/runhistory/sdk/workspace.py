@@ -320,10 +320,10 @@ class Workspace(WorkspaceCloudMixin):
 
     @property
     def compute_targets(self) -> dict[str, Any]:
-        """The compute targets available here (``local`` at least), by name."""
-        from runhistory.compute import get_target, list_targets
+        """The workspace's compute targets (``local`` at least), by name."""
+        from runhistory.sdk.compute_target import ComputeTarget
 
-        return {name: get_target(name) for name in list_targets()}
+        return {target.name: target for target in ComputeTarget.list(self)}
 
     def get_run(self, run_id: str) -> Run:
         """The run with this id, in whichever experiment it is."""

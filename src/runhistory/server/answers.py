@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from runhistory.tracking.entities import (
+    ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
@@ -155,6 +156,7 @@ class Count(BaseModel):
 
 ModelPage = Page[ModelInfo]
 EnvironmentPage = Page[EnvironmentVersion]
+ComputeTargetPage = Page[ComputeTargetInfo]
 FilePage = Page[FileInfo]
 SecretPage = Page[SecretName]
 Metrics = dict[str, Any]

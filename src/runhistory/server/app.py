@@ -24,9 +24,11 @@ from runhistory.server.operations import (
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import (
     about,
+    compute,
     environments,
     experiments,
     files,
+    jobs,
     metrics,
     models,
     runs,
@@ -90,7 +92,8 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, environments, secrets, about):
+    for module in (experiments, runs, metrics, files, models, environments, compute, jobs,
+                   secrets, about):  # fmt: skip
         api.include_router(module.router)
     api.include_router(runs.count_router)
     return api

@@ -19,12 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from runhistory.errors import AuthenticationError, PermissionDeniedError
 from runhistory.server.config import Services
+from runhistory.store.sql.sessions import JOB
 from runhistory.store.sql.tokens import TokenInfo
 
 SESSION_COOKIE = "rh_session"
 CSRF_COOKIE = "rh_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+JOB_CREDENTIAL_PREFIX = "rhj_"
 
 
 def csrf_value(session: str) -> str:
@@ -45,6 +47,7 @@ async def require_token(request: Request) -> None:
             f"{request.method} {request.url.path}"
         )
     request.state.token_name = found.name
+    request.state.token_id = found.token_id
 
 
 async def authenticate(request: Request, services: Services) -> TokenInfo:
@@ -60,7 +63,19 @@ async def authenticate(request: Request, services: Services) -> TokenInfo:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("send the token as 'Authorization: Bearer <token>'")
-        found = await run_in_threadpool(services.tokens.verify, token.strip())
+        token = token.strip()
+        if token.startswith(JOB_CREDENTIAL_PREFIX):  # a submitted job's own credential
+            request.state.job_credential = token
+            job = await run_in_threadpool(
+                services.tokens.sessions().verify, token[len(JOB_CREDENTIAL_PREFIX) :], JOB
+            )
+            if job is None:
+                raise AuthenticationError(
+                    "the job credential is not valid: its job ended, it expired, or the token "
+                    "it was made from was revoked"
+                )
+            return job
+        found = await run_in_threadpool(services.tokens.verify, token)
         if found is None:
             raise AuthenticationError(
                 "the token is not valid: it is unknown, was revoked or has expired"

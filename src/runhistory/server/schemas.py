@@ -100,6 +100,21 @@ class EnvironmentRegister(_Body):
     definition: Any  # checked by the service, with the embedded SDK's messages
 
 
+class ComputeTargetCreate(_Body):
+    """Record a named compute target: its kind (``local``, ``ray``) and settings."""
+
+    name: str
+    kind: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobCredentialRequest(_Body):
+    """Ask for the credential of one submitted run's job on a cluster."""
+
+    run_id: str
+    seconds: float | None = Field(default=None, gt=0)
+
+
 class SecretValue(_Body):
     """The value of a secret."""
 

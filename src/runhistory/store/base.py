@@ -17,6 +17,7 @@ from typing import Any
 
 from runhistory.errors import ConflictError
 from runhistory.tracking.entities import (
+    ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
     FileInfo,
@@ -254,6 +255,23 @@ class TrackingStore(abc.ABC):
         self, name: str | None = None, latest: bool = False
     ) -> list[EnvironmentVersion]:
         """Registered versions ordered by name then newest first; ``latest``: one per name."""
+
+    # ---- compute targets ---------------------------------------------------------------
+    @abc.abstractmethod
+    def create_compute_target(self, target: ComputeTargetInfo) -> ComputeTargetInfo:
+        """Store a new named target (ConflictError if the name is taken)."""
+
+    @abc.abstractmethod
+    def get_compute_target(self, name: str) -> ComputeTargetInfo:
+        """A named target (NotFoundError if there is none)."""
+
+    @abc.abstractmethod
+    def list_compute_targets(self) -> list[ComputeTargetInfo]:
+        """Every named target, by name."""
+
+    @abc.abstractmethod
+    def delete_compute_target(self, name: str) -> None:
+        """Forget a named target (NotFoundError if there is none)."""
 
     # ---- secrets -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -228,6 +228,16 @@ class EnvironmentVersion:
 
 
 @dataclass(frozen=True)
+class ComputeTargetInfo:
+    """A named compute target of the workspace: its kind (``local``, ``ray``) and settings."""
+
+    name: str
+    kind: str
+    created_time: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunQuery:
     """Filters for listing runs; every field ``None`` means "no filter".
 

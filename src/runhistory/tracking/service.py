@@ -10,6 +10,7 @@ from __future__ import annotations
 from runhistory.artifacts.base import ArtifactStore
 from runhistory.store.base import TrackingStore
 from runhistory.tracking.changes import ChangeRules
+from runhistory.tracking.compute_rules import ComputeTargetRules
 from runhistory.tracking.environment_registry import EnvironmentRegistryRules
 from runhistory.tracking.experiments import ExperimentRules
 from runhistory.tracking.files import FileRules
@@ -28,6 +29,7 @@ class TrackingService(
     ModelRules,
     LocalModelRules,
     EnvironmentRegistryRules,
+    ComputeTargetRules,
     SecretRules,
 ):
     """Experiments, runs, metrics, files, models, environments and secrets, with their rules.

@@ -30,6 +30,7 @@ _CORE = {
     "ScriptRunConfig": f"{_SDK}.script_run_config:ScriptRunConfig",
     "RunConfiguration": f"{_SDK}.run_configuration:RunConfiguration",
     "Environment": f"{_SDK}.environment:Environment",
+    "ComputeTarget": f"{_SDK}.compute_target:ComputeTarget",
     "Keyvault": f"{_SDK}.keyvault:Keyvault",
     "Dataset": f"{_CLOUD}:Dataset",
     "Datastore": f"{_CLOUD}:Datastore",
@@ -76,6 +77,11 @@ _HD_RUNCONFIG = {
     "PrimaryMetricGoal": f"{_HD}.config:PrimaryMetricGoal",
 }
 _HD_RUN = {"HyperDriveRun": f"{_HD}.run:HyperDriveRun"}
+_COMPUTE = {
+    name: f"{_SDK}.compute_target:{name}"
+    for name in ("ComputeTarget", "AmlCompute", "ComputeInstance", "RemoteCompute",
+                 "ComputeTargetException")
+}  # fmt: skip
 
 ALIASES: dict[str, dict[str, str]] = {
     "azureml": {},
@@ -92,6 +98,11 @@ ALIASES: dict[str, dict[str, str]] = {
         "ScriptRunConfig": f"{_SDK}.script_run_config:ScriptRunConfig"
     },
     "azureml.core.runconfig": _RUNCONFIG,
+    "azureml.core.compute": _COMPUTE,
+    "azureml.core.compute_target": {
+        "ComputeTarget": f"{_SDK}.compute_target:ComputeTarget",
+        "ComputeTargetException": f"{_SDK}.compute_target:ComputeTargetException",
+    },
     "azureml.core.environment": {
         "Environment": f"{_SDK}.environment:Environment",
         "CondaDependencies": f"{_SDK}.conda_dependencies:CondaDependencies",
@@ -123,6 +134,7 @@ ALIASES: dict[str, dict[str, str]] = {
         "AzureMLException": "runhistory.errors:RunhistoryError",
         "WorkspaceException": "runhistory.errors:NotFoundError",
         "ExperimentExecutionException": "runhistory.errors:RunhistoryError",
+        "ComputeTargetException": f"{_SDK}.compute_target:ComputeTargetException",
     },
     "azureml.telemetry": {
         "set_diagnostics_collection": "runhistory.compat.azureml.telemetry:"

@@ -285,6 +285,16 @@ registered_environments = Table(
     Column("definition", Text, nullable=False),
 )
 
+# Named compute targets (``local`` process pools, ``ray`` clusters): kind and settings as JSON.
+compute_targets = Table(
+    "compute_targets",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("config", Text, nullable=False),
+)
+
 secrets = Table(
     "secrets",
     metadata,

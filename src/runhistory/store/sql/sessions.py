@@ -20,6 +20,7 @@ from runhistory.store.sql.tokens import TokenInfo, hash_token, token_info, usabl
 
 SESSION = "session"
 LOGIN_CODE = "login_code"
+JOB = "job"  # the credential of one submitted job on a cluster (``rhj_`` + secret)
 SESSION_SECONDS = 7 * 24 * 3600.0
 LOGIN_CODE_SECONDS = 600.0
 
@@ -41,6 +42,10 @@ class SqlSessionStore(SqlStoreBase):
     def new_login_code(self, token_id: str, seconds: float = LOGIN_CODE_SECONDS) -> str:
         """A single-use sign-in code for ``token_id``, valid ``seconds``."""
         return self._new(LOGIN_CODE, token_id, seconds)
+
+    def new_job_credential(self, token_id: str, seconds: float) -> str:
+        """A credential for one job, standing for ``token_id`` and valid ``seconds``."""
+        return self._new(JOB, token_id, seconds)
 
     def _new(self, kind: str, token_id: str, seconds: float) -> str:
         secret = secrets.token_urlsafe(32)
@@ -76,14 +81,15 @@ class SqlSessionStore(SqlStoreBase):
 
         return self._write(work)
 
-    def verify(self, secret: str) -> TokenInfo | None:
-        """The usable token behind an open session, or None (unknown, ended or expired)."""
+    def verify(self, secret: str, kind: str = SESSION) -> TokenInfo | None:
+        """The usable token behind an open session (or job credential, ``kind=JOB``), or None
+        (unknown, ended or expired)."""
         query = (
             select(auth_sessions.c.expires_time, *api_tokens.c)
             .join(api_tokens, api_tokens.c.id == auth_sessions.c.token_id)
             .where(
                 (auth_sessions.c.id_sha256 == hash_token(secret))
-                & (auth_sessions.c.kind == SESSION)
+                & (auth_sessions.c.kind == kind)
                 & auth_sessions.c.ended_time.is_(None)
             )
         )

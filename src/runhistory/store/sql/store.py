@@ -14,6 +14,7 @@ from runhistory.faults import database_fault, is_database_error
 from runhistory.store.base import TrackingStore, file_conflict
 from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
+from runhistory.store.sql._compute_targets import ComputeTargetsMixin
 from runhistory.store.sql._environments import EnvironmentsMixin
 from runhistory.store.sql._experiments import ExperimentsMixin
 from runhistory.store.sql._metrics import MetricsMixin
@@ -32,6 +33,7 @@ class SqlTrackingStore(
     MetricsMixin,
     ModelsMixin,
     EnvironmentsMixin,
+    ComputeTargetsMixin,
     TrackingStore,
 ):
     """A tracking store in a SQL database, migrated to the current schema on open.
