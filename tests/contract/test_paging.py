@@ -103,3 +103,51 @@ def test_an_altered_or_foreign_token_is_refused(experiment: Experiment) -> None:
         backend.search_runs_page(
             experiment_id=experiment.id, tags={"parity": "odd"}, page_size=1, page_token=token
         )
+
+
+def test_metric_names_are_paged_and_searchable(experiment: Experiment) -> None:
+    run = experiment.start_logging(snapshot_directory=None)
+    wanted = [f"m{i:04d}" for i in range(1050)]  # more than the 1,000 names of a chart request
+    for i, name in enumerate(wanted):
+        run.log(name, i)
+    run.flush()
+    backend = experiment.workspace._connection.backend
+    names: list[str] = []
+    token: str | None = None
+    while True:
+        page = backend.get_metric_infos_page(run.id, page_size=500, page_token=token)
+        assert len(page.items) <= 500
+        names += [m.name for m in page.items]
+        token = page.next_page_token
+        if token is None:
+            break
+    assert names == wanted
+    found = backend.get_metric_infos_page(run.id, page_size=5, search="M104")
+    assert [m.name for m in found.items] == [f"m104{i}" for i in range(5)]
+    rest = backend.get_metric_infos_page(
+        run.id, page_size=5, search="M104", page_token=found.next_page_token
+    )
+    assert [m.name for m in rest.items] == [f"m104{i}" for i in range(5, 10)]
+    assert rest.next_page_token is None
+    with pytest.raises(ValidationError, match="invalid page_token"):  # a token of another search
+        backend.get_metric_infos_page(run.id, search="m1", page_token=found.next_page_token)
+
+
+def test_the_summary_counts_keys_and_metric_names(experiment: Experiment) -> None:
+    first = experiment.start_logging(snapshot_directory=None)
+    first.set_tags({"x": "1", "y": None})
+    first.add_properties({"p": "1"})
+    first.log("loss", 1)
+    first.complete()
+    second = experiment.start_logging(snapshot_directory=None)
+    second.set_tags({"x": "2"})
+    second.log("loss", 2)
+    second.log("acc", 1)
+    second.child_run().complete()
+    second.complete()
+    found = experiment.workspace._connection.backend.summarize_experiment(experiment.id)
+    assert found.experiment_id == experiment.id and found.runs == 3
+    tags = {k.key: k.runs for k in found.tags}
+    assert tags["x"] == 2 and tags["y"] == 1
+    assert {k.key: k.runs for k in found.properties}["p"] == 1
+    assert [(k.key, k.runs) for k in found.metrics] == [("acc", 1), ("loss", 2)]

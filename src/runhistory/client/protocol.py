@@ -17,9 +17,11 @@ from runhistory.tracking.entities import (
     ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
+    ExperimentSummary,
     FileInfo,
     MetricColumns,
     MetricInfo,
+    MetricInfoPage,
     MetricSeries,
     MetricWrite,
     ModelInfo,
@@ -37,6 +39,9 @@ class Backend(Protocol):
 
     def get_experiment(self, experiment_id: str) -> ExperimentInfo:
         """The experiment with this id."""
+
+    def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
+        """The number of runs and the distinct tag/property keys and metric names, counted."""
 
     def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
         """The active (or archived) experiment with this name."""
@@ -186,6 +191,15 @@ class Backend(Protocol):
 
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""
+
+    def get_metric_infos_page(
+        self,
+        run_id: str,
+        page_size: int = 1000,
+        page_token: str | None = None,
+        search: str | None = None,
+    ) -> MetricInfoPage:
+        """One page of a run's metrics by name (only names containing ``search``)."""
 
     def get_metrics(
         self,

@@ -24,8 +24,11 @@ from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     ExperimentInfo,
+    ExperimentSummary,
+    KeyCount,
     MetricColumns,
     MetricInfo,
+    MetricInfoPage,
     MetricSeries,
     MetricWrite,
     ModelInfo,
@@ -123,6 +126,15 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
     def get_experiment(self, experiment_id: str) -> ExperimentInfo:
         """The experiment with this id."""
         return record(ExperimentInfo, self.http.call("GET", f"/experiments/{_q(experiment_id)}"))
+
+    def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
+        """The number of runs and the distinct tag/property keys and metric names, counted."""
+        found = self.http.call("GET", f"/experiments/{_q(experiment_id)}/summary")
+        return ExperimentSummary(
+            found["experiment_id"], found["runs"],
+            *([KeyCount(k["key"], k["runs"]) for k in found[part]]
+              for part in ("tags", "properties", "metrics")),
+        )  # fmt: skip
 
     def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
         """The active (or archived) experiment with this name."""
@@ -406,6 +418,22 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         """Every metric of a run with its kind, count and last value."""
         found = self.http.call("GET", f"/runs/{_q(run_id)}/metrics/info")
         return records(MetricInfo, found["items"])
+
+    def get_metric_infos_page(
+        self,
+        run_id: str,
+        page_size: int = 1000,
+        page_token: str | None = None,
+        search: str | None = None,
+    ) -> MetricInfoPage:
+        """One page of a run's metrics by name (one request)."""
+        params: list[tuple[str, Any]] = [("limit", page_size)]
+        if page_token is not None:
+            params.append(("page_token", page_token))
+        if search is not None:
+            params.append(("search", search))
+        found = self.http.call("GET", f"/runs/{_q(run_id)}/metrics/info", params=params)
+        return MetricInfoPage(records(MetricInfo, found["items"]), found.get("next_page_token"))
 
     def get_metrics(
         self, run_id: str, name: str | None = None, recursive: bool = False,

@@ -81,9 +81,10 @@ class BatchesAnswer(BaseModel):
 
 
 class MetricInfos(BaseModel):
-    """Every metric of a run."""
+    """The metrics of a run (a page of them with ``limit``, ``page_token`` or ``search``)."""
 
     items: list[MetricInfo]
+    next_page_token: str | None = None
 
 
 class MetricHistory(BaseModel):

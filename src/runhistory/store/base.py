@@ -20,6 +20,7 @@ from runhistory.tracking.entities import (
     ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
+    ExperimentSummary,
     FileInfo,
     MetricColumns,
     MetricInfo,
@@ -79,6 +80,11 @@ class TrackingStore(abc.ABC):
         """Remove experiment tags; missing keys are ignored."""
 
     @abc.abstractmethod
+    def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
+        """The number of runs of an experiment (children included) and the distinct tag and
+        property keys and metric names of its runs, each with its number of runs."""
+
+    @abc.abstractmethod
     def delete_experiment(self, experiment_id: str) -> None:
         """Delete an experiment with all its runs, metrics and file index entries."""
 
@@ -128,6 +134,13 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run, without points, ordered by name."""
+
+    @abc.abstractmethod
+    def get_metric_infos_page(
+        self, run_id: str, limit: int, after: str | None = None, search: str | None = None
+    ) -> list[MetricInfo]:
+        """At most ``limit`` metrics of a run ordered by name: those after the name ``after``,
+        and whose name contains ``search`` (any case) when given."""
 
     @abc.abstractmethod
     def get_metric_points(

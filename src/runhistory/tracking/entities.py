@@ -278,6 +278,34 @@ class RunCursor:
 
 
 @dataclass(frozen=True)
+class KeyCount:
+    """A tag or property key, or a metric name, and how many runs have it."""
+
+    key: str
+    runs: int
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """What the runs of an experiment hold: their number, and the distinct tag and property
+    keys and metric names with how many runs have each (sorted by key)."""
+
+    experiment_id: str
+    runs: int
+    tags: list[KeyCount]
+    properties: list[KeyCount]
+    metrics: list[KeyCount]
+
+
+@dataclass(frozen=True)
+class MetricInfoPage:
+    """One page of a run's metrics by name; ``next_page_token`` is ``None`` on the last page."""
+
+    items: list[MetricInfo]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True)
 class RunsPage:
     """One page of a run listing; ``next_page_token`` is ``None`` on the last page."""
 

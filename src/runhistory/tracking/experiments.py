@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from runhistory.errors import ExperimentArchivedError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
-from runhistory.tracking.entities import ExperimentInfo
+from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
 from runhistory.tracking.validation import check_experiment_name, check_filter, check_tags
 
 VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
@@ -37,6 +37,12 @@ class ExperimentRules:
     def get_experiment(self, experiment_id: str) -> ExperimentInfo:
         """The experiment with this id."""
         return self.store.get_experiment(experiment_id)
+
+    def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
+        """The number of runs of an experiment and the distinct tag keys, property keys and
+        metric names of its runs, each with how many runs have it (for the columns of a
+        runs table, without reading every run)."""
+        return self.store.summarize_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
         """The active (or archived) experiment with this name."""

@@ -10,6 +10,7 @@ from runhistory.store.base import TrackingStore
 from runhistory.tracking.entities import (
     MetricColumns,
     MetricInfo,
+    MetricInfoPage,
     MetricSeries,
     MetricWrite,
     RunInfo,
@@ -17,6 +18,8 @@ from runhistory.tracking.entities import (
 )
 from runhistory.tracking.metrics import collate
 from runhistory.tracking.validation import check_write
+
+MAX_NAMES_PAGE = 10_000
 
 
 def step_rule_error(name: str, has_step: bool) -> InvalidMetricError:
@@ -104,6 +107,35 @@ class MetricRules:
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run with its kind, count and last value."""
         return self.store.get_metric_infos(run_id)
+
+    def get_metric_infos_page(
+        self,
+        run_id: str,
+        page_size: int = 1000,
+        page_token: str | None = None,
+        search: str | None = None,
+    ) -> MetricInfoPage:
+        """One page of a run's metrics ordered by name, optionally only names containing
+        ``search`` (any case); ``next_page_token`` continues it.
+
+        Raises:
+            ValidationError: ``page_token`` is not a token of this listing, or ``page_size``
+                is out of range.
+        """
+        from runhistory.tracking.paging import decode_name_token, encode_name_token, scope_of
+
+        if isinstance(page_size, bool) or not 1 <= page_size <= MAX_NAMES_PAGE:
+            raise ValidationError(
+                f"page_size must be between 1 and {MAX_NAMES_PAGE}, not {page_size!r}",
+                page_size=page_size,
+            )
+        scope = scope_of({"metrics_of": run_id, "search": search or ""})
+        after = decode_name_token(page_token, scope) if page_token is not None else None
+        found = self.store.get_metric_infos_page(run_id, page_size + 1, after, search or None)
+        more = len(found) > page_size
+        found = found[:page_size]
+        token = encode_name_token(found[-1].name, scope) if more else None
+        return MetricInfoPage(found, token)
 
     def get_metrics(
         self,

@@ -1,4 +1,4 @@
-"""Continuation tokens of run listings: a position, checked before it is used.
+"""Continuation tokens of listings: a position, checked before it is used.
 
 A token carries the sort key of the last run of a page (see
 :class:`~runhistory.tracking.entities.RunCursor`) and a check digest over that key and the
@@ -44,8 +44,28 @@ def _digest(body: str, scope: str) -> str:
 
 def encode_token(cursor: RunCursor, scope: str) -> str:
     """The continuation token that resumes a listing with filters ``scope`` after ``cursor``."""
-    payload = orjson.dumps([_VERSION, cursor.created_time, cursor.number, cursor.run_id])
-    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return _encode([_VERSION, cursor.created_time, cursor.number, cursor.run_id], scope)
+
+
+def encode_name_token(name: str, scope: str) -> str:
+    """The continuation token of a listing by name (metric names) after ``name``."""
+    return _encode([_VERSION, name], scope)
+
+
+def decode_name_token(token: str, scope: str) -> str:
+    """The name in a token of :func:`encode_name_token`.
+
+    Raises:
+        ValidationError: the token is malformed, altered, or belongs to another listing.
+    """
+    found = _decode(token, scope)
+    if len(found) != 2 or not isinstance(found[1], str):
+        raise _invalid("its content is not a position in a listing by name")
+    return found[1]
+
+
+def _encode(position: list[Any], scope: str) -> str:
+    body = base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
     return f"{body}.{_digest(body, scope)}"
 
 
@@ -55,6 +75,22 @@ def decode_token(token: str, scope: str) -> RunCursor:
     Raises:
         ValidationError: the token is malformed, altered, or belongs to another listing.
     """
+    found = _decode(token, scope)
+    if not (
+        len(found) == 4
+        and isinstance(found[1], int | float)
+        and not isinstance(found[1], bool)
+        and math.isfinite(found[1])
+        and isinstance(found[2], int)
+        and not isinstance(found[2], bool)
+        and -_INT64 <= found[2] < _INT64
+        and isinstance(found[3], str)
+    ):
+        raise _invalid("its content is not a position in a run listing")
+    return RunCursor(float(found[1]), found[2], found[3])
+
+
+def _decode(token: str, scope: str) -> list[Any]:
     if not isinstance(token, str) or len(token) > _MAX_TOKEN or token.count(".") != 1:
         raise _invalid("it is not a token this server made")
     body, digest = token.split(".")
@@ -67,20 +103,9 @@ def decode_token(token: str, scope: str) -> RunCursor:
         found = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (binascii.Error, ValueError):
         raise _invalid("it cannot be decoded") from None
-    if not (
-        isinstance(found, list)
-        and len(found) == 4
-        and found[0] == _VERSION
-        and isinstance(found[1], int | float)
-        and not isinstance(found[1], bool)
-        and math.isfinite(found[1])
-        and isinstance(found[2], int)
-        and not isinstance(found[2], bool)
-        and -_INT64 <= found[2] < _INT64
-        and isinstance(found[3], str)
-    ):
-        raise _invalid("its content is not a position in a run listing")
-    return RunCursor(float(found[1]), found[2], found[3])
+    if not isinstance(found, list) or not found or found[0] != _VERSION:
+        raise _invalid("its content is not a position in a listing")
+    return found
 
 
 def _invalid(why: str) -> ValidationError:

@@ -128,3 +128,23 @@ def test_the_key_index_follows_every_change(
     assert {k[0] for k in _keys(store)} == {"b"}
     store.delete_experiment(experiment.experiment_id)
     assert _keys(store) == set()
+
+
+def test_counts_of_top_level_runs_leave_children_out(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    other = store.create_experiment("other").experiment_id
+    store.write_changes(WriteBatch(creates=[
+        RunCreate("p", experiment.experiment_id, "Running", 1.0),
+        RunCreate("c1", experiment.experiment_id, "Running", 2.0, parent_run_id="p"),
+        RunCreate("c2", experiment.experiment_id, "Running", 3.0, parent_run_id="c1"),
+        RunCreate("q", experiment.experiment_id, "Completed", 4.0),
+        RunCreate("o", other, "Running", 5.0),
+        RunCreate("oc", other, "Running", 6.0, parent_run_id="o"),
+    ]))  # fmt: skip
+    top = RunQuery(experiment_id=experiment.experiment_id, include_children=False)
+    assert store.count_matching_runs(top) == 2
+    every = RunQuery(experiment_id=experiment.experiment_id)
+    assert store.count_matching_runs(every) == 4
+    completed = RunQuery(experiment_id=experiment.experiment_id, statuses=("Completed",))
+    assert store.count_matching_runs(completed) == 1

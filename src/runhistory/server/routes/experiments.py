@@ -11,7 +11,7 @@ from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
-from runhistory.tracking.entities import ExperimentInfo
+from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -69,6 +69,13 @@ def get_by_name(name: str, archived: bool = False, service: TrackingService = Se
 def get_experiment(experiment_id: str, service: TrackingService = Service) -> Any:
     """One experiment."""
     return JsonResponse(service.get_experiment(experiment_id))
+
+
+@router.get("/{experiment_id}/summary", response_model=ExperimentSummary)
+def summarize(experiment_id: str, service: TrackingService = Service) -> Any:
+    """The number of runs and the distinct tag keys, property keys and metric names of the
+    experiment's runs, each with its number of runs."""
+    return JsonResponse(service.summarize_experiment(experiment_id))
 
 
 @router.post("/{experiment_id}/archive", response_model=ExperimentInfo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,7 +22,7 @@ from runhistory.server.answers import (
 from runhistory.server.body import read_body, too_large
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
-from runhistory.server.params import Step
+from runhistory.server.params import PageToken, Step
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import LastValuesRequest, SeriesRequest
@@ -230,9 +230,22 @@ def get_metrics(
 
 
 @router.get("/runs/{run_id}/metrics/info", response_model=MetricInfos)
-def get_metric_infos(run_id: str, service: TrackingService = Service) -> Any:
-    """Every metric of the run with kind, count and last value."""
-    return JsonResponse({"items": service.get_metric_infos(run_id)})
+def get_metric_infos(
+    run_id: str,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="names per page")] = None,
+    page_token: PageToken = None,
+    search: Annotated[str | None, Query(max_length=255)] = None,
+    service: TrackingService = Service,
+) -> Any:
+    """The metrics of the run with kind, count and last value, ordered by name: every one, or
+    with ``limit`` (or ``search``, a part of the name in any case) a page of them continued
+    with ``page_token=<next_page_token>``."""
+    if limit is None and page_token is None and search is None:
+        return JsonResponse({"items": service.get_metric_infos(run_id), "next_page_token": None})
+    found = service.get_metric_infos_page(
+        run_id, page_size=limit or 1000, page_token=page_token, search=search
+    )
+    return JsonResponse({"items": found.items, "next_page_token": found.next_page_token})
 
 
 @router.get("/runs/{run_id}/metrics/history", response_model=MetricHistory)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from runhistory.store.sql._common import (
     require_experiment,
     set_key_values,
 )
+from runhistory.store.sql._run_keys import PROPERTY, TAG
 from runhistory.store.sql.schema import (
     experiment_tags,
     experiments,
@@ -31,7 +32,7 @@ from runhistory.store.sql.schema import (
     run_keys,
     runs,
 )
-from runhistory.tracking.entities import ExperimentInfo
+from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary, KeyCount
 
 VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
 
@@ -149,6 +150,33 @@ class ExperimentsMixin(SqlStoreBase):
             remove_keys(conn, experiment_tags, {"experiment_id": experiment_id}, keys)
 
         self._write(work)
+
+    def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
+        def work(conn: Connection) -> ExperimentSummary:
+            require_experiment(conn, experiment_id)
+            counted = select(func.count()).where(runs.c.experiment_id == experiment_id)
+            keys = (
+                select(run_keys.c.kind, run_keys.c.key, func.count())
+                .where(run_keys.c.experiment_id == experiment_id)
+                .group_by(run_keys.c.kind, run_keys.c.key)
+                .order_by(run_keys.c.kind, run_keys.c.key)
+            )
+            found: dict[int, list[KeyCount]] = {TAG: [], PROPERTY: []}
+            for kind, key, number in conn.execute(keys):
+                found[kind].append(KeyCount(key, number))
+            names = (
+                select(metrics.c.name, func.count())
+                .select_from(metrics.join(runs, runs.c.id == metrics.c.run_id))
+                .where(runs.c.experiment_id == experiment_id)
+                .group_by(metrics.c.name)
+                .order_by(metrics.c.name)
+            )
+            return ExperimentSummary(
+                experiment_id, int(conn.execute(counted).scalar_one()), found[TAG],
+                found[PROPERTY], [KeyCount(name, number) for name, number in conn.execute(names)],
+            )  # fmt: skip
+
+        return self._read(work)
 
     def delete_experiment(self, experiment_id: str) -> None:
         def work(conn: Connection) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
@@ -52,6 +52,23 @@ class MetricsMixin(SqlStoreBase):
         def work(conn: Connection) -> list[MetricInfo]:
             require_run(conn, run_id)
             query = select(metrics).where(metrics.c.run_id == run_id).order_by(metrics.c.name)
+            return [_to_info(row) for row in conn.execute(query)]
+
+        return self._read(work)
+
+    def get_metric_infos_page(
+        self, run_id: str, limit: int, after: str | None = None, search: str | None = None
+    ) -> list[MetricInfo]:
+        def work(conn: Connection) -> list[MetricInfo]:
+            require_run(conn, run_id)
+            query = select(metrics).where(metrics.c.run_id == run_id)
+            if after is not None:
+                query = query.where(metrics.c.name > after)
+            if search:
+                found = "strpos" if conn.dialect.name == "postgresql" else "instr"
+                position = getattr(func, found)(func.lower(metrics.c.name), search.lower())
+                query = query.where(position > 0)
+            query = query.order_by(metrics.c.name).limit(limit)
             return [_to_info(row) for row in conn.execute(query)]
 
         return self._read(work)

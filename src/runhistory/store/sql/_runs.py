@@ -195,6 +195,23 @@ def _listing(conn: Connection, query: RunQuery, stmt: Select[Any]) -> Select[Any
     )
 
 
+def _top_level_of_experiment(query: RunQuery) -> bool:
+    """Whether ``query`` asks for nothing but the top-level runs of one experiment."""
+    plain = RunQuery(experiment_id=query.experiment_id, include_children=False)
+    return query.experiment_id is not None and query == plain
+
+
+def _count_top_level(conn: Connection, experiment_id: str) -> int:
+    """Top-level runs of an experiment: every run (counted in the experiment's index alone)
+    less its children (found through the index of child runs), never reading every row."""
+    every = select(func.count()).where(runs.c.experiment_id == experiment_id)
+    # The experiment as an expression, so that no index of experiments is picked over the
+    # (partial) index of child runs.
+    same_experiment = func.coalesce(runs.c.experiment_id, "") == experiment_id
+    children = select(func.count()).where(runs.c.parent_run_id.is_not(None), same_experiment)
+    return int(conn.execute(every).scalar_one()) - int(conn.execute(children).scalar_one())
+
+
 def _descendants(conn: Connection, run_id: str) -> list[str]:
     found, frontier = [run_id], [run_id]
     while frontier:
@@ -235,6 +252,8 @@ class RunsMixin(SqlStoreBase):
 
     def count_matching_runs(self, query: RunQuery) -> int:
         def work(conn: Connection) -> int:
+            if _top_level_of_experiment(query):
+                return _count_top_level(conn, str(query.experiment_id))
             counted = _listing(conn, query, select(func.count()).select_from(runs))
             return int(conn.execute(counted.order_by(None)).scalar_one())
 
