@@ -140,6 +140,15 @@ PROMETHEUS: dict[int | str, dict[str, Any]] = {
 
 ExperimentPage = Page[ListedExperiment]
 RunPage = Page[RunInfo]
+
+
+class RunsLookupAnswer(BaseModel):
+    """Runs found by id, in the order asked, and the ids of no run."""
+
+    items: list[RunInfo]
+    missing: list[str]
+
+
 ModelPage = Page[ModelInfo]
 EnvironmentPage = Page[EnvironmentVersion]
 FilePage = Page[FileInfo]

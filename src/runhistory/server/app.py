@@ -27,6 +27,7 @@ from runhistory.server.routes import (
     environments,
     experiments,
     files,
+    lookup,
     metrics,
     models,
     runs,
@@ -88,7 +89,8 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, environments, secrets, about):
+    for module in (lookup, experiments, runs, metrics, files, models, environments, secrets,
+                   about):  # fmt: skip
         api.include_router(module.router)
     return api
 

@@ -16,6 +16,7 @@ from runhistory.store.sql._changes import ChangesMixin
 from runhistory.store.sql._common import require_run, upsert
 from runhistory.store.sql._environments import EnvironmentsMixin
 from runhistory.store.sql._experiments import ExperimentsMixin
+from runhistory.store.sql._lookup import LookupMixin
 from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
 from runhistory.store.sql._runs import RunsMixin
@@ -28,6 +29,7 @@ from runhistory.tracking.entities import FileInfo
 class SqlTrackingStore(
     ExperimentsMixin,
     RunsMixin,
+    LookupMixin,
     ChangesMixin,
     MetricsMixin,
     ModelsMixin,
