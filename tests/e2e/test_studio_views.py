@@ -372,3 +372,16 @@ def test_experiment_charts_of_300_runs_without_ticking(
     )
     record_property("experiment_300_first_chart_ms", first_chart_ms)
     print(f"\nexperiment of {SWEEP_RUNS} runs: first chart after {first_chart_ms:.0f} ms")
+
+
+def test_display_name_and_description_are_editable(page: Any, studio: Studio) -> None:
+    run_id = studio.demo.wide_ids[-1]
+    open_page(page, run_path(studio, run_id))
+    page.get_by_role("button", name="edit name and description").click()
+    page.get_by_label("display name").fill("renamed-trial")
+    page.get_by_label("description", exact=True).fill("tried a wider net")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#run-description", has_text="tried a wider net").wait_for()
+    page.locator(".run-header h1", has_text="renamed-trial").wait_for()
+    stored = httpx.get(f"{studio.url}/api/v1/runs/{run_id}").json()
+    assert (stored["display_name"], stored["description"]) == ("renamed-trial", "tried a wider net")
