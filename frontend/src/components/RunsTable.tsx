@@ -162,7 +162,7 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = st
   const { run } = row;
   const link = runHref(run);
   const values = last[run.run_id] ?? {};
-  const color = runColor(run.run_id);
+  const color = runColor(run);
   return (
     <tr data-run={run.run_id} data-number={run.number}>
       <td>

@@ -38,7 +38,7 @@ export function ComparePage({ experimentId, runIds }: { experimentId: string; ru
         <>
           <ul class="compare-runs" id="compare-runs">
             {data.runs.map((run) => (
-              <li key={run.run_id} data-run={run.run_id}><span class="swatch" style={{ background: runColor(run.run_id) }} data-color={runColor(run.run_id)} aria-hidden="true" /><StatusBadge status={run.status} /> <a href={href.run(run.experiment_id, run.run_id)}>{runLabel(run)}</a></li>
+              <li key={run.run_id} data-run={run.run_id}><span class="swatch" style={{ background: runColor(run) }} data-color={runColor(run)} aria-hidden="true" /><StatusBadge status={run.status} /> <a href={href.run(run.experiment_id, run.run_id)}>{runLabel(run)}</a></li>
             ))}
           </ul>
           <LineControls settings={settings} onChange={setSettings} />
@@ -72,7 +72,7 @@ export function OverlaidCharts({ runs, infos, settings, maxPoints }: { runs: Run
       {names.map((name) => {
         const lines = series.filter((s) => s.name === name && byRun.has(s.run_id)).map((s) => {
           const run = byRun.get(s.run_id)!;
-          return { label: runLabel(run), series: s, origin: run.start_time ?? run.created_time, color: runColor(run.run_id) };
+          return { label: runLabel(run), series: s, origin: run.start_time ?? run.created_time, color: runColor(run) };
         });
         return <SeriesChart key={name} name={name} lines={lines} settings={settings} maxPoints={maxPoints} detail={serverDetail} />;
       })}
