@@ -1,4 +1,5 @@
 // The REST API client: every call the studio makes goes through here (docs/rest-api.md).
+import { revive } from "./lib/revive";
 
 export interface Experiment {
   experiment_id: string;
@@ -196,18 +197,27 @@ export const api = {
     return [...merged.values()];
   },
   run: (runId: string) => request<Run>("GET", `/runs/${enc(runId)}`),
+  /** Several runs by id in one request (without their definitions), in the order asked. */
+  runsById: async (runIds: string[]) =>
+    (await request<{ items: Run[] }>("POST", "/runs/lookup", { run_ids: runIds })).items,
+  /** The metric infos of several runs in one request. */
+  metricInfosOf: async (runIds: string[]) =>
+    revive((await request<{ items: MetricInfo[] }>("POST", "/metrics/infos", { run_ids: runIds })).items) as MetricInfo[],
+  /** Change a run's display name and description (``null`` clears one). */
+  patchRun: (runId: string, fields: { display_name?: string | null; description?: string | null }) =>
+    request<Run>("PATCH", `/runs/${enc(runId)}`, fields),
   children: (runId: string) =>
     all<Run>(`/runs/${enc(runId)}/children`, {}),
   patchTags: (runId: string, set: Record<string, string | null>, remove: string[]) =>
     request<void>("PATCH", `/runs/${enc(runId)}/tags`, { set, remove }),
   metricInfos: async (runId: string) =>
-    (await request<{ items: MetricInfo[] }>("GET", `/runs/${enc(runId)}/metrics/info`)).items,
+    revive((await request<{ items: MetricInfo[] }>("GET", `/runs/${enc(runId)}/metrics/info`)).items) as MetricInfo[],
   metric: async (runId: string, name: string) => {
     const found = await request<Record<string, unknown>>(
       "GET",
       `/runs/${enc(runId)}/metrics${query({ name })}`,
     );
-    return found[name];
+    return revive(found[name]);
   },
   /** Chart series; ``x`` is sent only for a time axis (steps are the default). */
   series: async ({ x, ...body }: SeriesRequest) =>
@@ -223,12 +233,14 @@ export const api = {
     request<{ steps: number[] | null; values: unknown[]; times: number[] }>(
       "GET",
       `/runs/${enc(runId)}/metrics/history${query({ name })}`,
-    ),
-  last: (runIds: string[], names?: string[]) =>
-    request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
-      run_ids: runIds,
-      ...(names ? { names } : {}),
-    }),
+    ).then((found) => ({ ...found, values: revive(found.values) as unknown[] })),
+  last: async (runIds: string[], names?: string[]) =>
+    revive(
+      await request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
+        run_ids: runIds,
+        ...(names ? { names } : {}),
+      }),
+    ) as Record<string, Record<string, unknown>>,
   files: (runId: string, prefix?: string) =>
     all<FileInfo>(`/runs/${enc(runId)}/files`, { prefix }),
   fileUrl: (runId: string, name: string) =>

@@ -17,7 +17,7 @@ function Page({ route }: { route: Route }) {
     case "experiments":
       return <ExperimentsPage />;
     case "runs":
-      return <RunsPage key={route.experimentId} experimentId={route.experimentId} />;
+      return <RunsPage key={route.experimentId} experimentId={route.experimentId} params={route.params} />;
     case "run":
       return <RunPage key={route.runId} experimentId={route.experimentId} runId={route.runId} tab={route.tab} />;
     case "compare":

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { page: "experiments" }
-  | { page: "runs"; experimentId: string }
+  | { page: "runs"; experimentId: string; params: URLSearchParams }
   | { page: "run"; experimentId: string; runId: string; tab: string }
   | { page: "compare"; experimentId: string; runIds: string[] }
   | { page: "sign-in"; code: string | null }
@@ -19,7 +19,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 1 && parts[0] === "sign-in") return { page: "sign-in", code: params.get("code") };
   if (parts[0] !== "experiments") return { page: "missing", path };
   const experimentId = parts[1];
-  if (parts.length === 2) return { page: "runs", experimentId };
+  if (parts.length === 2) return { page: "runs", experimentId, params };
   if (parts.length === 3 && parts[2] === "compare") {
     const runIds = (params.get("runs") ?? "").split(",").filter(Boolean);
     return { page: "compare", experimentId, runIds };
@@ -32,7 +32,10 @@ export function parseRoute(hash: string): Route {
 
 export const href = {
   experiments: () => "#/experiments",
-  runs: (experimentId: string) => `#/experiments/${encodeURIComponent(experimentId)}`,
+  runs: (experimentId: string, params?: URLSearchParams) => {
+    const search = params?.toString();
+    return `#/experiments/${encodeURIComponent(experimentId)}${search ? `?${search}` : ""}`;
+  },
   run: (experimentId: string, runId: string, tab?: string) =>
     `#/experiments/${encodeURIComponent(experimentId)}/runs/${encodeURIComponent(runId)}` +
     (tab && tab !== "metrics" ? `/${tab}` : ""),

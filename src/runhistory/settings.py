@@ -119,7 +119,7 @@ _SETTINGS = [
         "RUNHISTORY_HEARTBEAT_INTERVAL",
         float,
         5.0,
-        "Seconds between heartbeats of a running submitted job.",
+        "Seconds between heartbeats of a running submitted job or interactive run.",
     ),
     Setting(
         "RUNHISTORY_LOG_UPLOAD_INTERVAL",

@@ -1,8 +1,9 @@
 """A real ``runhistory server`` on a populated workspace, and Debian's Chromium driving the studio.
 
 One server serves every test of this folder: the demo experiment is written through the SDK
-before it starts; the big run (20 metrics x 100,000 points) and the 5,000-run experiment are
-written by a background process while the first tests run (the tests that need them wait).
+before it starts; the big run (20 metrics x 100,000 points), the 300-run sweep and the
+20,000-run experiment are written by a background process while the first tests run (the
+tests that need them wait).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RUNHISTORY_HOME", str(root / "home"))
         patch.setenv("RUNHISTORY_QUIET", "1")
+        # Interactive runs beat twice a second; the server calls a run silent for 4 s
+        # NotResponding (a killed script's run must not stay Running: test_studio_views).
+        patch.setenv("RUNHISTORY_HEARTBEAT_INTERVAL", "0.5")
+        patch.setenv("RUNHISTORY_HEARTBEAT_TIMEOUT", "4")
         patch.delenv("RUNHISTORY_TRACKING_URI", raising=False)
         folder = root / "workspace"
         demo = populate_demo(folder)

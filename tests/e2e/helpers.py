@@ -30,7 +30,7 @@ class Studio:
         return self.server.url
 
     def wait_for_bulk(self) -> None:
-        """Wait until the background writer has stored the big run and the 5,000 runs."""
+        """Wait until the background writer has stored the big run, the sweep and the many runs."""
         code = self.bulk.wait(timeout=240)
         assert code == 0, self.bulk_log.read_text()
 

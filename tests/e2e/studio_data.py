@@ -2,8 +2,9 @@
 
 The demo experiment goes through the public SDK (``Workspace``/``Experiment``/``Run``) so every
 metric kind is stored exactly as a user's script stores it. The big workloads (one run with
-20 metrics x 100,000 points, an experiment of 5,000 runs) are written through the same local
-backend's tracking service in bulk, which takes seconds instead of minutes.
+20 metrics x 100,000 points, a sweep of 300 runs with curves, an experiment of 20,000 runs)
+are written through the same local backend's tracking service and its store's batch write
+path, which takes seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from pathlib import Path
 
 from runhistory import Experiment, Workspace
 from runhistory.client.backend import close_all, open_local_service, resolve_location
-from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite
+from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, WriteBatch
+from runhistory.tracking.run_records import new_run
 
 CONFUSION_LABELS = ["cat", "dog", "bird"]
 CONFUSION_MATRIX = [[50, 3, 2], [4, 41, 7], [1, 6, 38]]
 BIG_METRICS = 20
 BIG_POINTS = 100_000
-MANY_RUNS = 5_000
+MANY_RUNS = 20_000
+SWEEP_RUNS = 300
+SWEEP_STEPS = 100
+TQDM_FINAL = "100%|##########| 100/100 [00:05<00:00, 19.8it/s]"
 
 
 @dataclass
@@ -39,6 +44,10 @@ class Demo:
     classifier_id: str = ""
     parent_id: str = ""
     child_ids: list[str] = field(default_factory=list)
+    extras_experiment_id: str = ""
+    kinds_id: str = ""
+    crashed_id: str = ""
+    wide_ids: list[str] = field(default_factory=list)
 
 
 def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
@@ -113,8 +122,58 @@ def populate_demo(folder: Path) -> Demo:
         demo.child_ids.append(child.id)
     parent.complete()
     demo.parent_id = parent.id
+    _extras(Experiment(workspace, "studio-extras"), folder, demo)
     close_all()
     return demo
+
+
+def _extras(experiment: Experiment, folder: Path, demo: Demo) -> None:
+    """Runs for the studio's finer points: metrics logged once, text metrics, NaN, a log with
+    colours and a progress bar, a traceback, long properties that would stretch rows."""
+    demo.extras_experiment_id = experiment.id
+    run = experiment.start_logging(display_name="kinds", outputs=False)
+    run.log("final_score", 0.93)
+    run.log("nan_loss", float("nan"))
+    for phase in ("warmup", "train", "done"):
+        run.log("phase", phase)
+    run.log_list("labels", ["cat", "dog", "bird"])
+    for step in range(30):
+        run.log("curve", step * 0.1, step=step)
+    bar = "".join(f"\r{p:3d}%|{'#' * (p // 10):<10}| {p}/100" for p in range(0, 100, 10))
+    log = folder / "kinds_log.txt"
+    log.write_text(
+        "\x1b[1mstarting\x1b[0m training\n"
+        "\x1b[32mgreen ok\x1b[0m and \x1b[31mred warning\x1b[0m\n"
+        f"{bar}\r{TQDM_FINAL}\n"
+        "finished\n",
+        encoding="utf-8",
+    )
+    run.upload_file("logs/std_log.txt", str(log))
+    run.complete()
+    demo.kinds_id = run.id
+    crashed = experiment.start_logging(display_name="crashed", outputs=False)
+    try:
+        _explode(depth=3)
+    except ValueError as exc:
+        crashed.fail(error_details=exc)
+    demo.crashed_id = crashed.id
+    for k in range(40):
+        wide = experiment.start_logging(display_name=f"wide-{k}", outputs=False)
+        wide.add_properties({
+            "lr": str([0.5, 0.05, 0.005, 5][k % 4]), "epochs": str(k % 12 + 1),
+            "note": "a long description of the trial " * 3 + str(k),
+            "layers": ",".join(["conv3x3-64"] * 12),
+        })  # fmt: skip
+        wide.set_tags({"arch": "resnet" if k % 2 else "vit", "owner": f"user{k % 3}"})
+        wide.log("score", k / 40)
+        wide.complete()
+        demo.wide_ids.append(wide.id)
+
+
+def _explode(depth: int) -> None:
+    if depth == 0:
+        raise ValueError("the batch had no rows " + "x" * 300)
+    _explode(depth - 1)
 
 
 def _classifier(experiment: Experiment, folder: Path) -> str:
@@ -176,23 +235,59 @@ def populate_big(folder: Path) -> str:
         service.close()
 
 
-def populate_many(folder: Path, count: int = MANY_RUNS) -> str:
-    """An experiment of ``count`` completed runs with a loss and an accuracy each."""
+def populate_many(folder: Path, count: int = MANY_RUNS, chunk: int = 2000) -> str:
+    """An experiment of ``count`` completed runs with a loss and an accuracy each, written
+    ``chunk`` runs per transaction through the store's batch write path."""
     service = open_local_service(resolve_location(str(folder)))
     try:
-        experiment_id = service.get_or_create_experiment("many-runs").experiment_id
+        experiment = service.get_or_create_experiment("many-runs")
         now = time.time()
+        for first in range(0, count, chunk):
+            creates = []
+            metrics: dict[str, list[MetricWrite]] = {}
+            for i in range(first, min(count, first + chunk)):
+                create = new_run(
+                    experiment.experiment_id, experiment.name, "Completed",
+                    display_name=f"run-{i}", tags={"group": f"g{i % 10}"},
+                    properties={"seed": str(i), "note": f"trial {i} " * 8},
+                )  # fmt: skip
+                create.start_time, create.end_time = now - 60, now
+                creates.append(create)
+                metrics[create.run_id] = [
+                    MetricWrite("loss", "scalar", [(None, VTYPE_FLOAT, 1 / (i + 1), None, now)]),
+                    MetricWrite("accuracy", "scalar", [(None, VTYPE_FLOAT, i / count, None, now)]),
+                ]
+            service.store.write_changes(WriteBatch(creates=creates, metrics=metrics))
+        return experiment.experiment_id
+    finally:
+        service.close()
+
+
+def populate_sweep(folder: Path, count: int = SWEEP_RUNS, steps: int = SWEEP_STEPS) -> str:
+    """An experiment of ``count`` runs with a loss and an accuracy curve of ``steps`` points."""
+    service = open_local_service(resolve_location(str(folder)))
+    try:
+        experiment = service.get_or_create_experiment("sweep-300")
+        now = time.time()
+        creates = []
+        metrics: dict[str, list[MetricWrite]] = {}
         for i in range(count):
-            run = service.create_run(
-                experiment_id, status="Completed", display_name=f"run-{i}",
-                tags={"group": f"g{i % 10}"}, properties={"seed": str(i)},
+            lr = 10 ** (-1 - 3 * i / count)
+            create = new_run(
+                experiment.experiment_id, experiment.name, "Completed",
+                display_name=f"trial-{i}",
+                properties={"lr": f"{lr:.6f}", "batch": str(16 << i % 4)},
             )  # fmt: skip
-            writes = [
-                MetricWrite("loss", "scalar", [(None, VTYPE_FLOAT, 1 / (i + 1), None, now)]),
-                MetricWrite("accuracy", "scalar", [(None, VTYPE_FLOAT, i / count, None, now)]),
-            ]
-            service.log_metrics(run.run_id, writes)
-        return experiment_id
+            create.start_time, create.end_time = now - 600, now
+            creates.append(create)
+            loss = [(s, VTYPE_FLOAT, math.exp(-lr * s) + i / count, None, now - 600 + s)
+                    for s in range(steps)]  # fmt: skip
+            accuracy = [(s, VTYPE_FLOAT, 1 - p[2] / 2, None, p[4]) for s, p in enumerate(loss)]
+            metrics[create.run_id] = [
+                MetricWrite("loss", "scalar", loss), MetricWrite("accuracy", "scalar", accuracy)
+            ]  # fmt: skip
+        service.store.write_changes(WriteBatch(creates=creates, metrics=metrics))
+        return experiment.experiment_id
     finally:
         service.close()
 
@@ -207,5 +302,7 @@ if __name__ == "__main__":
     started = time.monotonic()
     populate_big(Path(sys.argv[1]))
     print(f"big run written in {time.monotonic() - started:.1f} s", flush=True)
+    populate_sweep(Path(sys.argv[1]))
+    print(f"{SWEEP_RUNS}-run sweep written in {time.monotonic() - started:.1f} s", flush=True)
     populate_many(Path(sys.argv[1]))
     print(f"big run and {MANY_RUNS} runs written in {time.monotonic() - started:.1f} s")

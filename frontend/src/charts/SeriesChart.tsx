@@ -80,7 +80,7 @@ export function SeriesChart({ name, lines, settings, maxPoints, detail: fetchDet
   const total = lines.reduce((sum, line) => sum + line.series.count, 0);
   const sampled = lines.some((line) => line.series.downsampled) && !(zoom && detail.size && [...detail.values()].every((s) => !s.downsampled));
   return (
-    <figure class="card chart-card" data-metric={name}>
+    <figure class="card chart-card" data-metric={name} data-colors={JSON.stringify(Object.fromEntries(lines.map((line) => [line.series.run_id, line.color ?? null])))}>
       <figcaption>
         <span class="metric-name">{name}</span>
         <span class="muted small">

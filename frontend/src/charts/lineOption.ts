@@ -10,6 +10,8 @@ export interface Line {
   series: Series;
   /** Seconds subtracted from x in relative-time mode (the run's start). */
   origin?: number;
+  /** The line's colour (a run's colour is the same in every chart: lib/colors). */
+  color?: string;
 }
 
 export interface LineSettings {
@@ -47,6 +49,9 @@ function xAxis(mode: XMode): Record<string, unknown> {
   return { type: "value", name: mode === "step" ? "step" : "seconds", min: "dataMin", max: "dataMax", nameLocation: "end" };
 }
 
+/** Most lines a chart names in a legend. */
+export const MAX_LEGEND = 20;
+
 export function lineOption(lines: Line[], settings: LineSettings): Option {
   const scaleX = settings.xMode === "time" ? 1000 : 1;
   const series: Record<string, unknown>[] = [];
@@ -54,18 +59,21 @@ export function lineOption(lines: Line[], settings: LineSettings): Option {
     const origin = settings.xMode === "relative" ? (line.origin ?? line.series.x[0] ?? 0) : 0;
     let points = envelope(line.series, origin, scaleX);
     if (settings.logY) points = positiveOnly(points);
-    const common = { type: "line", showSymbol: points.length < 60, sampling: undefined, connectNulls: false };
+    const colored = line.color ? { color: line.color, itemStyle: { color: line.color } } : {};
+    const common = { type: "line", showSymbol: points.length < 60, sampling: undefined, connectNulls: false, ...colored };
+    const stroke = (style: Record<string, number>) => (line.color ? { ...style, color: line.color } : style);
     if (settings.smoothing > 0) {
       const smoothed = smooth(points.map((p) => p[1]), settings.smoothing);
-      series.push({ ...common, name: line.label, data: points.map((p, i) => [p[0], smoothed[i]]), lineStyle: { width: 2 } });
-      series.push({ ...common, name: line.label, data: points, lineStyle: { width: 1, opacity: 0.25 }, silent: true, tooltip: { show: false } });
+      series.push({ ...common, name: line.label, data: points.map((p, i) => [p[0], smoothed[i]]), lineStyle: stroke({ width: 2 }) });
+      series.push({ ...common, name: line.label, data: points, lineStyle: stroke({ width: 1, opacity: 0.25 }), silent: true, tooltip: { show: false } });
     } else {
-      series.push({ ...common, name: line.label, data: points, lineStyle: { width: 1.5 } });
+      series.push({ ...common, name: line.label, data: points, lineStyle: stroke({ width: 1.5 }) });
     }
   }
   return {
     grid: { left: 56, right: 24, top: 36, bottom: 56 },
-    legend: { type: "scroll", top: 4, data: lines.map((line) => line.label) },
+    // Many lines: no legend (each run's colour is its swatch in the table and the run list).
+    legend: { show: lines.length <= MAX_LEGEND, type: "scroll", top: 4, data: lines.length <= MAX_LEGEND ? lines.map((line) => line.label) : [] },
     tooltip: { trigger: "axis", confine: true },
     xAxis: xAxis(settings.xMode),
     yAxis: { type: settings.logY ? "log" : "value", scale: true },

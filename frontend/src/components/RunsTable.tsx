@@ -1,6 +1,10 @@
 // The runs table: virtualised rows (only the visible ones are in the DOM), sortable headers.
-import { useEffect, useRef, useState } from "preact/hooks";
+//
+// Rows have one height, measured from a drawn row (not assumed), so the spacers above and
+// below the drawn rows always add up to the real height of the rows they stand for.
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Run } from "../api";
+import { runColor } from "../lib/colors";
 import { durationSeconds, formatDuration, formatTime, formatValue } from "../lib/format";
 import type { LastValues, SortKey } from "../lib/runFilter";
 import { href } from "../router";
@@ -19,6 +23,10 @@ export interface Columns {
   tags: boolean;
   properties: boolean;
   metrics: string[];
+  /** Properties shown as columns of their own (sortable: ``prop:<key>``). */
+  propKeys?: string[];
+  /** Tags shown as columns of their own (sortable: ``tag:<key>``). */
+  tagKeys?: string[];
 }
 
 interface Props {
@@ -34,30 +42,64 @@ interface Props {
   runHref?: (run: Run) => string | undefined;
   /** Where those links open (``_blank`` where leaving the page would lose it). */
   linkTarget?: string;
+  /** Where to scroll to once the rows are there (pixels). */
+  initialTop?: number;
+  /** Called (debounced) with the scroll position after the user scrolls. */
+  onScrolled?: (top: number) => void;
 }
 
 const studioHref = (run: Run) => href.run(run.experiment_id, run.run_id);
 
-const ROW_HEIGHT = 36;
+const DEFAULT_ROW_HEIGHT = 36;
 const OVERSCAN = 12;
 
 export function RunsTable(props: Props) {
-  const { rows, columns, sort, onSort } = props;
+  const { rows, columns, sort, onSort, initialTop, onScrolled } = props;
   const scroller = useRef<HTMLDivElement>(null);
+  const body = useRef<HTMLTableSectionElement>(null);
+  const [rowHeight, setRowHeight] = useState(DEFAULT_ROW_HEIGHT);
   const [view, setView] = useState({ top: 0, height: 640 });
+  const scrolledRef = useRef(onScrolled);
+  scrolledRef.current = onScrolled;
   useEffect(() => {
     const element = scroller.current;
     if (!element) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const update = () => setView({ top: element.scrollTop, height: element.clientHeight });
+    const scrolled = () => {
+      update();
+      clearTimeout(timer);
+      timer = setTimeout(() => scrolledRef.current?.(element.scrollTop), 200);
+    };
     update();
-    element.addEventListener("scroll", update, { passive: true });
+    element.addEventListener("scroll", scrolled, { passive: true });
     const observer = new ResizeObserver(update);
     observer.observe(element);
     return () => {
-      element.removeEventListener("scroll", update);
+      clearTimeout(timer);
+      element.removeEventListener("scroll", scrolled);
       observer.disconnect();
     };
   }, []);
+
+  // The real height of a row (the same for every row: cells never wrap).
+  useLayoutEffect(() => {
+    const drawn = body.current?.querySelector("tr[data-run]");
+    if (!drawn) return;
+    const height = drawn.getBoundingClientRect().height;
+    if (height > 0 && Math.abs(height - rowHeight) > 0.5) setRowHeight(height);
+  });
+
+  const restored = useRef(false);
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (restored.current || !element || !rows.length) return;
+    restored.current = true;
+    if (initialTop) {
+      element.scrollTop = initialTop;
+      setView({ top: element.scrollTop, height: element.clientHeight });
+    }
+  }, [rows.length]);
 
   const marked = useRef(false);
   useEffect(() => {
@@ -66,12 +108,15 @@ export function RunsTable(props: Props) {
     requestAnimationFrame(() => performance.mark("runhistory:runs-table"));
   }, [rows.length]);
 
-  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
-  const last_ = Math.min(rows.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
-  const width = 5 + Number(columns.duration) + Number(columns.start) + Number(columns.tags) + Number(columns.properties) + columns.metrics.length;
+  const first = Math.max(0, Math.floor(view.top / rowHeight) - OVERSCAN);
+  const last_ = Math.min(rows.length, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
+  const propKeys = columns.propKeys ?? [];
+  const tagKeys = columns.tagKeys ?? [];
+  const width = 5 + Number(columns.duration) + Number(columns.start) + Number(columns.tags) + Number(columns.properties)
+    + columns.metrics.length + propKeys.length + tagKeys.length;
 
   const header = (column: string, label: string, title?: string) => (
-    <th aria-sort={sort.column === column ? (sort.desc ? "descending" : "ascending") : "none"} title={title}>
+    <th key={column} aria-sort={sort.column === column ? (sort.desc ? "descending" : "ascending") : "none"} title={title} data-column={column}>
       <button class="sort" onClick={() => onSort({ column, desc: sort.column === column ? !sort.desc : true })}>
         {label} {sort.column === column ? (sort.desc ? "▼" : "▲") : ""}
       </button>
@@ -79,33 +124,37 @@ export function RunsTable(props: Props) {
   );
 
   return (
-    <div class="runs-scroll" ref={scroller} tabIndex={-1}>
-      <table class="data runs" id="runs" aria-rowcount={rows.length}>
-        <thead>
-          <tr>
-            <th><span class="sr-only">select</span></th>
-            {header("status", "Status")}
-            {header("number", "#")}
-            {header("name", "Name")}
-            <th>Type</th>
-            {columns.duration && header("duration", "Duration")}
-            {columns.start && header("start", "Started")}
-            {columns.tags && <th>Tags</th>}
-            {columns.properties && <th>Properties</th>}
-            {columns.metrics.map((name) => header(`metric:${name}`, name, `last value of ${name}`))}
-          </tr>
-        </thead>
-        <tbody>
-          {first > 0 && <tr class="spacer" style={{ height: `${first * ROW_HEIGHT}px` }}><td colSpan={width} /></tr>}
-          {rows.slice(first, last_).map((row) => (
-            <RunRow key={row.run.run_id} row={row} {...props} />
-          ))}
-          {last_ < rows.length && <tr class="spacer" style={{ height: `${(rows.length - last_) * ROW_HEIGHT}px` }}><td colSpan={width} /></tr>}
-        </tbody>
-      </table>
-      {!rows.length && <p class="muted">No runs match.</p>}
-      <span class="sr-only">{rows.length} runs</span>
-    </div>
+    <>
+      <div class="runs-scroll" ref={scroller} tabIndex={-1}>
+        <table class="data runs" id="runs" aria-rowcount={rows.length}>
+          <thead>
+            <tr>
+              <th><span class="sr-only">select</span></th>
+              {header("status", "Status")}
+              {header("number", "#")}
+              {header("name", "Name")}
+              <th>Type</th>
+              {columns.duration && header("duration", "Duration")}
+              {columns.start && header("start", "Started")}
+              {columns.tags && <th>Tags</th>}
+              {columns.properties && <th>Properties</th>}
+              {propKeys.map((key) => header(`prop:${key}`, key, `property ${key}`))}
+              {tagKeys.map((key) => header(`tag:${key}`, `tag ${key}`, `tag ${key}`))}
+              {columns.metrics.map((name) => header(`metric:${name}`, name, `last value of ${name}`))}
+            </tr>
+          </thead>
+          <tbody ref={body}>
+            {first > 0 && <tr class="spacer" style={{ height: `${first * rowHeight}px` }}><td colSpan={width} /></tr>}
+            {rows.slice(first, last_).map((row) => (
+              <RunRow key={row.run.run_id} row={row} {...props} />
+            ))}
+            {last_ < rows.length && <tr class="spacer" style={{ height: `${(rows.length - last_) * rowHeight}px` }}><td colSpan={width} /></tr>}
+          </tbody>
+        </table>
+        {!rows.length && <p class="muted">No runs match.</p>}
+      </div>
+      <span class="sr-only" aria-live="polite">{rows.length} runs</span>
+    </>
   );
 }
 
@@ -113,8 +162,9 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = st
   const { run } = row;
   const link = runHref(run);
   const values = last[run.run_id] ?? {};
+  const color = runColor(run);
   return (
-    <tr data-run={run.run_id} data-number={run.number} style={{ height: `${ROW_HEIGHT}px` }}>
+    <tr data-run={run.run_id} data-number={run.number}>
       <td>
         <input type="checkbox" aria-label={`select run ${run.number}`} checked={selected.has(run.run_id)} onChange={(e) => onSelect(run.run_id, e.currentTarget.checked)} />
       </td>
@@ -126,6 +176,7 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = st
             {row.expanded ? "▾" : "▸"}
           </button>
         ) : <span class="toggle-space" />}
+        <span class="swatch" style={{ background: color }} data-color={color} aria-hidden="true" />
         {link ? <a href={link} target={linkTarget}>{run.display_name || run.run_id}</a> : <span>{run.display_name || run.run_id}</span>}
         {row.children > 0 && <span class="muted small"> ({row.children})</span>}
       </td>
@@ -134,6 +185,8 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = st
       {columns.start && <td>{formatTime(run.start_time ?? run.created_time)}</td>}
       {columns.tags && <td class="clip"><Chips values={run.tags} /></td>}
       {columns.properties && <td class="clip"><Chips values={run.properties} /></td>}
+      {(columns.propKeys ?? []).map((key) => <td key={`p:${key}`} class="clip" data-prop={key}>{run.properties[key] ?? ""}</td>)}
+      {(columns.tagKeys ?? []).map((key) => <td key={`t:${key}`} class="clip" data-tag={key}>{key in run.tags ? (run.tags[key] ?? "✓") : ""}</td>)}
       {columns.metrics.map((name) => <td key={name} class="num" data-metric={name}>{formatValue(values[name])}</td>)}
     </tr>
   );

@@ -34,11 +34,14 @@ export function formatDuration(seconds: number | null): string {
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "number") {
+    if (Number.isNaN(value)) return "NaN";
+    if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
     if (Number.isInteger(value)) return String(value);
     const abs = Math.abs(value);
     return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : value.toPrecision(5).replace(/\.?0+$/, "");
   }
   if (typeof value === "string") return value;
+  if (Array.isArray(value)) return `[${value.map(formatValue).join(", ")}]`;
   return JSON.stringify(value);
 }
 

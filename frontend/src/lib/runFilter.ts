@@ -1,8 +1,11 @@
 // Filtering and sorting of runs in the runs table.
 //
 // The filter box takes space-separated terms, all of which must hold:
-//   status:Running     tag:key   tag:key=value   prop:key=value   loss<0.5   accuracy>=0.9
+//   status:Running   tag:key   tag:key=value   prop:key=value   prop:lr<0.1   tag:epochs>=10
+//   loss<0.5   accuracy>=0.9
 // and any other word is free text matched against name, number, id, tags and properties.
+// Comparisons are numeric when both sides are numbers. A term that cannot be read (``loss<``,
+// ``>0.5``, ``accuracy>high``, ``tag:``, ``status:Bogus``) is reported, not silently ignored.
 import type { Run } from "../api";
 import { durationSeconds } from "./format";
 
@@ -10,46 +13,79 @@ export type LastValues = Record<string, Record<string, unknown>>;
 
 type Test = (run: Run, last: LastValues) => boolean;
 
-const COMPARISON = /^([^<>=!:]+)(<=|>=|!=|<|>|=)(.+)$/;
+export interface ParsedFilter {
+  test: Test;
+  /** One message per term that could not be read (those terms are left out of ``test``). */
+  errors: string[];
+}
+
+const COMPARISON = /^([^<>=!]+)(<=|>=|!=|<|>|=)([^<>=!]*)$/;
+const OPERATOR = /[<>=!]/;
+const STATUSES = new Set([
+  "notstarted", "starting", "provisioning", "preparing", "queued", "running", "finalizing",
+  "cancelrequested", "completed", "failed", "canceled", "notresponding",
+]);
+
+/** A number for a text that reads as one ("0.1", "1e-3"), else null. */
+export function asNumber(value: unknown): number | null {
+  if (typeof value === "number") return value;
+  if (typeof value !== "string" || value.trim() === "") return null;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : null;
+}
 
 function compare(value: unknown, op: string, target: string): boolean {
-  const number = Number(target);
-  if (typeof value === "number" && Number.isFinite(number)) {
+  const wanted = asNumber(target);
+  const have = asNumber(value);
+  if (wanted !== null && have !== null) {
     switch (op) {
-      case "<": return value < number;
-      case "<=": return value <= number;
-      case ">": return value > number;
-      case ">=": return value >= number;
-      case "!=": return value !== number;
-      default: return value === number;
+      case "<": return have < wanted;
+      case "<=": return have <= wanted;
+      case ">": return have > wanted;
+      case ">=": return have >= wanted;
+      case "!=": return have !== wanted;
+      default: return have === wanted;
     }
   }
-  const text = value === null || value === undefined ? "" : String(value);
+  if (value === undefined) return false;
+  const text = value === null ? "" : String(value);
   return op === "!=" ? text !== target : op === "=" ? text === target : false;
 }
 
-function pairTest(spec: string, pick: (run: Run) => Record<string, string | null>): Test {
-  const at = spec.indexOf("=");
-  const key = at < 0 ? spec : spec.slice(0, at);
-  const value = at < 0 ? undefined : spec.slice(at + 1);
+class FilterError extends Error {}
+
+function comparison(word: string): [string, string, string] {
+  const match = COMPARISON.exec(word);
+  if (!match || !match[3]) throw new FilterError(`cannot read “${word}”: write name<number, name>=number or name=value`);
+  const [, name, op, target] = match;
+  if (op !== "=" && op !== "!=" && asNumber(target) === null) {
+    throw new FilterError(`“${word}”: ${op} needs a number, not “${target}”`);
+  }
+  return [name, op, target];
+}
+
+function pairTest(prefix: string, spec: string, pick: (run: Run) => Record<string, string | null>): Test {
+  if (!spec || /^[<>=!]/.test(spec)) throw new FilterError(`“${prefix}${spec}” needs a key: ${prefix}key or ${prefix}key=value`);
+  if (!OPERATOR.test(spec)) return (run) => spec in pick(run);
+  const [key, op, target] = comparison(spec);
   return (run) => {
     const values = pick(run);
-    if (!(key in values)) return false;
-    return value === undefined || values[key] === value;
+    return key in values && compare(values[key], op, target);
   };
 }
 
 function term(word: string): Test {
   const lower = word.toLowerCase();
   if (lower.startsWith("status:")) {
-    const wanted = lower.slice(7).split(",");
+    const wanted = lower.slice(7).split(",").filter(Boolean);
+    const unknown = wanted.filter((s) => !STATUSES.has(s));
+    if (!wanted.length || unknown.length) throw new FilterError(`“${word}”: no such status${unknown.length ? ` “${unknown.join(", ")}”` : ""}`);
     return (run) => wanted.includes(run.status.toLowerCase());
   }
-  if (lower.startsWith("tag:")) return pairTest(word.slice(4), (run) => run.tags);
-  if (lower.startsWith("prop:")) return pairTest(word.slice(5), (run) => run.properties);
-  const match = COMPARISON.exec(word);
-  if (match) {
-    const [, name, op, target] = match;
+  if (lower.startsWith("tag:")) return pairTest("tag:", word.slice(4), (run) => run.tags);
+  if (lower.startsWith("prop:")) return pairTest("prop:", word.slice(5), (run) => run.properties);
+  if (OPERATOR.test(word)) {
+    const [name, op, target] = comparison(word);
     return (run, last) => compare(last[run.run_id]?.[name], op, target);
   }
   return (run) => searchText(run).includes(lower);
@@ -68,15 +104,30 @@ function searchText(run: Run): string {
   return text;
 }
 
-/** A predicate for the filter text (always true for an empty filter). */
+/** The predicate of the filter text (always true for an empty filter), and its errors. */
+export function readFilter(text: string): ParsedFilter {
+  const tests: Test[] = [];
+  const errors: string[] = [];
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    try {
+      tests.push(term(word));
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      errors.push(error.message);
+    }
+  }
+  return { test: (run, last) => tests.every((test) => test(run, last)), errors };
+}
+
+/** A predicate for the filter text (terms that cannot be read are left out). */
 export function parseFilter(text: string): Test {
-  const tests = text.trim().split(/\s+/).filter(Boolean).map(term);
-  return (run, last) => tests.every((test) => test(run, last));
+  return readFilter(text).test;
 }
 
 export type SortKey = { column: string; desc: boolean };
 
-/** The value a column sorts by: built-in columns, ``metric:<name>``, ``tag:<k>``, ``prop:<k>``. */
+/** The value a column sorts by: built-in columns, ``metric:<name>``, ``tag:<k>``, ``prop:<k>``
+ *  (numbers as numbers, so that 10 comes after 9). */
 export function sortValue(run: Run, column: string, last: LastValues): number | string | null {
   switch (column) {
     case "number": return run.number;
@@ -87,10 +138,15 @@ export function sortValue(run: Run, column: string, last: LastValues): number | 
   }
   if (column.startsWith("metric:")) {
     const value = last[run.run_id]?.[column.slice(7)];
-    return typeof value === "number" || typeof value === "string" ? value : null;
+    if (typeof value === "number") return Number.isNaN(value) ? null : value;
+    return typeof value === "string" ? value : null;
   }
-  if (column.startsWith("tag:")) return run.tags[column.slice(4)] ?? null;
-  if (column.startsWith("prop:")) return run.properties[column.slice(5)] ?? null;
+  if (column.startsWith("tag:") || column.startsWith("prop:")) {
+    const values = column.startsWith("tag:") ? run.tags : run.properties;
+    const value = values[column.slice(column.indexOf(":") + 1)];
+    if (value === undefined || value === null) return null;
+    return asNumber(value) ?? value;
+  }
   return null;
 }
 
@@ -100,6 +156,7 @@ export function sortRuns(runs: Run[], key: SortKey, last: LastValues): Run[] {
     if (a === b) return 0;
     if (a === null) return 1; // missing values last in both directions
     if (b === null) return -1;
+    if (typeof a !== typeof b) return typeof a === "number" ? -1 : 1; // numbers before text
     const order = a < b ? -1 : 1;
     return key.desc ? -order : order;
   });

@@ -9,6 +9,7 @@ import { FilesTab } from "./run/Files";
 import { LogsTab } from "./run/Logs";
 import { MetricsTab } from "./run/Metrics";
 import { SWEEP_RUN_TYPE, SweepTab } from "./run/Sweep";
+import { RunTitle } from "./run/Describe";
 import { TagEditor } from "./run/Tags";
 
 const SWEEP_TAB = ["sweep", "Sweep"] as const;
@@ -46,7 +47,7 @@ export function RunPage({ experimentId, runId, tab }: { experimentId: string; ru
           {run.snapshot_id && <> · <a href={api.snapshotUrl(run.snapshot_id)} download={`${run.run_id}-snapshot.zip`}>snapshot (zip)</a></>}
         </p>
         <p class="muted small">{timesLine(run)}</p>
-        {run.description && <p>{run.description}</p>}
+        <RunTitle run={run} onChange={loaded.reload} />
       </header>
       <ErrorDetails run={run} />
       <div class="two-col">

@@ -368,6 +368,11 @@ class MetricQueue:
         read-only folder or a full disk is reported at once)."""
         return retry(call, is_transient, _RETRY)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (the connection is being shut down)."""
+        return self._closed
+
     def close(self, timeout_seconds: float = 60) -> None:
         """Store what is queued, then stop the writer; refusals no run has raised yet are
         reported on stderr (as at exit)."""

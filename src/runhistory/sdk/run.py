@@ -21,6 +21,7 @@ from runhistory.tracking.validation import check_properties, check_tags
 if TYPE_CHECKING:
     from runhistory.client.protocol import Backend
     from runhistory.sdk.experiment import Experiment
+    from runhistory.sdk.heartbeat import Heartbeat
     from runhistory.sdk.model import Model
     from runhistory.sdk.workspace import Workspace
     from runhistory.sysmetrics.monitor import SystemMonitor
@@ -62,6 +63,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self._write_behind: bool = bool(kwargs.get("_write_behind"))
         self._added_properties: dict[str, str] = {}
         self._system_monitor: SystemMonitor | None = None
+        self._heartbeat: Heartbeat | None = None  # interactive runs beat while their process lives
 
     @property
     def _backend(self) -> Backend:
@@ -80,6 +82,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         **kwargs: Any,
     ) -> Run:
         from runhistory.sdk.environment_info import shared_environment
+        from runhistory.sdk.heartbeat import start_heartbeat
         from runhistory.sdk.write_behind import queue_new_run, writes_behind
         from runhistory.sysmetrics.monitor import check_settings
 
@@ -111,6 +114,10 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             _info=info,
             _track_outputs=True,
             _write_behind=behind,
+        )
+        queue = connection.queue
+        run._heartbeat = start_heartbeat(
+            lambda: run._backend.heartbeat(run.id), run.id, lambda: not queue.closed
         )
         if run._outputs_dir is not None:  # as the original: the tracked folder exists at once
             os.makedirs(run._outputs_dir, exist_ok=True)

@@ -92,6 +92,7 @@ class RunStateMixin:
         """Cancel the run: a submitted job is stopped; an interactive run becomes Canceled."""
         from runhistory.sdk.cancel import cancel_run
 
+        self._stop_heartbeat()
         self._stop_system_metrics()
         self._info = cancel_run(self)  # type: ignore[arg-type]
 
@@ -107,7 +108,13 @@ class RunStateMixin:
         if monitor is not None:
             monitor.stop()
 
+    def _stop_heartbeat(self) -> None:
+        beat = getattr(self, "_heartbeat", None)
+        if beat is not None:
+            beat.stop()
+
     def _finish(self, status: str, error: dict[str, Any] | None, set_status: bool) -> None:
+        self._stop_heartbeat()
         self._stop_system_metrics()
         # The cached status is enough here: the store refuses a finished run atomically.
         if st.is_terminal(self._info.status):

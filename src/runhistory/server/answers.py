@@ -155,6 +155,13 @@ class Count(BaseModel):
     count: int
 
 
+class RunsLookupAnswer(BaseModel):
+    """Runs found by id, in the order asked, and the ids of no run."""
+
+    items: list[RunInfo]
+    missing: list[str]
+
+
 ModelPage = Page[ModelInfo]
 EnvironmentPage = Page[EnvironmentVersion]
 ComputeTargetPage = Page[ComputeTargetInfo]

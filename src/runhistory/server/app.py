@@ -29,6 +29,7 @@ from runhistory.server.routes import (
     experiments,
     files,
     jobs,
+    lookup,
     metrics,
     models,
     runs,
@@ -92,8 +93,8 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (experiments, runs, metrics, files, models, environments, compute, jobs,
-                   secrets, about):  # fmt: skip
+    for module in (lookup, experiments, runs, metrics, files, models, environments, compute,
+                   jobs, secrets, about):  # fmt: skip
         api.include_router(module.router)
     api.include_router(runs.count_router)
     return api

@@ -136,3 +136,15 @@ class LastValuesRequest(_Body):
 
     run_ids: list[str] = Field(min_length=1, max_length=10_000)
     names: list[str] | None = None
+
+
+class RunIdsRequest(_Body):
+    """Several runs by id (``POST /metrics/infos``)."""
+
+    run_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class RunsLookup(RunIdsRequest):
+    """Several runs by id, with or without their definitions (``POST /runs/lookup``)."""
+
+    with_definition: bool = False

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from runhistory.errors import ConflictError
+from runhistory.errors import ConflictError, NotFoundError
 from runhistory.tracking.entities import (
     ComputeTargetInfo,
     EnvironmentVersion,
@@ -130,10 +131,33 @@ class TrackingStore(abc.ABC):
         another kind (InvalidMetricError), a value the database cannot keep.
         """
 
+    def get_runs(self, run_ids: Sequence[str], with_definition: bool = False) -> list[RunInfo]:
+        """The runs of these ids that exist, in the order asked (each once); without their
+        definitions unless ``with_definition``."""
+        found = []
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                run = self.get_run(run_id)
+            except NotFoundError:
+                continue
+            found.append(run if with_definition else replace(run, run_definition=None))
+        return found
+
     # ---- metrics -----------------------------------------------------------------------
     @abc.abstractmethod
     def get_metric_infos(self, run_id: str) -> list[MetricInfo]:
         """Every metric of a run, without points, ordered by name."""
+
+    def get_metric_infos_of(self, run_ids: Sequence[str]) -> list[MetricInfo]:
+        """Every metric of the runs of these ids (in the order asked, then by name); an id of
+        no run adds nothing."""
+        found: list[MetricInfo] = []
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                found.extend(self.get_metric_infos(run_id))
+            except NotFoundError:
+                continue
+        return found
 
     @abc.abstractmethod
     def get_metric_infos_page(

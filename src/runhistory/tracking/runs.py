@@ -106,6 +106,10 @@ class RunRules:
         """The run with this id; a running run whose heartbeat stopped shows NotResponding."""
         return self._present(self.store.get_run(run_id))
 
+    def get_runs(self, run_ids: Sequence[str], with_definition: bool = False) -> list[RunInfo]:
+        """The runs of these ids that exist, in the order asked, as :meth:`get_run` shows them."""
+        return [self._present(run) for run in self.store.get_runs(run_ids, with_definition)]
+
     def _present(self, run: RunInfo) -> RunInfo:
         beat = run.heartbeat_time
         if (

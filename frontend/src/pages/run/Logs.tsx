@@ -1,7 +1,8 @@
 // The run's logs: pick a file under logs/, tail it every 2 s while the run is live.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type Run } from "../../api";
 import { ErrorNote, Loading } from "../../components/common";
+import { parseAnsi } from "../../lib/ansi";
 import { isLive } from "../../lib/format";
 import { POLL_MS, useInterval, useLoad } from "../../lib/hooks";
 
@@ -38,6 +39,8 @@ function LogView({ runId, name, live }: { runId: string; name: string; live: boo
   const offset = useRef(0);
   const box = useRef<HTMLPreElement>(null);
   const busy = useRef(false);
+  const [search, setSearch] = useState("");
+  const [follow, setFollow] = useState(live);
   const more = () => {
     if (busy.current) return;
     busy.current = true;
@@ -55,12 +58,29 @@ function LogView({ runId, name, live }: { runId: string; name: string; live: boo
   useInterval(more, live ? POLL_MS : null);
   useEffect(() => {
     const element = box.current;
-    if (element && live) element.scrollTop = element.scrollHeight;
-  }, [text, live]);
+    if (element && follow) element.scrollTop = element.scrollHeight;
+  }, [text, follow]);
+  const shown = useMemo(() => {
+    const wanted = search.trim().toLowerCase();
+    if (!wanted) return text;
+    return text.replace(/\r\n/g, "\n").split("\n").filter((line) => line.toLowerCase().includes(wanted)).join("\n");
+  }, [text, search]);
+  const segments = useMemo(() => parseAnsi(shown), [shown]);
   return (
     <>
       {error && <ErrorNote error={error} />}
-      <pre class="log" ref={box} tabIndex={0} aria-label={`log ${name}`}>{text}</pre>
+      <div class="toolbar">
+        <input type="search" value={search} placeholder="search the log" aria-label="search the log" onInput={(e) => setSearch(e.currentTarget.value)} />
+        <label><input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} /> follow</label>
+        {text.length >= MAX_CHARS && <span class="muted small">showing the last {MAX_CHARS.toLocaleString()} characters (download for all)</span>}
+      </div>
+      <pre class="log" ref={box} tabIndex={0} aria-label={`log ${name}`}>
+        {segments.map((segment, i) => (
+          segment.classes || segment.color || segment.background
+            ? <span key={i} class={segment.classes || undefined} style={{ color: segment.color, background: segment.background }}>{segment.text}</span>
+            : segment.text
+        ))}
+      </pre>
     </>
   );
 }

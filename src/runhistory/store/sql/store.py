@@ -17,6 +17,7 @@ from runhistory.store.sql._common import require_run, upsert
 from runhistory.store.sql._compute_targets import ComputeTargetsMixin
 from runhistory.store.sql._environments import EnvironmentsMixin
 from runhistory.store.sql._experiments import ExperimentsMixin
+from runhistory.store.sql._lookup import LookupMixin
 from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
 from runhistory.store.sql._runs import RunsMixin
@@ -29,6 +30,7 @@ from runhistory.tracking.entities import FileInfo
 class SqlTrackingStore(
     ExperimentsMixin,
     RunsMixin,
+    LookupMixin,
     ChangesMixin,
     MetricsMixin,
     ModelsMixin,
