@@ -1,16 +1,21 @@
 """The heartbeat of an interactive run: while its process lives, the run says so.
 
 A run started with ``experiment.start_logging()`` beats every
-``RUNHISTORY_HEARTBEAT_INTERVAL`` seconds from a daemon thread until it finishes. When the
-process is killed the beats stop, and after ``RUNHISTORY_HEARTBEAT_TIMEOUT`` seconds the
-server and the studio show the run as ``NotResponding`` instead of ``Running`` forever.
+``RUNHISTORY_HEARTBEAT_INTERVAL`` seconds until it finishes. When the process is killed the
+beats stop, and after ``RUNHISTORY_HEARTBEAT_TIMEOUT`` seconds the server and the studio show
+the run as ``NotResponding`` instead of ``Running`` forever.
+
+One daemon thread per process beats for every live run (starting a run only adds it to a
+table), so creating thousands of short runs costs no thread each.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from runhistory import settings
 from runhistory.errors import RunhistoryError
@@ -18,43 +23,95 @@ from runhistory.errors import RunhistoryError
 _log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Heartbeat:
-    """Calls ``beat`` every ``interval`` seconds until :meth:`stop` (the first after one
-    interval: a run shorter than that never beats, and stays one transaction)."""
+    """One run's beat: ``beat`` is called every ``interval`` seconds (the first after one
+    interval: a run shorter than that never beats, and stays one transaction) while
+    ``alive()`` holds, until :meth:`stop`."""
 
-    def __init__(
-        self, beat: Callable[[], None], interval: float, name: str, alive: Callable[[], bool]
-    ) -> None:
-        self._beat = beat
-        self._alive = alive
-        self._interval = max(0.05, interval)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-
-    def start(self) -> Heartbeat:
-        """Start beating (returns itself)."""
-        self._thread.start()
-        return self
+    run_id: str
+    beat: Callable[[], None]
+    interval: float
+    alive: Callable[[], bool]
+    due: float = field(default=0.0)
+    _beater: _Beater | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         """Stop beating (a beat under way finishes; no other follows)."""
-        self._stopped.set()
+        if self._beater is not None:
+            self._beater.remove(self)
+
+
+class _Beater:
+    """The process's beating thread and the table of runs it beats for."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._beats: set[Heartbeat] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, heartbeat: Heartbeat) -> None:
+        with self._wake:
+            heartbeat.due = time.monotonic() + heartbeat.interval
+            heartbeat._beater = self
+            self._beats.add(heartbeat)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="runhistory-heartbeat", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def remove(self, heartbeat: Heartbeat) -> None:
+        with self._wake:
+            self._beats.discard(heartbeat)
+
+    def _due_now(self) -> list[Heartbeat]:
+        """Wait until a beat is due; the beats due (empty when none is left to wait for)."""
+        with self._wake:
+            while True:
+                if not self._beats:
+                    self._wake.wait(timeout=60)
+                    if not self._beats:
+                        self._thread = None
+                        return []
+                    continue
+                now = time.monotonic()
+                due = [h for h in self._beats if h.due <= now]
+                if due:
+                    for h in due:
+                        h.due = now + h.interval
+                    return due
+                self._wake.wait(timeout=min(h.due for h in self._beats) - now)
 
     def _loop(self) -> None:
-        while not self._stopped.wait(self._interval):
-            if not self._alive():  # the connection was closed: the run is left as it is
+        while True:
+            due = self._due_now()
+            if not due:
                 return
-            try:
-                self._beat()
-            except (RunhistoryError, OSError) as exc:  # the next beat tries again
-                _log.debug("heartbeat failed: %s", exc)
-            except Exception as exc:  # the connection was closed: no more beats
-                _log.debug("heartbeat stopped: %s", exc)
-                return
+            for heartbeat in due:
+                with self._wake:
+                    if heartbeat not in self._beats:  # stopped while others beat
+                        continue
+                if not heartbeat.alive():  # the connection was closed: the run is left as it is
+                    self.remove(heartbeat)
+                    continue
+                try:
+                    heartbeat.beat()
+                except (RunhistoryError, OSError) as exc:  # the next beat tries again
+                    _log.debug("heartbeat of %s failed: %s", heartbeat.run_id, exc)
+                except Exception as exc:  # the connection was closed: no more beats
+                    _log.debug("heartbeat of %s stopped: %s", heartbeat.run_id, exc)
+                    self.remove(heartbeat)
+
+
+_BEATER = _Beater()
 
 
 def start_heartbeat(beat: Callable[[], None], run_id: str, alive: Callable[[], bool]) -> Heartbeat:
     """A started :class:`Heartbeat` of run ``run_id`` at the configured interval, beating while
     ``alive()`` (its connection is open)."""
-    interval = float(settings.get("RUNHISTORY_HEARTBEAT_INTERVAL"))
-    return Heartbeat(beat, interval, f"runhistory-heartbeat-{run_id}", alive).start()
+    interval = max(0.05, float(settings.get("RUNHISTORY_HEARTBEAT_INTERVAL")))
+    heartbeat = Heartbeat(run_id, beat, interval, alive)
+    _BEATER.add(heartbeat)
+    return heartbeat

@@ -39,3 +39,25 @@ def test_interactive_run_beats_until_it_completes(
         assert run.get_status() == "Completed"
     finally:
         close_all()
+
+
+def test_runs_of_a_process_share_one_beating_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setenv("RUNHISTORY_HEARTBEAT_INTERVAL", "0.05")
+    workspace = Workspace(path=str(tmp_path / "ws"))
+    try:
+        experiment = Experiment(workspace, "many-beats")
+        runs = [experiment.start_logging(outputs=False) for _ in range(30)]
+        beaters = [t for t in threading.enumerate() if t.name == "runhistory-heartbeat"]
+        assert len(beaters) == 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_beat_of(workspace, r.id) is None for r in runs):
+            time.sleep(0.05)
+        assert all(_beat_of(workspace, r.id) is not None for r in runs)  # every run beats
+        for run in runs:
+            run.complete()
+    finally:
+        close_all()
