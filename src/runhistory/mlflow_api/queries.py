@@ -18,7 +18,7 @@ from runhistory.mlflow_api.fields import list_of
 from runhistory.mlflow_api.paging import next_token, offset_of, page_size
 from runhistory.mlflow_api.runs import MlflowRuns
 from runhistory.mlflow_api.search import matches, parse_filter, parse_order_by, sort_records
-from runhistory.tracking.entities import RunInfo
+from runhistory.tracking.entities import MetricInfo, RunInfo
 from runhistory.tracking.service import TrackingService
 
 MAX_RUNS_PER_PAGE = 50_000
@@ -66,7 +66,13 @@ class MlflowQueries:
         kept = [r for r in records if all(matches(c, r[c.entity].get(c.key)) for c in clauses)]
         ordered = sort_records(kept, order)
         page = ordered[offset : offset + size]
-        answer: dict[str, Any] = {"runs": [self.runs.run_json(r["run"]["run"]) for r in page]}
+        shown: list[RunInfo] = [r["run"]["run"] for r in page]
+        infos: dict[str, list[MetricInfo]] = {run.run_id: [] for run in shown}
+        for info in self.service.store.get_metric_infos_of(list(infos)):  # one read for the page
+            infos[info.run_id].append(info)
+        answer: dict[str, Any] = {
+            "runs": [self.runs.run_json(run, infos[run.run_id]) for run in shown]
+        }
         token = next_token(offset, size, len(ordered))
         if token:
             answer["next_page_token"] = token

@@ -21,6 +21,7 @@ from runhistory.tracking.entities import (
     KIND_SCALAR,
     VTYPE_FLOAT,
     VTYPE_NAN,
+    MetricInfo,
     MetricWrite,
     PropertyChange,
     RunChanges,
@@ -58,8 +59,13 @@ class MlflowRuns:
         except NotFoundError:
             raise not_found(f"Run with id={run_id} not found") from None
 
-    def run_json(self, run: RunInfo) -> dict[str, Any]:
-        """A run as MLflow's ``Run`` message: info, and data with latest metrics, params, tags."""
+    def run_json(
+        self, run: RunInfo, metric_infos: Sequence[MetricInfo] | None = None
+    ) -> dict[str, Any]:
+        """A run as MLflow's ``Run`` message: info, and data with latest metrics, params, tags
+        (``metric_infos``: the run's metrics when already read, as a search reads a page's)."""
+        if metric_infos is None:
+            metric_infos = self.service.get_metric_infos(run.run_id)
         metrics = [
             {
                 "key": info.name,
@@ -67,7 +73,7 @@ class MlflowRuns:
                 "timestamp": mp.millis(info.updated_time) or 0,
                 "step": info.last_step or 0,
             }
-            for info in self.service.get_metric_infos(run.run_id)
+            for info in metric_infos
             if info.kind == KIND_SCALAR and info.count
         ]
         params = [{"key": k, "value": v} for k, v in sorted(run.properties.items())]
