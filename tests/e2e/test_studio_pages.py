@@ -152,7 +152,7 @@ def test_failed_run_shows_its_error(page: Any, studio: Studio) -> None:
 
 def test_system_metrics_have_their_own_section(page: Any, studio: Studio) -> None:
     open_page(page, run_path(studio, studio.demo.failed_id))
-    expect_chart(page, "loss")
+    page.locator('#summary tr[data-summary="loss"]').wait_for()  # logged once: in the summary
     section = page.locator('[data-section="system"]')
     assert section.locator("h3").inner_text() == "System"
     for metric in ("system/cpu_percent", "system/memory_percent"):
