@@ -71,8 +71,8 @@ class _Beater:
         with self._wake:
             while True:
                 if not self._beats:
-                    self._wake.wait(timeout=60)
-                    if not self._beats:
+                    woken = self._wake.wait(timeout=60)
+                    if not woken and not self._beats:  # a minute with no run: the thread ends
                         self._thread = None
                         return []
                     continue
