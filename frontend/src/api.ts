@@ -1,5 +1,5 @@
 // The REST API client: every call the studio makes goes through here (docs/rest-api.md).
-import { revive } from "./lib/revive";
+import { escapeKeys, parseWire } from "./lib/revive";
 
 export interface Experiment {
   experiment_id: string;
@@ -124,13 +124,13 @@ async function failure(response: Response): Promise<ApiError> {
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, headers: headers({}, method) };
   if (body !== undefined) {
-    init.body = JSON.stringify(body);
+    init.body = JSON.stringify(escapeKeys(body));
     init.headers = headers({ "Content-Type": "application/json" }, method);
   }
   const response = await fetch(`${BASE}${path}`, init);
   if (!response.ok) throw await failure(response);
   if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  return parseWire(await response.text()) as T;
 }
 
 function query(params: Record<string, string | number | boolean | string[] | undefined>): string {
@@ -202,7 +202,7 @@ export const api = {
     (await request<{ items: Run[] }>("POST", "/runs/lookup", { run_ids: runIds })).items,
   /** The metric infos of several runs in one request. */
   metricInfosOf: async (runIds: string[]) =>
-    revive((await request<{ items: MetricInfo[] }>("POST", "/metrics/infos", { run_ids: runIds })).items) as MetricInfo[],
+    (await request<{ items: MetricInfo[] }>("POST", "/metrics/infos", { run_ids: runIds })).items,
   /** Change a run's display name and description (``null`` clears one). */
   patchRun: (runId: string, fields: { display_name?: string | null; description?: string | null }) =>
     request<Run>("PATCH", `/runs/${enc(runId)}`, fields),
@@ -211,13 +211,13 @@ export const api = {
   patchTags: (runId: string, set: Record<string, string | null>, remove: string[]) =>
     request<void>("PATCH", `/runs/${enc(runId)}/tags`, { set, remove }),
   metricInfos: async (runId: string) =>
-    revive((await request<{ items: MetricInfo[] }>("GET", `/runs/${enc(runId)}/metrics/info`)).items) as MetricInfo[],
+    (await request<{ items: MetricInfo[] }>("GET", `/runs/${enc(runId)}/metrics/info`)).items,
   metric: async (runId: string, name: string) => {
     const found = await request<Record<string, unknown>>(
       "GET",
       `/runs/${enc(runId)}/metrics${query({ name })}`,
     );
-    return revive(found[name]);
+    return found[name];
   },
   /** Chart series; ``x`` is sent only for a time axis (steps are the default). */
   series: async ({ x, ...body }: SeriesRequest) =>
@@ -233,14 +233,12 @@ export const api = {
     request<{ steps: number[] | null; values: unknown[]; times: number[] }>(
       "GET",
       `/runs/${enc(runId)}/metrics/history${query({ name })}`,
-    ).then((found) => ({ ...found, values: revive(found.values) as unknown[] })),
-  last: async (runIds: string[], names?: string[]) =>
-    revive(
-      await request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
-        run_ids: runIds,
-        ...(names ? { names } : {}),
-      }),
-    ) as Record<string, Record<string, unknown>>,
+    ),
+  last: (runIds: string[], names?: string[]) =>
+    request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
+      run_ids: runIds,
+      ...(names ? { names } : {}),
+    }),
   files: (runId: string, prefix?: string) =>
     all<FileInfo>(`/runs/${enc(runId)}/files`, { prefix }),
   fileUrl: (runId: string, name: string) =>

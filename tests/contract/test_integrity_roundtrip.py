@@ -67,7 +67,6 @@ def same(got: Any, wanted: Any) -> bool:
 )
 @settings(
     max_examples=15,
-    derandomize=True,  # the same examples every run; see "Known issues" in docs/data-integrity.md
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

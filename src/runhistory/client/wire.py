@@ -6,7 +6,9 @@ float replaced by ``{"$float": "inf"}`` — the marker the SQL store already use
 documents. Integers beyond 64 bits (metric values are stored exactly whatever their size)
 travel as ``{"$int": "<decimal digits>"}``. Metric points travel as columns ``[steps,
 vtypes, numbers, texts, times]`` with a non-finite ``number`` written as the string ``"inf"``
-or ``"-inf"`` (NaN has its own vtype).
+or ``"-inf"`` (NaN has its own vtype). An object key that looks like one of these markers (a
+user's tag ``$int``, say) is escaped with one more ``$`` (see :mod:`runhistory.tracking.markers`),
+so that a map is never read back as a marker.
 """
 
 from __future__ import annotations
@@ -28,33 +30,40 @@ from runhistory.tracking.entities import (
     PointColumns,
     RunInfo,
 )
+from runhistory.tracking.markers import (
+    FLOAT_MARKER,
+    INT_MARKER,
+    KEY_LIKE,
+    escape_key,
+    unescape_key,
+)
 
 T = TypeVar("T")
-_MARKER = "$float"
-_INT_MARKER = "$int"
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson writes as a JSON number
 _RECORD_TYPES = (ExperimentInfo, RunInfo, FileInfo, MetricInfo, ModelInfo)
 
 
 def dumps(value: Any) -> bytes:
-    """Serialise ``value`` (records, dicts, lists) keeping non-finite floats and big ints."""
+    """Serialise ``value`` (records, dicts, lists) keeping non-finite floats, big ints and
+    keys that look like markers (escaped, see :mod:`runhistory.tracking.markers`)."""
     try:
         data = orjson.dumps(value, default=_default)
     except TypeError as exc:
         if "Integer exceeds" not in str(exc):
             raise
-        return orjson.dumps(tag_floats(value), default=_default)
-    if b"null" not in data:  # orjson writes NaN/inf as null: none there, nothing to tag
+        return orjson.dumps(encode(value), default=_default)
+    # orjson writes NaN/inf as null; a key like a marker needs escaping: neither, nothing to do
+    if b"null" not in data and (b'"$' not in data or KEY_LIKE.search(data) is None):
         return data
-    return orjson.dumps(tag_floats(value), default=_default)
+    return orjson.dumps(encode(value), default=_default)
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON written by :func:`dumps`, restoring non-finite floats and big ints."""
+    """Parse JSON written by :func:`dumps`, restoring non-finite floats, big ints and keys."""
     value = orjson.loads(data)
     raw = data if isinstance(data, bytes) else data.encode()
-    tagged = b'"$float"' in raw or b'"$int"' in raw
-    return untag_floats(value) if tagged else value
+    # markers and escaped keys start with '$' (which other writers may write as \u0024)
+    return decode(value) if b'"$' in raw or b"\\u" in raw else value
 
 
 def _default(value: Any) -> Any:
@@ -66,34 +75,48 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def encode(value: Any) -> Any:
+    """``value`` as the wire carries it: every non-finite float replaced by its ``{"$float":
+    ...}`` marker, every integer JSON numbers cannot carry by its ``{"$int": ...}`` one, and
+    every object key that looks like a marker escaped."""
+    return _tag(value, True)
+
+
 def tag_floats(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by its ``{"$float": ...}`` marker (and
-    every integer JSON numbers cannot carry by its ``{"$int": ...}`` one)."""
+    """``value`` with the ``$float`` and ``$int`` markers of :func:`encode`, keys as they are
+    (for JSON read by people, not decoded: the notebook widget)."""
+    return _tag(value, False)
+
+
+def _tag(value: Any, escape: bool) -> Any:
     kind = type(value)
     if kind is float:
-        return value if math.isfinite(value) else {_MARKER: repr(value)}
+        return value if math.isfinite(value) else {FLOAT_MARKER: repr(value)}
     if kind is int:
-        return value if _INT_MIN <= value <= _INT_MAX else {_INT_MARKER: str(value)}
-    if kind is dict:
-        return {k: tag_floats(v) for k, v in value.items()}
+        return value if _INT_MIN <= value <= _INT_MAX else {INT_MARKER: str(value)}
+    if kind is dict or isinstance(value, dict):
+        if escape:
+            return {escape_key(k) if type(k) is str else k: _tag(v, True) for k, v in value.items()}
+        return {k: _tag(v, False) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [tag_floats(v) for v in value]
+        return [_tag(v, escape) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return tag_floats({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return _tag({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, escape)
     return value
 
 
-def untag_floats(value: Any) -> Any:
-    """Undo :func:`tag_floats`."""
+def decode(value: Any) -> Any:
+    """Undo :func:`encode`."""
     kind = type(value)
     if kind is dict:
-        if len(value) == 1 and type(value.get(_MARKER)) is str:
-            return _marked(value[_MARKER], float, _MARKER)
-        if len(value) == 1 and type(value.get(_INT_MARKER)) is str:
-            return _marked(value[_INT_MARKER], int, _INT_MARKER)
-        return {k: untag_floats(v) for k, v in value.items()}
+        if len(value) == 1:
+            if type(value.get(FLOAT_MARKER)) is str:
+                return _marked(value[FLOAT_MARKER], float, FLOAT_MARKER)
+            if type(value.get(INT_MARKER)) is str:
+                return _marked(value[INT_MARKER], int, INT_MARKER)
+        return {unescape_key(k): decode(v) for k, v in value.items()}
     if kind is list:
-        return [untag_floats(v) for v in value]
+        return [decode(v) for v in value]
     return value
 
 

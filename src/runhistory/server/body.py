@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zlib
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
+from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runhistory.client.wire import decode, loads
 from runhistory.errors import ValidationError
 from runhistory.server.errors import PayloadTooLargeError, error_response
 
@@ -155,3 +160,29 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return wrapped
+
+
+class WireRequest(Request):
+    """A request whose JSON body is read with the wire format's markers and key escaping
+    (:mod:`runhistory.client.wire`), as the remote client writes it."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = loads(body)
+            except orjson.JSONDecodeError:  # NaN and Infinity literals, as Python's json writes
+                self._json = decode(json.loads(body))
+        return self._json
+
+
+class WireRoute(APIRoute):
+    """The route class of the REST API: bodies are read as :class:`WireRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def wire_handler(request: Request) -> Response:
+            return await handler(WireRequest(request.scope, request.receive))
+
+        return wire_handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from runhistory.tracking.entities import (
     RunInfo,
     WriteBatch,
 )
-from runhistory.tracking.metrics import collate
+from runhistory.tracking.metrics import DOCUMENT_KINDS, collate, decode_documents
 from runhistory.tracking.validation import check_write
 
 MAX_NAMES_PAGE = 10_000
@@ -174,9 +175,13 @@ class MetricRules:
         max_step: int | None = None,
     ) -> MetricColumns:
         """Every stored point of one metric with its step and time, in logging order."""
-        if not any(i.name == name for i in self.store.get_metric_infos(run_id)):
+        kind = next((i.kind for i in self.store.get_metric_infos(run_id) if i.name == name), None)
+        if kind is None:
             raise NotFoundError(f"run {run_id!r} has no metric named {name!r}")
-        return self.store.get_metric_columns(run_id, name, min_step=min_step, max_step=max_step)
+        columns = self.store.get_metric_columns(run_id, name, min_step=min_step, max_step=max_step)
+        if kind in DOCUMENT_KINDS:
+            columns = dataclasses.replace(columns, values=decode_documents(columns.values))
+        return columns
 
     def get_metric_series(
         self,

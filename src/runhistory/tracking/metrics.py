@@ -28,6 +28,7 @@ from runhistory.tracking.entities import (
     VTYPE_STR,
     MetricColumns,
 )
+from runhistory.tracking.markers import FLOAT_MARKER, decode_document, escape_key
 from runhistory.tracking.validation import (
     MAX_STRING_VALUE,
     TEXT_RULE,
@@ -38,6 +39,8 @@ from runhistory.tracking.validation import (
 
 __all__ = ["MAX_STRING_VALUE", "UNDECODABLE", "collate", "encode_document", "encode_value"]
 Encoded = tuple[int, float | None, str | None]
+# The kinds whose every value is a JSON document (stored as its text).
+DOCUMENT_KINDS = frozenset((KIND_ROW, KIND_TABLE, KIND_IMAGE, *STRUCTURED_KINDS))
 
 
 def encode_value(name: str, value: Any) -> Encoded:
@@ -114,7 +117,8 @@ def _is_array(value: Any) -> bool:
 
 
 def encode_document(document: Any, name: str = "") -> str:
-    """Serialise a JSON document (row, table, structured kind); NaN/inf become strings.
+    """Serialise a JSON document (row, table, structured kind): NaN/inf become ``$float``
+    markers and keys that look like markers are escaped (:mod:`runhistory.tracking.markers`).
 
     Raises:
         InvalidMetricError: the document holds what JSON cannot (a lone surrogate, an object)
@@ -132,9 +136,9 @@ def encode_document(document: Any, name: str = "") -> str:
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
-        return {"$float": repr(value)}
+        return {FLOAT_MARKER: repr(value)}
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {escape_key(str(k)): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     item = _numpy_scalar(value)
@@ -145,20 +149,10 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def decode_document(value: Any) -> Any:
-    """Undo :func:`_json_safe` markers for non-finite floats."""
-    if isinstance(value, dict):
-        if len(value) == 1 and type(value.get("$float")) is str:
-            try:
-                return float(value["$float"])
-            except ValueError:
-                return value
-        if UNDECODABLE in value:
-            return value
-        return {k: decode_document(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode_document(v) for v in value]
-    return value
+def decode_documents(values: list[Any]) -> list[Any]:
+    """Stored documents (as parsed from their JSON text) as the values they were made from;
+    a value read back as the :data:`UNDECODABLE` marker stays the marker."""
+    return [v if isinstance(v, dict) and UNDECODABLE in v else decode_document(v) for v in values]
 
 
 def ordered_values(columns: MetricColumns) -> list[Any]:
@@ -175,20 +169,21 @@ def collate(kind: str, columns: MetricColumns) -> Any:
     if kind in (KIND_SCALAR, KIND_LIST, KIND_IMAGE) or kind in STRUCTURED_KINDS:
         values = ordered_values(columns)
         if kind == KIND_IMAGE or kind in STRUCTURED_KINDS:
-            values = [decode_document(v) for v in values]
+            values = decode_documents(values)
         return values[0] if len(values) == 1 else values
     if kind in (KIND_ROW, KIND_TABLE):
-        return _collate_rows([decode_document(v) for v in columns.values], kind)
+        return _collate_rows(columns.values, kind)
     raise InvalidMetricError(f"unknown metric kind {kind!r}")
 
 
 def _collate_rows(documents: list[Any], kind: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    for document in documents:
-        if not _readable_row(document, kind):  # a marker, or a document of another shape
-            rows.append({UNDECODABLE: document})
-        else:
-            rows.extend(_table_rows(document) if kind == KIND_TABLE else [document])
+    for stored in documents:
+        if not _readable_row(stored, kind):  # a marker, or a document of another shape
+            rows.append({UNDECODABLE: stored})
+            continue
+        document = decode_document(stored)  # after the check: a user's key may be the marker's
+        rows.extend(_table_rows(document) if kind == KIND_TABLE else [document])
     columns: list[str] = []
     for row in rows:
         columns.extend(c for c in row if c not in columns)

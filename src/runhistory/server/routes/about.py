@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from runhistory import __version__
+from runhistory.server.body import WireRoute
 from runhistory.server.config import ServerSettings
 from runhistory.server.responses import JsonResponse
 
-router = APIRouter(tags=["server"])
+router = APIRouter(route_class=WireRoute, tags=["server"])
 
 
 @router.get("/server-info")

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from runhistory.server.answers import ComputeTargetPage
+from runhistory.server.body import WireRoute
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import ComputeTargetCreate
 from runhistory.tracking.entities import ComputeTargetInfo
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/compute-targets", tags=["compute"])
+router = APIRouter(route_class=WireRoute, prefix="/compute-targets", tags=["compute"])
 Service = Depends(tracking)
 
 

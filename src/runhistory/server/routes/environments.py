@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from runhistory.server.answers import EnvironmentPage
+from runhistory.server.body import WireRoute
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
@@ -14,7 +15,7 @@ from runhistory.server.schemas import EnvironmentRegister
 from runhistory.tracking.entities import EnvironmentVersion
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/environments", tags=["environments"])
+router = APIRouter(route_class=WireRoute, prefix="/environments", tags=["environments"])
 Service = Depends(tracking)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from runhistory.server.answers import ExperimentPage
+from runhistory.server.body import WireRoute
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
@@ -14,7 +15,7 @@ from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
 from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/experiments", tags=["experiments"])
+router = APIRouter(route_class=WireRoute, prefix="/experiments", tags=["experiments"])
 Service = Depends(tracking)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, StreamingResponse
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ValidationError
 from runhistory.server.answers import FilePage, SnapshotAnswer, binary
-from runhistory.server.body import body_to_temp_file
+from runhistory.server.body import WireRoute, body_to_temp_file
 from runhistory.server.params import Count
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
@@ -26,7 +26,7 @@ from runhistory.server.zips import extract_zip
 from runhistory.tracking.entities import FileInfo
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(tags=["files"])
+router = APIRouter(route_class=WireRoute, tags=["files"])
 Service = Depends(tracking)
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

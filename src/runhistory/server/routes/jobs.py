@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from runhistory.errors import PermissionDeniedError
 from runhistory.server.auth import JOB_CREDENTIAL_PREFIX
+from runhistory.server.body import WireRoute
 from runhistory.server.config import Services
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import JobCredentialRequest
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/job-credentials", tags=["compute"])
+router = APIRouter(route_class=WireRoute, prefix="/job-credentials", tags=["compute"])
 Service = Depends(tracking)
 DEFAULT_SECONDS = 24 * 3600.0
 MAX_SECONDS = 30 * 24 * 3600.0

@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from runhistory.server.answers import MetricInfos, RunsLookupAnswer
+from runhistory.server.body import WireRoute
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import RunIdsRequest, RunsLookup
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(route_class=WireRoute, tags=["runs"])
 Service = Depends(tracking)
 
 

@@ -19,7 +19,7 @@ from runhistory.server.answers import (
     SeriesAnswer,
     StoredAnswer,
 )  # fmt: skip
-from runhistory.server.body import read_body, too_large
+from runhistory.server.body import WireRoute, read_body, too_large
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
 from runhistory.server.params import PageToken, Step
@@ -29,7 +29,7 @@ from runhistory.server.schemas import LastValuesRequest, SeriesRequest
 from runhistory.tracking.entities import MetricWrite
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(route_class=WireRoute, tags=["metrics"])
 Service = Depends(tracking)
 _HINT = "send fewer metric points per request"
 _WRITES_SCHEMA = {

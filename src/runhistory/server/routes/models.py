@@ -16,7 +16,7 @@ from starlette.responses import StreamingResponse
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, ValidationError
 from runhistory.server.answers import ModelPage, binary
-from runhistory.server.body import body_to_temp_file
+from runhistory.server.body import WireRoute, body_to_temp_file
 from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
@@ -30,7 +30,7 @@ from runhistory.tracking.models import model_file_key
 from runhistory.tracking.service import TrackingService
 from runhistory.tracking.validation import check_model_name
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(route_class=WireRoute, prefix="/models", tags=["models"])
 Service = Depends(tracking)
 UPLOAD_METADATA = "metadata.json"
 UPLOAD_FILES = "files/"

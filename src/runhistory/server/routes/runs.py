@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from runhistory.errors import ValidationError
 from runhistory.server.answers import Count, RunPage
+from runhistory.server.body import WireRoute
 from runhistory.server.params import DEFAULT_LIMIT, MAX_LIMIT, Limit, Offset, PageToken
 from runhistory.server.responses import JsonResponse, page
 from runhistory.server.routes import tracking
@@ -16,7 +17,7 @@ from runhistory.server.schemas import RunCreate, RunUpdate, StatusChange, TagsPa
 from runhistory.tracking.entities import RunInfo, RunsPage
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(route_class=WireRoute, prefix="/runs", tags=["runs"])
 Service = Depends(tracking)
 
 
@@ -106,7 +107,7 @@ def get_children(
                          "next_page_token": found.next_page_token})  # fmt: skip
 
 
-count_router = APIRouter(tags=["runs"])
+count_router = APIRouter(route_class=WireRoute, tags=["runs"])
 
 
 @count_router.get("/counts/runs", response_model=Count)

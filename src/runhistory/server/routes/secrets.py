@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from runhistory.errors import PermissionDeniedError
 from runhistory.server.answers import SecretAnswer, SecretPage
+from runhistory.server.body import WireRoute
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import SecretValue
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(prefix="/secrets", tags=["secrets"])
+router = APIRouter(route_class=WireRoute, prefix="/secrets", tags=["secrets"])
 Service = Depends(tracking)
 
 

@@ -21,12 +21,13 @@ from runhistory.server.auth import (
     check_csrf,
     csrf_value,
 )
+from runhistory.server.body import WireRoute
 from runhistory.server.config import Services
 from runhistory.server.responses import JsonResponse
 from runhistory.store.sql.sessions import SESSION_SECONDS
 from runhistory.store.sql.tokens import TokenInfo
 
-router = APIRouter(prefix="/session", tags=["session"])
+router = APIRouter(route_class=WireRoute, prefix="/session", tags=["session"])
 
 
 class SignIn(BaseModel):
