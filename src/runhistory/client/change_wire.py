@@ -40,7 +40,7 @@ def encode_changes(changes: RunChanges) -> dict[str, Any]:
     """A batch as a JSON-ready object (only the parts it has)."""
     found: dict[str, Any] = {}
     if changes.creates:
-        found["creates"] = [dataclasses.asdict(c) for c in changes.creates]
+        found["creates"] = [_fields(c, _CREATE_NAMES) for c in changes.creates]
     if changes.updates:
         found["updates"] = [{"run_id": c.run_id, "fields": c.fields} for c in changes.updates]
     if changes.tags:
@@ -50,10 +50,19 @@ def encode_changes(changes: RunChanges) -> dict[str, Any]:
         found["properties"] = [{"run_id": c.run_id, "properties": c.properties}
                                for c in changes.properties]  # fmt: skip
     if changes.statuses:
-        found["statuses"] = [dataclasses.asdict(c) for c in changes.statuses]
+        found["statuses"] = [_fields(c, _STATUS_NAMES) for c in changes.statuses]
     if changes.metrics:
         found["metrics"] = {run_id: encode_writes(w) for run_id, w in changes.metrics.items()}
     return found
+
+
+def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies the run definition (its environment) of every run.
+    return {name: getattr(change, name) for name in names}
+
+
+_CREATE_NAMES = tuple(f.name for f in dataclasses.fields(RunCreate))
+_STATUS_NAMES = tuple(f.name for f in dataclasses.fields(StatusChange))
 
 
 def count_changes(data: dict[str, Any]) -> tuple[int, int]:
