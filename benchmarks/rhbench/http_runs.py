@@ -1,7 +1,7 @@
 """B3 and B7 over HTTP: creating runs through a server, and listing a big experiment's runs.
 
 B3 over HTTP: ``runhistory server`` (and ``mlflow server``, :data:`rhbench.servers.WORKERS`
-workers each) on a fresh PostgreSQL database; 8 client processes start together (a file
+workers each) on a fresh PostgreSQL database; 8 client processes (quick: 2) start together (a file
 barrier) and each creates runs as B3 does (10 properties, 5 tags, 3 metrics, ``complete()``
 or every tenth ``fail()``). runhistory writes runs behind: each run's changes reach the
 server in batches (``POST /changes/batches``), and ``complete()`` returns once the server
@@ -96,7 +96,7 @@ def ml_client(url: str, runs: int, barrier: str | None, index: int) -> Result:
 
 def b3_sizes(quick: bool) -> dict[str, int]:
     """Runs per client for each side, and how many concurrent clients."""
-    return {RH: 40, ML: 5, "clients": 8} if quick else {RH: 400, ML: 40, "clients": 8}
+    return {RH: 20, ML: 5, "clients": 2} if quick else {RH: 400, ML: 40, "clients": 8}
 
 
 def _b3_session(h: Harness, side: str) -> Result:
