@@ -296,3 +296,51 @@ def test_a_read_only_token_cannot_send_batches(tmp_path: Path) -> None:
             assert httpx.post(url, json=body, headers=headers, timeout=30).status_code == status
     finally:
         started.stop()
+
+
+class _WithoutChangeBatches:
+    """The real app as a server from before ``/changes/batches``: its ``/server-info`` names no
+    features and the endpoint is not there (404); every path asked is recorded."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        self.paths.append(path)
+        if path.endswith("/changes/batches"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b'{"detail":"Not Found"}'})
+            return
+        if path.endswith("/server-info"):
+            body = b'{"version": "0.0.9", "public_url": null}'
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_an_older_server_gets_one_request_per_change(tmp_path: Path) -> None:
+    from conftest import serving
+    from runhistory.server.app import create_app
+    from runhistory.server.config import ServerSettings, open_services
+
+    settings = ServerSettings(backend_store_uri=str(tmp_path / "old-ws"))
+    old = _WithoutChangeBatches(create_app(settings, open_services(settings)))
+    with serving(old) as http:  # type: ignore[arg-type]
+        workspace = Workspace(tracking_uri=str(http.base_url).rstrip("/"))
+        run = Experiment(workspace, "older").start_logging()
+        assert not workspace._connection.queue.takes_changes
+        run.set_tags({"k": "v"})
+        run.add_properties({"p": "1"})
+        run.log("m", 1.0)
+        run.complete()
+        stored = Run.get(workspace, run.id)
+        assert (stored.get_status(), stored.get_tags(), stored.get_properties()) == (
+            "Completed", {"k": "v"}, {"p": "1"},
+        )  # fmt: skip
+        assert stored.get_metrics()["m"] == 1.0
+    assert not [p for p in old.paths if p.endswith("/changes/batches")]
+    assert any(p.endswith(f"/runs/{run.id}/tags") for p in old.paths)
