@@ -83,6 +83,8 @@ def ml_client(url: str, runs: int, barrier: str | None, index: int) -> Result:
             break
         except Exception:
             time.sleep(0.2 * (attempt + 1))
+    mlflow.start_run()  # warm-up, as runhistory's clients: imports, connection
+    mlflow.end_run()
     begin = _barrier(barrier, index) if barrier else time.time()
     for n in range(runs):
         i = index * runs + n
