@@ -28,6 +28,7 @@ from rhbench import (
     b7_listings,
     b9_system,
     b10_mlflow_api,
+    http_runs,
     http_session,
 )
 from rhbench.harness import BENCH_DIR, Harness, Settings, stage
@@ -43,6 +44,7 @@ STAGES = [
     ("B6 imports", {"B6"}, b6_start.run),
     ("B4/B5/B6 servers", {"B4", "B5", "B6"}, http_session.run),
     ("B7/B8 listings", {"B7", "B8"}, b7_listings.run),
+    ("B3/B7 over HTTP", {"B3", "B7"}, http_runs.run),
     ("B9 system metrics", {"B9"}, b9_system.run),
     ("B10 MLflow API", {"B10"}, b10_mlflow_api.run),
 ]

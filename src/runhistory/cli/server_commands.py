@@ -122,7 +122,8 @@ def ui(host: str, port: int, no_browser: bool) -> None:
     help="How long to keep retrying an unreachable server.",
 )
 def sync(retry_seconds: float) -> None:
-    """Send metric values spooled by processes that ended before their server stored them."""
+    """Send metric values and run changes spooled by processes that ended before their
+    server stored them."""
     from runhistory.client.spool import orphaned_spools
 
     totals = [0, 0, 0]  # folders, batches, values
@@ -151,9 +152,10 @@ def _send_spool(spool: Any, retry_seconds: float) -> tuple[int, int]:
         backoff = Backoff(first=0.5, cap=5.0, seconds=retry_seconds)
         for batch in spool.pending():
             refusals = retry(partial(sender.send, [batch]), on(StorageError), backoff)
-            for refusal in refusals:
-                if refusal is not None:
-                    click.echo(f"runhistory: the server refused a batch: {refusal}", err=True)
+            for refusal in refusals[0]:
+                run = refusal.fields.get("run_id")
+                where = f" of run {run!r}" if isinstance(run, str) else ""
+                click.echo(f"runhistory: the server refused a change{where}: {refusal}", err=True)
             spool.remove(batch)
             batches, values = batches + 1, values + batch.points
     finally:

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -97,10 +98,11 @@ class Connection:
             drain=getattr(backend, "wait_until_sent", None),
             changes=getattr(backend, "write_changes", None),
             refusals=getattr(backend, "take_refusals", None),
+            accepts_changes=getattr(backend, "takes_changes", None),
         )
-        self.backend: Backend = (
-            OrderedBackend(backend, self.queue) if self.queue.takes_changes else backend
-        )
+        ordered = hasattr(backend, "write_changes")
+        settle = getattr(backend, "wait_for_changes", None)
+        self.backend: Backend = OrderedBackend(backend, self.queue, settle) if ordered else backend
 
 
 class OrderedBackend:
@@ -109,11 +111,16 @@ class OrderedBackend:
     Writes behind stay invisible to nobody in this process: ``Run.get``, listings, file
     uploads or a tag set from another ``Run`` object see the runs and changes queued earlier.
     The wait costs nothing when no run change is queued (metric values alone do not wait).
+    ``settle`` (a remote backend's) then waits until the server stored the run changes the
+    queue handed over (spooled batches are sent in the background).
     """
 
-    def __init__(self, backend: Backend, queue: MetricQueue) -> None:
+    def __init__(
+        self, backend: Backend, queue: MetricQueue, settle: Callable[[], None] | None = None
+    ) -> None:
         self._backend = backend
         self._queue = queue
+        self._settle = settle
 
     @property
     def unordered(self) -> Backend:
@@ -126,11 +133,14 @@ class OrderedBackend:
         if not callable(found):
             return found
         queue = self._queue
+        settle = self._settle
 
         @functools.wraps(found)
         def in_order(*args: Any, **kwargs: Any) -> Any:
             if queue.has_pending_changes():
                 queue.wait()
+            if settle is not None:
+                settle()
             return found(*args, **kwargs)
 
         self.__dict__[name] = in_order

@@ -75,6 +75,8 @@ class MetricQueue:
             errors of refused changes; without it :meth:`put_change` is not available.
         refusals: takes the refusals kept beyond this queue (the remote sender's), for the
             report of a workspace-wide close or of the interpreter's exit.
+        accepts_changes: asked once, on first need, whether ``changes`` may be used (a
+            remote backend asks its server); without it, ``changes`` decides.
     """
 
     def __init__(
@@ -85,8 +87,11 @@ class MetricQueue:
         drain: Drain | None = None,
         changes: ChangeSink | None = None,
         refusals: Callable[[], list[RunhistoryError]] | None = None,
+        accepts_changes: Callable[[], bool] | None = None,
     ) -> None:
         self._sink = sink
+        self._accepts_changes = accepts_changes
+        self._takes_changes: bool | None = None if accepts_changes else changes is not None
         self._refusals = refusals
         self._change_sink = changes
         self._changes_put = 0  # run changes queued so far (under _change_lock)
@@ -141,7 +146,10 @@ class MetricQueue:
     @property
     def takes_changes(self) -> bool:
         """Whether run changes can be queued (the backend stores them in batches)."""
-        return self._change_sink is not None
+        if self._takes_changes is None:
+            assert self._accepts_changes is not None
+            self._takes_changes = self._change_sink is not None and self._accepts_changes()
+        return self._takes_changes
 
     def put_change(self, change: RunChange) -> None:
         """Queue a run creation or a tag, property or status change; returns at once."""

@@ -32,6 +32,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    RunChanges,
     RunInfo,
     RunsPage,
 )
@@ -383,6 +384,30 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
             offset = page.get("next_offset") or 0
             if (not token and not offset) or (limit is not None and len(items) >= limit):
                 return items
+
+    # ---- runs written behind -----------------------------------------------------------
+    def takes_changes(self) -> bool:
+        """Whether the server takes batches of run changes (``POST /changes/batches``; asked
+        once). Runs are then written behind, through the spool; an older server gets one
+        request per run creation and change, as before."""
+        from runhistory.client.change_wire import FEATURE
+
+        return FEATURE in (self.get_server_info().get("features") or ())
+
+    def write_changes(self, changes: RunChanges) -> list[RunhistoryError]:
+        """Spool a batch of run changes for the background sender and return at once.
+
+        What the server refuses is raised by the run's next ``flush()`` or ``complete()``
+        (see :meth:`wait_until_sent`), never here.
+        """
+        self.sender().submit_changes(changes)
+        return []
+
+    def wait_for_changes(self) -> None:
+        """Wait until the server stored every batch of run changes spooled so far (at most
+        the HTTP retry time: a server that stays away then fails the caller's own request)."""
+        if self._sender is not None:
+            self._sender.wait_for_changes(max(self._retry, 1.0))
 
     # ---- metrics ----------------------------------------------------------------------
     def log_metrics(

@@ -1,14 +1,17 @@
-"""The background sender: spooled metric batches to the server, in order, many per request.
+"""The background sender: spooled batches to the server, in order, many per request.
 
-:class:`SpoolSender` is the remote backend's ``log_metrics``: it spools the batch (so it
-survives a dead server or a dead process) and returns; its thread sends up to
-:data:`MAX_POINTS_PER_REQUEST` points per gzip-compressed request, retries with backoff while
-the server is unreachable, and deletes each batch once the server acknowledged it.
+:class:`SpoolSender` is the remote backend's ``log_metrics`` and ``write_changes``: it spools
+the batch (so it survives a dead server or a dead process) and returns; its thread sends up
+to :data:`MAX_POINTS_PER_REQUEST` points per gzip-compressed request, retries with backoff
+while the server is unreachable, and deletes each batch once the server acknowledged it.
+Requests that hold only metric batches go to ``/metrics/batches``; a request with a batch of
+run changes goes to ``/changes/batches``, which takes both kinds in order.
 
-The server answers batch by batch; a refused batch is kept as an error of its run (raised by
-that run's ``flush()``/``complete()``). A request refused as a whole (it can never succeed:
-an unreadable spool file, an older server that answers for the whole request) is split in
-halves and sent again, down to single batches, so a bad batch never costs another one.
+The server answers batch by batch; a refused batch (or refused change) is kept as an error of
+its run (raised by that run's ``flush()``/``complete()``). A request refused as a whole (it
+can never succeed: an unreadable spool file, an older server that answers for the whole
+request) is split in halves and sent again, down to single batches, so a bad batch never
+costs another one.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from typing import Any
 
 import httpx
 
+from runhistory.client.change_wire import encode_changes
 from runhistory.client.http import HttpClient, raise_for_error
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
-from runhistory.client.wire import encode_writes, loads
+from runhistory.client.wire import dumps, encode_writes, loads
 from runhistory.errors import (
     AuthenticationError,
     FlushTimeoutError,
@@ -37,7 +41,7 @@ from runhistory.errors import (
     error_class_by_name,
 )
 from runhistory.retry import Backoff
-from runhistory.tracking.entities import MetricWrite
+from runhistory.tracking.entities import MetricWrite, RunChanges
 
 MAX_POINTS_PER_REQUEST = 200_000
 MAX_BYTES_PER_REQUEST = 32 * 1024 * 1024
@@ -52,8 +56,8 @@ class BatchSender:
         self.http = http
         self.max_points = MAX_POINTS_PER_REQUEST
 
-    def send(self, group: Sequence[SpooledBatch]) -> list[RunhistoryError | None]:
-        """Send a group in one request; returns each batch's refusal (None when stored).
+    def send(self, group: Sequence[SpooledBatch]) -> list[list[RunhistoryError]]:
+        """Send a group in one request; returns each batch's refusals (none when stored).
 
         Raises:
             StorageError: the server is unreachable or failed; send the group again later.
@@ -61,24 +65,37 @@ class BatchSender:
         """
         body = b'{"batches":[' + b",".join(b.load() for b in group) + b"]}"
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
         try:
             response = self.http._client.post(
-                "/metrics/batches", content=gzip.compress(body, compresslevel=1), headers=headers
+                path, content=gzip.compress(body, compresslevel=1), headers=headers
             )
         except httpx.TransportError as exc:
             raise StorageError(f"cannot reach {self.http.base_url}: {exc!r}") from exc
         raise_for_error(response)
-        return [_refusal(result) for result in loads(response.content)["results"]]
+        results = loads(response.content)["results"]
+        return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
 
 
-def _refusal(result: dict[str, Any]) -> RunhistoryError | None:
+def _refusals(result: dict[str, Any], changes: bool) -> list[RunhistoryError]:
+    """A batch's refusals: every one of a batch of run changes (they name their runs), the
+    first of a metric batch (counting the others)."""
     errors = result.get("errors") or []
     if not errors:
-        return None
-    first = errors[0]
-    error = error_class_by_name(first.get("error", ""))(first.get("message", ""))
+        return []
+    if changes:
+        return [_error(e) for e in errors]
+    error = _error(errors[0])
     if len(errors) > 1:
         error.message += f" (and {len(errors) - 1} more refused metric writes)"
+    return [error]
+
+
+def _error(body: dict[str, Any]) -> RunhistoryError:
+    fields = body.get("fields")
+    error = error_class_by_name(body.get("error", ""))(body.get("message", ""))
+    if isinstance(fields, dict) and isinstance(fields.get("run_id"), str):
+        error.fields["run_id"] = fields["run_id"]
     return error
 
 
@@ -97,6 +114,7 @@ class SpoolSender:
         self._sender = BatchSender(http)
         self._pending: deque[SpooledBatch] = deque()
         self._unsent_points = 0
+        self._unsent_changes = 0  # batches of run changes not yet acknowledged
         self._memory = 0
         self._errors = RunErrors()
         self._changed = threading.Condition()
@@ -122,6 +140,30 @@ class SpoolSender:
             self._unsent_points += points
             self._changed.notify_all()
         return True
+
+    def submit_changes(self, changes: RunChanges) -> None:
+        """Spool one batch of run changes (written to disk before this returns) for sending."""
+        encoded = encode_changes(changes)
+        points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
+        record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
+                  "changes": encoded}  # fmt: skip
+        with self._changed:
+            batch = self._spool.append(record, points, self._memory < MEMORY_BYTES, dumps(record))
+            self._memory += len(batch.data or b"")
+            self._pending.append(batch)
+            self._unsent_points += points
+            self._unsent_changes += 1
+            self._changed.notify_all()
+
+    def wait_for_changes(self, timeout_seconds: float) -> None:
+        """Wait (at most ``timeout_seconds``) until the server acknowledged every batch of
+        run changes spooled so far; returns at once when none waits."""
+        if not self._unsent_changes:
+            return
+        deadline = time.monotonic() + max(timeout_seconds, 0)
+        with self._changed:
+            while self._unsent_changes and time.monotonic() < deadline:
+                self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
 
     def unsent(self) -> int:
         """Metric values spooled but not yet acknowledged by the server."""
@@ -203,7 +245,7 @@ class SpoolSender:
             if len(group) > 1:  # one bad batch must not cost the others: halves, in order
                 half = len(group) // 2
                 return self._send(group[:half]) and self._send(group[half:])
-            refusals = [exc]  # this batch alone can never be stored: its run raises
+            refusals = [[exc]]  # this batch alone can never be stored: its runs raise
         self._acknowledge(group, refusals)
         return True
 
@@ -213,18 +255,30 @@ class SpoolSender:
             self._errors.add(None, exc)
 
     def _acknowledge(
-        self, group: list[SpooledBatch], refusals: list[RunhistoryError | None]
+        self, group: list[SpooledBatch], refusals: list[list[RunhistoryError]]
     ) -> None:
         for batch in group:
             self._spool.remove(batch)
         with self._changed:
-            for batch, refusal in zip(group, refusals, strict=True):
+            for batch, errors in zip(group, refusals, strict=True):
                 self._pending.popleft()
                 self._unsent_points -= batch.points
+                self._unsent_changes -= batch.changes
                 self._memory -= len(batch.data or b"")
-                if refusal is not None:
-                    self._errors.add(batch.run_id, refusal)
+                for error in errors:
+                    self._keep(batch, error)
             self._changed.notify_all()
+
+    def _keep(self, batch: SpooledBatch, error: RunhistoryError) -> None:
+        """Keep a refusal for the run it names (every run of a batch refused whole)."""
+        named = error.fields.get("run_id")
+        if isinstance(named, str):
+            self._errors.add(named, error)
+        elif batch.changes and batch.run_ids:
+            for run_id in batch.run_ids:
+                self._errors.add(run_id, error)
+        else:
+            self._errors.add(batch.run_id, error)
 
     def close(self, timeout_seconds: float = 5.0) -> None:
         """Stop the thread; batches it could not send stay spooled for ``runhistory sync``."""

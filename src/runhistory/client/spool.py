@@ -1,7 +1,9 @@
-"""The offline spool: metric batches on disk until the server has stored them.
+"""The offline spool: metric batches and run changes on disk until the server has stored them.
 
-A remote client writes every metric batch to its spool folder *before* sending it, one file
-per batch named by a sequence number, and deletes the file once the server acknowledged it.
+A remote client writes every metric batch (and every batch of run changes: creations, tags,
+properties, status changes with the metric values logged among them) to its spool folder
+*before* sending it, one file per batch named by a sequence number, and deletes the file once
+the server acknowledged it.
 So nothing logged is lost when the server is down or the process dies: a living process keeps
 resending in order, and ``runhistory sync`` sends what a dead process left behind. Each batch
 carries an id and the server stores a batch id only once, so resending is always safe.
@@ -39,12 +41,15 @@ def spool_root() -> str:
 @dataclass
 class SpooledBatch:
     """One batch waiting to be sent: its file, size in points, (maybe) its JSON bytes, and
-    the run it belongs to (``None`` when read back from a dead process's spool)."""
+    the run it belongs to (``None`` when read back from a dead process's spool, or for a
+    batch of run changes: ``changes`` is then true and ``run_ids`` names its runs)."""
 
     path: str
     points: int
     data: bytes | None
     run_id: str | None = None
+    changes: bool = False
+    run_ids: tuple[str, ...] = ()
 
     def load(self) -> bytes:
         """The batch's JSON bytes (read back from disk if they were not kept in memory)."""
@@ -95,13 +100,19 @@ class SpoolDir:
                 f"spool folder {self.path} has no readable meta.json: {exc}"
             ) from None
 
-    def append(self, record: dict[str, Any], points: int, keep_in_memory: bool) -> SpooledBatch:
-        """Write one batch to disk (atomically) and return its handle."""
+    def append(
+        self, record: dict[str, Any], points: int, keep_in_memory: bool, data: bytes | None = None
+    ) -> SpooledBatch:
+        """Write one batch to disk (atomically) and return its handle (``data``: the record
+        already encoded)."""
         self._seq += 1
-        data = orjson.dumps(record)
+        data = orjson.dumps(record) if data is None else data
         path = os.path.join(self.path, f"{self._seq:012d}{BATCH_SUFFIX}")
         _write_atomic(path, data)
-        return SpooledBatch(path, points, data if keep_in_memory else None, record.get("run_id"))
+        kept = data if keep_in_memory else None
+        if "changes" in record:
+            return SpooledBatch(path, points, kept, None, True, tuple(record.get("run_ids", ())))
+        return SpooledBatch(path, points, kept, record.get("run_id"))
 
     def pending(self) -> list[SpooledBatch]:
         """The batches on disk, oldest first (for a spool left by a dead process)."""
@@ -109,7 +120,8 @@ class SpoolDir:
         batches = []
         for name in names:
             path = os.path.join(self.path, name)
-            batches.append(SpooledBatch(path, _count_points(path), None))
+            points, changes = _count_points(path)
+            batches.append(SpooledBatch(path, points, None, changes=changes))
         return batches
 
     def remove(self, batch: SpooledBatch) -> None:
@@ -146,13 +158,18 @@ def _write_atomic(path: str, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _count_points(path: str) -> int:
+def _count_points(path: str) -> tuple[int, bool]:
+    """The metric values of a spooled batch, and whether it is a batch of run changes."""
+    from runhistory.client.change_wire import count_changes
+
     try:
         with open(path, "rb") as handle:
             record = orjson.loads(handle.read())
-        return sum(len(w["columns"][1]) for w in record.get("writes", ()))
+        if "changes" in record:
+            return count_changes(record["changes"])[1], True
+        return sum(len(w["columns"][1]) for w in record.get("writes", ())), False
     except (OSError, ValueError, AttributeError, KeyError, IndexError, TypeError):
-        return 0
+        return 0, False
 
 
 def orphaned_spools(root: str | None = None) -> Iterator[SpoolDir]:

@@ -24,6 +24,7 @@ from runhistory.server.operations import (
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import (
     about,
+    batches,
     compute,
     environments,
     experiments,
@@ -93,8 +94,8 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (lookup, experiments, runs, metrics, files, models, environments, compute,
-                   jobs, secrets, about):  # fmt: skip
+    for module in (lookup, experiments, runs, metrics, batches, files, models, environments,
+                   compute, jobs, secrets, about):  # fmt: skip
         api.include_router(module.router)
     api.include_router(runs.count_router)
     return api

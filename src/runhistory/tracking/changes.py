@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from runhistory.errors import RunhistoryError, ValidationError
+from runhistory.errors import RunhistoryError, StorageError, ValidationError
 from runhistory.store.base import TrackingStore
 from runhistory.tracking import status as st
+from runhistory.tracking.change_pieces import by_run, single_changes
 from runhistory.tracking.entities import (
     MetricWrite,
     PropertyChange,
@@ -47,12 +48,18 @@ class ChangeRules:
 
         def _mark_new_run(self, run_id: str) -> None: ...
 
-    def write_changes(self, changes: RunChanges) -> list[RunhistoryError]:
+    def write_changes(
+        self, changes: RunChanges, batch_id: str | None = None
+    ) -> list[RunhistoryError]:
         """Store a batch of run changes in one transaction.
 
         Returns the errors of changes that were refused while the rest was stored (a property
         that already has another value, a status change of a finished run); each names its
         run in ``fields["run_id"]``.
+
+        With ``batch_id`` the batch is stored once: that id is recorded with it, and a batch
+        whose id was recorded before is skipped as a whole (a client's retry) and returns
+        no refusals (those of the first try were answered to it).
 
         Raises:
             RunhistoryError: the batch was refused as a whole and nothing was stored (bad
@@ -70,7 +77,10 @@ class ChangeRules:
                 self._check_write(run_id, write)
             if kept:
                 metrics[run_id] = kept
+        run_ids = changes.run_ids()
+        claim = (run_ids[0], batch_id) if batch_id is not None and run_ids else None
         batch = WriteBatch(
+            claim=claim,
             creates=creates,
             updates=[RunUpdate(c.run_id, check_run_fields(c.fields)) for c in changes.updates],
             tags=[_checked_tags(c) for c in changes.tags],
@@ -80,9 +90,67 @@ class ChangeRules:
             statuses=[status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses],
         )  # fmt: skip
         outcome = self.store.write_changes(batch)
+        if outcome.replayed:
+            return []
         for run_id, writes in metrics.items():
             self._remember_shapes(run_id, writes)
         return [refusal_error(r) for r in outcome.refusals]
+
+    def write_changes_apart(
+        self, changes: RunChanges, batch_id: str | None = None
+    ) -> list[RunhistoryError]:
+        """Store a batch like :meth:`write_changes`, but never refuse it as a whole: a batch
+        refused as a whole is stored again run by run, and a refused run's changes one by
+        one, so only the offending change is lost (as the SDK's writer does).
+
+        Returns the errors of every change left out, each naming its run in
+        ``fields["run_id"]``. The pieces are stored once too (under ``batch_id#run`` and
+        ``batch_id#run.change``), and the whole ``batch_id`` is recorded after them when its
+        first run exists, so a retried batch is skipped.
+
+        Raises:
+            StorageError: the store is unavailable; nothing more was stored (retry it).
+        """
+        try:
+            return self.write_changes(changes, batch_id)
+        except StorageError:
+            raise
+        except RunhistoryError:
+            pass
+        errors: list[RunhistoryError] = []
+        for index, (run_id, mine) in enumerate(by_run(changes)):
+            sub_id = None if batch_id is None else f"{batch_id}#{index}"
+            try:
+                errors += self.write_changes(mine, sub_id)
+                continue
+            except StorageError:
+                raise
+            except RunhistoryError:
+                pass
+            errors += self._write_one_by_one(run_id, mine, sub_id)
+        run_ids = changes.run_ids()
+        if batch_id is not None and run_ids and self.store.get_runs(run_ids[:1]):
+            self.store.write_changes(WriteBatch(claim=(run_ids[0], batch_id)))
+        return errors
+
+    def _write_one_by_one(
+        self, run_id: str, mine: RunChanges, batch_id: str | None
+    ) -> list[RunhistoryError]:
+        errors: list[RunhistoryError] = []
+        pieces = single_changes(mine)
+        for done, piece in enumerate(pieces):
+            try:
+                errors += self.write_changes(piece, batch_id and f"{batch_id}.{done}")
+            except StorageError:
+                raise
+            except RunhistoryError as exc:
+                exc.fields.setdefault("run_id", run_id)
+                errors.append(exc)
+                if piece.creates:  # nothing else of the run can be stored without it
+                    if len(pieces) > done + 1:
+                        exc.message += f" ({len(pieces) - done - 1} later changes of the run lost)"
+                    break
+        return errors
 
 
 def _checked_create(create: RunCreate) -> RunCreate:

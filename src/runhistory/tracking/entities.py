@@ -464,6 +464,9 @@ class WriteBatch:
 
     ``batch_ids`` names the metric points of a run (``{run id: batch id}``): a batch id
     already stored makes the store skip that run's points (the write was a retry).
+    ``claim`` (``(run id, batch id)``) names the whole batch: when that batch id is stored
+    already the batch is skipped as a whole (a retried request), else it is recorded with
+    the batch; the run must exist once the batch is applied (one it creates will do).
     """
 
     creates: Sequence[RunCreate] = ()
@@ -473,15 +476,18 @@ class WriteBatch:
     metrics: dict[str, Sequence[MetricWrite]] = field(default_factory=dict)
     batch_ids: dict[str, str] = field(default_factory=dict)
     statuses: Sequence[StatusWrite] = ()
+    claim: tuple[str, str] | None = None
 
 
 @dataclass
 class WriteOutcome:
-    """What a committed :class:`WriteBatch` left out: refused changes, and the runs whose
-    metric batch id was stored before (their points were not stored again)."""
+    """What a committed :class:`WriteBatch` left out: refused changes, the runs whose
+    metric batch id was stored before (their points were not stored again), and whether the
+    whole batch was a replay of one stored before (its ``claim`` was found: nothing stored)."""
 
     refusals: list[Refusal] = field(default_factory=list)
     repeated: set[str] = field(default_factory=set)
+    replayed: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,16 @@ from runhistory import __version__
 from runhistory.server.body import WireRoute
 from runhistory.server.config import ServerSettings
 from runhistory.server.responses import JsonResponse
+from runhistory.server.routes.batches import FEATURE
 
 router = APIRouter(route_class=WireRoute, tags=["server"])
 
 
 @router.get("/server-info")
 def server_info(request: Request) -> Any:
-    """The server's version and public URL (``null`` when none is set), for portal links."""
+    """The server's version, public URL (``null`` when none is set, for portal links) and
+    ``features``: ``change-batches`` when it takes run changes at ``POST /changes/batches``."""
     settings: ServerSettings = request.app.state.settings
-    return JsonResponse({"version": __version__, "public_url": settings.public_url})
+    return JsonResponse(
+        {"version": __version__, "public_url": settings.public_url, "features": [FEATURE]}
+    )

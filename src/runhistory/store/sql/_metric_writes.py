@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import InvalidMetricError
@@ -31,7 +31,7 @@ from runhistory.store.sql._statements import (
     UPDATE_METRIC,
 )
 from runhistory.store.sql._summaries import complete_blocks
-from runhistory.store.sql.schema import metrics
+from runhistory.store.sql.schema import metric_batches, metrics
 from runhistory.tracking.entities import MetricWrite
 
 _METRICS_PER_INSERT = 64
@@ -56,6 +56,26 @@ def claim_batch(conn: Connection, run_id: str, batch_id: str) -> bool:
     """Record a metric batch id of a run; False if it was stored before (a retry)."""
     params = {"run_id": run_id, "batch_id": batch_id, "created_time": time.time()}
     return execute(conn, CLAIM_BATCH, params).fetchone() is not None
+
+
+_CLAIMED = select(metric_batches.c.batch_id).where(
+    metric_batches.c.run_id == bindparam("run_id"),
+    metric_batches.c.batch_id == bindparam("batch_id"),
+)
+_LOCK_BATCH = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+def batch_claimed(conn: Connection, run_id: str, batch_id: str) -> bool:
+    """Whether a batch id of a run was recorded before (the batch is a retry).
+
+    On PostgreSQL the batch id is locked first (until the transaction ends), so a retry that
+    arrives while the first try is still being stored waits for it and then finds its id;
+    SQLite writes one transaction at a time anyway.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_BATCH, {"key": batch_id})
+    params = {"run_id": run_id, "batch_id": batch_id}
+    return conn.execute(_CLAIMED, params).first() is not None
 
 
 def _metric_rows(conn: Connection, run_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:

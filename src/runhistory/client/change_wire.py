@@ -1,0 +1,158 @@
+"""Batches of run changes on the wire: what the remote client spools and the server decodes.
+
+A batch is a JSON object with the lists ``creates``, ``updates``, ``tags``, ``properties``
+and ``statuses`` and the object ``metrics`` (``{run id: [metric writes]}``, the writes as in
+:func:`~runhistory.client.wire.encode_writes`); every list is optional. Each entry carries its
+``run_id``. Decoding checks the shapes and types only; the tracking service checks the rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from runhistory.client.wire import decode_write, encode_writes
+from runhistory.errors import ValidationError
+from runhistory.tracking.entities import (
+    PropertyChange,
+    RunChanges,
+    RunCreate,
+    RunUpdate,
+    StatusChange,
+    TagChange,
+)
+
+FEATURE = "change-batches"  # named in a server's /server-info when it takes these batches
+_PARTS = ("creates", "updates", "tags", "properties", "statuses", "metrics")
+_NUMBER = (int, float)
+# The fields of a run creation and the types each may hold (None: may be null).
+_CREATE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "run_id": ((str,), False), "experiment_id": ((str,), False), "status": ((str,), False),
+    "created_time": (_NUMBER, False), "parent_run_id": ((str,), True),
+    "display_name": ((str,), True), "description": ((str,), True), "run_type": ((str,), False),
+    "target": ((str,), False), "submitted_by": ((str,), True), "start_time": (_NUMBER, True),
+    "end_time": (_NUMBER, True), "error": ((dict,), True), "run_definition": ((dict,), True),
+    "tags": ((dict,), False), "properties": ((dict,), False),
+}  # fmt: skip
+
+
+def encode_changes(changes: RunChanges) -> dict[str, Any]:
+    """A batch as a JSON-ready object (only the parts it has)."""
+    found: dict[str, Any] = {}
+    if changes.creates:
+        found["creates"] = [_fields(c, _CREATE_NAMES) for c in changes.creates]
+    if changes.updates:
+        found["updates"] = [{"run_id": c.run_id, "fields": c.fields} for c in changes.updates]
+    if changes.tags:
+        found["tags"] = [{"run_id": c.run_id, "set": c.set, "remove": list(c.remove)}
+                         for c in changes.tags]  # fmt: skip
+    if changes.properties:
+        found["properties"] = [{"run_id": c.run_id, "properties": c.properties}
+                               for c in changes.properties]  # fmt: skip
+    if changes.statuses:
+        found["statuses"] = [_fields(c, _STATUS_NAMES) for c in changes.statuses]
+    if changes.metrics:
+        found["metrics"] = {run_id: encode_writes(w) for run_id, w in changes.metrics.items()}
+    return found
+
+
+def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies the run definition (its environment) of every run.
+    return {name: getattr(change, name) for name in names}
+
+
+_CREATE_NAMES = tuple(f.name for f in dataclasses.fields(RunCreate))
+_STATUS_NAMES = tuple(f.name for f in dataclasses.fields(StatusChange))
+
+
+def count_changes(data: dict[str, Any]) -> tuple[int, int]:
+    """``(run changes, metric values)`` in an encoded batch (for progress and sizing)."""
+    changes = sum(len(data.get(part) or ()) for part in _PARTS[:-1])
+    values = sum(
+        len(w["columns"][1]) for writes in (data.get("metrics") or {}).values() for w in writes
+    )
+    return changes, values
+
+
+def decode_changes(data: Any) -> RunChanges:
+    """A batch from its JSON form.
+
+    Raises:
+        ValidationError: a part or an entry has the wrong shape or type (named).
+    """
+    if not isinstance(data, dict):
+        raise ValidationError(f"'changes' must be an object, got {type(data).__name__}")
+    unknown = sorted(set(map(str, data)) - set(_PARTS))
+    if unknown:
+        raise ValidationError(f"'changes' has unknown parts {unknown}; known: {list(_PARTS)}")
+    changes = RunChanges()
+    changes.creates = [_create(item) for item in _list(data, "creates")]
+    for item in _list(data, "updates"):
+        changes.updates.append(RunUpdate(_run_id(item, "updates"), _dict(item, "fields")))
+    for item in _list(data, "tags"):
+        remove = item.get("remove") or []
+        if not isinstance(remove, list):
+            raise ValidationError("'tags' entries: 'remove' must be a list of keys")
+        changes.tags.append(TagChange(_run_id(item, "tags"), _dict(item, "set"), tuple(remove)))
+    for item in _list(data, "properties"):
+        run_id = _run_id(item, "properties")
+        changes.properties.append(PropertyChange(run_id, _dict(item, "properties")))
+    for item in _list(data, "statuses"):
+        run_id, status, time = _run_id(item, "statuses"), item.get("status"), item.get("time")
+        error = item.get("error")
+        if not isinstance(status, str) or not isinstance(time, _NUMBER) or isinstance(time, bool):
+            raise ValidationError("'statuses' entries need 'status' (string) and 'time' (number)")
+        if error is not None and not isinstance(error, dict):
+            raise ValidationError("'statuses' entries: 'error' must be an object or null")
+        changes.statuses.append(StatusChange(run_id, status, float(time), error))
+    metrics = data.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise ValidationError("'metrics' must be an object {run id: [writes]}")
+    for run_id, writes in metrics.items():
+        if not isinstance(writes, list):
+            raise ValidationError(f"'metrics' of run {run_id!r} must be a list of writes")
+        changes.metrics[run_id] = [decode_write(w) for w in writes]
+    return changes
+
+
+def _list(data: dict[str, Any], part: str) -> list[dict[str, Any]]:
+    found = data.get(part) or []
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise ValidationError(f"{part!r} must be a list of objects")
+    return found
+
+
+def _run_id(item: dict[str, Any], part: str) -> str:
+    run_id = item.get("run_id")
+    if not isinstance(run_id, str):
+        raise ValidationError(f"{part!r} entries need 'run_id' (a string), got {run_id!r:.80}")
+    return run_id
+
+
+def _dict(item: dict[str, Any], key: str) -> dict[str, Any]:
+    found = item.get(key) or {}
+    if not isinstance(found, dict):
+        raise ValidationError(f"{key!r} must be an object, got {type(found).__name__}")
+    return found
+
+
+def _create(item: dict[str, Any]) -> RunCreate:
+    unknown = sorted(set(map(str, item)) - set(_CREATE_FIELDS))
+    if unknown:
+        raise ValidationError(f"'creates' entries have unknown fields {unknown}")
+    values: dict[str, Any] = {}
+    for name, (types, nullable) in _CREATE_FIELDS.items():
+        if name not in item:
+            continue
+        value = item[name]
+        if value is None and nullable:
+            values[name] = None
+            continue
+        if not isinstance(value, types) or isinstance(value, bool):
+            kind = "/".join(t.__name__ for t in types) + (" or null" if nullable else "")
+            raise ValidationError(f"run creation: {name!r} must be {kind}, got {value!r:.80}")
+        values[name] = float(value) if isinstance(value, int | float) else value
+    missing = [n for n in ("run_id", "experiment_id", "status", "created_time") if n not in values]
+    if missing:
+        raise ValidationError(f"a run creation needs {missing}")
+    return RunCreate(**values)

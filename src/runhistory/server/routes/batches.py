@@ -1,0 +1,140 @@
+"""Run changes and metrics of many runs in one request: the remote client's write-behind.
+
+``POST /changes/batches`` takes, in order, batches of two kinds: batches of run changes
+(creations, tag, property and status changes with the metric points logged among them, see
+:mod:`runhistory.client.change_wire`) and metric batches as ``/metrics/batches`` takes them.
+Each batch carries an id and is stored once: a retried request skips what it stored before.
+A batch of run changes is stored in one transaction; if that is refused, run by run, and a
+refused run's changes one by one, so one bad change costs nothing else. The answer holds
+each batch's ``stored`` and the ``errors`` of what was refused (each naming its run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from runhistory.client.change_wire import FEATURE, count_changes, decode_changes
+from runhistory.errors import RunhistoryError, ValidationError
+from runhistory.server.answers import BatchesAnswer
+from runhistory.server.body import read_body, too_large
+from runhistory.server.config import ServerSettings
+from runhistory.server.operations import count_points
+from runhistory.server.responses import JsonResponse
+from runhistory.server.routes.metrics import (
+    _BATCHES_BODY,
+    _WRITES_SCHEMA,
+    _body_doc,
+    _decode_batch,
+    _object,
+    _parse,
+    _store_one,
+)
+from runhistory.tracking.service import TrackingService
+
+router = APIRouter(tags=["runs"])
+__all__ = ["FEATURE", "router"]
+_HINT = "send fewer runs or metric points per request"
+_ENTRIES = {"type": "array", "items": {"type": "object", "required": ["run_id"]}}
+_CHANGES = {
+    "type": "object",
+    "description": "run changes, applied in this order: creates, updates, tags, properties, "
+    "metrics, statuses",
+    "properties": {
+        "creates": {**_ENTRIES, "description": "runs to create: run_id, experiment_id, "
+                    "status, created_time and optional fields as POST /runs takes them"},
+        "updates": {**_ENTRIES, "description": "{run_id, fields}: run fields overwritten"},
+        "tags": {**_ENTRIES, "description": "{run_id, set, remove}"},
+        "properties": {**_ENTRIES, "description": "{run_id, properties} (add-only)"},
+        "metrics": {"type": "object", "additionalProperties": _WRITES_SCHEMA,
+                    "description": "{run id: metric writes}"},
+        "statuses": {**_ENTRIES, "description": "{run_id, status, time, error}"},
+    },
+}  # fmt: skip
+_BODY = {
+    "type": "object",
+    "required": ["batches"],
+    "properties": {
+        "batches": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "object", "required": ["batch_id", "changes"],
+                     "properties": {"batch_id": {"type": "string"}, "changes": _CHANGES}},
+                    _BATCHES_BODY["properties"]["batches"]["items"],  # type: ignore[index]
+                ]
+            },
+        }
+    },
+}  # fmt: skip
+
+
+@router.post("/changes/batches", openapi_extra=_body_doc(_BODY), response_model=BatchesAnswer)
+async def write_batches(request: Request) -> Any:
+    """Store batches of run changes and metric batches of many runs, in order, each once.
+
+    Answers batch by batch (``results``, in order): ``stored`` (false for a retried batch
+    or one refused whole) and the ``errors`` of what was refused, each with its
+    ``fields.run_id``. A run created by a server with ``--auth`` is submitted by the
+    token's name.
+    """
+    settings: ServerSettings = request.app.state.settings
+    raw = await read_body(request, settings.max_metric_bytes, _HINT)
+    batches = _object(_parse(raw), "batches").get("batches")
+    if not isinstance(batches, list):
+        raise ValidationError("'batches' must be a list of {batch_id, changes} or metric batches")
+    service: TrackingService = request.app.state.services.tracking
+    user = getattr(request.state, "token_name", None)
+    results = await run_in_threadpool(_store, service, settings, batches, user)
+    return JsonResponse({"results": results})
+
+
+def _store(
+    service: TrackingService, settings: ServerSettings, batches: list[Any], user: str | None
+) -> list[dict[str, Any]]:
+    points = sum(_points(b) for b in batches)
+    if points > settings.max_metric_points:
+        raise too_large("a batch request", f"{points} points (not bytes)",
+                        settings.max_metric_points, _HINT)  # fmt: skip
+    results = []
+    for batch in batches:
+        if isinstance(batch, dict) and "changes" in batch:
+            results.append(_store_changes(service, batch, user))
+        else:
+            result = _store_one(service, _decode_batch(batch))
+            result.pop("exception", None)
+            results.append(result)
+    count_points(points)
+    return results
+
+
+def _points(batch: Any) -> int:
+    try:
+        if isinstance(batch, dict) and "changes" in batch:
+            return count_changes(batch["changes"])[1]
+        return sum(len(w["columns"][1]) for w in batch["writes"])
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return 0  # not even a batch: refused on its own below
+
+
+def _store_changes(
+    service: TrackingService, data: dict[str, Any], user: str | None
+) -> dict[str, Any]:
+    batch_id = data.get("batch_id")
+    if not isinstance(batch_id, str) or not 0 < len(batch_id) <= 200:
+        return _answer(False, [ValidationError("'batch_id' must be a string of 1-200 characters")])
+    try:
+        changes = decode_changes(data["changes"])
+    except RunhistoryError as exc:
+        return _answer(False, [exc])
+    if user is not None:
+        for create in changes.creates:
+            create.submitted_by = user
+    errors = service.write_changes_apart(changes, batch_id)  # StorageError: 503, retried
+    return _answer(True, errors)
+
+
+def _answer(stored: bool, errors: list[RunhistoryError]) -> dict[str, Any]:
+    return {"stored": stored, "errors": [e.to_dict() for e in errors]}
