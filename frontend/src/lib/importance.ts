@@ -16,7 +16,7 @@ export function asNumber(value: unknown): number | null {
 /** Pearson's correlation of paired values, or null when either side does not vary. */
 export function pearson(xs: number[], ys: number[]): number | null {
   const n = xs.length;
-  if (n < 3) return null;
+  if (n < 3 || new Set(xs).size < 2 || new Set(ys).size < 2) return null;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
   let sxy = 0;

@@ -26,12 +26,15 @@ export function parametersOf(runs: Run[], last: Record<string, Record<string, un
   return [...found.values()].sort((a, b) => a.label.localeCompare(b.label));
 }
 
+/** The metrics with a numeric last value, those most runs have first (then by name). */
 function numericMetrics(runs: Run[], last: Record<string, Record<string, unknown>>): string[] {
-  const names = new Set<string>();
+  const counts = new Map<string, number>();
   for (const run of runs) {
-    for (const [name, value] of Object.entries(last[run.run_id] ?? {})) if (asNumber(value) !== null && typeof value !== "string") names.add(name);
+    for (const [name, value] of Object.entries(last[run.run_id] ?? {})) {
+      if (asNumber(value) !== null && typeof value !== "string") counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
   }
-  return [...names].sort();
+  return [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || a.localeCompare(b));
 }
 
 export function ExperimentAnalysis({ runs }: { runs: Run[] }) {

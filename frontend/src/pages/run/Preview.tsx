@@ -1,6 +1,6 @@
 // A preview of one run file: text, JSON pretty-printed, CSV as a table, images, Markdown.
 // At most PREVIEW_BYTES are read; a bigger file says so and offers its download.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type FileInfo } from "../../api";
 import { ErrorNote, Loading } from "../../components/common";
 import { formatBytes } from "../../lib/format";
@@ -85,6 +85,8 @@ export function FilePreview({ runId, file, onClose }: { runId: string; file: Fil
   const tooLarge = kind === "image" ? file.size > PREVIEW_IMAGE_BYTES : structured && file.size > PREVIEW_BYTES;
   const [content, setContent] = useState<{ text: string; binary: boolean } | null>(null);
   const [error, setError] = useState<Error | null>(null);
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => section.current?.scrollIntoView?.({ block: "nearest" }), []);
   useEffect(() => {
     setContent(null);
     setError(null);
@@ -93,7 +95,7 @@ export function FilePreview({ runId, file, onClose }: { runId: string; file: Fil
   }, [url]);
   const limit = kind === "image" ? PREVIEW_IMAGE_BYTES : PREVIEW_BYTES;
   return (
-    <section class="card file-preview" aria-label={`preview of ${file.name}`} data-preview={file.name} data-kind={kind}>
+    <section ref={section} class="card file-preview" aria-label={`preview of ${file.name}`} data-preview={file.name} data-kind={kind}>
       <header class="preview-head">
         <h3>{file.name} <span class="muted small">{formatBytes(file.size)} · {kind}</span></h3>
         <span>
