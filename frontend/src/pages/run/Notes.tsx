@@ -30,6 +30,14 @@ export function RunNotes({ run, onChange }: { run: Run; onChange: () => void }) 
       setError(reason instanceof Error ? reason.message : String(reason));
     }
   };
+  if (!note && !editing) {
+    return (
+      <div class="run-describe" id="notes">
+        <span class="muted small">no notes (Markdown)</span>{" "}
+        <button type="button" class="link small" onClick={start} aria-label="edit notes">add notes</button>
+      </div>
+    );
+  }
   return (
     <section class="card run-notes" id="notes" aria-labelledby="notes-title">
       <h2 id="notes-title">Notes <span class="muted small">Markdown</span>{" "}
@@ -45,7 +53,7 @@ export function RunNotes({ run, onChange }: { run: Run; onChange: () => void }) 
           </span>
           {error && <span class="error small" role="alert">{error}</span>}
         </form>
-      ) : note ? <Markdown source={note} id="run-notes" /> : <p class="muted small">No notes. Notes are Markdown: headings, lists, code, links, tables.</p>}
+      ) : <Markdown source={note} id="run-notes" />}
     </section>
   );
 }
