@@ -27,9 +27,6 @@ export function ComparePage({ experimentId, runIds }: { experimentId: string; ru
   const loaded = useLoad(() => loadCompare(runIds), [runIds.join(",")], (d) => d?.runs.some((r) => isLive(r.status)) ?? false);
   const [settings, setSettings] = useStored<LineSettings>("runhistory.lines", DEFAULT_SETTINGS);
   const [gridRef, width] = useWidth<HTMLDivElement>();
-  // The parallel coordinates and the diff table (heavy with hundreds of runs) are drawn once
-  // the charts have their series, so that they do not hold back the first chart.
-  const [chartsDrawn, setChartsDrawn] = useState(false);
   if (!runIds.length) return <div class="page"><p>Select runs in an experiment's runs table, then press Compare.</p></div>;
   if (loaded.error) return <div class="page"><ErrorNote error={loaded.error} /></div>;
   const data = loaded.data;
@@ -45,13 +42,9 @@ export function ComparePage({ experimentId, runIds }: { experimentId: string; ru
             ))}
           </ul>
           <LineControls settings={settings} onChange={setSettings} />
-          <OverlaidCharts runs={data.runs} infos={data.infos.filter((i) => LINE_KINDS.has(i.kind))} settings={settings} maxPoints={comparePoints(width > 1100 ? width / 2 - 40 : width - 40, data.runs.length)} onSeries={() => requestAnimationFrame(() => setTimeout(() => setChartsDrawn(true), 0))} />
-          {chartsDrawn || !data.infos.some((i) => LINE_KINDS.has(i.kind)) ? (
-            <>
-              <section class="card"><h2>Parallel coordinates</h2><Parallel runs={data.runs} last={data.last} /></section>
-              <section class="card"><h2>Tags and properties</h2><DiffTable runs={data.runs} /></section>
-            </>
-          ) : <Loading what="parallel coordinates and differences" />}
+          <OverlaidCharts runs={data.runs} infos={data.infos.filter((i) => LINE_KINDS.has(i.kind))} settings={settings} maxPoints={comparePoints(width > 1100 ? width / 2 - 40 : width - 40, data.runs.length)} />
+          <section class="card"><h2>Parallel coordinates</h2><Parallel runs={data.runs} last={data.last} /></section>
+          <section class="card"><h2>Tags and properties</h2><DiffTable runs={data.runs} /></section>
         </>
       )}
     </div>
@@ -59,7 +52,7 @@ export function ComparePage({ experimentId, runIds }: { experimentId: string; ru
 }
 
 /** One chart per line metric, every run of ``runs`` overlaid in its own colour. */
-export function OverlaidCharts({ runs, infos, settings, maxPoints, onSeries }: { runs: Run[]; infos: MetricInfo[]; settings: LineSettings; maxPoints: number; onSeries?: () => void }) {
+export function OverlaidCharts({ runs, infos, settings, maxPoints }: { runs: Run[]; infos: MetricInfo[]; settings: LineSettings; maxPoints: number }) {
   const [series, setSeries] = useState<ChartSeries[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const time = settings.xMode !== "step";
@@ -67,37 +60,16 @@ export function OverlaidCharts({ runs, infos, settings, maxPoints, onSeries }: {
   const version = infos.map((i) => `${i.run_id}:${i.name}:${i.count}`).join("|");
   useEffect(() => {
     if (!names.length) return;
-    fetchSeries(runs.map((r) => r.run_id), infos, maxPoints, time).then((found) => {
-      setSeries(found);
-      onSeries?.();
-    }, (reason: Error) => {
-      setError(reason);
-      onSeries?.();
-    });
+    fetchSeries(runs.map((r) => r.run_id), infos, maxPoints, time).then(setSeries, setError);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version, maxPoints, time]);
-  // Charts of hundreds of lines are drawn one per frame: the first shows without waiting for
-  // the others to be built.
-  const [drawn, setDrawn] = useState(1);
-  useEffect(() => {
-    if (!series || drawn >= names.length) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const frame = requestAnimationFrame(() => (timer = setTimeout(() => setDrawn(drawn + 1), 0)));
-    return () => {
-      cancelAnimationFrame(frame);
-      clearTimeout(timer);
-    };
-  }, [series, drawn, names.length]);
   if (error) return <ErrorNote error={error} />;
   if (!names.length) return <p class="muted">These runs have no line metrics.</p>;
   if (!series) return <Loading what="series" />;
   const byRun = new Map(runs.map((run) => [run.run_id, run]));
   return (
     <div class="chart-grid">
-      {names.map((name, index) => {
-        if (index >= drawn) {
-          return <figure key={name} class="card chart-card" data-metric={name}><figcaption><span class="metric-name">{name}</span></figcaption><Loading what="chart" /></figure>;
-        }
+      {names.map((name) => {
         const lines = series.filter((s) => s.name === name && byRun.has(s.run_id)).map((s) => {
           const run = byRun.get(s.run_id)!;
           return { label: runLabel(run), series: s, origin: run.start_time ?? run.created_time, color: runColor(run) };
