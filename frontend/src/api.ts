@@ -263,3 +263,25 @@ const decoder = new TextDecoder();
 function enc(part: string): string {
   return encodeURIComponent(part);
 }
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  created_time: number;
+  run_id: string | null;
+  experiment_name: string | null;
+  description: string | null;
+  framework: string | null;
+  framework_version: string | null;
+  tags: Record<string, string | null>;
+  properties: Record<string, string>;
+  files: string[];
+}
+
+/** The model registry (``/models``). */
+export const modelsApi = {
+  /** Every registered version (of one model with ``name``). */
+  list: (name?: string) => all<ModelVersion>("/models", { name }),
+  fileUrl: (name: string, version: number, file: string) =>
+    `${BASE}/models/${enc(name)}/versions/${version}/files/${file.split("/").map(enc).join("/")}`,
+};

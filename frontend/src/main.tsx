@@ -6,6 +6,7 @@ import { setTheme, startTheme, useTheme } from "./lib/theme";
 import { ComparePage } from "./pages/Compare";
 import { ExperimentsPage } from "./pages/Experiments";
 import { RunPage } from "./pages/Run";
+import { ModelPage, ModelsPage } from "./pages/Models";
 import { RunsPage } from "./pages/Runs";
 import { SignInPage } from "./pages/SignIn";
 import { type Route, href, useRoute } from "./router";
@@ -24,6 +25,10 @@ function Page({ route }: { route: Route }) {
       return <ComparePage key={route.runIds.join(",")} experimentId={route.experimentId} runIds={route.runIds} />;
     case "sign-in":
       return <ExperimentsPage />;
+    case "models":
+      return <ModelsPage />;
+    case "model":
+      return <ModelPage key={route.name} name={route.name} version={route.version} />;
     default:
       return (
         <p class="error" role="alert">
@@ -64,6 +69,7 @@ function App() {
         <a class="brand" href={href.experiments()}>runhistory studio</a>
         <nav aria-label="main">
           <a href={href.experiments()}>Experiments</a>
+          <a href={href.models()}>Models</a>
         </nav>
         <button
           class="theme-toggle"

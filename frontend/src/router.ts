@@ -7,7 +7,9 @@ export type Route =
   | { page: "run"; experimentId: string; runId: string; tab: string }
   | { page: "compare"; experimentId: string; runIds: string[] }
   | { page: "sign-in"; code: string | null }
-  | { page: "missing"; path: string };
+  | { page: "missing"; path: string }
+  | { page: "models" }
+  | { page: "model"; name: string; version: number | null };
 
 export function parseRoute(hash: string): Route {
   const [path, search = ""] = hash.replace(/^#/, "").split("?");
@@ -17,6 +19,11 @@ export function parseRoute(hash: string): Route {
     return { page: "experiments" };
   }
   if (parts.length === 1 && parts[0] === "sign-in") return { page: "sign-in", code: params.get("code") };
+  if (parts[0] === "models" && parts.length === 1) return { page: "models" };
+  if (parts[0] === "models" && parts.length === 2) {
+    const version = Number(params.get("version"));
+    return { page: "model", name: parts[1], version: Number.isInteger(version) && version > 0 ? version : null };
+  }
   if (parts[0] !== "experiments") return { page: "missing", path };
   const experimentId = parts[1];
   if (parts.length === 2) return { page: "runs", experimentId, params };
@@ -43,6 +50,9 @@ export const href = {
     `#/experiments/${encodeURIComponent(experimentId)}/compare?runs=${runIds
       .map(encodeURIComponent)
       .join(",")}`,
+  models: () => "#/models",
+  model: (name: string, version?: number) =>
+    `#/models/${encodeURIComponent(name)}${version ? `?version=${version}` : ""}`,
 };
 
 export function useRoute(): Route {

@@ -1,5 +1,5 @@
 // The parts of Apache ECharts the studio uses (tree-shaken; canvas renderer).
-import { BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart } from "echarts/charts";
+import { BarChart, CustomChart, HeatmapChart, LineChart, ParallelChart, ScatterChart } from "echarts/charts";
 import {
   AriaComponent,
   DataZoomComponent,
@@ -21,6 +21,7 @@ echarts.use([
   HeatmapChart,
   LineChart,
   ParallelChart,
+  ScatterChart,
   DataZoomComponent,
   GridComponent,
   LegendComponent,

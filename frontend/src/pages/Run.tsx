@@ -11,6 +11,7 @@ import { MetricsTab } from "./run/Metrics";
 import { SWEEP_RUN_TYPE, SweepTab } from "./run/Sweep";
 import { RunTitle } from "./run/Describe";
 import { TagEditor } from "./run/Tags";
+import { NOTE_TAG, RunNotes } from "./run/Notes";
 
 const SWEEP_TAB = ["sweep", "Sweep"] as const;
 
@@ -48,12 +49,14 @@ export function RunPage({ experimentId, runId, tab }: { experimentId: string; ru
         </p>
         <p class="muted small">{timesLine(run)}</p>
         <RunTitle run={run} onChange={loaded.reload} />
+        {!run.tags[NOTE_TAG] && <RunNotes run={run} onChange={loaded.reload} />}
       </header>
       <ErrorDetails run={run} />
       <div class="two-col">
         <section class="card"><h2>Tags</h2><TagEditor run={run} onChange={loaded.reload} /></section>
         <section class="card" id="properties"><h2>Properties</h2><KeyValues values={run.properties} empty="No properties." /></section>
       </div>
+      {run.tags[NOTE_TAG] && <RunNotes run={run} onChange={loaded.reload} />}
       <nav class="tabs" role="tablist" aria-label="run sections">
         {tabs.map(([key, label]) => (
           <a key={key} role="tab" aria-selected={tab === key} class={tab === key ? "active" : ""} href={href.run(experimentId, runId, key)}>{label}</a>

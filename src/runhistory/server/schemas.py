@@ -6,7 +6,7 @@ with the same error messages as the embedded SDK.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +129,11 @@ class SeriesRequest(_Body):
     max_points: int = Field(default=1000, ge=2, le=100_000)
     min_step: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
     max_step: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    x: Literal["step", "time"] = Field(
+        default="step",
+        description="what points are placed and bucketed by: the step, or the logging time "
+        "(seconds since the epoch)",
+    )
 
 
 class LastValuesRequest(_Body):

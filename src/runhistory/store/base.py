@@ -30,6 +30,7 @@ from runhistory.tracking.entities import (
     ModelInfo,
     RunInfo,
     RunQuery,
+    SeriesX,
     WriteBatch,
     WriteOutcome,
 )
@@ -194,9 +195,14 @@ class TrackingStore(abc.ABC):
         max_points: int,
         min_step: int | None = None,
         max_step: int | None = None,
+        x: SeriesX = "step",
     ) -> list[MetricSeries]:
         """Chart series of every existing (run, name) pair: at most ``max_points`` numeric
-        points each, the minimum and maximum of each bucket when downsampled."""
+        points each, the minimum and maximum of each bucket when downsampled.
+
+        ``x`` is what the points are placed and bucketed by: ``"step"`` (the step, or the
+        sequence number without steps) or ``"time"`` (the logging time, seconds since the
+        epoch); ``min_step``/``max_step`` limit the steps either way."""
 
     @abc.abstractmethod
     def get_last_metric_values(

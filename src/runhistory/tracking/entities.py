@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # How a single metric value is encoded in the narrow points table.
 VTYPE_FLOAT = 0
@@ -329,11 +329,16 @@ class MetricColumns:
         return len(self.seqs)
 
 
+SeriesX = Literal["step", "time"]
+"""What a chart series' points are placed and bucketed by."""
+
+
 @dataclass(frozen=True)
 class MetricSeries:
     """A metric prepared for a chart: at most ``max_points`` (x, y) pairs.
 
-    ``x`` is the step (or the sequence number when the metric has no steps). When
+    ``x`` is the step (or the sequence number when the metric has no steps), or the logging
+    time (seconds since the epoch) for a series asked by time. When
     ``downsampled`` is true every bucket contributes its minimum and its maximum, in x order,
     so spikes survive. Non-numeric values are left out.
     """
@@ -343,7 +348,7 @@ class MetricSeries:
     kind: str
     count: int
     downsampled: bool
-    x: list[int]
+    x: list[Any]
     y: list[float]
 
 

@@ -15,6 +15,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     RunInfo,
+    SeriesX,
     WriteBatch,
 )
 from runhistory.tracking.metrics import DOCUMENT_KINDS, collate, decode_documents
@@ -190,11 +191,15 @@ class MetricRules:
         max_points: int = 1000,
         min_step: int | None = None,
         max_step: int | None = None,
+        x: SeriesX = "step",
     ) -> list[MetricSeries]:
-        """Chart-ready series for every (run, metric name) pair that exists."""
+        """Chart-ready series for every (run, metric name) pair that exists, by step or by
+        logging time (``x="time"``)."""
         if not 2 <= max_points <= 100_000:
             raise ValidationError(f"max_points must be between 2 and 100000, got {max_points}")
-        return self.store.get_metric_series(run_ids, names, max_points, min_step, max_step)
+        if x not in ("step", "time"):
+            raise ValidationError(f"x must be 'step' or 'time', got {x!r}")
+        return self.store.get_metric_series(run_ids, names, max_points, min_step, max_step, x=x)
 
 
 def _has_step(write: MetricWrite) -> bool | None:

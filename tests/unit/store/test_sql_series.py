@@ -101,3 +101,26 @@ def test_block_summaries_give_the_series_the_chunks_give(
     assert store.get_metric_series(["a"], ["loss"], 300, 30_000, 70_000) == zoomed
     assert from_blocks[0].downsampled and 100.0 in from_blocks[0].y
     assert zoomed[0].x[zoomed[0].y.index(100.0)] == 40_000
+
+
+def test_series_by_time_are_placed_and_bucketed_by_logging_time(
+    store: SqlTrackingStore, make_run: MakeRun
+) -> None:
+    make_run("a")
+    start = 1_700_000_000.0
+    # Steps restart halfway (a resumed run) while time goes on: by time the curve is one line.
+    points = [
+        (i % (POINTS // 2), VTYPE_FLOAT, 100.0 if i == SPIKE_STEP else math.sin(i / 500), None,
+         start + i * 0.5)
+        for i in range(POINTS)
+    ]  # fmt: skip
+    writes.log_metrics(store, "a", [MetricWrite("loss", "scalar", points)])
+    [by_time] = store.get_metric_series(["a"], ["loss"], max_points=200, x="time")
+    assert by_time.downsampled and by_time.count == POINTS
+    assert 100 <= len(by_time.x) <= 200 and len(by_time.x) == len(by_time.y)
+    assert by_time.x == sorted(by_time.x)
+    assert by_time.x[0] == start and by_time.x[-1] == start + (POINTS - 1) * 0.5
+    assert by_time.x[by_time.y.index(100.0)] == start + SPIKE_STEP * 0.5
+    [small] = store.get_metric_series(["a"], ["loss"], 200, min_step=0, max_step=49, x="time")
+    assert not small.downsampled and len(small.x) == 100  # steps 0-49 of both halves
+    assert small.x == [start + i * 0.5 for i in [*range(50), *range(10_000, 10_050)]]

@@ -1,6 +1,7 @@
 // Editable tags of a run: add key or key=value, remove with the × button.
 import { useState } from "preact/hooks";
 import { api, type Run } from "../../api";
+import { NOTE_TAG } from "./Notes";
 
 export function TagEditor({ run, onChange }: { run: Run; onChange: () => void }) {
   const [text, setText] = useState("");
@@ -28,7 +29,7 @@ export function TagEditor({ run, onChange }: { run: Run; onChange: () => void })
   };
   return (
     <div class="tags" id="tags">
-      {Object.entries(run.tags).map(([key, value]) => (
+      {Object.entries(run.tags).filter(([key]) => key !== NOTE_TAG).map(([key, value]) => (
         <span class="chip" key={key} data-tag={key}>
           {value === null ? key : `${key}=${value}`}
           <button class="chip-x" aria-label={`remove tag ${key}`} onClick={() => save({}, [key])}>×</button>

@@ -264,10 +264,11 @@ def get_history(
 
 @router.post("/metrics/series", response_model=SeriesAnswer)
 def get_series(body: SeriesRequest, service: TrackingService = Service) -> Any:
-    """Series for charts: at most ``max_points`` points each (min and max of every bucket)."""
+    """Series for charts: at most ``max_points`` points each (min and max of every bucket),
+    by step or, with ``x: "time"``, by logging time."""
     found = service.get_metric_series(
         body.run_ids, body.names, max_points=body.max_points, min_step=body.min_step,
-        max_step=body.max_step,
+        max_step=body.max_step, x=body.x,
     )  # fmt: skip
     return JsonResponse({"series": found})
 

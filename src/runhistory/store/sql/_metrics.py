@@ -26,6 +26,7 @@ from runhistory.tracking.entities import (
     MetricInfo,
     MetricPoint,
     MetricSeries,
+    SeriesX,
 )
 
 
@@ -119,6 +120,7 @@ class MetricsMixin(SqlStoreBase):
         max_points: int,
         min_step: int | None = None,
         max_step: int | None = None,
+        x: SeriesX = "step",
     ) -> list[MetricSeries]:
         def work(conn: Connection) -> list[MetricSeries]:
             rows: list[Any] = []
@@ -127,7 +129,7 @@ class MetricsMixin(SqlStoreBase):
                     metrics.c.run_id.in_(chunk), metrics.c.name.in_(list(names))
                 )
                 rows.extend(row._mapping for row in conn.execute(query))
-            found = read_series_many(conn, rows, max_points, min_step, max_step)
+            found = read_series_many(conn, rows, max_points, min_step, max_step, x)
             return [
                 MetricSeries(
                     r["run_id"], r["name"], r["kind"], int(r["count"]), *found[int(r["id"])]

@@ -78,16 +78,28 @@ def read_series_many(
     max_points: int,
     min_step: int | None,
     max_step: int | None,
-) -> dict[int, tuple[bool, list[int], list[float]]]:
+    x: str = "step",
+) -> dict[int, tuple[bool, list[Any], list[float]]]:
     """``{metric id: (downsampled, x, y)}`` for metric rows (mappings, see read_columns).
 
     The chunk summaries of every metric are read together (packed blocks, then the chunks of
     each metric's last, incomplete block); a metric whose chunks are at least as many as the
     buckets is drawn from its summaries alone, the others from their points.
+
+    With ``x="time"`` the x of each point is its logging time (seconds since the epoch) and the
+    buckets are consecutive runs of points in time order: every metric is read from its points
+    (chunk summaries know steps, not times), each bucket keeping its minimum and maximum.
     """
     buckets = max(1, max_points // 2)
+    if x == "time":
+        return {
+            metric_id: _from_times(columns, max_points, buckets)
+            for metric_id, columns in _read_columns_many(
+                conn, metric_rows, min_step, max_step
+            ).items()
+        }
     summaries = _summaries(conn, [int(r["id"]) for r in metric_rows], min_step, max_step)
-    found: dict[int, tuple[bool, list[int], list[float]]] = {}
+    found: dict[int, tuple[bool, list[Any], list[float]]] = {}
     from_points = []
     for row in metric_rows:
         metric_id = int(row["id"])
@@ -191,13 +203,30 @@ def _within(summaries: SummaryColumns, low: float, high: float) -> list[int]:
 
 def _from_columns(
     columns: MetricColumns, max_points: int, buckets: int
-) -> tuple[bool, list[int], list[float]]:
+) -> tuple[bool, list[Any], list[float]]:
     xs = columns.steps if columns.steps is not None else columns.seqs
     numbers = map(_chart_number, columns.values)
     pairs = sorted((x, y) for x, y in zip(xs, numbers, strict=True) if y is not None)
     if len(pairs) <= max_points:
         return False, [p[0] for p in pairs], [p[1] for p in pairs]
     return (True, *_from_points(pairs, buckets))
+
+
+def _from_times(
+    columns: MetricColumns, max_points: int, buckets: int
+) -> tuple[bool, list[Any], list[float]]:
+    """The points of a metric by logging time (ties keep logging order), downsampled like
+    steps when they are more than ``max_points``."""
+    numbers = map(_chart_number, columns.values)
+    pairs = sorted(
+        ((at, seq, y) for at, seq, y in zip(columns.times, columns.seqs, numbers, strict=True)
+         if y is not None),
+        key=lambda p: (p[0], p[1]),
+    )  # fmt: skip
+    timed = [(at, y) for at, _, y in pairs]
+    if len(timed) <= max_points:
+        return False, [p[0] for p in timed], [p[1] for p in timed]
+    return (True, *_from_points(timed, buckets))
 
 
 def _chart_number(value: Any) -> float | None:
@@ -257,8 +286,9 @@ def _from_summaries(summaries: SummaryColumns, buckets: int) -> tuple[list[int],
     return xs, ys
 
 
-def _from_points(pairs: list[tuple[int, float]], buckets: int) -> tuple[list[int], list[float]]:
-    points: list[tuple[int, float]] = []
+def _from_points(pairs: Sequence[tuple[Any, float]], buckets: int) -> tuple[list[Any], list[float]]:
+    """Min and max of each of ``buckets`` consecutive runs of (x, y) pairs sorted by x."""
+    points: list[tuple[Any, float]] = []
     size = len(pairs)
     for bucket in range(buckets):
         part = pairs[bucket * size // buckets : (bucket + 1) * size // buckets]
@@ -269,7 +299,7 @@ def _from_points(pairs: list[tuple[int, float]], buckets: int) -> tuple[list[int
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def _pair(low: tuple[int, float], high: tuple[int, float]) -> list[tuple[int, float]]:
+def _pair(low: tuple[Any, float], high: tuple[Any, float]) -> list[tuple[Any, float]]:
     if low == high:
         return [low]
     return [low, high] if low[0] <= high[0] else [high, low]
