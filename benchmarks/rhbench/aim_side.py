@@ -1,0 +1,202 @@
+"""Aim, the second peer: its sizes, its measurements as harness sides, and its table cells.
+
+Aim runs only in its own interpreter (:mod:`rhbench.aim_workers` in ``benchmarks/.venv-aim``).
+It has an equivalent for B1 (``run.track`` one point per call, then ``run.close()``), B2 (reading
+one metric), B3 (creating runs; a query by params and tags — it records no run status) and B7
+(the first 50 runs of its runs search). Aim writes about 5,000 points/s and creates about ten
+runs/s on one core here, so its sizes are smaller and its rates and read times are extrapolated
+linearly to runhistory's sizes (marked "extrap."); its listing corpus (B3, B7) is the largest
+feasible in the benchmark's time, and its size is in its column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rhbench.harness import AIM, Harness, Result, Row
+
+MODULE = "aim_workers"
+STORAGE = "Aim repo: RocksDB + SQLite"
+NO_STATUS = "no equivalent: no run status"
+# Why Aim has no number in the other workloads' rows.
+NO_EQUIVALENT = {
+    "B4": "not measured: aim server",
+    "B5": "no equivalent",
+    "B6": "not measured",
+    "B8": "not measured",
+    "B9": "no equivalent",
+    "B10": "no equivalent",
+}
+
+
+def sizes(quick: bool) -> dict[str, int]:
+    """Aim's sizes: points of B1 and B2, runs created per B3 repetition, listing corpus."""
+    if quick:
+        return {"b1": 5_000, "b2": 10_000, "b3": 10, "corpus": 100}
+    return {"b1": 20_000, "b2": 100_000, "b3": 100, "corpus": 1_000}
+
+
+def extrapolated(size: int, target: int, text: str = "") -> str:
+    """The size cell: ``size`` (with ``text``), marked when it is smaller than ``target``."""
+    cell = f"{size:,}{text}"
+    return cell + " (extrap.)" if size < target else cell
+
+
+# ---- B1 ---------------------------------------------------------------------------------
+def b1_side(h: Harness) -> Any:
+    """The B1 measurement: one point per ``run.track`` call, then ``run.close()``."""
+    points = sizes(h.settings.quick)["b1"]
+    return lambda rep: h.call(AIM, MODULE, "log", {"points": points, "chunk": 100})
+
+
+def b1_cells(h: Harness, rows: dict[str, Row], got: list[Result] | str, target: int) -> None:
+    """Fill Aim's cells of B1 (rows by their runhistory result key)."""
+    size = sizes(h.settings.quick)["b1"]
+    for key, aim_key in (("points_per_s", "points_per_s"), ("call_us", "call_us")):
+        rows[key].aim_size = extrapolated(size, target)
+        h.fill(rows[key], AIM, got, aim_key)
+    rows["rss_mb"].aim_size = f"{size:,}"
+    h.fill(rows["rss_mb"], AIM, got, "rss_mb")
+    if isinstance(got, list):
+        for result in got:
+            if result["stored"] != size:
+                h.errors.append(f"B1 Aim stored {result['stored']} of {size} points")
+
+
+# ---- B2 ---------------------------------------------------------------------------------
+def b2_side(h: Harness, target: int) -> Any:
+    """The B2 measurement: a metric of fewer points, read times scaled to ``target`` points."""
+    size = sizes(h.settings.quick)["b2"]
+    folder = h.scratch("b2-aim")
+    prepared: dict[str, str] = {}
+
+    def measure(rep: int) -> Result:
+        if "hash" not in prepared:
+            made = h.call(AIM, MODULE, "log", {"points": size, "chunk": 1000}, folder)
+            prepared["hash"] = made["run_hash"]
+        params = {"run_hash": prepared["hash"], "expected": size}
+        result = h.call(AIM, MODULE, "read", params, folder)
+        scale = target / size
+        return {"values_s": result["values_s"] * scale, "series_s": result["series_s"] * scale}
+
+    return measure
+
+
+def b2_cells(h: Harness, rows: dict[str, Row], got: list[Result] | str, target: int) -> None:
+    """Fill Aim's cells of B2: ``get_metrics`` ~ values only, ``get_metric_history`` ~ series."""
+    size = extrapolated(sizes(h.settings.quick)["b2"], target)
+    for key, aim_key in (("get_metrics_s", "values_s"), ("history_s", "series_s")):
+        rows[key].aim_size = size
+        h.fill(rows[key], AIM, got, aim_key)
+    h.notes.append(
+        "B2 Aim: get_metric(name, Context({})).values.values_list() (values) and "
+        ".data.numpy() (steps, values, epochs, timestamps), in a fresh process; times scaled "
+        "linearly to runhistory's point count when the size says extrap."
+    )
+
+
+# ---- B3 ---------------------------------------------------------------------------------
+def b3_create_side(h: Harness) -> Any:
+    """Each repetition creates runs in a fresh repo; the first repo becomes the listing corpus."""
+    runs = sizes(h.settings.quick)["b3"]
+
+    def measure(rep: int) -> Result:
+        folder = h.scratch("b3-aim")
+        result = h.call(AIM, MODULE, "create", {"runs": runs}, folder)
+        h.corpora.setdefault(AIM, (folder, runs))
+        return result
+
+    return measure
+
+
+def b3_create_cells(h: Harness, row: Row, got: list[Result] | str, target: int) -> None:
+    """Fill Aim's creation rate (extrapolated from fewer runs)."""
+    row.aim_size = extrapolated(sizes(h.settings.quick)["b3"], target)
+    h.fill(row, AIM, got, "runs_per_s")
+    if isinstance(got, list) and got:
+        per_run = sum(r["index_s"] for r in got) / sum(r["created"] for r in got)
+        h.notes.append(
+            f"B3 Aim: runs reach its queries once indexed (what `aim up` does in the "
+            f"background): {per_run * 1e3:.0f} ms per run, not in its creation rate"
+        )
+
+
+def corpus(h: Harness) -> tuple[Path, int]:
+    """Aim's listing corpus (folder, runs), grown (untimed) to its size on first use."""
+    want = sizes(h.settings.quick)["corpus"]
+    if AIM not in h.corpora:
+        h.python(AIM)  # raises NotAvailable when Aim is not installed
+        h.corpora[AIM] = (h.scratch("b3-aim"), 0)
+    folder, made = h.corpora[AIM]
+    if made < want:
+        result = h.call(AIM, MODULE, "create", {"runs": want, "start": made}, folder)
+        h.corpora[AIM] = (folder, want)
+        h.notes.append(
+            f"Aim listing corpus: {want:,} runs in one experiment, made through its SDK at "
+            f"{result['runs_per_s']:.1f} runs/s (then indexed in {result['index_s']:.0f} s); "
+            "larger corpora were not feasible in the benchmark's time"
+        )
+    return folder, want
+
+
+def b3_query_side(h: Harness) -> Any:
+    """The B3 listing: runs with tag ``group=g3`` and param ``shard == 's1'``."""
+
+    def measure(rep: int) -> Result:
+        folder, runs = corpus(h)
+        return h.call(AIM, MODULE, "query", {"runs": runs}, folder)
+
+    return measure
+
+
+def b3_query_cells(h: Harness, filtered: Row, status: Row, got: list[Result] | str) -> None:
+    """Fill Aim's B3 listing cells."""
+    made = h.corpora.get(AIM)
+    filtered.aim_size = f"{made[1]:,} runs" if made else ""
+    h.fill(filtered, AIM, got, "filtered_ms")
+    status.aim_status = NO_STATUS
+
+
+# ---- B7 ---------------------------------------------------------------------------------
+def b7(h: Harness) -> None:
+    """B7 for Aim: first pages of its runs search over its listing corpus (after runhistory's)."""
+
+    def measure(rep: int) -> Result:
+        folder, runs = corpus(h)
+        return h.call(AIM, MODULE, "listings", {"runs": runs}, folder)
+
+    got = h.alternate("B7 Aim list", {AIM: measure})[AIM]
+    made = h.corpora.get(AIM)
+    size = f"{made[1]:,} runs" if made else ""
+    for prefix, key in (
+        ("get_runs() first 50", "first_ms"),
+        ("get_runs(properties=", "property_ms"),
+    ):
+        row = _row(h, "B7", prefix)
+        row.aim_size = size
+        h.fill(row, AIM, got, key)
+    for row in h.rows:
+        if row.workload == "B7" and not row.aim and not row.aim_status:
+            row.aim_status = NO_STATUS if "status" in row.measure else "not measured"
+    h.notes.append(
+        "B7 Aim: the first 50 of repo.query_runs(q, paginated=True) (what its UI's runs search "
+        "iterates), q = the experiment, then run.hparams.shard == 's1' (a quarter of the runs; "
+        "runhistory's filter matches 1 in 100); fresh process, median of 5 after a warm-up"
+    )
+
+
+def _row(h: Harness, workload: str, prefix: str) -> Row:
+    for row in h.rows:
+        if row.workload == workload and row.measure.startswith(prefix):
+            return row
+    row = Row(workload, prefix, "ms", False, "", "", STORAGE)  # runhistory's B7 did not run
+    h.rows.append(row)
+    return row
+
+
+def mark_missing(h: Harness) -> None:
+    """Say why Aim has no number in the rows of the workloads it has no equivalent for."""
+    for row in h.rows:
+        if not row.aim and not row.aim_status and row.workload in NO_EQUIVALENT:
+            row.aim_status = NO_EQUIVALENT[row.workload]
