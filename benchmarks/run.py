@@ -47,6 +47,7 @@ STAGES = [
     ("B3 runs", {"B3"}, b3_runs.run),
     ("B6 imports", {"B6"}, b6_start.run),
     ("B4/B5/B6 servers", {"B4", "B5", "B6"}, http_session.run),
+    ("B4 Aim server", {"B4"}, aim_side.b4),
     ("B7/B8 listings", {"B7", "B8"}, b7_listings.run),
     ("B7 Aim listings", {"B7"}, aim_side.b7),
     ("B9 system metrics", {"B9"}, b9_system.run),
@@ -111,7 +112,7 @@ def main(argv: list[str]) -> int:
                     workload(harness)
     finally:
         harness.cleanup()
-    aim_side.mark_missing(harness)
+    aim_side.finish(harness)
     harness.info["seconds"] = round(time.time() - started, 1)
     harness.info["load_after"] = _load()
     print(headline(harness.info))

@@ -2,26 +2,31 @@
 
 Aim runs only in its own interpreter (:mod:`rhbench.aim_workers` in ``benchmarks/.venv-aim``).
 It has an equivalent for B1 (``run.track`` one point per call, then ``run.close()``), B2 (reading
-one metric), B3 (creating runs; a query by params and tags — it records no run status) and B7
-(the first 50 runs of its runs search). Aim writes about 5,000 points/s and creates about ten
-runs/s on one core here, so its sizes are smaller and its rates and read times are extrapolated
-linearly to runhistory's sizes (marked "extrap."); its listing corpus (B3, B7) is the largest
-feasible in the benchmark's time, and its size is in its column.
+one metric), B3 (creating runs; a query by params and tags — it records no run status), B7
+(the first 50 runs of its runs search), and B4 through ``aim server``. Aim writes about 5,000
+points/s and creates about ten runs/s on one core here, so its sizes are smaller and its rates
+and read times are extrapolated linearly to runhistory's sizes (marked "extrap."); its listing
+corpus (B3, B7) is the largest feasible in the benchmark's time, and its size is in its column.
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
-from rhbench.harness import AIM, Harness, Result, Row
+from rhbench import b4_http
+from rhbench.harness import AIM, RH, Harness, Result, Row
+from rhbench.report import TIMES
 
 MODULE = "aim_workers"
-STORAGE = "Aim repo: RocksDB + SQLite"
+STORAGE = "- / - / Aim repo"  # rows only Aim filled (runhistory's workload did not run)
 NO_STATUS = "no equivalent: no run status"
 # Why Aim has no number in the other workloads' rows.
 NO_EQUIVALENT = {
-    "B4": "not measured: aim server",
+    "B4": "not measured",
     "B5": "no equivalent",
     "B6": "not measured",
     "B8": "not measured",
@@ -158,6 +163,99 @@ def b3_query_cells(h: Harness, filtered: Row, status: Row, got: list[Result] | s
     status.aim_status = NO_STATUS
 
 
+# ---- B4 ---------------------------------------------------------------------------------
+def b4(h: Harness) -> None:
+    """B4 for Aim: clients tracking to ``aim server`` (its remote tracking server, on its own
+    repo: Aim has no PostgreSQL backend), one client, then concurrent client processes."""
+    quick = h.settings.quick
+    points, many, count = (1_000, 500, 2) if quick else (5_000, 2_000, 8)
+    sides = {AIM: lambda rep: _b4_session(h, points, many, count)}
+    got = h.alternate("B4 Aim server", sides)[AIM]
+    target = b4_http.sizes(quick)
+    for prefix, key, size in (
+        ("HTTP, 1 client", "one", extrapolated(points, target[RH])),
+        (f"HTTP, {count} client", "many", f"{count} {TIMES} {extrapolated(many, target[RH])}"),
+    ):
+        row = _row(h, "B4", prefix, "points/s", higher=True)
+        row.aim_size = size
+        h.fill(row, AIM, got, key)
+    h.notes.append(
+        "B4 Aim: `aim server` (its remote tracking server; it stores into its own repo, not "
+        "PostgreSQL), clients run.track one point per call to aim://…, rate until close() "
+        "returned; every point counted after the server stopped (once its runs are indexed)"
+    )
+
+
+def _b4_session(h: Harness, points: int, many: int, count: int) -> Result:
+    folder = h.scratch("b4-aim")
+    h.call(AIM, MODULE, "create", {"runs": 0}, folder)  # an empty repo in folder/aim
+    port = _free_port()
+    command = [str(Path(h.python(AIM)).with_name("aim")), "server", "--repo", str(folder / "aim")]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "-y"],
+        cwd=folder,
+        env=h.env(AIM, folder),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, server)
+        url = f"aim://127.0.0.1:{port}"
+        one = _clients(h, url, 1, points)
+        total = _clients(h, url, count, many)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    hashes = one["hashes"] + total["hashes"]
+    stored = h.call(AIM, MODULE, "count_points", {"hashes": hashes}, folder)["stored"]
+    if stored != [points] + [many] * count:
+        raise RuntimeError(f"Aim server stored {stored} points per client")
+    return {"one": one["points_per_s"], "many": total["points_per_s"]}
+
+
+def _clients(h: Harness, url: str, count: int, points: int) -> Result:
+    folder = h.scratch("b4-aim-clients")
+    barrier = str(folder) if count > 1 else None
+    processes = [
+        h.spawn(
+            AIM,
+            MODULE,
+            "remote_log",
+            {"url": url, "points": points, "barrier": barrier, "index": i},
+            h.scratch(f"b4-aim-{i}"),
+        )
+        for i in range(count)
+    ]
+    if barrier:
+        b4_http.release(folder, count, processes)
+    results = [h.collect(p) for p in processes]
+    begin = min(r["begin"] for r in results)
+    rate = count * points / (max(r["end"] for r in results) - begin)
+    return {"points_per_s": rate, "hashes": [r["run_hash"] for r in results]}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"aim server exited with status {server.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"aim server did not listen on port {port} within {timeout:.0f} s")
+
+
 # ---- B7 ---------------------------------------------------------------------------------
 def b7(h: Harness) -> None:
     """B7 for Aim: first pages of its runs search over its listing corpus (after runhistory's)."""
@@ -186,17 +284,22 @@ def b7(h: Harness) -> None:
     )
 
 
-def _row(h: Harness, workload: str, prefix: str) -> Row:
+def _row(h: Harness, workload: str, prefix: str, unit: str = "ms", higher: bool = False) -> Row:
+    """The row of runhistory's measure starting with ``prefix``, or a new one if it did not run."""
     for row in h.rows:
-        if row.workload == workload and row.measure.startswith(prefix):
+        same = row.workload == workload and row.unit == unit and not row.aim
+        if same and row.measure.startswith(prefix):
             return row
-    row = Row(workload, prefix, "ms", False, "", "", STORAGE)  # runhistory's B7 did not run
+    row = Row(workload, prefix + "…", unit, higher, "", "", STORAGE)
     h.rows.append(row)
     return row
 
 
-def mark_missing(h: Harness) -> None:
-    """Say why Aim has no number in the rows of the workloads it has no equivalent for."""
+def finish(h: Harness) -> None:
+    """Name Aim's storage in the rows it has numbers in; say why it has none in the others."""
     for row in h.rows:
-        if not row.aim and not row.aim_status and row.workload in NO_EQUIVALENT:
+        if row.aim and "Aim" not in row.storage:
+            server = "aim server + " if row.workload == "B4" else ""
+            row.storage += f" / {server}Aim repo"
+        elif not row.aim and not row.aim_status and row.workload in NO_EQUIVALENT:
             row.aim_status = NO_EQUIVALENT[row.workload]

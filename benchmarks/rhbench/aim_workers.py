@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from rhbench.b3_runs import expected_counts, properties, tags
@@ -31,6 +32,7 @@ def _repo() -> Any:
 
 
 def _new_run(repo: Any, experiment: str) -> Any:
+    """A run in ``repo`` (a Repo, or an ``aim://`` URL) with Aim's own extras off."""
     from aim import Run
 
     return Run(
@@ -174,3 +176,27 @@ def listings(runs: int, experiment: str = "bench-b3") -> dict[str, Any]:
         call()  # warm-up, as runhistory's listings
         result[key] = median(time_calls(call, QUERY_REPEAT)) * 1e3
     return result
+
+
+def remote_log(url: str, points: int, barrier: str | None, index: int) -> dict[str, Any]:
+    """B4: ``run.track`` one point per call to ``aim server`` (``aim://``), then ``close()``
+    (which waits until the server has taken every point)."""
+    run = _new_run(url, "bench-b4")
+    track = run.track
+    if barrier:
+        Path(barrier, f"ready-{index}").touch()
+        while not Path(barrier, "go").exists():
+            time.sleep(0.002)
+    begin = time.time()
+    for i in range(points):
+        track(i * 0.001, name=NAME, step=i)
+    run_hash = run.hash
+    run.close()
+    return {"begin": begin, "end": time.time(), "points": points, "run_hash": run_hash}
+
+
+def count_points(hashes: list[str]) -> dict[str, Any]:
+    """After ``aim server`` stopped: index its runs (what ``aim up`` would) and count points."""
+    repo = _repo()
+    _index(repo, hashes)
+    return {"stored": [len(_metric(repo, run_hash).values.values_list()) for run_hash in hashes]}

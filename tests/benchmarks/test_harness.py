@@ -129,13 +129,13 @@ def test_the_table_has_an_aim_column_with_its_own_ratio() -> None:
     assert cells[8:11] == ["20.0", "1,000 runs", "10.0\u00d7"]
 
 
-def test_rows_without_an_aim_equivalent_say_so(harness: Harness) -> None:
-    measured = Row("B1", "log", "points/s", True, "1", "1", "-", aim=[5.0])
+def test_rows_name_aim_storage_or_say_it_has_no_equivalent(harness: Harness) -> None:
+    measured = Row("B1", "log", "points/s", True, "1", "1", "SQLite file", aim=[5.0])
     server = Row("B4", "HTTP", "points/s", True, "1", "1", "-")
     system = Row("B9", "system metrics", "ms", False, "1", "-", "-")
     harness.rows += [measured, server, system]
-    aim_side.mark_missing(harness)
-    assert measured.aim_status == ""
+    aim_side.finish(harness)
+    assert measured.aim_status == "" and measured.storage == "SQLite file / Aim repo"
     assert server.aim_status == aim_side.NO_EQUIVALENT["B4"]
     assert system.aim_status == "no equivalent"
     assert "no equivalent" in text_table(harness.rows)
@@ -169,3 +169,12 @@ def test_quick_mode_skips_aim_without_its_venv_and_says_why(
         "not used",
         "--no-aim",
     )
+
+
+def test_aim_cells_go_into_runhistorys_row_of_the_same_measure(harness: Harness) -> None:
+    one = Row("B4", "HTTP, 1 client: log → flush", "points/s", True, "1", "1", "-")
+    many = Row("B4", "HTTP, 8 client processes, total", "points/s", True, "8", "8", "-")
+    harness.rows += [one, many]
+    assert aim_side._row(harness, "B4", "HTTP, 8 client", "points/s", higher=True) is many
+    added = aim_side._row(harness, "B7", "get_runs() first 50")  # runhistory's B7 did not run
+    assert harness.rows[-1] is added and added.measure == "get_runs() first 50…"
