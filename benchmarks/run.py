@@ -3,10 +3,10 @@
     python benchmarks/run.py            # full sizes (10-15 min on 2 cores)
     python benchmarks/run.py --quick    # small sizes, about a minute: the CI smoke test
 
-Each measurement runs in a fresh process with a fresh workspace or database; the two sides
+Each measurement runs in a fresh process with a fresh workspace or database; the sides
 alternate, several repetitions each, and the table shows medians. MLflow is installed into
 ``benchmarks/.venv-mlflow`` (pinned) on first use, the newest Aim into ``benchmarks/.venv-aim``
-(Aim only on the workloads it has an equivalent for: B1, B2, B3, B7; ``--quick`` never installs
+(Aim only where it has an equivalent: B1-B4, B6's imports, B7; ``--quick`` never installs
 it, it uses the venv only when it exists). Results go to ``benchmarks/results-*.json``.
 The exit status is non-zero only when a workload failed — never because of speed.
 """
