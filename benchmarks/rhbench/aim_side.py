@@ -299,8 +299,10 @@ def _row(h: Harness, workload: str, prefix: str, unit: str = "ms", higher: bool 
 def finish(h: Harness) -> None:
     """Name Aim's storage in the rows it has numbers in; say why it has none in the others."""
     for row in h.rows:
-        if row.aim and "Aim" not in row.storage:
+        if row.aim and row.storage not in ("", "-") and "Aim" not in row.storage:
             server = "aim server + " if row.workload == "B4" else ""
             row.storage += f" / {server}Aim repo"
-        elif not row.aim and not row.aim_status and row.workload in NO_EQUIVALENT:
+        elif row.aim or row.aim_status or row.measure.strip().startswith("vs MLflow"):
+            continue  # a "vs MLflow" row compares MLflow's variants: "-" for Aim
+        elif row.workload in NO_EQUIVALENT:
             row.aim_status = NO_EQUIVALENT[row.workload]

@@ -133,11 +133,14 @@ def test_rows_name_aim_storage_or_say_it_has_no_equivalent(harness: Harness) -> 
     measured = Row("B1", "log", "points/s", True, "1", "1", "SQLite file", aim=[5.0])
     server = Row("B4", "HTTP", "points/s", True, "1", "1", "-")
     system = Row("B9", "system metrics", "ms", False, "1", "-", "-")
-    harness.rows += [measured, server, system]
+    imports = Row("B6", "import", "ms", False, "1", "1", "-", aim=[900.0])
+    variant = Row("B4", "  vs MLflow log_metric", "points/s", True, "1", "1", "server")
+    harness.rows += [measured, server, system, imports, variant]
     aim_side.finish(harness)
     assert measured.aim_status == "" and measured.storage == "SQLite file / Aim repo"
     assert server.aim_status == aim_side.NO_EQUIVALENT["B4"]
     assert system.aim_status == "no equivalent"
+    assert imports.storage == "-" and variant.aim_status == ""
     assert "no equivalent" in text_table(harness.rows)
 
 
