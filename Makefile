@@ -27,10 +27,10 @@ test: install  ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 screenshots: install  ## re-take the studio screenshots in docs/images (the browser tests)
 	RUNHISTORY_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/e2e
 
-bench: install  ## runhistory vs MLflow, workloads B1-B6 (~15 min); BENCH_ARGS="--only B1,B2"
+bench: install  ## runhistory vs MLflow and Aim (own venvs, built once); BENCH_ARGS="--only B1,B2"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-bench-quick: install  ## the same at small sizes (about a minute): CI's smoke test, never fails on speed
+bench-quick: install  ## the same at small sizes: CI's smoke test, never fails on speed; Aim only if its venv exists
 	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
 
 lint: install  ## ruff and mypy

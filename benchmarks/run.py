@@ -1,11 +1,13 @@
-"""Benchmark runhistory against MLflow: the workloads B1-B6 of the same run, side by side.
+"""Benchmark runhistory against MLflow and Aim: the workloads B1-B10 of the same run, side by side.
 
     python benchmarks/run.py            # full sizes (10-15 min on 2 cores)
     python benchmarks/run.py --quick    # small sizes, about a minute: the CI smoke test
 
-Each measurement runs in a fresh process with a fresh workspace or database; the two sides
+Each measurement runs in a fresh process with a fresh workspace or database; the sides
 alternate, several repetitions each, and the table shows medians. MLflow is installed into
-``benchmarks/.venv-mlflow`` (pinned) on first use. Results go to ``benchmarks/results-*.json``.
+``benchmarks/.venv-mlflow`` (pinned) on first use, the newest Aim into ``benchmarks/.venv-aim``
+(Aim only where it has an equivalent: B1-B4, B6's imports, B7; ``--quick`` never installs
+it, it uses the venv only when it exists). Results go to ``benchmarks/results-*.json``.
 The exit status is non-zero only when a workload failed — never because of speed.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rhbench import (
+    aim_side,
     b1_log,
     b2_read,
     b3_runs,
@@ -31,6 +34,8 @@ from rhbench import (
     http_runs,
     http_session,
 )
+from rhbench.aim_env import VENV as AIM_VENV
+from rhbench.aim_env import ensure_aim, installed
 from rhbench.harness import BENCH_DIR, Harness, Settings, stage
 from rhbench.mlflow_env import ensure_mlflow
 from rhbench.report import markdown_table, text_table, write_json
@@ -43,8 +48,10 @@ STAGES = [
     ("B3 runs", {"B3"}, b3_runs.run),
     ("B6 imports", {"B6"}, b6_start.run),
     ("B4/B5/B6 servers", {"B4", "B5", "B6"}, http_session.run),
+    ("B4 Aim server", {"B4"}, aim_side.b4),
     ("B7/B8 listings", {"B7", "B8"}, b7_listings.run),
     ("B3/B7 over HTTP", {"B3", "B7"}, http_runs.run),
+    ("B7 Aim listings", {"B7"}, aim_side.b7),
     ("B9 system metrics", {"B9"}, b9_system.run),
     ("B10 MLflow API", {"B10"}, b10_mlflow_api.run),
 ]
@@ -60,6 +67,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="where to write the results")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--no-aim", action="store_true", help="leave Aim's column empty")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("RHBENCH_POSTGRES", DEFAULT_POSTGRES),
@@ -83,6 +91,7 @@ def main(argv: list[str]) -> int:
     except RuntimeError as exc:
         print(f"MLflow is not available, its column stays empty: {exc}", file=sys.stderr)
         mlflow_python, mlflow_version = None, "not installed"
+    aim_python, aim_version, aim_missing = aim_peer(args)
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()} or set(WORKLOADS)
     settings = Settings(
         quick=args.quick,
@@ -92,6 +101,9 @@ def main(argv: list[str]) -> int:
         mlflow_version=mlflow_version,
         postgres_url=args.postgres,
         keep=args.keep,
+        aim_python=aim_python,
+        aim_version=aim_version,
+        aim_missing=aim_missing,
     )
     harness = Harness(settings)
     harness.info = context(settings, started)
@@ -102,6 +114,7 @@ def main(argv: list[str]) -> int:
                     workload(harness)
     finally:
         harness.cleanup()
+    aim_side.finish(harness)
     harness.info["seconds"] = round(time.time() - started, 1)
     harness.info["load_after"] = _load()
     print(headline(harness.info))
@@ -119,6 +132,33 @@ def main(argv: list[str]) -> int:
     return 1 if harness.errors else 0
 
 
+def aim_peer(args: argparse.Namespace, venv: Path = AIM_VENV) -> tuple[str | None, str, str]:
+    """Aim's interpreter and version, or None and why its column stays empty.
+
+    ``--quick`` never installs Aim (building its venv takes minutes): without the venv it
+    prints why Aim is skipped.
+    """
+    if args.no_aim:
+        return None, "not used", "--no-aim"
+    if args.quick:
+        found = installed(venv)
+        if found is None:
+            print(
+                "Aim skipped in --quick: its venv (benchmarks/.venv-aim) does not exist and "
+                "building it takes several minutes (3.6 min measured here), beyond the smoke "
+                "test's budget; `make bench` builds it",
+                file=sys.stderr,
+            )
+            return None, "not installed", "no venv (quick)"
+        return found[0], found[1], ""
+    try:
+        python, version = ensure_aim(venv)
+    except RuntimeError as exc:
+        print(f"Aim is not available, its column stays empty: {exc}", file=sys.stderr)
+        return None, "not installed", "not installed"
+    return python, version, ""
+
+
 def context(settings: Settings, started: float) -> dict[str, object]:
     """What the numbers were measured on and with."""
     import runhistory
@@ -129,6 +169,7 @@ def context(settings: Settings, started: float) -> dict[str, object]:
         "repetitions": settings.reps,
         "runhistory": runhistory.__version__,
         "mlflow": settings.mlflow_version,
+        "aim": settings.aim_version,
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
         "cpu": _cpu_model(),
@@ -144,7 +185,8 @@ def _load() -> str:
 def headline(info: dict[str, object]) -> str:
     """One line naming versions, machine and mode above the table."""
     return (
-        f"runhistory {info['runhistory']} vs MLflow {info['mlflow']} · Python {info['python']} · "
+        f"runhistory {info['runhistory']} vs MLflow {info['mlflow']} and Aim {info['aim']} · "
+        f"Python {info['python']} · "
         f"{info['machine']} ({info['cpu']}) · {info['date']} · {info['mode']}, "
         f"{info['repetitions']} repetition(s), medians · {info['seconds']} s · load "
         f"{info['load_before']} → {info['load_after']}"

@@ -3,6 +3,8 @@
 runhistory: ``run.log(name, value, step=i)`` for every point, then ``run.flush()``.
 MLflow: ``mlflow.log_metric`` (synchronous, and ``synchronous=False``) on fewer points, and
 ``MlflowClient.log_batch`` of 1,000 metrics per call; its rates are extrapolated from those sizes.
+Aim: ``run.track(value, name=, step=)`` for every point, then ``run.close()``, on fewer points
+(extrapolated; see :mod:`rhbench.aim_side`).
 Each call's cost is the median over blocks of ``chunk`` consecutive calls (block time / size).
 """
 
@@ -12,8 +14,9 @@ import os
 import time
 from typing import Any
 
+from rhbench import aim_side
 from rhbench.common import median, peak_rss_mb
-from rhbench.harness import ML, RH, Harness, Row
+from rhbench.harness import AIM, ML, RH, Harness, Row
 
 STORAGE = "SQLite file / SQLite file"
 
@@ -101,6 +104,7 @@ def run(h: Harness) -> None:
         {
             RH: lambda rep: h.call(RH, "b1_log", "rh_log", {"points": rh_points, "chunk": 1000}),
             ML: lambda rep: h.call(ML, "b1_log", "mlflow_log", sizes | {"chunk": 10}),
+            AIM: aim_side.b1_side(h),
         },
     )
     _check_counts(h, results, rh_points)
@@ -112,10 +116,13 @@ def run(h: Harness) -> None:
         ("  vs MLflow log_batch(1,000)", "points/s", True, "points_per_s", "batch_points_per_s", b),
         ("  peak RSS of the process", "MiB", False, "rss_mb", "rss_mb", f"{sizes['single']:,}"),
     ]
+    by_key = {}
     for measure, unit, higher, rh_key, ml_key, ml_size in rows:
         row = Row("B1", measure, unit, higher, n, ml_size, STORAGE)
         h.fill(row, RH, results[RH], rh_key)
         h.fill(row, ML, results[ML], ml_key)
+        by_key.setdefault(rh_key, row)
+    aim_side.b1_cells(h, by_key, results[AIM], rh_points)
 
 
 def _check_counts(h: Harness, results: dict[str, Any], expected: int) -> None:

@@ -2,6 +2,7 @@
 
 runhistory: ``run.get_metrics(name)`` and ``run.get_metric_history(name)`` in a fresh process.
 MLflow: ``MlflowClient.get_metric_history`` (its only way to read every point).
+Aim: ``get_metric(name, context).values`` and ``.data`` (see :mod:`rhbench.aim_side`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import os
 import time
 from typing import Any
 
-from rhbench.harness import ML, RH, Harness, Row
+from rhbench import aim_side
+from rhbench.harness import AIM, ML, RH, Harness, Row
 
 STORAGE = "SQLite file / SQLite file"
 NAME = "loss"
@@ -53,9 +55,10 @@ def run(h: Harness) -> None:
         result = h.call(ML, "mlflow_data", "read_history", params, cwd=ml_dir)
         return {"seconds": result["seconds"] * size / ml_size}
 
-    results = h.alternate("B2", {RH: rh_side, ML: ml_side})
+    results = h.alternate("B2", {RH: rh_side, ML: ml_side, AIM: aim_side.b2_side(h, size)})
     n = f"{size:,}"
     ml_n = n if ml_size == size else f"{ml_size:,} (extrap.)"
+    rows = {}
     for measure, key in (
         ("get_metrics(name)", "get_metrics_s"),
         ("get_metric_history", "history_s"),
@@ -63,6 +66,8 @@ def run(h: Harness) -> None:
         row = Row("B2", f"read 1 metric: {measure}", "s", False, n, ml_n, STORAGE)
         h.fill(row, RH, results[RH], key)
         h.fill(row, ML, results[ML], "seconds")
+        rows[key] = row
+    aim_side.b2_cells(h, rows, results[AIM], size)
     h.notes.append(
         "B2: MLflow reads with get_metric_history in both rows (its only full read); "
         "an extrapolated size means its time is scaled linearly to runhistory's point count."

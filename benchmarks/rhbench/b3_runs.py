@@ -7,6 +7,8 @@ MLflow: ``start_run``, ``log_params`` (its properties), ``set_tags``, ``log_metr
 ``end_run``; then ``MlflowClient.search_runs`` with the same filters, ordered by start time.
 MLflow creates fewer runs (its rate is extrapolated); its listing corpus is grown to the same
 number of runs as runhistory's by copying its own rows (see :mod:`rhbench.b3_mlflow`).
+Aim: ``Run``, ``run["hparams"]``, ``add_tag``, ``track``, ``close()``; then ``repo.query_runs``
+(see :mod:`rhbench.aim_side`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import os
 import time
 from typing import Any
 
+from rhbench import aim_side
 from rhbench.common import median, time_calls
-from rhbench.harness import ML, RH, Harness, Row
+from rhbench.harness import AIM, ML, RH, Harness, Row
 
 STORAGE = "SQLite file / SQLite file"
 EXPERIMENT = "bench-b3"
@@ -160,13 +163,14 @@ def run(h: Harness) -> None:
         corpus.setdefault(ML, uri)
         return h.call(ML, "b3_runs", "mlflow_create", {"uri": uri, "runs": ml_runs}, folder)
 
-    created = h.alternate("B3 create", {RH: rh_side, ML: ml_side})
+    created = h.alternate("B3 create", {RH: rh_side, ML: ml_side, AIM: aim_side.b3_create_side(h)})
     timed = corpus[RH][1] if RH in corpus else target
     row = Row("B3", "create runs (10 props, 5 tags, 3 metrics)", "runs/s", True, "", "", STORAGE)
     row.rh_size = f"{timed:,}" + (" (extrap.)" if timed < target else "")
     row.ml_size = f"{ml_runs:,} (extrap.)"
     h.fill(row, RH, created[RH], "runs_per_s")
     h.fill(row, ML, created[ML], "runs_per_s")
+    aim_side.b3_create_cells(h, row, created[AIM], target)
     size = _top_up(h, corpus, target, budget) if RH in corpus else target
     _listings(h, corpus, size, ml_runs)
 
@@ -195,9 +199,10 @@ def _listings(h: Harness, corpus: dict[str, Any], size: int, ml_runs: int) -> No
         return h.call(ML, "b3_runs", "mlflow_query", params)
 
     sides = {side: fn for side, fn in ((RH, rh_side), (ML, ml_side)) if side in corpus}
-    results = h.alternate("B3 list", sides)
+    results = h.alternate("B3 list", sides | {AIM: aim_side.b3_query_side(h)})
     n = f"{size:,} runs"
     ml_n = f"{max(size, ml_runs):,} runs"
+    rows = []
     for measure, key in (
         ("get_runs(tags, properties) / search_runs", "filtered_ms"),
         ("Run.list(status=Failed) / search_runs", "status_ms"),
@@ -205,3 +210,5 @@ def _listings(h: Harness, corpus: dict[str, Any], size: int, ml_runs: int) -> No
         row = Row("B3", measure, "ms", False, n, ml_n, STORAGE)
         h.fill(row, RH, results.get(RH, "n/a: no corpus"), key)
         h.fill(row, ML, results.get(ML, "n/a: no corpus"), key)
+        rows.append(row)
+    aim_side.b3_query_cells(h, rows[0], rows[1], results[AIM])

@@ -105,7 +105,7 @@ def clients(h: Harness, side: str, url: str, count: int, params: Result) -> Resu
         for i in range(count)
     ]
     if barrier:
-        _release(folder, count, processes)
+        release(folder, count, processes)
     results = [h.collect(p) for p in processes]
     lost = [(r["points"], r["stored"]) for r in results if r["stored"] != r["points"]]
     if lost:
@@ -116,7 +116,8 @@ def clients(h: Harness, side: str, url: str, count: int, params: Result) -> Resu
     return {"points_per_s": rate, "single": results[0].get("single_points_per_s")}
 
 
-def _release(folder: Path, count: int, processes: list[Any]) -> None:
+def release(folder: Path, count: int, processes: list[Any]) -> None:
+    """Touch the go file once all ``count`` clients are ready (or one of them ended)."""
     deadline = time.time() + 300
     while len(list(folder.glob("ready-*"))) < count:
         if any(p.poll() is not None for p in processes) or time.time() > deadline:

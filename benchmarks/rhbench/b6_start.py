@@ -13,14 +13,15 @@ import subprocess
 from typing import Any
 
 from rhbench.common import median
-from rhbench.harness import ML, RH, Harness, Result, Row, WorkerError
+from rhbench.harness import AIM, ML, RH, Harness, Result, Row, WorkerError
 from rhbench.servers import WORKERS
 
 IMPORTS = {
-    "import": {RH: "import runhistory", ML: "import mlflow"},
+    "import": {RH: "import runhistory", ML: "import mlflow", AIM: "import aim"},
     "sdk": {
         RH: "from runhistory import Experiment, Run, Workspace",
         ML: "from mlflow import MlflowClient, start_run",
+        AIM: "from aim import Repo, Run",
     },
 }
 _PROBE = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
@@ -53,14 +54,16 @@ def run(h: Harness) -> None:
             key: import_seconds(h, side, stmts[side]) * 1e3 for key, stmts in IMPORTS.items()
         }
 
-    results = h.alternate("B6 import", {RH: imports(RH), ML: imports(ML)})
+    results = h.alternate("B6 import", {RH: imports(RH), ML: imports(ML), AIM: imports(AIM)})
     for key, measure in (("import", "import the package"), ("sdk", "import the logging API")):
         row = Row("B6", measure, "ms", False, "fresh process", "fresh process", "-")
         h.fill(row, RH, results[RH], key)
         h.fill(row, ML, results[ML], key)
+        row.aim_size = "fresh process"
+        h.fill(row, AIM, results[AIM], key)
     h.notes.append(
         "B6: imports timed in a fresh interpreter around the statement alone: "
-        + "; ".join(f"{IMPORTS[k][RH]} / {IMPORTS[k][ML]}" for k in IMPORTS)
+        + "; ".join(" / ".join(IMPORTS[k].values()) for k in IMPORTS)
     )
 
 

@@ -1,4 +1,7 @@
-"""The harness: runs workers in fresh processes, alternates the two sides, collects rows."""
+"""The harness: runs workers in fresh processes, alternates the sides, collects rows.
+
+The sides are runhistory, MLflow and Aim (the peers each in their own venv).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from rhbench.common import RESULT_MARK, median
 BENCH_DIR = Path(__file__).resolve().parent.parent
 RH = "runhistory"
 ML = "mlflow"
+AIM = "aim"
 Result = dict[str, Any]
 
 
@@ -33,7 +37,7 @@ class NotAvailable(Exception):
 
 @dataclass
 class Row:
-    """One line of the table: a measure of one workload for both sides."""
+    """One line of the table: a measure of one workload for runhistory and its peers."""
 
     workload: str
     measure: str
@@ -47,18 +51,25 @@ class Row:
     rh_status: str = ""
     ml_status: str = ""
     note: str = ""
+    aim: list[float] = field(default_factory=list)
+    aim_size: str = ""
+    aim_status: str = ""
 
     def median(self, side: str) -> float | None:
         """The median over repetitions of one side, or None when it has no value."""
-        values = self.rh if side == RH else self.ml
+        values = {RH: self.rh, ML: self.ml, AIM: self.aim}[side]
         return median(values) if values else None
 
-    def advantage(self) -> float | None:
-        """How many times better runhistory is (above 1: runhistory wins)."""
-        rh, ml = self.median(RH), self.median(ML)
-        if not rh or not ml:
+    def advantage(self, peer: str = ML) -> float | None:
+        """How many times better runhistory is than ``peer`` (above 1: runhistory wins)."""
+        rh, other = self.median(RH), self.median(peer)
+        if not rh or not other:
             return None
-        return rh / ml if self.higher_is_better else ml / rh
+        return rh / other if self.higher_is_better else other / rh
+
+    def status(self, side: str) -> str:
+        """What a side's cell says when it has no number."""
+        return {RH: self.rh_status, ML: self.ml_status, AIM: self.aim_status}[side]
 
 
 @dataclass
@@ -72,6 +83,9 @@ class Settings:
     mlflow_version: str
     postgres_url: str
     keep: bool = False
+    aim_python: str | None = None
+    aim_version: str = "not installed"
+    aim_missing: str = "Aim is not installed"  # why its side is n/a when aim_python is None
 
 
 class Harness:
@@ -84,20 +98,26 @@ class Harness:
         self.notes: list[str] = []
         self.raw: dict[str, dict[str, list[Result] | str]] = {}  # every worker result, by stage
         self.info: dict[str, Any] = {}
+        self.corpora: dict[str, Any] = {}  # data made once and shared between stages, by side
         self._root = Path(tempfile.mkdtemp(prefix="rhbench-"))
 
     # ---- processes -----------------------------------------------------------------
     def python(self, side: str) -> str:
-        """The interpreter of a side: this one for runhistory, the MLflow venv's for MLflow."""
+        """The interpreter of a side: this one for runhistory, the peers' venvs' for them."""
         if side == RH:
             return sys.executable
+        if side == AIM:
+            if self.settings.aim_python is None:
+                raise NotAvailable(self.settings.aim_missing)
+            return self.settings.aim_python
         if self.settings.mlflow_python is None:
             raise NotAvailable("MLflow is not installed (see the message above)")
         return self.settings.mlflow_python
 
     def env(self, side: str, home: Path) -> dict[str, str]:
         """A clean environment for a worker: its own home, quiet libraries, rhbench importable."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNHISTORY_", "MLFLOW_"))}
+        prefixes = ("RUNHISTORY_", "MLFLOW_", "AIM_", "__AIM_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
         env.update(
             PYTHONPATH=str(BENCH_DIR),
             PYTHONDONTWRITEBYTECODE="1",
@@ -196,11 +216,12 @@ class Harness:
 
     def fill(self, row: Row, side: str, got: list[Result] | str, key: str) -> Row:
         """Put one side's numbers (``key`` of each result) or its status into a row."""
+        field_name = {RH: "rh", ML: "ml", AIM: "aim"}[side]
         if isinstance(got, str):
-            setattr(row, "rh_status" if side == RH else "ml_status", got)
+            setattr(row, f"{field_name}_status", got)
         else:
             values = [float(r[key]) for r in got if r.get(key) is not None]
-            setattr(row, "rh" if side == RH else "ml", values)
+            setattr(row, field_name, values)
         if not any(existing is row for existing in self.rows):
             self.rows.append(row)
         return row

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rhbench.harness import ML, RH, Row
+from rhbench.harness import AIM, ML, RH, Row
 
 TIMES = "\u00d7"  # the multiplication sign
 HEADERS = [
@@ -19,8 +19,12 @@ HEADERS = [
     "MLflow",
     "size",
     f"rh {TIMES}",
+    "Aim",
+    "size",
+    f"rh {TIMES} Aim",
     "storage",
 ]
+RIGHT = {3, 4, 5, 6, 7, 8, 9, 10}  # right-aligned columns of the text table
 
 
 def number(value: float | None) -> str:
@@ -36,9 +40,10 @@ def number(value: float | None) -> str:
 
 def cells(row: Row) -> list[str]:
     """The table cells of one row; a side without numbers shows its status."""
-    rh = number(row.median(RH)) if row.rh else (row.rh_status or "-")
-    ml = number(row.median(ML)) if row.ml else (row.ml_status or "-")
-    ratio = row.advantage()
+    rh, ml, aim = (
+        number(row.median(side)) if row.median(side) is not None else (row.status(side) or "-")
+        for side in (RH, ML, AIM)
+    )
     return [
         row.workload,
         row.measure,
@@ -47,20 +52,26 @@ def cells(row: Row) -> list[str]:
         row.rh_size,
         ml,
         row.ml_size,
-        "-" if ratio is None else f"{number(ratio)}{TIMES}",
+        _ratio(row.advantage(ML)),
+        aim,
+        row.aim_size,
+        _ratio(row.advantage(AIM)),
         row.storage,
     ]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{number(value)}{TIMES}"
 
 
 def text_table(rows: list[Row]) -> str:
     """Aligned plain-text table; numbers right-aligned."""
     table = [HEADERS, *[cells(row) for row in rows]]
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
-    right = {3, 4, 5, 6, 7}
     lines = []
     for n, line in enumerate(table):
         parts = [
-            c.rjust(w) if i in right else c.ljust(w)
+            c.rjust(w) if i in RIGHT else c.ljust(w)
             for i, (c, w) in enumerate(zip(line, widths, strict=True))
         ]
         lines.append("  ".join(parts).rstrip())
@@ -85,7 +96,13 @@ def write_json(
         "info": info,
         "rows": [
             asdict(row)
-            | {"rh_median": row.median(RH), "ml_median": row.median(ML), "rh_x": row.advantage()}
+            | {
+                "rh_median": row.median(RH),
+                "ml_median": row.median(ML),
+                "aim_median": row.median(AIM),
+                "rh_x": row.advantage(ML),
+                "rh_x_aim": row.advantage(AIM),
+            }
             for row in rows
         ],
         "errors": errors,

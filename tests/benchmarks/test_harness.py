@@ -1,7 +1,8 @@
 """The benchmark harness (benchmarks/rhbench): workers, alternation, error cells and tables.
 
-MLflow is not needed here: its side is reported as not available. `make bench-quick` runs
-the real thing against MLflow.
+MLflow and Aim are not needed here: their sides are reported as not available. `make bench-quick`
+runs the real thing against MLflow (and Aim when benchmarks/.venv-aim exists; `make bench`
+builds that venv).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from rhbench import b3_runs
-from rhbench.harness import ML, RH, Harness, NotAvailable, Row, Settings, WorkerError
+import run
+from rhbench import aim_side, b3_runs
+from rhbench.harness import AIM, ML, RH, Harness, NotAvailable, Row, Settings, WorkerError
 from rhbench.report import markdown_table, number, text_table
 
 
@@ -114,3 +116,68 @@ def test_the_runhistory_logging_worker_stores_every_point(harness: Harness) -> N
     result = harness.call(RH, "b1_log", "rh_log", {"points": 3000, "chunk": 1000})
     assert result["stored"] == 3000
     assert result["points_per_s"] > 0 and result["call_us"] > 0 and result["rss_mb"] > 0
+
+
+def test_the_table_has_an_aim_column_with_its_own_ratio() -> None:
+    row = Row("B3", "query", "ms", False, "10,000 runs", "10,000 runs", "-", rh=[2.0], ml=[8.0])
+    row.aim, row.aim_size = [30.0, 10.0, 20.0], "1,000 runs"
+    assert row.advantage(ML) == 4.0 and row.advantage(AIM) == 10.0  # 20 ms / 2 ms
+    header, _, line = text_table([row]).splitlines()
+    assert header.index("MLflow") < header.index("Aim") < header.index("rh \u00d7 Aim")
+    assert line.split()[-5:-1] == ["20.0", "1,000", "runs", "10.0\u00d7"]
+    cells = markdown_table([row]).splitlines()[2].split(" | ")
+    assert cells[8:11] == ["20.0", "1,000 runs", "10.0\u00d7"]
+
+
+def test_rows_name_aim_storage_or_say_it_has_no_equivalent(harness: Harness) -> None:
+    measured = Row("B1", "log", "points/s", True, "1", "1", "SQLite file", aim=[5.0])
+    server = Row("B4", "HTTP", "points/s", True, "1", "1", "-")
+    system = Row("B9", "system metrics", "ms", False, "1", "-", "-")
+    imports = Row("B6", "import", "ms", False, "1", "1", "-", aim=[900.0])
+    variant = Row("B4", "  vs MLflow log_metric", "points/s", True, "1", "1", "server")
+    harness.rows += [measured, server, system, imports, variant]
+    aim_side.finish(harness)
+    assert measured.aim_status == "" and measured.storage == "SQLite file / Aim repo"
+    assert server.aim_status == aim_side.NO_EQUIVALENT["B4"]
+    assert system.aim_status == "no equivalent"
+    assert imports.storage == "-" and variant.aim_status == ""
+    assert "no equivalent" in text_table(harness.rows)
+
+
+def test_aim_sizes_are_marked_extrapolated_below_runhistorys() -> None:
+    full = aim_side.sizes(quick=False)
+    assert aim_side.extrapolated(full["b1"], 1_000_000) == "20,000 (extrap.)"
+    assert aim_side.extrapolated(500, 500, " runs") == "500 runs"
+
+
+def test_without_its_venv_aim_is_not_available_and_not_an_error(harness: Harness) -> None:
+    harness.settings.aim_missing = "no venv (quick)"
+    results = harness.alternate("T", {AIM: lambda rep: harness.call(AIM, "common", "median", {})})
+    assert results[AIM] == "n/a: no venv (quick)"
+    assert harness.errors == []
+
+
+def test_quick_mode_skips_aim_without_its_venv_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = run.parse_args(["--quick"])
+    assert run.aim_peer(args, venv=tmp_path / "no-venv") == (
+        None,
+        "not installed",
+        "no venv (quick)",
+    )
+    assert "Aim skipped in --quick" in capsys.readouterr().err
+    assert run.aim_peer(run.parse_args(["--no-aim"]), venv=tmp_path) == (
+        None,
+        "not used",
+        "--no-aim",
+    )
+
+
+def test_aim_cells_go_into_runhistorys_row_of_the_same_measure(harness: Harness) -> None:
+    one = Row("B4", "HTTP, 1 client: log → flush", "points/s", True, "1", "1", "-")
+    many = Row("B4", "HTTP, 8 client processes, total", "points/s", True, "8", "8", "-")
+    harness.rows += [one, many]
+    assert aim_side._row(harness, "B4", "HTTP, 8 client", "points/s", higher=True) is many
+    added = aim_side._row(harness, "B7", "get_runs() first 50")  # runhistory's B7 did not run
+    assert harness.rows[-1] is added and added.measure == "get_runs() first 50…"
