@@ -126,8 +126,11 @@ class Backend(Protocol):
         limit: int | None = None,
         offset: int = 0,
         with_definition: bool = True,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> list[RunInfo]:
-        """Runs matching every filter, newest first."""
+        """Runs matching every filter, newest first (created in [``created_after``,
+        ``created_before``) when given)."""
 
     def search_runs_page(
         self,
@@ -142,6 +145,8 @@ class Backend(Protocol):
         with_definition: bool = True,
         page_size: int = 100,
         page_token: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> RunsPage:
         """One page of runs matching every filter, newest first; ``next_page_token`` goes on."""
 
@@ -153,6 +158,8 @@ class Backend(Protocol):
         properties: object = None,
         status: str | Sequence[str] | None = None,
         include_children: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> int:
         """How many runs match every filter (one count, no rows read)."""
 

@@ -65,6 +65,8 @@ def _run_filters(
     include_children: bool,
     parent_run_id: str | None,
     root_run_id: str | None,
+    created_after: float | None = None,
+    created_before: float | None = None,
 ) -> list[tuple[str, Any]]:
     """The query parameters of a run listing's filters."""
     params: list[tuple[str, Any]] = [
@@ -77,6 +79,8 @@ def _run_filters(
         ("run_type", run_type),
         ("parent_run_id", parent_run_id),
         ("root_run_id", root_run_id),
+        ("created_after", None if created_after is None else repr(float(created_after))),
+        ("created_before", None if created_before is None else repr(float(created_before))),
     ):
         if value is not None:
             params.append((key, value))
@@ -266,11 +270,13 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         limit: int | None = None,
         offset: int = 0,
         with_definition: bool = True,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> list[RunInfo]:
         """Runs matching every filter, newest first (without definitions if asked)."""
         params = _run_filters(
             experiment_id, run_type, tags, properties, status, include_children,
-            parent_run_id, root_run_id,
+            parent_run_id, root_run_id, created_after, created_before,
         )  # fmt: skip
         params.append(("with_definition", str(with_definition).lower()))
         items = self._all_pages("/runs", params, limit=limit, offset=offset)
@@ -289,11 +295,13 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         with_definition: bool = True,
         page_size: int = 100,
         page_token: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> RunsPage:
         """One page of runs (one request); ``next_page_token`` continues the listing."""
         params = _run_filters(
             experiment_id, run_type, tags, properties, status, include_children,
-            parent_run_id, root_run_id,
+            parent_run_id, root_run_id, created_after, created_before,
         )  # fmt: skip
         params.append(("with_definition", str(with_definition).lower()))
         return self._page("/runs", params, page_size, page_token)
@@ -306,11 +314,14 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         properties: object = None,
         status: str | Sequence[str] | None = None,
         include_children: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> int:
         """How many runs match every filter (one request)."""
         params = _run_filters(
-            experiment_id, run_type, tags, properties, status, include_children, None, None
-        )
+            experiment_id, run_type, tags, properties, status, include_children, None, None,
+            created_after, created_before,
+        )  # fmt: skip
         return int(self.http.call("GET", "/counts/runs", params=params)["count"])
 
     def get_children(
