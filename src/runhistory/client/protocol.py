@@ -25,6 +25,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    ModelsPage,
     RunInfo,
     RunsPage,
 )
@@ -297,6 +298,19 @@ class Backend(Protocol):
         model_framework: str | None = None,
     ) -> list[ModelInfo]:
         """Registered models matching every filter; ``latest`` keeps the newest match per name."""
+
+    def list_models_page(
+        self,
+        name: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        model_framework: str | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ModelsPage:
+        """One page of :meth:`list_models`; ``next_page_token`` goes on."""
 
     def update_model(
         self,

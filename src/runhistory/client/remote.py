@@ -32,6 +32,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    ModelsPage,
     RunInfo,
     RunsPage,
 )
@@ -82,6 +83,21 @@ def _run_filters(
         ("created_after", None if created_after is None else repr(float(created_after))),
         ("created_before", None if created_before is None else repr(float(created_before))),
     ):
+        if value is not None:
+            params.append((key, value))
+    return params
+
+
+def _model_filters(
+    name: str | None, tags: object, properties: object, run_id: str | None, latest: bool,
+    model_framework: str | None,
+) -> list[tuple[str, Any]]:  # fmt: skip
+    """The query parameters of a model listing's filters."""
+    params: list[tuple[str, Any]] = [
+        ("latest", str(latest).lower()), *filter_params("tag", tags),
+        *filter_params("property", properties),
+    ]  # fmt: skip
+    for key, value in (("name", name), ("run_id", run_id), ("model_framework", model_framework)):
         if value is not None:
             params.append((key, value))
     return params
@@ -511,18 +527,21 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         run_id: str | None = None, latest: bool = False, model_framework: str | None = None,
     ) -> list[ModelInfo]:  # fmt: skip
         """Registered models matching every filter."""
-        params: list[tuple[str, Any]] = [
-            ("latest", str(latest).lower()), *filter_params("tag", tags),
-            *filter_params("property", properties),
-        ]  # fmt: skip
-        for key, value in (
-            ("name", name),
-            ("run_id", run_id),
-            ("model_framework", model_framework),
-        ):
-            if value is not None:
-                params.append((key, value))
+        params = _model_filters(name, tags, properties, run_id, latest, model_framework)
         return records(ModelInfo, self._all_pages("/models", params))
+
+    def list_models_page(
+        self, name: str | None = None, tags: object = None, properties: object = None,
+        run_id: str | None = None, latest: bool = False, model_framework: str | None = None,
+        page_size: int = 100, page_token: str | None = None,
+    ) -> ModelsPage:  # fmt: skip
+        """One page of models (one request); ``next_page_token`` continues the listing."""
+        params = _model_filters(name, tags, properties, run_id, latest, model_framework)
+        params.append(("limit", page_size))
+        if page_token is not None:
+            params.append(("page_token", page_token))
+        found = self.http.call("GET", "/models", params=params)
+        return ModelsPage(records(ModelInfo, found["items"]), found.get("next_page_token"))
 
     def update_model(
         self, name: str, version: int, tags: object = None, remove_tags: Sequence[str] = (),

@@ -261,6 +261,17 @@ class TrackingStore(abc.ABC):
         """Models ordered by name then newest version first; ``latest`` keeps one per name."""
 
     @abc.abstractmethod
+    def list_models_page(
+        self,
+        name: str | None = None,
+        run_id: str | None = None,
+        after: tuple[str, int] | None = None,
+        limit: int = 100,
+    ) -> list[ModelInfo]:
+        """At most ``limit`` models in :meth:`list_models`' order (name, then newest version
+        first) after the model ``after`` (``(name, version)``; keyset paging)."""
+
+    @abc.abstractmethod
     def update_model(
         self,
         name: str,

@@ -211,6 +211,22 @@ class MetricInfoPage:
 
 
 @dataclass(frozen=True)
+class ModelsPage:
+    """One page of a model listing; ``next_page_token`` is ``None`` on the last page."""
+
+    items: list[ModelInfo]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True)
+class ExperimentsPage:
+    """One page of an experiment listing; ``next_page_token`` is ``None`` on the last page."""
+
+    items: list[ExperimentInfo]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True)
 class RunsPage:
     """One page of a run listing; ``next_page_token`` is ``None`` on the last page."""
 
