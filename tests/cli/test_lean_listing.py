@@ -216,3 +216,39 @@ def test_since_and_until_select_by_creation_time(fresh: Cli) -> None:
         ids = [r["runId"] for r in fresh.json("run", "list", "--until", stamp)]
         assert ids == [made[0].id]
     assert json.loads(fresh("run", "list", "--since", "1m", "-o", "json").stdout) == []
+
+
+def test_every_way_of_naming_the_workspace_reads_it_lean(listed: Populated, tmp_path: Path) -> None:
+    """A config file (with a folder or a named workspace), -w FOLDER, -w NAME, --tracking-uri
+    sqlite:///…: the lean reader reads the same workspace the normal path opens."""
+    import shutil
+
+    base = listed.cli
+    home = tmp_path / "home"
+    named = home / "workspaces" / "team"
+    shutil.copytree(base.workspace, named)
+    project = tmp_path / "project"
+    (project / ".runhistory").mkdir(parents=True)
+    (project / ".runhistory" / "config.json").write_text(
+        json.dumps({"workspace_name": "wsname", "tracking_uri": str(base.workspace)})
+    )
+    by_name = tmp_path / "by-name"
+    (by_name / ".runhistory").mkdir(parents=True)
+    (by_name / ".runhistory" / "config.json").write_text(json.dumps({"workspace_name": "team"}))
+    database = f"sqlite:///{base.workspace / 'runhistory.db'}"
+    cases = [
+        (project, []),
+        (by_name, []),
+        (tmp_path, ["-w", str(base.workspace)]),
+        (tmp_path, ["-w", "team"]),
+        (project, ["-w", "wsname"]),
+        (tmp_path, ["--tracking-uri", database]),
+    ]
+    expected = base("run", "list", "--all", "-o", "json").stdout
+    for cwd, arguments in cases:
+        cli = Cli(home=home, workspace=base.workspace, cwd=cwd, env={"RUNHISTORY_TRACKING_URI": ""})
+        assert _probe(cli, "run", "list", *arguments) == "", arguments
+        lean = cli("run", "list", "--all", "-o", "json", *arguments)
+        cli.env.update(NORMAL)
+        normal = cli("run", "list", "--all", "-o", "json", *arguments)
+        assert lean.stdout == normal.stdout == expected, arguments
