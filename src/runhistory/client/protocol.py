@@ -17,6 +17,7 @@ from runhistory.tracking.entities import (
     ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
+    ExperimentsPage,
     ExperimentSummary,
     FileInfo,
     MetricColumns,
@@ -51,6 +52,16 @@ class Backend(Protocol):
         self, name: str | None = None, view_type: str = "ActiveOnly", tags: object = None
     ) -> list[ExperimentInfo]:
         """Experiments filtered by name, view type and tags (key or ``{key: value}``)."""
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ExperimentsPage:
+        """One page of :meth:`list_experiments`, oldest first; ``next_page_token`` goes on."""
 
     def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
         """Hide an experiment from default listings; archiving twice is a no-op."""

@@ -24,6 +24,7 @@ from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     ExperimentInfo,
+    ExperimentsPage,
     ExperimentSummary,
     KeyCount,
     MetricColumns,
@@ -173,6 +174,27 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         if name is not None:
             params.append(("name", name))
         return records(ExperimentInfo, self._all_pages("/experiments", params))
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ExperimentsPage:
+        """One page of experiments (one request); ``next_page_token`` continues it."""
+        params: list[tuple[str, Any]] = [
+            ("view_type", view_type), ("with_run_count", "false"),
+            *filter_params("tag", tags), ("limit", page_size),
+        ]  # fmt: skip
+        if name is not None:
+            params.append(("name", name))
+        if page_token is not None:
+            params.append(("page_token", page_token))
+        found = self.http.call("GET", "/experiments", params=params)
+        items = records(ExperimentInfo, found["items"])
+        return ExperimentsPage(items, found.get("next_page_token"))
 
     def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
         """Hide an experiment from default listings."""

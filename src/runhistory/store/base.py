@@ -67,6 +67,17 @@ class TrackingStore(abc.ABC):
         """List experiments; ``view_type`` is ActiveOnly, ArchivedOnly or All."""
 
     @abc.abstractmethod
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        after: tuple[float, str, str] | None = None,
+        limit: int = 100,
+    ) -> list[ExperimentInfo]:
+        """At most ``limit`` experiments, oldest first (created time, name, id), after the
+        position ``after`` (``(created_time, name, experiment_id)``; keyset paging)."""
+
+    @abc.abstractmethod
     def update_experiment(
         self, experiment_id: str, name: str = UNCHANGED, archived_time: float | None = UNCHANGED
     ) -> ExperimentInfo:
