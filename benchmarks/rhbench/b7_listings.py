@@ -9,7 +9,9 @@ listing is timed in a fresh process (median of 5 calls after one warm-up), embed
 - ``get_runs()`` first page: the 50 newest runs of the generator;
 - ``Run.list(status="Failed")``: its 50 newest;
 - a property-equals filter (``get_runs(properties={"shard": "s7"})``): its 50 newest;
-- ``runhistory run list -e … --last 10`` as a whole process (interpreter start included);
+- ``runhistory run list -e … --last 10`` as a whole process (interpreter start included), as
+  a table (the default output) and as tab-separated values, read by the CLI's lean SQLite
+  reader; and, for comparison, with that reader turned off (through the SDK and the store);
 - ``runhistory run list -e … --all -o tsv`` as a whole process: its time and peak memory.
 
 B8: one run with 10,000 metrics x 100 points (made through the batch path): listing the names
@@ -104,12 +106,19 @@ def listings(runs: int) -> dict[str, Any]:
     return result
 
 
-def cli(last: int | None) -> dict[str, Any]:
-    """``runhistory run list`` as a whole process: its seconds and peak memory."""
+def cli(last: int | None, output: str = "tsv", lean: bool = True) -> dict[str, Any]:
+    """``runhistory run list`` as a whole process: its seconds and peak memory.
+
+    ``lean=False`` turns the CLI's lean SQLite reader off (the listing then goes through the
+    SDK and the SQL store, as any workspace but an embedded SQLite one does).
+    """
     exe = Path(sys.executable).with_name("runhistory")
-    args = [str(exe), "run", "list", "-e", EXPERIMENT, "-o", "tsv"]
+    args = [str(exe), "run", "list", "-e", EXPERIMENT, "-o", output]
     args += ["--last", str(last)] if last is not None else ["--all"]
-    env = {**os.environ, "RUNHISTORY_TRACKING_URI": os.path.abspath("ws")}
+    env = {
+        **os.environ, "RUNHISTORY_TRACKING_URI": os.path.abspath("ws"),
+        "RUNHISTORY_CLI_LEAN_READER": "1" if lean else "0",
+    }  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, check=False)
     seconds = time.perf_counter() - started
@@ -208,10 +217,15 @@ def _b7(h: Harness) -> None:
         row = Row("B7", measure, "ms", False, size, "", storage)
         h.fill(row, RH, results[RH], key)
         row.ml_status = NO_PEER
-    last = h.alternate("B7 cli", {RH: _worker(h, "cli", {"last": 10}, folder)})
-    row = Row("B7", "runhistory run list --last 10 (process)", "s", False, size, "", storage)
-    h.fill(row, RH, last[RH], "seconds")
-    row.ml_status = NO_PEER
+    for measure, params in (
+        ("runhistory run list --last 10 (process)", {"last": 10, "output": "table"}),
+        ("runhistory run list --last 10 -o tsv (process)", {"last": 10}),
+        ("run list --last 10 without the lean reader (process)", {"last": 10, "lean": False}),
+    ):
+        last = h.alternate(f"B7 {measure}", {RH: _worker(h, "cli", params, folder)})
+        row = Row("B7", measure, "s", False, size, "", storage)
+        h.fill(row, RH, last[RH], "seconds")
+        row.ml_status = NO_PEER
     every = h.alternate("B7 cli all", {RH: _worker(h, "cli", {"last": None}, folder)}, reps=1)
     for measure, unit, key in (
         ("runhistory run list --all -o tsv (process)", "s", "seconds"),

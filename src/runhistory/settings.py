@@ -88,6 +88,13 @@ _SETTINGS = [
         "Seconds without a heartbeat after which a running run shows NotResponding.",
     ),
     Setting(
+        "RUNHISTORY_CLI_LEAN_READER",
+        bool,
+        True,
+        "Read `runhistory run list` of an embedded SQLite workspace with the lean read-only "
+        "reader (no SQLAlchemy import); off: always through the SDK.",
+    ),
+    Setting(
         "RUNHISTORY_SNAPSHOT_MAX_BYTES",
         int,
         300 * 1024 * 1024,

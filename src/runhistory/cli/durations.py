@@ -27,3 +27,34 @@ def parse_duration(text: str) -> float:
             "90m, 45s or 2w"
         )
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_time(text: str, now: float) -> float:
+    """Epoch seconds named by ``text``: an ISO 8601 date or time (``2026-01-31``,
+    ``2026-01-31T12:00``, ``2026-01-31T12:00:00+02:00``; UTC unless an offset is given), or a
+    duration before ``now`` (``2h``, ``3d``: two hours, three days ago).
+
+    Raises:
+        ValidationError: ``text`` is neither.
+
+    Example:
+        >>> parse_time("1970-01-02", now=0.0)
+        86400.0
+        >>> parse_time("1h", now=7200.0)
+        3600.0
+    """
+    from datetime import datetime, timezone
+
+    if _PATTERN.match(text):
+        return now - parse_duration(text)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"invalid time {text!r}: write an ISO date or time (2026-01-31, "
+            "2026-01-31T12:00, UTC unless an offset is given) or a duration before now "
+            "(30m, 2h, 3d, 1w)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()

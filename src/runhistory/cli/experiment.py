@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from runhistory.cli.limits import emit_limited, limit_options
 from runhistory.cli.options import (
     AnyCaseChoice,
     common_options,
@@ -31,17 +32,27 @@ def experiment() -> None:
     help="Which experiments to list.",
 )
 @filter_option("--tag", "tags", "Only experiments with this tag (and value); repeatable.")
+@limit_options("experiments", "oldest first")
 @output_options
 @common_options
-def list_experiments(view_type: str, tags: dict[str, Any], output: str, query: Any) -> None:
-    """List experiments."""
-    from runhistory.cli.output import emit
+def list_experiments(
+    view_type: str,
+    tags: dict[str, Any],
+    last: int | None,
+    all_items: bool,
+    output: str,
+    query: Any,
+) -> None:
+    """List experiments, oldest first: the first 50 unless --last N or --all is given."""
     from runhistory.cli.views import EXPERIMENT_COLUMNS, experiment_record
     from runhistory.cli.workspace import open_workspace
     from runhistory.sdk.experiment import Experiment
 
+    if all_items and last is not None:
+        raise click.UsageError("give --last N or --all, not both")
     found = Experiment.list(open_workspace(), view_type=view_type, tags=tags or None)
-    emit([experiment_record(e) for e in found], output, query, EXPERIMENT_COLUMNS)
+    records = (experiment_record(e) for e in found)
+    emit_limited(records, last, all_items, output, query, EXPERIMENT_COLUMNS, "experiments")
 
 
 @experiment.command("archive", short_help="Archive an experiment.")

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from runhistory.cli.limits import DEFAULT_LAST, emit_limited, limit_options
 from runhistory.cli.options import common_options, filter_option, output_options
 
 
@@ -21,6 +22,7 @@ def model() -> None:
 @filter_option("--property", "properties", "Only models with this property; repeatable.")
 @click.option("-r", "--run", "run_id", metavar="ID", help="Only models registered by this run.")
 @click.option("--latest", is_flag=True, help="Only the newest version of each model.")
+@limit_options("model versions", "by name, newest version first")
 @output_options
 @common_options
 def list_models(
@@ -29,24 +31,27 @@ def list_models(
     properties: dict[str, Any],
     run_id: str | None,
     latest: bool,
+    last: int | None,
+    all_items: bool,
     output: str,
     query: Any,
 ) -> None:
-    """List registered model versions."""
-    from runhistory.cli.output import emit
+    """List registered model versions by name, newest version first: the first 50 unless
+    --last N or --all is given (--all prints them page by page as they arrive)."""
     from runhistory.cli.views import MODEL_COLUMNS, model_record
     from runhistory.cli.workspace import open_workspace
-    from runhistory.sdk.model import Model
+    from runhistory.sdk.model import Model, model_infos
 
-    found = Model.list(
-        open_workspace(),
-        name=name,
-        tags=tags or None,
-        properties=properties or None,
-        run_id=run_id,
-        latest=latest,
-    )
-    emit([model_record(m) for m in found], output, query, MODEL_COLUMNS)
+    if all_items and last is not None:
+        raise click.UsageError("give --last N or --all, not both")
+    workspace = open_workspace()
+    page_size = 1000 if all_items else (last or DEFAULT_LAST) + 1
+    infos = model_infos(
+        workspace, page_size, name=name, tags=tags or None, properties=properties or None,
+        run_id=run_id, latest=latest,
+    )  # fmt: skip
+    records = (model_record(Model._from_info(workspace, i)) for i in infos)
+    emit_limited(records, last, all_items, output, query, MODEL_COLUMNS, "model versions")
 
 
 @model.command("show")

@@ -24,7 +24,7 @@ from runhistory.tracking.status import ALL_STATUSES
 if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.run import Run
-    from runhistory.tracking.entities import RunsPage
+    from runhistory.tracking.entities import RunInfo, RunsPage
 
 DEFAULT_LAST = 50
 STREAM_PAGES = (1000,)
@@ -59,6 +59,15 @@ run.add_command(submit_script)
 @filter_option("--property", "properties", "Only runs with this property (and value); repeatable.")
 @click.option("--include-children", is_flag=True, help="Include child runs.")
 @click.option(
+    "--since",
+    metavar="TIME",
+    help="Only runs created at or after TIME: an ISO date or time (UTC unless an offset is "
+    "given) or a duration before now (30m, 2h, 3d, 1w).",
+)
+@click.option(
+    "--until", metavar="TIME", help="Only runs created before TIME (written as for --since)."
+)
+@click.option(
     "--last",
     type=click.IntRange(min=1),
     metavar="N",
@@ -75,6 +84,8 @@ def list_runs(
     tags: dict[str, Any],
     properties: dict[str, Any],
     include_children: bool,
+    since: str | None,
+    until: str | None,
     last: int | None,
     all_runs: bool,
     output: str,
@@ -86,13 +97,14 @@ def list_runs(
     \b
     Examples:
       runhistory run list -e mnist --status Failed
+      runhistory run list -e mnist --since 3d --until 1d
       runhistory run list -e mnist --all -o tsv > runs.tsv
       runhistory run list --query "[?properties.author=='azureml-user']"
       runhistory run list --query "[?tags.keys(@)[?starts_with(@, 'worth another look')]]"
     """
     from runhistory.cli.output import emit
     from runhistory.cli.streaming import emit_stream
-    from runhistory.cli.views import RUN_COLUMNS, run_record
+    from runhistory.cli.views import RUN_COLUMNS, run_info_record
 
     if all_runs and last is not None:
         raise click.UsageError("give --last N or --all, not both")
@@ -101,15 +113,16 @@ def list_runs(
         "properties": properties or None,
         "status": status,
         "include_children": include_children,
+        **_created_range(since, until),
     }
     if all_runs:
         runs = _find_runs(experiment_name, filters, STREAM_PAGES)
-        emit_stream((run_record(r) for r in runs), output, query, RUN_COLUMNS)
+        emit_stream((run_info_record(r) for r in runs), output, query, RUN_COLUMNS)
         return
     wanted = last or DEFAULT_LAST
     # One run more than shown tells whether there are more; one request per experiment.
     found = list(itertools.islice(_find_runs(experiment_name, filters, (wanted + 1,)), wanted + 1))
-    emit([run_record(r) for r in found[:wanted]], output, query, RUN_COLUMNS)
+    emit([run_info_record(r) for r in found[:wanted]], output, query, RUN_COLUMNS)
     if len(found) > wanted and last is None:
         click.echo(
             f"(the {wanted} newest runs; --last N shows the N newest, --all shows every run)",
@@ -117,11 +130,55 @@ def list_runs(
         )
 
 
+def _created_range(since: str | None, until: str | None) -> dict[str, float | None]:
+    """``created_after`` / ``created_before`` from ``--since`` / ``--until``."""
+    if since is None and until is None:
+        return {"created_after": None, "created_before": None}
+    import time
+
+    from runhistory.cli.durations import parse_time
+    from runhistory.errors import ValidationError
+
+    now = time.time()
+    try:
+        after = None if since is None else parse_time(since, now)
+        before = None if until is None else parse_time(until, now)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
+    return {"created_after": after, "created_before": before}
+
+
 def _find_runs(
     experiment_name: str | None, filters: dict[str, Any], sizes: tuple[int, ...]
-) -> Iterator[Run]:
+) -> Iterator[RunInfo]:
     """Runs of one experiment, or of every active experiment, newest first, fetched lazily a
-    page of ``sizes`` at a time (the listings of several experiments are merged as they go)."""
+    page of ``sizes`` at a time (the listings of several experiments are merged as they go).
+
+    An embedded SQLite workspace is read with the lean reader when it can answer (see
+    :mod:`runhistory.cli.lean_listing`): a listing then costs no import of the SDK.
+    """
+    from runhistory import settings
+
+    if (
+        not filters["tags"]
+        and not filters["properties"]
+        and settings.get("RUNHISTORY_CLI_LEAN_READER")
+    ):
+        from runhistory.cli.lean_listing import lean_runs
+
+        found = lean_runs(
+            experiment_name, filters["status"], filters["include_children"],
+            filters["created_after"], filters["created_before"], sizes,
+        )  # fmt: skip
+        if found is not None:
+            return found
+    return (run._info for run in _sdk_runs(experiment_name, filters, sizes))
+
+
+def _sdk_runs(
+    experiment_name: str | None, filters: dict[str, Any], sizes: tuple[int, ...]
+) -> Iterator[Run]:
+    """The runs of :func:`_find_runs` through the SDK (any workspace)."""
     from runhistory.cli.lookup import find_experiment
     from runhistory.cli.workspace import open_workspace
     from runhistory.sdk.experiment import Experiment

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.model import Model
     from runhistory.sdk.run import Run
+    from runhistory.tracking.entities import RunInfo
 
 RUN_COLUMNS = Columns(
     pairs=(
@@ -61,7 +62,11 @@ def run_record(run: Run) -> dict[str, Any]:
 
     Uses the record the run was loaded with, so listing N runs costs no further queries.
     """
-    info = run._info
+    return run_info_record(run._info)
+
+
+def run_info_record(info: RunInfo) -> dict[str, Any]:
+    """A run record (as the store or a server gives it) as listings show it."""
     return {
         "runId": info.run_id,
         "experiment": info.experiment_name,

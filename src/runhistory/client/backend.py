@@ -9,75 +9,24 @@ for the same place shares one database engine and one background writer.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from runhistory import settings
+from runhistory.client.location import ARTIFACT_FOLDER as ARTIFACT_FOLDER
+from runhistory.client.location import DATABASE_FILE as DATABASE_FILE
+from runhistory.client.location import SECRET_KEY_FILE as SECRET_KEY_FILE
+from runhistory.client.location import Location as Location
+from runhistory.client.location import home_folder as home_folder
+from runhistory.client.location import resolve_location as resolve_location
 from runhistory.client.protocol import Backend
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from runhistory.tracking.service import TrackingService
-
-DATABASE_FILE = "runhistory.db"
-ARTIFACT_FOLDER = "artifacts"
-SECRET_KEY_FILE = "secrets.key"
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a workspace keeps its data, resolved from a tracking URI."""
-
-    kind: str  # "local" (a folder), "sql" (a database URL) or "remote" (a server)
-    tracking_uri: str
-    database_url: str | None
-    artifact_location: str | None
-    secret_key_path: str | None
-
-
-def resolve_location(tracking_uri: str, artifact_location: str | None = None) -> Location:
-    """Work out the database, artifact store and key file behind a tracking URI."""
-    scheme = urlparse(tracking_uri).scheme.lower()
-    if scheme in ("http", "https"):
-        return Location("remote", tracking_uri, None, None, None)
-    if scheme == "sqlite":
-        db_path = tracking_uri.split("sqlite:///", 1)[-1]
-        folder = os.path.dirname(os.path.abspath(db_path))
-        artifacts = artifact_location or os.path.join(folder, ARTIFACT_FOLDER)
-        return Location(
-            "sql", tracking_uri, tracking_uri, artifacts, os.path.join(folder, SECRET_KEY_FILE)
-        )
-    if scheme.startswith("postgresql"):
-        artifacts = artifact_location or settings.get("RUNHISTORY_ARTIFACT_LOCATION")
-        if not artifacts:
-            raise ConfigurationError(
-                "a postgresql:// tracking URI needs an artifact location (a folder or "
-                "s3://bucket/prefix): set artifact_location in the config or "
-                "RUNHISTORY_ARTIFACT_LOCATION"
-            )
-        digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
-        key = os.path.join(home_folder(), "keys", f"{digest}.key")
-        return Location("sql", tracking_uri, tracking_uri, artifacts, key)
-    if scheme in ("", "file") or len(scheme) == 1:  # a path (len 1: a Windows drive letter)
-        folder = os.path.abspath(os.path.expanduser(tracking_uri.removeprefix("file://")))
-        database = "sqlite:///" + os.path.join(folder, DATABASE_FILE)
-        artifacts = artifact_location or os.path.join(folder, ARTIFACT_FOLDER)
-        return Location("local", folder, database, artifacts, os.path.join(folder, SECRET_KEY_FILE))
-    raise ConfigurationError(
-        f"unsupported tracking URI {tracking_uri!r}: use a folder path, sqlite:///file.db, "
-        f"postgresql://user@host/db or http(s)://host:port"
-    )
-
-
-def home_folder() -> str:
-    """``RUNHISTORY_HOME`` (default ``~/.runhistory``), absolute."""
-    return os.path.abspath(os.path.expanduser(str(settings.get("RUNHISTORY_HOME"))))
 
 
 class Connection:

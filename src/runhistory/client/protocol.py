@@ -17,6 +17,7 @@ from runhistory.tracking.entities import (
     ComputeTargetInfo,
     EnvironmentVersion,
     ExperimentInfo,
+    ExperimentsPage,
     ExperimentSummary,
     FileInfo,
     MetricColumns,
@@ -25,6 +26,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    ModelsPage,
     RunInfo,
     RunsPage,
 )
@@ -50,6 +52,16 @@ class Backend(Protocol):
         self, name: str | None = None, view_type: str = "ActiveOnly", tags: object = None
     ) -> list[ExperimentInfo]:
         """Experiments filtered by name, view type and tags (key or ``{key: value}``)."""
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ExperimentsPage:
+        """One page of :meth:`list_experiments`, oldest first; ``next_page_token`` goes on."""
 
     def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
         """Hide an experiment from default listings; archiving twice is a no-op."""
@@ -126,8 +138,11 @@ class Backend(Protocol):
         limit: int | None = None,
         offset: int = 0,
         with_definition: bool = True,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> list[RunInfo]:
-        """Runs matching every filter, newest first."""
+        """Runs matching every filter, newest first (created in [``created_after``,
+        ``created_before``) when given)."""
 
     def search_runs_page(
         self,
@@ -142,6 +157,8 @@ class Backend(Protocol):
         with_definition: bool = True,
         page_size: int = 100,
         page_token: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> RunsPage:
         """One page of runs matching every filter, newest first; ``next_page_token`` goes on."""
 
@@ -153,6 +170,8 @@ class Backend(Protocol):
         properties: object = None,
         status: str | Sequence[str] | None = None,
         include_children: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> int:
         """How many runs match every filter (one count, no rows read)."""
 
@@ -290,6 +309,19 @@ class Backend(Protocol):
         model_framework: str | None = None,
     ) -> list[ModelInfo]:
         """Registered models matching every filter; ``latest`` keeps the newest match per name."""
+
+    def list_models_page(
+        self,
+        name: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        model_framework: str | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ModelsPage:
+        """One page of :meth:`list_models`; ``next_page_token`` goes on."""
 
     def update_model(
         self,

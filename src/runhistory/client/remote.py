@@ -24,6 +24,7 @@ from runhistory.store.base import UNCHANGED
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     ExperimentInfo,
+    ExperimentsPage,
     ExperimentSummary,
     KeyCount,
     MetricColumns,
@@ -32,6 +33,7 @@ from runhistory.tracking.entities import (
     MetricSeries,
     MetricWrite,
     ModelInfo,
+    ModelsPage,
     RunChanges,
     RunInfo,
     RunsPage,
@@ -66,6 +68,8 @@ def _run_filters(
     include_children: bool,
     parent_run_id: str | None,
     root_run_id: str | None,
+    created_after: float | None = None,
+    created_before: float | None = None,
 ) -> list[tuple[str, Any]]:
     """The query parameters of a run listing's filters."""
     params: list[tuple[str, Any]] = [
@@ -78,7 +82,24 @@ def _run_filters(
         ("run_type", run_type),
         ("parent_run_id", parent_run_id),
         ("root_run_id", root_run_id),
+        ("created_after", None if created_after is None else repr(float(created_after))),
+        ("created_before", None if created_before is None else repr(float(created_before))),
     ):
+        if value is not None:
+            params.append((key, value))
+    return params
+
+
+def _model_filters(
+    name: str | None, tags: object, properties: object, run_id: str | None, latest: bool,
+    model_framework: str | None,
+) -> list[tuple[str, Any]]:  # fmt: skip
+    """The query parameters of a model listing's filters."""
+    params: list[tuple[str, Any]] = [
+        ("latest", str(latest).lower()), *filter_params("tag", tags),
+        *filter_params("property", properties),
+    ]  # fmt: skip
+    for key, value in (("name", name), ("run_id", run_id), ("model_framework", model_framework)):
         if value is not None:
             params.append((key, value))
     return params
@@ -154,6 +175,27 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         if name is not None:
             params.append(("name", name))
         return records(ExperimentInfo, self._all_pages("/experiments", params))
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ExperimentsPage:
+        """One page of experiments (one request); ``next_page_token`` continues it."""
+        params: list[tuple[str, Any]] = [
+            ("view_type", view_type), ("with_run_count", "false"),
+            *filter_params("tag", tags), ("limit", page_size),
+        ]  # fmt: skip
+        if name is not None:
+            params.append(("name", name))
+        if page_token is not None:
+            params.append(("page_token", page_token))
+        found = self.http.call("GET", "/experiments", params=params)
+        items = records(ExperimentInfo, found["items"])
+        return ExperimentsPage(items, found.get("next_page_token"))
 
     def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
         """Hide an experiment from default listings."""
@@ -267,11 +309,13 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         limit: int | None = None,
         offset: int = 0,
         with_definition: bool = True,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> list[RunInfo]:
         """Runs matching every filter, newest first (without definitions if asked)."""
         params = _run_filters(
             experiment_id, run_type, tags, properties, status, include_children,
-            parent_run_id, root_run_id,
+            parent_run_id, root_run_id, created_after, created_before,
         )  # fmt: skip
         params.append(("with_definition", str(with_definition).lower()))
         items = self._all_pages("/runs", params, limit=limit, offset=offset)
@@ -290,11 +334,13 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         with_definition: bool = True,
         page_size: int = 100,
         page_token: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> RunsPage:
         """One page of runs (one request); ``next_page_token`` continues the listing."""
         params = _run_filters(
             experiment_id, run_type, tags, properties, status, include_children,
-            parent_run_id, root_run_id,
+            parent_run_id, root_run_id, created_after, created_before,
         )  # fmt: skip
         params.append(("with_definition", str(with_definition).lower()))
         return self._page("/runs", params, page_size, page_token)
@@ -307,11 +353,14 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         properties: object = None,
         status: str | Sequence[str] | None = None,
         include_children: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> int:
         """How many runs match every filter (one request)."""
         params = _run_filters(
-            experiment_id, run_type, tags, properties, status, include_children, None, None
-        )
+            experiment_id, run_type, tags, properties, status, include_children, None, None,
+            created_after, created_before,
+        )  # fmt: skip
         return int(self.http.call("GET", "/counts/runs", params=params)["count"])
 
     def get_children(
@@ -525,18 +574,21 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         run_id: str | None = None, latest: bool = False, model_framework: str | None = None,
     ) -> list[ModelInfo]:  # fmt: skip
         """Registered models matching every filter."""
-        params: list[tuple[str, Any]] = [
-            ("latest", str(latest).lower()), *filter_params("tag", tags),
-            *filter_params("property", properties),
-        ]  # fmt: skip
-        for key, value in (
-            ("name", name),
-            ("run_id", run_id),
-            ("model_framework", model_framework),
-        ):
-            if value is not None:
-                params.append((key, value))
+        params = _model_filters(name, tags, properties, run_id, latest, model_framework)
         return records(ModelInfo, self._all_pages("/models", params))
+
+    def list_models_page(
+        self, name: str | None = None, tags: object = None, properties: object = None,
+        run_id: str | None = None, latest: bool = False, model_framework: str | None = None,
+        page_size: int = 100, page_token: str | None = None,
+    ) -> ModelsPage:  # fmt: skip
+        """One page of models (one request); ``next_page_token`` continues the listing."""
+        params = _model_filters(name, tags, properties, run_id, latest, model_framework)
+        params.append(("limit", page_size))
+        if page_token is not None:
+            params.append(("page_token", page_token))
+        found = self.http.call("GET", "/models", params=params)
+        return ModelsPage(records(ModelInfo, found["items"]), found.get("next_page_token"))
 
     def update_model(
         self, name: str, version: int, tags: object = None, remove_tags: Sequence[str] = (),

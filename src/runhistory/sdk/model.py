@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from runhistory.errors import NotFoundError, ValidationError
@@ -173,15 +174,15 @@ class Model:
         page_count: int = 255,
         model_framework: str | None = None,
     ) -> builtins.list[Model]:
-        """Registered models, filtered; ``latest`` keeps the newest version of each name."""
-        infos = workspace._connection.backend.list_models(
-            name=name,
-            tags=tags,
-            properties=properties,
-            run_id=run_id,
-            latest=latest,
-            model_framework=model_framework,
-        )
+        """Registered models, filtered; ``latest`` keeps the newest version of each name.
+
+        A list, as in the original SDK, read a page of ``page_count`` models at a time (one
+        request per page from a server).
+        """
+        infos = model_infos(
+            workspace, max(1, min(int(page_count), 10_000)), name=name, tags=tags,
+            properties=properties, run_id=run_id, latest=latest, model_framework=model_framework,
+        )  # fmt: skip
         return [Model._from_info(workspace, i) for i in infos]
 
     @staticmethod
@@ -394,3 +395,16 @@ def _local_files(
                 relatives.append(f"{base}/{relative}")
                 sources.append(source)
     return relatives, sources
+
+
+def model_infos(workspace: Workspace, page_size: int, **filters: Any) -> Iterator[ModelInfo]:
+    """The records of :meth:`Model.list` with ``filters``, fetched lazily a page of
+    ``page_size`` at a time (the last page's token ends the listing)."""
+    backend = workspace._connection.backend
+    token: str | None = None
+    while True:
+        page = backend.list_models_page(**filters, page_size=page_size, page_token=token)
+        yield from page.items
+        token = page.next_page_token
+        if token is None:
+            return

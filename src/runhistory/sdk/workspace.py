@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from runhistory import settings
 from runhistory.client.backend import Connection, connect, home_folder, resolve_location
+from runhistory.client.location import DEFAULT_WORKSPACE, choose_uri, workspaces_folder
 from runhistory.errors import ConfigurationError, NotFoundError
 from runhistory.sdk.config import find_config_file, read_config, write_config
 from runhistory.sdk.workspace_cloud import WorkspaceCloudMixin
@@ -19,14 +20,14 @@ if TYPE_CHECKING:
     from runhistory.sdk.model import Model
     from runhistory.sdk.run import Run
 
-DEFAULT_NAME = "default"
+DEFAULT_NAME = DEFAULT_WORKSPACE
 # What a workspace reports where the original names a cloud subscription, group and region.
 LOCAL = "local"
 _ANNOUNCED: set[str] = set()
 
 
 def _workspaces_folder() -> str:
-    return os.path.join(home_folder(), "workspaces")
+    return workspaces_folder()
 
 
 def _announce(folder: str) -> None:
@@ -349,13 +350,7 @@ def _configured_workspace(name: str) -> Workspace | None:
 
 
 def _choose_uri(workspace_name: str | None, path: Any, tracking_uri: str | None) -> str:
-    if tracking_uri:
-        return tracking_uri
-    if path is not None:
-        return str(os.fspath(path))
-    if workspace_name and workspace_name != DEFAULT_NAME:
-        return os.path.join(_workspaces_folder(), workspace_name)
-    return str(settings.get("RUNHISTORY_TRACKING_URI") or home_folder())
+    return choose_uri(workspace_name, path, tracking_uri)
 
 
 def _name_for(tracking_uri: str) -> str:

@@ -68,6 +68,17 @@ class TrackingStore(abc.ABC):
         """List experiments; ``view_type`` is ActiveOnly, ArchivedOnly or All."""
 
     @abc.abstractmethod
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        after: tuple[float, str, str] | None = None,
+        limit: int = 100,
+    ) -> list[ExperimentInfo]:
+        """At most ``limit`` experiments, oldest first (created time, name, id), after the
+        position ``after`` (``(created_time, name, experiment_id)``; keyset paging)."""
+
+    @abc.abstractmethod
     def update_experiment(
         self, experiment_id: str, name: str = UNCHANGED, archived_time: float | None = UNCHANGED
     ) -> ExperimentInfo:
@@ -265,6 +276,17 @@ class TrackingStore(abc.ABC):
         self, name: str | None = None, run_id: str | None = None, latest: bool = False
     ) -> list[ModelInfo]:
         """Models ordered by name then newest version first; ``latest`` keeps one per name."""
+
+    @abc.abstractmethod
+    def list_models_page(
+        self,
+        name: str | None = None,
+        run_id: str | None = None,
+        after: tuple[str, int] | None = None,
+        limit: int = 100,
+    ) -> list[ModelInfo]:
+        """At most ``limit`` models in :meth:`list_models`' order (name, then newest version
+        first) after the model ``after`` (``(name, version)``; keyset paging)."""
 
     @abc.abstractmethod
     def update_model(

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from runhistory.errors import ExperimentArchivedError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
-from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
+from runhistory.tracking.entities import ExperimentInfo, ExperimentsPage, ExperimentSummary
+from runhistory.tracking.paging import check_page_size, decode_key_token, encode_key_token, scope_of
 from runhistory.tracking.validation import check_experiment_name, check_filter, check_tags
 
 VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
@@ -64,6 +65,46 @@ class ExperimentRules:
         if not wanted:
             return found
         return [e for e in found if _matches(e.tags, wanted)]
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> ExperimentsPage:
+        """One page of :meth:`list_experiments`, oldest first (keyset paging by created time,
+        name and id): pass its ``next_page_token`` for the next one. A page may hold fewer
+        than ``page_size`` experiments (even none) and still have a next page.
+
+        Raises:
+            ValidationError: a bad ``view_type`` or ``page_size``, or ``page_token`` is not a
+                token of this listing (same filters).
+        """
+        if view_type not in VIEW_TYPES:
+            raise ValidationError(
+                f"view_type must be one of {', '.join(VIEW_TYPES)}, got {view_type!r}"
+            )
+        check_page_size(page_size)
+        wanted = check_filter("tag", tags) or {}
+        scope = scope_of(
+            {"listing": "experiments", "name": name, "view_type": view_type, "tags": wanted}
+        )
+        after = None
+        if page_token is not None:
+            created, last_name, last_id = decode_key_token(page_token, scope, (float, str, str))
+            after = (float(created), str(last_name), str(last_id))
+        found = self.store.list_experiments_page(
+            name=name, view_type=view_type, after=after, limit=page_size + 1
+        )
+        more = len(found) > page_size
+        scanned = found[:page_size]
+        token = None
+        if more:
+            last = scanned[-1]
+            token = encode_key_token((last.created_time, last.name, last.experiment_id), scope)
+        return ExperimentsPage([e for e in scanned if _matches(e.tags, wanted)], token)
 
     def archive_experiment(self, experiment_id: str) -> ExperimentInfo:
         """Hide an experiment from default listings; archiving twice is a no-op."""

@@ -11,8 +11,9 @@ from runhistory.artifacts.base import ArtifactStore
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import UNCHANGED, TrackingStore
-from runhistory.tracking.entities import ModelInfo
+from runhistory.tracking.entities import ModelInfo, ModelsPage
 from runhistory.tracking.files import run_file_key
+from runhistory.tracking.paging import check_page_size, decode_key_token, encode_key_token, scope_of
 from runhistory.tracking.validation import (
     check_filter,
     check_model_name,
@@ -20,6 +21,8 @@ from runhistory.tracking.validation import (
     check_properties,
     check_tags,
 )
+
+DEFAULT_PAGE_SIZE = 100
 
 
 def model_file_key(name: str, version: int, relative: str) -> str:
@@ -105,6 +108,61 @@ class ModelRules:
                     newest[model.name] = model
             matching = [m for m in matching if newest[m.name] is m]
         return matching
+
+    def list_models_page(
+        self,
+        name: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        model_framework: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> ModelsPage:
+        """One page of :meth:`list_models` (keyset paging by name and version, never an
+        offset): pass its ``next_page_token`` for the next one. A page may hold fewer than
+        ``page_size`` models (even none) and still have a next page.
+
+        Raises:
+            ValidationError: a bad ``page_size``, or ``page_token`` is not a token of this
+                listing (same filters).
+        """
+        check_page_size(page_size)
+        want_tags = check_filter("tag", _pairs_to_dict(tags)) or {}
+        want_props = check_filter("property", _pairs_to_dict(properties)) or {}
+        scope = scope_of({
+            "listing": "models", "name": name, "run_id": run_id, "latest": latest,
+            "model_framework": model_framework, "tags": want_tags, "properties": want_props,
+        })  # fmt: skip
+        after = None
+        if page_token is not None:
+            last_name, last_version = decode_key_token(page_token, scope, (str, int))
+            after = (str(last_name), int(last_version))
+        found = self.store.list_models_page(
+            name=name, run_id=run_id, after=after, limit=page_size + 1
+        )
+        more = len(found) > page_size
+        scanned = found[:page_size]
+        items: list[ModelInfo] = []
+        listed_name: str | None = None  # with ``latest``: the name whose newest match is listed
+        for model in scanned:
+            if latest and model.name == listed_name:
+                continue
+            if (
+                _has(model.tags, want_tags)
+                and _has(model.properties, want_props)
+                and (model_framework is None or model.framework == model_framework)
+            ):
+                items.append(model)
+                listed_name = model.name
+        token = None
+        if more:
+            last = scanned[-1]
+            # With ``latest``, a name whose newest match is listed is skipped to its end.
+            version = 0 if latest and last.name == listed_name else last.version
+            token = encode_key_token((last.name, version), scope)
+        return ModelsPage(items, token)
 
     def update_model(
         self,

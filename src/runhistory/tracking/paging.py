@@ -26,6 +26,24 @@ _INT64 = 2**63
 _MAX_TOKEN = 2048
 
 
+MAX_PAGE_SIZE = 10_000
+
+
+def check_page_size(page_size: object) -> None:
+    """Refuse a page size that is not a number of items from 1 to :data:`MAX_PAGE_SIZE`.
+
+    Raises:
+        ValidationError: it is not.
+    """
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValidationError(f"page_size must be a whole number, not {page_size!r}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}",
+            page_size=page_size,
+        )
+
+
 def scope_of(filters: dict[str, Any]) -> str:
     """A stable text naming a listing's filters (what a token is bound to)."""
     return orjson.dumps(filters, option=orjson.OPT_SORT_KEYS, default=_plain).decode()
@@ -62,6 +80,35 @@ def decode_name_token(token: str, scope: str) -> str:
     if len(found) != 2 or not isinstance(found[1], str):
         raise _invalid("its content is not a position in a listing by name")
     return found[1]
+
+
+def encode_key_token(key: tuple[Any, ...], scope: str) -> str:
+    """The continuation token of a listing ordered by a key of texts, numbers and flags
+    (models: name and version; experiments: created time, name and id) after ``key``."""
+    return _encode([_VERSION, *key], scope)
+
+
+def decode_key_token(token: str, scope: str, types: tuple[type, ...]) -> tuple[Any, ...]:
+    """The key in a token of :func:`encode_key_token`, whose parts have ``types`` (``float``
+    accepts any finite number, ``int`` a 64-bit integer).
+
+    Raises:
+        ValidationError: the token is malformed, altered, or belongs to another listing.
+    """
+    found = _decode(token, scope)[1:]
+    if len(found) != len(types) or not all(map(_of_type, found, types)):
+        raise _invalid("its content is not a position in this listing")
+    return tuple(float(v) if t is float else v for v, t in zip(found, types, strict=True))
+
+
+def _of_type(value: Any, wanted: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if wanted is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    if wanted is int:
+        return isinstance(value, int) and -_INT64 <= value < _INT64
+    return isinstance(value, wanted)
 
 
 def _encode(position: list[Any], scope: str) -> str:

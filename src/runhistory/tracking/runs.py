@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from runhistory.tracking.entities import (
     WriteBatch,
     WriteOutcome,
 )
+from runhistory.tracking.liveness import present, stored_statuses
 from runhistory.tracking.paging import decode_token, encode_token, scope_of
 from runhistory.tracking.run_records import (
     check_run_fields,
@@ -111,14 +113,7 @@ class RunRules:
         return [self._present(run) for run in self.store.get_runs(run_ids, with_definition)]
 
     def _present(self, run: RunInfo) -> RunInfo:
-        beat = run.heartbeat_time
-        if (
-            run.status == st.RUNNING
-            and beat is not None
-            and time.time() - beat > self.heartbeat_timeout
-        ):
-            return replace(run, status=st.NOT_RESPONDING)
-        return run
+        return present(run, self.heartbeat_timeout)
 
     def set_status(
         self,
@@ -199,17 +194,20 @@ class RunRules:
         limit: int | None = None,
         offset: int = 0,
         with_definition: bool = True,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> list[RunInfo]:
         """Runs matching every filter, newest first.
 
         ``with_definition=False`` leaves each run's ``run_definition`` out (``None``): listings
-        rarely need it and it is the biggest part of a run.
+        rarely need it and it is the biggest part of a run. ``created_after`` (inclusive) and
+        ``created_before`` (exclusive) bound the creation time, in epoch seconds.
         """
         statuses = _statuses(status)
         query = replace(
             _run_query(
                 experiment_id, run_type, tags, properties, statuses, include_children,
-                parent_run_id, root_run_id, with_definition,
+                parent_run_id, root_run_id, with_definition, created_after, created_before,
             ),
             limit=limit, offset=offset,
         )  # fmt: skip
@@ -231,6 +229,8 @@ class RunRules:
         with_definition: bool = True,
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> RunsPage:
         """One page of :meth:`search_runs` (keyset paging, never an offset).
 
@@ -244,7 +244,7 @@ class RunRules:
         statuses = _statuses(status)
         query = _run_query(
             experiment_id, run_type, tags, properties, statuses, include_children,
-            parent_run_id, root_run_id, with_definition,
+            parent_run_id, root_run_id, with_definition, created_after, created_before,
         )  # fmt: skip
         return self._page(query, statuses, page_size, page_token)
 
@@ -256,6 +256,8 @@ class RunRules:
         properties: object = None,
         status: str | Sequence[str] | None = None,
         include_children: bool = False,
+        created_after: float | None = None,
+        created_before: float | None = None,
     ) -> int:
         """How many runs :meth:`search_runs` would list (one counting query, no rows read).
 
@@ -264,7 +266,7 @@ class RunRules:
         """
         query = _run_query(
             experiment_id, run_type, tags, properties, _statuses(status), include_children,
-            None, None, False,
+            None, None, False, created_after, created_before,
         )  # fmt: skip
         return self.store.count_matching_runs(query)
 
@@ -359,8 +361,12 @@ def _run_query(
     parent_run_id: str | None,
     root_run_id: str | None,
     with_definition: bool,
+    created_after: float | None = None,
+    created_before: float | None = None,
 ) -> RunQuery:
     return RunQuery(
+        created_after=_time_bound("created_after", created_after),
+        created_before=_time_bound("created_before", created_before),
         experiment_id=experiment_id,
         parent_run_id=parent_run_id,
         root_run_id=root_run_id,
@@ -379,7 +385,19 @@ def _scope_fields(query: RunQuery) -> dict[str, Any]:
         "experiment_id": query.experiment_id, "parent_run_id": query.parent_run_id,
         "root_run_id": query.root_run_id, "run_type": query.run_type, "tags": query.tags,
         "properties": query.properties, "include_children": query.include_children,
+        "created_after": query.created_after, "created_before": query.created_before,
     }  # fmt: skip
+
+
+def _time_bound(name: str, value: object) -> float | None:
+    """A creation-time bound: a finite number of epoch seconds, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(
+            f"{name} must be a time in seconds since the epoch, not {value!r}", parameter=name
+        )
+    return float(value)
 
 
 def _statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -392,13 +410,7 @@ def _statuses(status: str | Sequence[str] | None) -> tuple[str, ...] | None:
 
 
 def _stored_statuses(wanted: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    # NotResponding is derived from a stale heartbeat of a Running run: query Running for it.
-    if wanted is None:
-        return None
-    stored = set(wanted)
-    if st.NOT_RESPONDING in stored:
-        stored.add(st.RUNNING)
-    return tuple(sorted(stored))
+    return stored_statuses(wanted)
 
 
 def _descends_from(run: RunInfo, ancestor_id: str, store: TrackingStore) -> bool:

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from runhistory.errors import ValidationError
 from runhistory.server.answers import ExperimentPage
 from runhistory.server.body import WireRoute
-from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
+from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset, PageToken
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
@@ -33,11 +34,30 @@ def list_experiments(
     with_run_count: bool = True,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    page_token: PageToken = None,
     service: TrackingService = Service,
 ) -> Any:
-    """Experiments filtered by name, view type and tags (``tag=k`` or ``tag=k=v``)."""
-    found = service.list_experiments(name=name, view_type=view_type, tags=parse_pairs(tag))
-    result = slice_page(found, offset, limit)
+    """Experiments filtered by name, view type and tags (``tag=k`` or ``tag=k=v``), oldest
+    first.
+
+    Continue with ``page_token=<next_page_token>`` (keyset paging by created time, name and
+    id); a token that was altered or belongs to other filters is refused with 400. ``offset``
+    is kept for older clients.
+    """
+    filters: dict[str, Any] = {"name": name, "view_type": view_type, "tags": parse_pairs(tag)}
+    if offset and page_token is not None:
+        raise ValidationError("give page_token or offset, not both", parameter="page_token")
+    if offset:
+        result = slice_page(service.list_experiments(**filters), offset, limit)
+    else:
+        found = service.list_experiments_page(**filters, page_size=limit, page_token=page_token)
+        more = found.next_page_token is not None
+        result = {
+            "items": found.items, "next_page_token": found.next_page_token,
+            # For clients that page by offset: the page holds the first matches, in order.
+            "next_offset": len(found.items) if page_token is None and more and found.items
+            else None,
+        }  # fmt: skip
     if with_run_count:
         result["items"] = [_with_count(service, e) for e in result["items"]]
     return JsonResponse(result)

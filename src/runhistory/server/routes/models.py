@@ -17,7 +17,7 @@ from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, ValidationError
 from runhistory.server.answers import ModelPage, binary
 from runhistory.server.body import WireRoute, body_to_temp_file
-from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset
+from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset, PageToken
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
@@ -94,14 +94,30 @@ def list_models(
     model_framework: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    page_token: PageToken = None,
     service: TrackingService = Service,
 ) -> Any:
-    """Registered model versions matching every filter."""
-    found = service.list_models(
+    """Registered model versions matching every filter, by name, newest version first.
+
+    Continue with ``page_token=<next_page_token>`` (keyset paging by name and version); a
+    token that was altered or belongs to other filters is refused with 400. ``offset`` is
+    kept for older clients.
+    """
+    filters: dict[str, Any] = dict(
         name=name, tags=parse_pairs(tag), properties=parse_pairs(property), run_id=run_id,
         latest=latest, model_framework=model_framework,
     )  # fmt: skip
-    return JsonResponse(slice_page(found, offset, limit))
+    if offset and page_token is not None:
+        raise ValidationError("give page_token or offset, not both", parameter="page_token")
+    if offset:
+        return JsonResponse(slice_page(service.list_models(**filters), offset, limit))
+    found = service.list_models_page(**filters, page_size=limit, page_token=page_token)
+    more = found.next_page_token is not None
+    return JsonResponse({
+        "items": found.items, "next_page_token": found.next_page_token,
+        # For clients that page by offset: the page holds the first matches, in order.
+        "next_offset": len(found.items) if page_token is None and more and found.items else None,
+    })  # fmt: skip
 
 
 def _version(version: str) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -18,6 +18,12 @@ from runhistory.tracking.entities import RunInfo, RunsPage
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, prefix="/runs", tags=["runs"])
+CreatedAfter = Annotated[
+    float | None, Query(description="only runs created at or after this time (epoch seconds)")
+]
+CreatedBefore = Annotated[
+    float | None, Query(description="only runs created before this time (epoch seconds)")
+]
 Service = Depends(tracking)
 
 
@@ -44,9 +50,13 @@ def search_runs(
     offset: Offset = 0,
     page_token: PageToken = None,
     with_definition: bool = True,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     service: TrackingService = Service,
 ) -> Any:
-    """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable).
+    """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable);
+    ``created_after`` (inclusive) and ``created_before`` (exclusive) bound the creation time
+    in seconds since the epoch (an index range, fast on any number of runs).
 
     Continue with ``page_token=<next_page_token>`` (keyset paging: stable while runs are
     added, as fast on the last page as on the first); a token that was altered or belongs to
@@ -60,6 +70,7 @@ def search_runs(
         properties=parse_pairs(property), status=status or None,
         include_children=include_children, parent_run_id=parent_run_id,
         root_run_id=root_run_id, with_definition=with_definition,
+        created_after=created_after, created_before=created_before,
     )  # fmt: skip
     if offset and page_token is not None:
         raise ValidationError("give page_token or offset, not both", parameter="page_token")
@@ -118,6 +129,8 @@ def count_runs(
     tag: list[str] | None = Query(None),
     property: list[str] | None = Query(None),
     include_children: bool = False,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     service: TrackingService = Service,
 ) -> Any:
     """How many runs ``GET /runs`` lists with these filters (one count; Running and
@@ -125,7 +138,8 @@ def count_runs(
     found = service.count_matching_runs(
         experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
         properties=parse_pairs(property), status=status or None,
-        include_children=include_children,
+        include_children=include_children, created_after=created_after,
+        created_before=created_before,
     )  # fmt: skip
     return JsonResponse({"count": found})
 

@@ -1,6 +1,15 @@
-"""The SQL tracking store (SQLite or PostgreSQL through SQLAlchemy Core)."""
+"""The SQL tracking store (SQLite or PostgreSQL through SQLAlchemy Core).
 
-from runhistory.store.sql.store import SqlTrackingStore
+SQLAlchemy is imported when the store is first used, not with this package: the read-only
+listing reader of :mod:`runhistory.store.sql.lean_reader` lives here too and must stay light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runhistory.store.sql.store import SqlTrackingStore
 
 __all__ = ["SqlTrackingStore", "open_store"]
 
@@ -13,4 +22,14 @@ def open_store(uri: str) -> SqlTrackingStore:
         SchemaVersionError: the database was written by a newer runhistory.
         StorageError: the database cannot be opened.
     """
+    from runhistory.store.sql.store import SqlTrackingStore
+
     return SqlTrackingStore(uri)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqlTrackingStore":
+        from runhistory.store.sql.store import SqlTrackingStore
+
+        return SqlTrackingStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -115,6 +115,29 @@ class ExperimentsMixin(SqlStoreBase):
         elif view_type == "ArchivedOnly":
             query = query.where(experiments.c.archived_time.is_not(None))
         return self._read(lambda conn: _fetch(conn, query))
+
+    def list_experiments_page(
+        self,
+        name: str | None = None,
+        view_type: str = "ActiveOnly",
+        after: tuple[float, str, str] | None = None,
+        limit: int = 100,
+    ) -> list[ExperimentInfo]:
+        if view_type not in VIEW_TYPES:
+            raise ValidationError(
+                f"view_type must be one of {', '.join(VIEW_TYPES)}, not {view_type!r}"
+            )
+        table = experiments.c
+        query = select(experiments).order_by(table.created_time, table.name, table.id)
+        if name is not None:
+            query = query.where(table.name == name)
+        if view_type == "ActiveOnly":
+            query = query.where(table.archived_time.is_(None))
+        elif view_type == "ArchivedOnly":
+            query = query.where(table.archived_time.is_not(None))
+        if after is not None:
+            query = query.where(tuple_(table.created_time, table.name, table.id) > tuple_(*after))
+        return self._read(lambda conn: _fetch(conn, query.limit(limit)))
 
     def update_experiment(
         self, experiment_id: str, name: str = UNCHANGED, archived_time: float | None = UNCHANGED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -129,6 +129,28 @@ class ModelsMixin(SqlStoreBase):
         if latest:  # newest version first within a name: keep the first of each
             found = list({model.name: model for model in reversed(found)}.values())[::-1]
         return found
+
+    def list_models_page(
+        self,
+        name: str | None = None,
+        run_id: str | None = None,
+        after: tuple[str, int] | None = None,
+        limit: int = 100,
+    ) -> list[ModelInfo]:
+        query = select(models).order_by(models.c.name, models.c.version.desc()).limit(limit)
+        if name is not None:
+            query = query.where(models.c.name == name)
+        if run_id is not None:
+            query = query.where(models.c.run_id == run_id)
+        if after is not None:
+            last_name, last_version = after
+            query = query.where(
+                or_(
+                    models.c.name > last_name,
+                    and_(models.c.name == last_name, models.c.version < last_version),
+                )
+            )
+        return self._read(lambda conn: _fetch(conn, query))
 
     def update_model(
         self,

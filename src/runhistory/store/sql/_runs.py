@@ -151,6 +151,11 @@ def _filters(
             run_keys.c.experiment_id == query.experiment_id, run_keys.c.kind == kind,
             run_keys.c.key == key, run_keys.c.value == indexed_value(value),
         ]  # fmt: skip
+    created = _order_columns(query, driver)[0]  # run_keys' copy when it leads the listing
+    if query.created_after is not None:
+        conditions.append(created >= query.created_after)
+    if query.created_before is not None:
+        conditions.append(created < query.created_before)
     if query.after is not None:
         after = query.after
         position = (after.created_time, after.number, after.run_id)
