@@ -139,6 +139,7 @@ def _b3(h: Harness) -> None:
               STORAGE)  # fmt: skip
     h.fill(row, RH, results[RH], "runs_per_s")
     h.fill(row, ML, results[ML], "runs_per_s")
+    row.aim_status = "n/a: not measured over HTTP"
 
 
 # ---- B7 over HTTP ------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def _b7(h: Harness) -> None:
     ):
         row = Row("B7", measure, unit, False, size, "", storage)
         h.fill(row, RH, results[RH], key)
-        row.ml_status = NO_PEER
+        row.ml_status = row.aim_status = NO_PEER
     if isinstance(pages[RH], list) and pages[RH]:
         encoding = pages[RH][0].get("studio_encoding")
         h.notes.append(f"B7 over HTTP: the studio's first page came with encoding {encoding}")
