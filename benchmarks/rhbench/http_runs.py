@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rhbench.b3_runs import failed, properties, tags
-from rhbench.b4_http import _barrier, _release
+from rhbench.b4_http import _barrier, release
 from rhbench.b7_listings import BATCH, NO_PEER, REPEAT, _run
 from rhbench.common import median, time_calls
 from rhbench.harness import ML, RH, Harness, Result, Row
@@ -114,7 +114,7 @@ def _b3_session(h: Harness, side: str) -> Result:
                     h.scratch(f"b3http-{side}-{i}"))
             for i in range(count)
         ]  # fmt: skip
-        _release(barrier, count, processes)
+        release(barrier, count, processes)
         results = [h.collect(p) for p in processes]
         rate = sum(r["runs"] for r in results) / (
             max(r["end"] for r in results) - min(r["begin"] for r in results)
@@ -139,6 +139,7 @@ def _b3(h: Harness) -> None:
               STORAGE)  # fmt: skip
     h.fill(row, RH, results[RH], "runs_per_s")
     h.fill(row, ML, results[ML], "runs_per_s")
+    row.aim_status = "n/a: not measured over HTTP"
 
 
 # ---- B7 over HTTP ------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def _b7(h: Harness) -> None:
     ):
         row = Row("B7", measure, unit, False, size, "", storage)
         h.fill(row, RH, results[RH], key)
-        row.ml_status = NO_PEER
+        row.ml_status = row.aim_status = NO_PEER
     if isinstance(pages[RH], list) and pages[RH]:
         encoding = pages[RH][0].get("studio_encoding")
         h.notes.append(f"B7 over HTTP: the studio's first page came with encoding {encoding}")

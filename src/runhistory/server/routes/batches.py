@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from runhistory.client.change_wire import FEATURE, count_changes, decode_changes
 from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.server.answers import BatchesAnswer
-from runhistory.server.body import read_body, too_large
+from runhistory.server.body import WireRoute, read_body, too_large
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
 from runhistory.server.responses import JsonResponse
@@ -34,7 +34,7 @@ from runhistory.server.routes.metrics import (
 )
 from runhistory.tracking.service import TrackingService
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(route_class=WireRoute, tags=["runs"])
 __all__ = ["FEATURE", "router"]
 _HINT = "send fewer runs or metric points per request"
 _ENTRIES = {"type": "array", "items": {"type": "object", "required": ["run_id"]}}
