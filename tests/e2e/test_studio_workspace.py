@@ -73,6 +73,7 @@ def _files_run(experiment: Experiment, folder: Path) -> str:
         "README.md": HOSTILE_MARKDOWN,
         "big.log": "a line of the log\n" * 90_000,
         "big.json": json.dumps(["x" * 100] * 15_000),
+        "empty.txt": "",
     }
     for name, text in files.items():
         (folder / name).write_text(text)
@@ -208,6 +209,8 @@ def test_file_previews_with_size_limits_and_safe_markdown(page: Any, made: Works
     too_big = _preview(page, "big.json")
     assert "too large to preview" in too_big.inner_text()
     assert too_big.locator(".preview-note a[download]").count() == 1
+    empty = _preview(page, "empty.txt")
+    assert "The file is empty" in empty.locator(".preview-note").inner_text()
     image = _preview(page, "picture.png").locator("img")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth === 40", arg=image.element_handle()

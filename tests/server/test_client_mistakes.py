@@ -52,6 +52,14 @@ def test_steps_out_of_the_64_bit_range_are_400(client: httpx.Client) -> None:
     _assert_400(client.post("/api/v1/metrics/series", json=points), "max_points")
 
 
+def test_a_series_axis_other_than_step_or_time_is_400(client: httpx.Client) -> None:
+    run_id = _run(client)
+    series = {"run_ids": [run_id], "names": ["x"], "x": "wall"}
+    _assert_400(client.post("/api/v1/metrics/series", json=series), "x")
+    series["x"] = "time"
+    assert client.post("/api/v1/metrics/series", json=series).json() == {"series": []}
+
+
 def test_a_model_version_out_of_range_is_400(client: httpx.Client) -> None:
     _assert_400(client.get(f"/api/v1/models/m/versions/{HUGE}"), "version")
 

@@ -28,8 +28,10 @@ export function previewKind(name: string): PreviewKind {
   return "text";
 }
 
-async function readStart(url: string): Promise<{ text: string; binary: boolean }> {
-  const response = await fetch(url, { headers: { Range: `bytes=0-${PREVIEW_BYTES - 1}` } });
+async function readStart(url: string, size: number): Promise<{ text: string; binary: boolean }> {
+  // Only a file longer than the preview is asked for a range (an empty file has no bytes 0-…).
+  const range: Record<string, string> = size > PREVIEW_BYTES ? { Range: `bytes=0-${PREVIEW_BYTES - 1}` } : {};
+  const response = await fetch(url, { headers: range });
   if (!response.ok && response.status !== 206) throw new Error(`${response.status} ${response.statusText}`);
   const bytes = new Uint8Array(await response.arrayBuffer()).subarray(0, PREVIEW_BYTES);
   const binary = bytes.subarray(0, 8000).includes(0);
@@ -91,7 +93,11 @@ export function FilePreview({ runId, file, onClose }: { runId: string; file: Fil
     setContent(null);
     setError(null);
     if (kind === "image" || tooLarge) return;
-    readStart(url).then(setContent, setError);
+    if (file.size === 0) {
+      setContent({ text: "", binary: false });
+      return;
+    }
+    readStart(url, file.size).then(setContent, setError);
   }, [url]);
   const limit = kind === "image" ? PREVIEW_IMAGE_BYTES : PREVIEW_BYTES;
   return (
@@ -105,7 +111,9 @@ export function FilePreview({ runId, file, onClose }: { runId: string; file: Fil
       </header>
       {tooLarge ? <TooLarge file={file} url={url} what={`previews show files up to ${formatBytes(limit)}`} /> : kind === "image" ? (
         <img class="preview-image" src={url} alt={file.name} />
-      ) : error ? <ErrorNote error={error} /> : !content ? <Loading what="file" /> : content.binary ? (
+      ) : error ? <ErrorNote error={error} /> : !content ? <Loading what="file" /> : file.size === 0 ? (
+        <p class="preview-note" role="status">The file is empty.</p>
+      ) : content.binary ? (
         <p class="preview-note" role="status">This looks like a binary file: no preview. <a href={url} download={file.name.split("/").pop()}>Download it</a></p>
       ) : (
         <PreviewBody kind={kind} text={content.text} file={file} url={url} />
