@@ -11,6 +11,7 @@ from typing import Any
 
 from runhistory.mlflow_api.experiments import MlflowExperiments
 from runhistory.mlflow_api.queries import MlflowQueries
+from runhistory.mlflow_api.registry import MlflowRegistry
 from runhistory.mlflow_api.runs import MlflowRuns
 from runhistory.tracking.service import TrackingService
 
@@ -29,6 +30,7 @@ class MlflowApi:
         self.experiments = MlflowExperiments(service)
         self.runs = MlflowRuns(service, self.experiments)
         self.queries = MlflowQueries(service, self.experiments, self.runs)
+        self.registry = MlflowRegistry(service)
 
     # experiments
     def create_experiment(self, message: Message, user: str | None = None) -> Message:
@@ -106,6 +108,70 @@ class MlflowApi:
 
     def list_artifacts(self, message: Message, user: str | None = None) -> Message:
         return self.queries.list_artifacts(message)
+
+    # model registry
+    def create_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.create_model(message)
+
+    def get_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_model(message)
+
+    def rename_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.rename_model(message)
+
+    def update_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.update_model(message)
+
+    def delete_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_model(message)
+
+    def search_registered_models(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.search_models(message)
+
+    def get_latest_versions(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_latest_versions(message)
+
+    def set_registered_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_model_tag(message)
+
+    def delete_registered_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_model_tag(message)
+
+    def set_registered_model_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_alias(message)
+
+    def delete_registered_model_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_alias(message)
+
+    def get_model_version_by_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_by_alias(message)
+
+    def create_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.create_version(message)
+
+    def get_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_version(message)
+
+    def update_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.update_version(message)
+
+    def transition_model_version_stage(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.transition_stage(message)
+
+    def delete_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_version(message)
+
+    def get_model_version_download_uri(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.download_uri(message)
+
+    def search_model_versions(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.search_versions(message)
+
+    def set_model_version_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_version_tag(message)
+
+    def delete_model_version_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_version_tag(message)
 
     def search_logged_models(self, message: Message, user: str | None = None) -> Message:
         """MLflow 3's logged models are not stored here: a search finds none (MLflow's client

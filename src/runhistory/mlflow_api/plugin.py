@@ -29,6 +29,7 @@ from runhistory import settings
 from runhistory.client.backend import connect, home_folder
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
+from runhistory.mlflow_api.artifacts import model_directory, model_path
 from runhistory.mlflow_api.errors import error_code_of
 from runhistory.mlflow_api.queries import directory
 from runhistory.tracking.service import TrackingService
@@ -321,6 +322,10 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         parsed = urlparse(artifact_uri)
         self.path = parsed.path.strip("/")
         self.service = _service(f"{SCHEME}:{unquote(parsed.netloc)}")
+        self.model = model_path(self.path)  # a registered model version's files
+        if self.model is not None:
+            self.run_id, self.root = "", self.model[2]
+            return
         parts = self.path.split("/", 3)
         if len(parts) < 3 or parts[2] != "artifacts":
             raise MlflowException(f"not an artifact URI of a runhistory run: {artifact_uri!r}")
@@ -331,6 +336,12 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         return posixpath.join(self.root, *(p for p in parts if p)).strip("/")
 
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        if self.model is not None:
+            raise MlflowException(
+                "the files of a registered model version are copied from a run's artifacts "
+                "when it is registered, and cannot be uploaded to",
+                error_code=databricks_pb2.INVALID_PARAMETER_VALUE,
+            )
         name = self._name(artifact_path, os.path.basename(local_file))
         try:
             self.service.upload_file(self.run_id, name, local_file)
@@ -351,6 +362,12 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         base = self._name(path)
+        if self.model is not None:
+            names = self._call(self.service.model_file_names, self.model[0], self.model[1])
+            return [
+                FileInfo(posixpath.join(path, name) if path else name, is_dir, None)
+                for name, is_dir in model_directory(names, base)
+            ]
         found = [
             FileInfo(posixpath.join(path, name) if path else name, is_dir, None if is_dir else size)
             for name, is_dir, size in directory(self.service, self.run_id, base)
@@ -358,7 +375,16 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         return found
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
+        name = self._name(remote_file_path)
+        if self.model is not None:
+            model, version = self.model[0], self.model[1]
+            self._call(self.service.download_model_file, model, version, name, local_path)
+            return
+        self._call(self.service.download_file, self.run_id, name, local_path)
+
+    @staticmethod
+    def _call(method: Any, *args: Any) -> Any:
         try:
-            self.service.download_file(self.run_id, self._name(remote_file_path), local_path)
+            return method(*args)
         except RunhistoryError as exc:
             raise mlflow_exception(exc) from None

@@ -43,8 +43,10 @@ class ModelRules:
         model_framework: str | None = None,
         model_framework_version: str | None = None,
         description: str | None = None,
+        source: str | None = None,
     ) -> ModelInfo:
-        """Register the run file (or folder) ``model_path`` as the next version of a model."""
+        """Register the run file (or folder) ``model_path`` as the next version of a model
+        (``source``: where MLflow's registry says the version came from)."""
         check_model_name(model_name)
         _check_fields(description, model_framework, model_framework_version)
         path = validate_artifact_name(model_path or model_name)
@@ -64,6 +66,7 @@ class ModelRules:
             tags=check_tags(tags or {}),
             properties=check_properties(properties or {}),
             files=relatives,
+            source=source,
         )
         for match, relative in zip(matches, relatives, strict=True):
             target = model_file_key(model_name, model.version, relative)

@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from runhistory import __version__
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
-from runhistory.mlflow_api.artifacts import file_name, list_directory
+from runhistory.mlflow_api.artifacts import file_name, list_directory, model_path
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
 from runhistory.server.auth import require_token
 from runhistory.server.body import body_to_temp_file
@@ -30,7 +30,7 @@ from runhistory.server.responses import JsonResponse
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
-_LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by"))
+_LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by", "stages"))
 CHUNK = 1024 * 1024
 
 # (HTTP method, path under the prefix, MlflowApi method)
@@ -61,6 +61,28 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/metrics/get-history-bulk-interval", "get_metric_history_bulk_interval"),
     ("GET", "/artifacts/list", "list_artifacts"),
     ("POST", "/logged-models/search", "search_logged_models"),
+    ("POST", "/registered-models/create", "create_registered_model"),
+    ("GET", "/registered-models/get", "get_registered_model"),
+    ("POST", "/registered-models/rename", "rename_registered_model"),
+    ("PATCH", "/registered-models/update", "update_registered_model"),
+    ("DELETE", "/registered-models/delete", "delete_registered_model"),
+    ("GET", "/registered-models/search", "search_registered_models"),
+    ("POST", "/registered-models/get-latest-versions", "get_latest_versions"),
+    ("GET", "/registered-models/get-latest-versions", "get_latest_versions"),
+    ("POST", "/registered-models/set-tag", "set_registered_model_tag"),
+    ("DELETE", "/registered-models/delete-tag", "delete_registered_model_tag"),
+    ("POST", "/registered-models/alias", "set_registered_model_alias"),
+    ("DELETE", "/registered-models/alias", "delete_registered_model_alias"),
+    ("GET", "/registered-models/alias", "get_model_version_by_alias"),
+    ("POST", "/model-versions/create", "create_model_version"),
+    ("GET", "/model-versions/get", "get_model_version"),
+    ("PATCH", "/model-versions/update", "update_model_version"),
+    ("POST", "/model-versions/transition-stage", "transition_model_version_stage"),
+    ("DELETE", "/model-versions/delete", "delete_model_version"),
+    ("GET", "/model-versions/get-download-uri", "get_model_version_download_uri"),
+    ("GET", "/model-versions/search", "search_model_versions"),
+    ("POST", "/model-versions/set-tag", "set_model_version_tag"),
+    ("DELETE", "/model-versions/delete-tag", "delete_model_version_tag"),
 )
 
 
@@ -118,8 +140,16 @@ async def _list_artifacts(request: Request) -> Response:
 async def _download_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: the bytes of one artifact, streamed."""
     service = request.app.state.services.tracking
-    run_id, name = file_name(request.path_params["artifact_path"])
-    stream: BinaryIO = await run_in_threadpool(service.open_file, run_id, name)
+    path = request.path_params["artifact_path"]
+    model = model_path(path)
+    if model is not None:  # a file of a registered model version
+        model_name, version, name = model
+        stream: BinaryIO = await run_in_threadpool(
+            service.open_model_file, model_name, version, name
+        )
+    else:
+        run_id, name = file_name(path)
+        stream = await run_in_threadpool(service.open_file, run_id, name)
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return StreamingResponse(_chunks(stream), media_type=kind)
 
@@ -133,6 +163,11 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 async def _upload_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: store the body as one artifact (a run file)."""
     service = request.app.state.services.tracking
+    if model_path(request.path_params["artifact_path"]) is not None:
+        raise MlflowApiError(
+            "the files of a registered model version are copied from a run's artifacts when "
+            "it is registered, and cannot be uploaded to"
+        )
     run_id, name = file_name(request.path_params["artifact_path"])
     await run_in_threadpool(service.get_run, run_id)  # unknown run: 404 before the body
     path = await body_to_temp_file(request)
