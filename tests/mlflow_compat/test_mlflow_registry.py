@@ -9,8 +9,6 @@ through runhistory's own ``Model`` API.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -19,66 +17,16 @@ import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow_targets import Target
 from sklearn.linear_model import LinearRegression
 
-from runhistory import Model, Workspace
-from support.services import postgres_database, start_server
+from runhistory import Model
 
 # MLflow's client and the frameworks it drives warn about their own deprecations.
 pytestmark = [pytest.mark.filterwarnings("ignore::Warning"), pytest.mark.slow]
 
 X = np.array([[0.0], [1.0], [2.0], [3.0]])
 Y = np.array([1.0, 3.0, 5.0, 7.0])
-
-
-@dataclass
-class Target:
-    """Where MLflow logs: a server's URL or the embedded plugin URI, and its workspace."""
-
-    uri: str
-    workspace: Workspace
-
-
-@pytest.fixture(scope="module", params=["server-sqlite", "server-postgresql", "embedded"])
-def where(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A real ``runhistory server`` on SQLite or on a fresh PostgreSQL database, or the folder
-    of an embedded workspace."""
-    folder = tmp_path_factory.mktemp(f"registry-{request.param}")
-    env = {"RUNHISTORY_HOME": str(folder / "home")}
-    if request.param == "embedded":
-        yield str(folder / "ws")
-    elif request.param == "server-sqlite":
-        process = start_server(f"sqlite:///{folder / 'runhistory.db'}", folder / "server.log",
-                               artifact_location=str(folder / "artifacts"), env=env)  # fmt: skip
-        yield process.url
-        process.stop()
-    else:
-        with postgres_database("rh_mlflow_registry") as database:
-            artifacts = str(folder / "artifacts")
-            process = start_server(database, folder / "server.log",
-                                   artifact_location=artifacts, env=env)  # fmt: skip
-            try:
-                yield process.url
-            finally:
-                process.stop()
-
-
-@pytest.fixture
-def target(where: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
-    """MLflow pointed at the runhistory server or at the embedded workspace."""
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    if where.startswith("http"):
-        found = Target(where, Workspace(tracking_uri=where))
-    else:
-        workspace = Workspace(path=where)
-        found = Target(workspace.get_mlflow_tracking_uri(), workspace)
-    mlflow.set_tracking_uri(found.uri)
-    mlflow.set_registry_uri(found.uri)
-    yield found
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
 
 
 def _code(exc: pytest.ExceptionInfo[MlflowException]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runhistory.mlflow_api.experiments import MlflowExperiments
+from runhistory.mlflow_api.logged_models import MlflowLoggedModels
 from runhistory.mlflow_api.queries import MlflowQueries
 from runhistory.mlflow_api.registry import MlflowRegistry
 from runhistory.mlflow_api.runs import MlflowRuns
@@ -30,7 +31,8 @@ class MlflowApi:
         self.experiments = MlflowExperiments(service)
         self.runs = MlflowRuns(service, self.experiments)
         self.queries = MlflowQueries(service, self.experiments, self.runs)
-        self.registry = MlflowRegistry(service)
+        self.registry = MlflowRegistry(service, self.runs)
+        self.logged_models = MlflowLoggedModels(service, self.experiments, self.runs)
 
     # experiments
     def create_experiment(self, message: Message, user: str | None = None) -> Message:
@@ -173,9 +175,30 @@ class MlflowApi:
     def delete_model_version_tag(self, message: Message, user: str | None = None) -> Message:
         return self.registry.delete_version_tag(message)
 
+    # logged models (MLflow 3)
+    def create_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.create(message, user)
+
+    def get_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.get(message)
+
+    def finalize_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.finalize(message)
+
+    def delete_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.delete(message)
+
+    def set_logged_model_tags(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.set_tags(message)
+
+    def delete_logged_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.delete_tag(message)
+
+    def log_logged_model_params(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.log_params(message)
+
     def search_logged_models(self, message: Message, user: str | None = None) -> Message:
-        """MLflow 3's logged models are not stored here: a search finds none (MLflow's client
-        asks before it reads a run's artifacts)."""
-        for experiment_id in message.get("experiment_ids") or []:
-            self.experiments.resolve(experiment_id)
-        return {"models": []}
+        return self.logged_models.search(message)
+
+    def log_outputs(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.log_outputs(message)

@@ -16,7 +16,7 @@ import posixpath
 from typing import Any, cast
 from urllib.parse import quote, unquote, urlparse
 
-from mlflow.entities import Experiment, FileInfo, Run, RunInfo, ViewType
+from mlflow.entities import Experiment, FileInfo, LoggedModel, Run, RunInfo, ViewType
 from mlflow.entities.metric import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2, service_pb2
@@ -294,6 +294,40 @@ class RunhistoryTrackingStore(AbstractStore):  # type: ignore[misc]
         )
         return [_run(r) for r in answer.get("runs", [])], answer.get("next_page_token")
 
+    # logged models (MLflow 3)
+    def create_logged_model(
+        self, experiment_id: str, name: Any = None, source_run_id: Any = None, tags: Any = None,
+        params: Any = None, model_type: Any = None,
+    ) -> LoggedModel:  # fmt: skip
+        message = {
+            "experiment_id": experiment_id, "name": name, "source_run_id": source_run_id,
+            "tags": _pairs(tags), "params": _pairs(params), "model_type": model_type,
+        }  # fmt: skip
+        return _logged_model(self._ask("create_logged_model", message)["model"])
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        return _logged_model(self._ask("get_logged_model", {"model_id": model_id})["model"])
+
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        message = {"model_id": model_id, "status": str(getattr(status, "value", status))}
+        return _logged_model(self._ask("finalize_logged_model", message)["model"])
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._ask("delete_logged_model", {"model_id": model_id})
+
+    def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        self._ask("set_logged_model_tags", {"model_id": model_id, "tags": _pairs(tags)})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._ask("delete_logged_model_tag", {"model_id": model_id, "tag_key": key})
+
+    def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        self._ask("log_logged_model_params", {"model_id": model_id, "params": _pairs(params)})
+
+    def log_outputs(self, run_id: str, models: Any) -> None:
+        items = [{"model_id": m.model_id, "step": m.step} for m in models or []]
+        self._ask("log_outputs", {"run_id": run_id, "models": items})
+
     def search_logged_models(
         self,
         experiment_ids: Any,
@@ -303,9 +337,19 @@ class RunhistoryTrackingStore(AbstractStore):  # type: ignore[misc]
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList:
-        """Logged models are not stored: none is found."""
-        self._ask("search_logged_models", {"experiment_ids": list(experiment_ids)})
-        return PagedList([], None)
+        message = {
+            "experiment_ids": list(experiment_ids), "filter": filter_string,
+            "max_results": max_results, "order_by": order_by, "page_token": page_token,
+        }  # fmt: skip
+        answer = self._ask("search_logged_models", message)
+        found = [_logged_model(m) for m in answer.get("models", [])]
+        return PagedList(found, answer.get("next_page_token"))
+
+
+def _logged_model(message: dict[str, Any]) -> LoggedModel:
+    proto = service_pb2.LoggedModel()
+    parse_dict(message, proto)  # type: ignore[no-untyped-call]
+    return LoggedModel.from_proto(proto)
 
 
 class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]

@@ -53,7 +53,11 @@ class MlflowQueries:
                 experiment_id=experiment.experiment_id, include_children=True,
                 with_definition=False,
             )  # fmt: skip
-            candidates.extend(r for r in found if stage is None or mp.run_lifecycle(r) == stage)
+            candidates.extend(
+                r for r in found
+                if (stage is None or mp.run_lifecycle(r) == stage)
+                and mp.LOGGED_MODEL_TAG not in r.tags  # a logged model, not a run
+            )  # fmt: skip
         needs_metrics = any(c.entity == "metrics" for c in clauses) or any(
             o.entity == "metrics" for o in order
         )

@@ -19,9 +19,10 @@ from runhistory.mlflow_api.errors import (
 )
 from runhistory.mlflow_api.fields import key_of, list_of, pairs, value_of
 from runhistory.mlflow_api.paging import page_of
+from runhistory.mlflow_api.runs import MlflowRuns
 from runhistory.mlflow_api.search import matches, parse_filter, parse_order_by, sort_records
 from runhistory.store.base import UNCHANGED
-from runhistory.tracking.entities import ModelInfo, RegisteredModelInfo
+from runhistory.tracking.entities import ModelInfo, RegisteredModelInfo, RunInfo
 from runhistory.tracking.service import TrackingService
 
 MODEL_ATTRIBUTES = frozenset(("name", "creation_timestamp", "last_updated_timestamp", "timestamp"))
@@ -75,6 +76,9 @@ def version_json(model: ModelInfo, aliases: dict[str, int] | None = None) -> dic
         "tags": [{"key": k, "value": v or ""} for k, v in sorted(model.tags.items())],
         "aliases": sorted(a for a, v in (aliases or {}).items() if v == model.version),
     }
+    logged = (model.source or "").removeprefix(MODELS_SCHEME)
+    if model.source and model.source.startswith(MODELS_SCHEME) and "/" not in logged.strip("/"):
+        answer["model_id"] = logged.strip("/")
     return answer
 
 
@@ -91,8 +95,9 @@ def _latest_versions(versions: list[ModelInfo]) -> list[ModelInfo]:
 class MlflowRegistry:
     """The model registry calls of MLflow's REST API, answered by ``service``."""
 
-    def __init__(self, service: TrackingService) -> None:
+    def __init__(self, service: TrackingService, runs: MlflowRuns) -> None:
         self.service = service
+        self.runs = runs
 
     # ---- registered models ----------------------------------------------------------
     def _model(self, name: str) -> RegisteredModelInfo:
@@ -271,7 +276,13 @@ class MlflowRegistry:
             raise MlflowApiError(f"Missing value for required parameter 'source'. got {source!r}")
         tags = pairs(body.get("tags"), "tags")
         description = body.get("description") or None
-        if source.startswith(MODELS_SCHEME):
+        logged = source.removeprefix(MODELS_SCHEME).strip("/")
+        if source.startswith(MODELS_SCHEME) and logged and "/" not in logged:
+            model = self._logged_model(logged)  # models:/<model id>: MLflow 3's logged model
+            created = self.service.register_run_files(
+                model.run_id, name, source, model.parent_run_id or model.run_id
+            )
+        elif source.startswith(MODELS_SCHEME):
             from_name, from_version = self._registered_source(source)
             created = self.service.copy_model_version(from_name, from_version, name, source)
         else:
@@ -289,6 +300,17 @@ class MlflowRegistry:
                 name, created.version, tags=tags, description=description
             )
         return {"model_version": version_json(created)}
+
+    def _logged_model(self, model_id: str) -> RunInfo:
+        try:
+            run = self.service.get_run(model_id)
+        except NotFoundError:
+            run = None
+        if run is None or mp.LOGGED_MODEL_TAG not in run.tags:
+            raise MlflowApiError(
+                f"Logged model with ID '{model_id}' not found.", RESOURCE_DOES_NOT_EXIST
+            )
+        return run
 
     def _registered_source(self, source: str) -> tuple[str, int]:
         rest = source.removeprefix(MODELS_SCHEME).strip("/")

@@ -81,6 +81,7 @@ class MlflowRuns:
             "info": mp.run_info_json(run),
             "data": {"metrics": metrics, "params": params, "tags": mp.run_tags_json(run)},
             "inputs": {},
+            "outputs": {"model_outputs": mp.model_outputs_json(run)},
         }
 
     def get(self, body: dict[str, Any]) -> dict[str, Any]:

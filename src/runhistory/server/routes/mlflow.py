@@ -61,6 +61,14 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/metrics/get-history-bulk-interval", "get_metric_history_bulk_interval"),
     ("GET", "/artifacts/list", "list_artifacts"),
     ("POST", "/logged-models/search", "search_logged_models"),
+    ("POST", "/logged-models", "create_logged_model"),
+    ("GET", "/logged-models/{model_id}", "get_logged_model"),
+    ("PATCH", "/logged-models/{model_id}", "finalize_logged_model"),
+    ("DELETE", "/logged-models/{model_id}", "delete_logged_model"),
+    ("PATCH", "/logged-models/{model_id}/tags", "set_logged_model_tags"),
+    ("DELETE", "/logged-models/{model_id}/tags/{tag_key}", "delete_logged_model_tag"),
+    ("POST", "/logged-models/{model_id}/params", "log_logged_model_params"),
+    ("POST", "/runs/outputs", "log_outputs"),
     ("POST", "/registered-models/create", "create_registered_model"),
     ("GET", "/registered-models/get", "get_registered_model"),
     ("POST", "/registered-models/rename", "rename_registered_model"),
@@ -117,7 +125,7 @@ async def _message(request: Request) -> dict[str, Any]:
 def _endpoint(method_name: str) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
-            message = await _message(request)
+            message = {**await _message(request), **request.path_params}
             call = getattr(_api(request), method_name)
             user = getattr(request.state, "token_name", None)
             answer = await run_in_threadpool(call, message, user)
@@ -186,6 +194,17 @@ async def _delete_artifact(request: Request) -> Response:
     )
 
 
+# MLflow's client falls back to one plain upload when a server answers this message.
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+
+
+async def _multipart(request: Request) -> Response:
+    """MLflow's multipart upload (``mpu/create``, ``complete``, ``abort``): refused with the
+    message on which MLflow's client uploads the file in one request instead (runhistory's
+    artifact store takes a file of any size streamed in one request)."""
+    raise MlflowApiError(f"{MULTIPART_UNSUPPORTED}: send the file in one upload", NOT_IMPLEMENTED)
+
+
 async def _server_info(request: Request) -> Response:
     """What MLflow's clients ask of a server before multipart transfers and workspaces."""
     return JsonResponse({
@@ -224,6 +243,9 @@ def router() -> APIRouter:
         for method, handler in (("GET", _download_artifact), ("PUT", _upload_artifact),
                                 ("DELETE", _delete_artifact)):  # fmt: skip
             api.add_api_route(root + "/{artifact_path:path}", _guarded(handler), methods=[method])
+        for step in ("create", "complete", "abort"):
+            api.add_api_route(f"{prefix}/mpu/{step}/{{artifact_path:path}}", _guarded(_multipart),
+                              methods=["POST"])  # fmt: skip
     return api
 
 
