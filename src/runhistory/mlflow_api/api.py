@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from runhistory.mlflow_api.experiments import MlflowExperiments
+from runhistory.mlflow_api.logged_models import MlflowLoggedModels
 from runhistory.mlflow_api.queries import MlflowQueries
+from runhistory.mlflow_api.registry import MlflowRegistry
 from runhistory.mlflow_api.runs import MlflowRuns
 from runhistory.tracking.service import TrackingService
 
@@ -29,6 +31,8 @@ class MlflowApi:
         self.experiments = MlflowExperiments(service)
         self.runs = MlflowRuns(service, self.experiments)
         self.queries = MlflowQueries(service, self.experiments, self.runs)
+        self.registry = MlflowRegistry(service, self.runs)
+        self.logged_models = MlflowLoggedModels(service, self.experiments, self.runs)
 
     # experiments
     def create_experiment(self, message: Message, user: str | None = None) -> Message:
@@ -107,9 +111,94 @@ class MlflowApi:
     def list_artifacts(self, message: Message, user: str | None = None) -> Message:
         return self.queries.list_artifacts(message)
 
+    # model registry
+    def create_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.create_model(message)
+
+    def get_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_model(message)
+
+    def rename_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.rename_model(message)
+
+    def update_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.update_model(message)
+
+    def delete_registered_model(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_model(message)
+
+    def search_registered_models(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.search_models(message)
+
+    def get_latest_versions(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_latest_versions(message)
+
+    def set_registered_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_model_tag(message)
+
+    def delete_registered_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_model_tag(message)
+
+    def set_registered_model_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_alias(message)
+
+    def delete_registered_model_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_alias(message)
+
+    def get_model_version_by_alias(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_by_alias(message)
+
+    def create_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.create_version(message)
+
+    def get_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.get_version(message)
+
+    def update_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.update_version(message)
+
+    def transition_model_version_stage(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.transition_stage(message)
+
+    def delete_model_version(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_version(message)
+
+    def get_model_version_download_uri(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.download_uri(message)
+
+    def search_model_versions(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.search_versions(message)
+
+    def set_model_version_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.set_version_tag(message)
+
+    def delete_model_version_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.registry.delete_version_tag(message)
+
+    # logged models (MLflow 3)
+    def create_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.create(message, user)
+
+    def get_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.get(message)
+
+    def finalize_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.finalize(message)
+
+    def delete_logged_model(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.delete(message)
+
+    def set_logged_model_tags(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.set_tags(message)
+
+    def delete_logged_model_tag(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.delete_tag(message)
+
+    def log_logged_model_params(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.log_params(message)
+
     def search_logged_models(self, message: Message, user: str | None = None) -> Message:
-        """MLflow 3's logged models are not stored here: a search finds none (MLflow's client
-        asks before it reads a run's artifacts)."""
-        for experiment_id in message.get("experiment_ids") or []:
-            self.experiments.resolve(experiment_id)
-        return {"models": []}
+        return self.logged_models.search(message)
+
+    def log_outputs(self, message: Message, user: str | None = None) -> Message:
+        return self.logged_models.log_outputs(message)

@@ -28,6 +28,8 @@ def split_path(path: str) -> tuple[str, str]:
 def list_directory(service: TrackingService, path: str) -> dict[str, Any]:
     """What lies directly under an artifact path: ``{"files": [{path, is_dir, file_size}]}``
     with paths relative to it (a file lists itself)."""
+    if model_path(path) is not None:
+        return list_model_directory(service, path)
     run_id, name = split_path(path)
     try:
         service.get_run(run_id)
@@ -54,3 +56,47 @@ def file_name(path: str) -> tuple[str, str]:
     if not name:
         raise MlflowApiError(f"the artifact path {path!r} names a run's root, not a file")
     return run_id, name
+
+
+MODELS_PREFIX = "registered-models"
+
+
+def model_path(path: str) -> tuple[str, int, str] | None:
+    """``(model name, version, file path)`` of an artifact path under
+    ``registered-models/<name>/<version>/`` (a model version's files), else ``None``."""
+    parts = path.strip("/").split("/", 3)
+    if parts[0] != MODELS_PREFIX:
+        return None
+    if len(parts) < 3 or not parts[2].isdigit():
+        raise not_found(
+            f"no artifact at {path!r}: model files are {MODELS_PREFIX}/<name>/<version>/<path>"
+        )
+    return parts[1], int(parts[2]), parts[3] if len(parts) == 4 else ""
+
+
+def model_directory(names: list[str], path: str) -> list[tuple[str, bool]]:
+    """``(name, is_dir)`` of what lies directly under ``path`` among a model's files."""
+    prefix = f"{path}/" if path else ""
+    children: dict[str, bool] = {}
+    for name in names:
+        if name.startswith(prefix):
+            head, slash, _ = name[len(prefix) :].partition("/")
+            children[head] = bool(slash)
+    return sorted(children.items())
+
+
+def list_model_directory(service: TrackingService, path: str) -> dict[str, Any]:
+    """The artifact proxy's listing of a model version's files under ``path``."""
+    found = model_path(path)
+    assert found is not None
+    name, version, relative = found
+    try:
+        names = service.model_file_names(name, version)
+    except NotFoundError:
+        raise not_found(f"Model Version (name={name}, version={version}) not found") from None
+    if relative in names:
+        return {"files": [{"path": relative.rsplit("/", 1)[-1], "is_dir": False}]}
+    files = [
+        {"path": entry, "is_dir": is_dir} for entry, is_dir in model_directory(names, relative)
+    ]
+    return {"files": files} if files else {}

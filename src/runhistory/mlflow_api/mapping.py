@@ -25,6 +25,9 @@ LIFECYCLE_TAG = "mlflow.lifecycleStage"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_TAG = "mlflow.parentRunId"
 USER_TAG = "mlflow.user"
+LOGGED_MODEL_TAG = "mlflow.loggedModel"  # marks a run that holds an MLflow 3 logged model
+LOGGED_MODEL_TYPE_TAG = "mlflow.loggedModel.type"
+MODEL_OUTPUT_PREFIX = "mlflow.modelOutput."  # + model id = step: the models a run logged
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ACTIVE = "active"
@@ -32,7 +35,7 @@ DELETED = "deleted"
 _HASHED = re.compile(r"^mlflow-[0-9a-f]{29}$")
 # Tags the mapping itself keeps: never shown to MLflow as tags, never set through it.
 HIDDEN_EXPERIMENT_TAGS = frozenset((NAME_TAG,))
-HIDDEN_RUN_TAGS = frozenset((LIFECYCLE_TAG,))
+HIDDEN_RUN_TAGS = frozenset((LIFECYCLE_TAG, LOGGED_MODEL_TAG, LOGGED_MODEL_TYPE_TAG))
 
 TO_RUNHISTORY = {
     "RUNNING": st.RUNNING,
@@ -141,9 +144,26 @@ def run_info_json(run: RunInfo, artifacts: str | None = None) -> dict[str, Any]:
     return info
 
 
-def run_tags_json(run: RunInfo) -> list[dict[str, str]]:
-    """A run's tags as MLflow shows them: its own, plus the name, parent and user tags."""
-    tags = {k: v or "" for k, v in run.tags.items() if k not in HIDDEN_RUN_TAGS}
+def hidden_run_tag(key: str) -> bool:
+    """Whether a run tag is kept by the mapping itself (never shown to MLflow as a tag)."""
+    return key in HIDDEN_RUN_TAGS or key.startswith(MODEL_OUTPUT_PREFIX)
+
+
+def model_outputs_json(run: RunInfo) -> list[dict[str, Any]]:
+    """The logged models of a run (``runs/outputs``) as MLflow's ``ModelOutput`` messages."""
+    return [
+        {"model_id": k.removeprefix(MODEL_OUTPUT_PREFIX), "step": int(v or 0)}
+        for k, v in sorted(run.tags.items())
+        if k.startswith(MODEL_OUTPUT_PREFIX)
+    ]
+
+
+def run_tags_json(run: RunInfo, own_only: bool = False) -> list[dict[str, str]]:
+    """A run's tags as MLflow shows them: its own, plus (unless ``own_only``) the name,
+    parent and user tags."""
+    tags = {k: v or "" for k, v in run.tags.items() if not hidden_run_tag(k)}
+    if own_only:
+        return [{"key": k, "value": v} for k, v in sorted(tags.items())]
     if run.display_name:
         tags[RUN_NAME_TAG] = run.display_name
     if run.parent_run_id:

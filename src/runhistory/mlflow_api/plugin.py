@@ -16,7 +16,7 @@ import posixpath
 from typing import Any, cast
 from urllib.parse import quote, unquote, urlparse
 
-from mlflow.entities import Experiment, FileInfo, Run, RunInfo, ViewType
+from mlflow.entities import Experiment, FileInfo, LoggedModel, Run, RunInfo, ViewType
 from mlflow.entities.metric import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2, service_pb2
@@ -29,6 +29,7 @@ from runhistory import settings
 from runhistory.client.backend import connect, home_folder
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
+from runhistory.mlflow_api.artifacts import model_directory, model_path
 from runhistory.mlflow_api.errors import error_code_of
 from runhistory.mlflow_api.queries import directory
 from runhistory.tracking.service import TrackingService
@@ -293,6 +294,40 @@ class RunhistoryTrackingStore(AbstractStore):  # type: ignore[misc]
         )
         return [_run(r) for r in answer.get("runs", [])], answer.get("next_page_token")
 
+    # logged models (MLflow 3)
+    def create_logged_model(
+        self, experiment_id: str, name: Any = None, source_run_id: Any = None, tags: Any = None,
+        params: Any = None, model_type: Any = None,
+    ) -> LoggedModel:  # fmt: skip
+        message = {
+            "experiment_id": experiment_id, "name": name, "source_run_id": source_run_id,
+            "tags": _pairs(tags), "params": _pairs(params), "model_type": model_type,
+        }  # fmt: skip
+        return _logged_model(self._ask("create_logged_model", message)["model"])
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        return _logged_model(self._ask("get_logged_model", {"model_id": model_id})["model"])
+
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        message = {"model_id": model_id, "status": str(getattr(status, "value", status))}
+        return _logged_model(self._ask("finalize_logged_model", message)["model"])
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._ask("delete_logged_model", {"model_id": model_id})
+
+    def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        self._ask("set_logged_model_tags", {"model_id": model_id, "tags": _pairs(tags)})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._ask("delete_logged_model_tag", {"model_id": model_id, "tag_key": key})
+
+    def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        self._ask("log_logged_model_params", {"model_id": model_id, "params": _pairs(params)})
+
+    def log_outputs(self, run_id: str, models: Any) -> None:
+        items = [{"model_id": m.model_id, "step": m.step} for m in models or []]
+        self._ask("log_outputs", {"run_id": run_id, "models": items})
+
     def search_logged_models(
         self,
         experiment_ids: Any,
@@ -302,9 +337,19 @@ class RunhistoryTrackingStore(AbstractStore):  # type: ignore[misc]
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList:
-        """Logged models are not stored: none is found."""
-        self._ask("search_logged_models", {"experiment_ids": list(experiment_ids)})
-        return PagedList([], None)
+        message = {
+            "experiment_ids": list(experiment_ids), "filter": filter_string,
+            "max_results": max_results, "order_by": order_by, "page_token": page_token,
+        }  # fmt: skip
+        answer = self._ask("search_logged_models", message)
+        found = [_logged_model(m) for m in answer.get("models", [])]
+        return PagedList(found, answer.get("next_page_token"))
+
+
+def _logged_model(message: dict[str, Any]) -> LoggedModel:
+    proto = service_pb2.LoggedModel()
+    parse_dict(message, proto)  # type: ignore[no-untyped-call]
+    return LoggedModel.from_proto(proto)
 
 
 class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
@@ -321,6 +366,10 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         parsed = urlparse(artifact_uri)
         self.path = parsed.path.strip("/")
         self.service = _service(f"{SCHEME}:{unquote(parsed.netloc)}")
+        self.model = model_path(self.path)  # a registered model version's files
+        if self.model is not None:
+            self.run_id, self.root = "", self.model[2]
+            return
         parts = self.path.split("/", 3)
         if len(parts) < 3 or parts[2] != "artifacts":
             raise MlflowException(f"not an artifact URI of a runhistory run: {artifact_uri!r}")
@@ -331,6 +380,12 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         return posixpath.join(self.root, *(p for p in parts if p)).strip("/")
 
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        if self.model is not None:
+            raise MlflowException(
+                "the files of a registered model version are copied from a run's artifacts "
+                "when it is registered, and cannot be uploaded to",
+                error_code=databricks_pb2.INVALID_PARAMETER_VALUE,
+            )
         name = self._name(artifact_path, os.path.basename(local_file))
         try:
             self.service.upload_file(self.run_id, name, local_file)
@@ -351,6 +406,12 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         base = self._name(path)
+        if self.model is not None:
+            names = self._call(self.service.model_file_names, self.model[0], self.model[1])
+            return [
+                FileInfo(posixpath.join(path, name) if path else name, is_dir, None)
+                for name, is_dir in model_directory(names, base)
+            ]
         found = [
             FileInfo(posixpath.join(path, name) if path else name, is_dir, None if is_dir else size)
             for name, is_dir, size in directory(self.service, self.run_id, base)
@@ -358,7 +419,16 @@ class RunhistoryArtifactRepository(ArtifactRepository):  # type: ignore[misc]
         return found
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
+        name = self._name(remote_file_path)
+        if self.model is not None:
+            model, version = self.model[0], self.model[1]
+            self._call(self.service.download_model_file, model, version, name, local_path)
+            return
+        self._call(self.service.download_file, self.run_id, name, local_path)
+
+    @staticmethod
+    def _call(method: Any, *args: Any) -> Any:
         try:
-            self.service.download_file(self.run_id, self._name(remote_file_path), local_path)
+            return method(*args)
         except RunhistoryError as exc:
             raise mlflow_exception(exc) from None

@@ -8,7 +8,11 @@ read for all candidate runs in one query), orders them and pages within this lay
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
+
+import orjson
 
 from runhistory.errors import NotFoundError
 from runhistory.mlflow_api import mapping as mp
@@ -17,14 +21,25 @@ from runhistory.mlflow_api.experiments import MlflowExperiments, view_type
 from runhistory.mlflow_api.fields import list_of
 from runhistory.mlflow_api.paging import next_token, offset_of, page_size
 from runhistory.mlflow_api.runs import MlflowRuns
-from runhistory.mlflow_api.search import matches, parse_filter, parse_order_by, sort_records
-from runhistory.tracking.entities import MetricInfo, RunInfo
+from runhistory.mlflow_api.search import (
+    Clause,
+    OrderKey,
+    matches,
+    parse_filter,
+    parse_order_by,
+    sort_records,
+)
+from runhistory.tracking.entities import MetricInfo, RunCursor, RunInfo
 from runhistory.tracking.service import TrackingService
 
 MAX_RUNS_PER_PAGE = 50_000
 DEFAULT_RUNS_PER_PAGE = 1000
 MAX_HISTORY_PER_PAGE = 25_000_000
 MAX_BULK_RUNS = 100
+STORE_PAGE = 500  # runs read from the store at a time by a keyset-paged search
+MAX_STORE_PAGE = 10_000
+_KEYSET = "k:"  # page tokens of the keyset-paged search: k:<position of the last run>
+_NEWEST_FIRST = OrderKey("attributes", "start_time", True)
 
 
 class MlflowQueries:
@@ -38,22 +53,92 @@ class MlflowQueries:
         self.runs = runs
 
     def search_runs(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``runs/search``: filter, ``order_by``, ``run_view_type``, ``max_results`` and pages."""
+        """``runs/search``: filter, ``order_by``, ``run_view_type``, ``max_results`` and pages.
+
+        One experiment in MLflow's default order (newest first) pages on the store's keyset
+        listing: a page reads only as many runs as it needs. Another order (or several
+        experiments) is sorted over every matching run in this layer, each page again.
+        """
         clauses = parse_filter(body.get("filter"))
         order = parse_order_by(list_of(body.get("order_by")))
         size = page_size(body.get("max_results"), DEFAULT_RUNS_PER_PAGE, MAX_RUNS_PER_PAGE)
-        offset = offset_of(body.get("page_token"))
         stage = {"ACTIVE_ONLY": mp.ACTIVE, "DELETED_ONLY": mp.DELETED, "ALL": None}[
             view_type(body.get("run_view_type"))
         ]
+        experiment_ids = list_of(body.get("experiment_ids"))
+        token = body.get("page_token")
+        newest_first = all(o == _NEWEST_FIRST for o in order)
+        if len(experiment_ids) == 1 and newest_first and (not token or _is_keyset(token)):
+            experiment = self.experiments.resolve(experiment_ids[0])
+            shown, next_page = self._keyset_page(
+                experiment.experiment_id, clauses, stage, size, token
+            )
+        else:
+            shown, next_page = self._sorted_page(
+                experiment_ids, clauses, order, stage, size, offset_of(token)
+            )
+        infos: dict[str, list[MetricInfo]] = {run.run_id: [] for run in shown}
+        for info in self.service.store.get_metric_infos_of(list(infos)):  # one read for the page
+            infos[info.run_id].append(info)
+        answer: dict[str, Any] = {
+            "runs": [self.runs.run_json(run, infos[run.run_id]) for run in shown]
+        }
+        if next_page:
+            answer["next_page_token"] = next_page
+        return answer
+
+    def _keyset_page(
+        self,
+        experiment_id: str,
+        clauses: list[Clause],
+        stage: str | None,
+        size: int,
+        token: object,
+    ) -> tuple[list[RunInfo], str | None]:
+        """A page of one experiment's runs, newest first, read from the store's keyset
+        listing a slice at a time until ``size`` runs match; the token holds the position of
+        the page's last run, so runs created meanwhile never shift the pages to come."""
+        after = _decode_keyset(token)
+        needs_metrics = any(c.entity == "metrics" for c in clauses)
+        read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
+        shown: list[RunInfo] = []
+        while True:
+            runs = self.service.search_runs_after(experiment_id, after, read)
+            latest = (
+                self.service.store.get_last_metric_values([r.run_id for r in runs])
+                if needs_metrics and runs
+                else {}
+            )
+            for run in runs:
+                after = RunCursor.of(run)
+                if not _searchable(run, stage):
+                    continue
+                record = _record(run, latest.get(run.run_id, {}))
+                if all(matches(c, record[c.entity].get(c.key)) for c in clauses):
+                    shown.append(run)
+                    if len(shown) == size:
+                        return shown, _encode_keyset(after)
+            if len(runs) < read:
+                return shown, None
+
+    def _sorted_page(
+        self,
+        experiment_ids: list[str],
+        clauses: list[Clause],
+        order: list[OrderKey],
+        stage: str | None,
+        size: int,
+        offset: int,
+    ) -> tuple[list[RunInfo], str | None]:
+        """A page of the experiments' matching runs sorted in ``order`` (all of them read)."""
         candidates: list[RunInfo] = []
-        for experiment_id in list_of(body.get("experiment_ids")):
+        for experiment_id in experiment_ids:
             experiment = self.experiments.resolve(experiment_id)
             found = self.service.search_runs(
                 experiment_id=experiment.experiment_id, include_children=True,
                 with_definition=False,
             )  # fmt: skip
-            candidates.extend(r for r in found if stage is None or mp.run_lifecycle(r) == stage)
+            candidates.extend(r for r in found if _searchable(r, stage))
         needs_metrics = any(c.entity == "metrics" for c in clauses) or any(
             o.entity == "metrics" for o in order
         )
@@ -65,18 +150,8 @@ class MlflowQueries:
         records = [_record(run, latest.get(run.run_id, {})) for run in candidates]
         kept = [r for r in records if all(matches(c, r[c.entity].get(c.key)) for c in clauses)]
         ordered = sort_records(kept, order)
-        page = ordered[offset : offset + size]
-        shown: list[RunInfo] = [r["run"]["run"] for r in page]
-        infos: dict[str, list[MetricInfo]] = {run.run_id: [] for run in shown}
-        for info in self.service.store.get_metric_infos_of(list(infos)):  # one read for the page
-            infos[info.run_id].append(info)
-        answer: dict[str, Any] = {
-            "runs": [self.runs.run_json(run, infos[run.run_id]) for run in shown]
-        }
-        token = next_token(offset, size, len(ordered))
-        if token:
-            answer["next_page_token"] = token
-        return answer
+        shown: list[RunInfo] = [r["run"]["run"] for r in ordered[offset : offset + size]]
+        return shown, next_token(offset, size, len(ordered))
 
     def metric_history(self, body: dict[str, Any]) -> dict[str, Any]:
         """``metrics/get-history``: every point of one metric (none for an unknown key)."""
@@ -148,6 +223,39 @@ def directory(service: TrackingService, run_id: str, path: str) -> list[tuple[st
         head, slash, _ = rest.partition("/")
         children[head] = (True, 0) if slash else (False, info.size)
     return [(name, is_dir, size) for name, (is_dir, size) in sorted(children.items())]
+
+
+def _searchable(run: RunInfo, stage: str | None) -> bool:
+    """Whether MLflow's search shows the run: in the wanted lifecycle stage, not a logged
+    model (a run holding an MLflow 3 logged model is a model, not a run)."""
+    return (stage is None or mp.run_lifecycle(run) == stage) and (
+        mp.LOGGED_MODEL_TAG not in run.tags
+    )
+
+
+def _is_keyset(token: object) -> bool:
+    return isinstance(token, str) and token.startswith(_KEYSET)
+
+
+def _encode_keyset(cursor: RunCursor) -> str:
+    """The page token that continues a keyset-paged search after ``cursor``."""
+    position = orjson.dumps([cursor.created_time, cursor.number, cursor.run_id])
+    return _KEYSET + base64.urlsafe_b64encode(position).decode()
+
+
+def _decode_keyset(token: object) -> RunCursor | None:
+    """The position a keyset page token continues after (``None``: the start)."""
+    if not token:
+        return None
+    try:
+        created, number, run_id = orjson.loads(
+            base64.urlsafe_b64decode(str(token).removeprefix(_KEYSET))
+        )
+        return RunCursor(float(created), int(number), str(run_id))
+    except (ValueError, TypeError, binascii.Error):
+        raise MlflowApiError(
+            f"Invalid page token {token!r:.60}: not a token of this server"
+        ) from None
 
 
 def _record(run: RunInfo, latest: dict[str, Any]) -> dict[str, dict[str, Any]]:

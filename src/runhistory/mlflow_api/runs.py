@@ -39,6 +39,9 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
 MAX_PARAM_KEY = 250
+# MLflow's value limits (runhistory's own API keeps 5,000 for both; the store has no limit).
+MAX_TAG_VALUE = 8000
+MAX_PARAM_VALUE = 6000
 
 
 class MlflowRuns:
@@ -81,6 +84,7 @@ class MlflowRuns:
             "info": mp.run_info_json(run),
             "data": {"metrics": metrics, "params": params, "tags": mp.run_tags_json(run)},
             "inputs": {},
+            "outputs": {"model_outputs": mp.model_outputs_json(run)},
         }
 
     def get(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +217,9 @@ class MlflowRuns:
     # ---- helpers ------------------------------------------------------------------------
     def _write(self, changes: RunChanges) -> None:
         """Store the changes in one transaction; a refused change is answered as MLflow would."""
-        refused = self.service.write_changes(changes)
+        refused = self.service.write_changes(
+            changes, tag_value_limit=MAX_TAG_VALUE, property_value_limit=MAX_PARAM_VALUE
+        )
         if refused:
             error = refused[0]
             if error.fields.get("status") is not None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cmp_to_key
-from typing import Any
+from typing import Any, TypeVar
 
 from runhistory.mlflow_api.errors import MlflowApiError
 
@@ -26,7 +26,10 @@ _ENTITIES = {
     "run": "attributes",
 }  # fmt: skip
 _ATTRIBUTE_ALIASES = {"created": "start_time", "Created": "start_time", "run_uuid": "run_id"}
-NUMERIC_ATTRIBUTES = frozenset(("start_time", "end_time", "creation_time", "last_update_time"))
+NUMERIC_ATTRIBUTES = frozenset(
+    ("start_time", "end_time", "creation_time", "last_update_time", "creation_timestamp",
+     "last_updated_timestamp", "timestamp", "version_number")
+)  # fmt: skip
 STRING_ATTRIBUTES = frozenset(
     ("run_id", "run_name", "status", "user_id", "artifact_uri", "lifecycle_stage", "name",
      "experiment_id")
@@ -48,6 +51,9 @@ _WORD_OPS = ("NOT IN", "IS NOT NULL", "IS NULL", "ILIKE", "LIKE", "IN", "AND")
 _WORD = re.compile(
     r"\s*(" + "|".join(w.replace(" ", r"\s+") for w in _WORD_OPS) + r")\b", re.IGNORECASE
 )
+
+
+R = TypeVar("R", bound=dict[str, Any])
 
 
 @dataclass(frozen=True)
@@ -251,9 +257,7 @@ def parse_order_by(
     return keys
 
 
-def sort_records(
-    records: list[dict[str, dict[str, Any]]], order: list[OrderKey]
-) -> list[dict[str, dict[str, Any]]]:
+def sort_records(records: list[R], order: list[OrderKey]) -> list[R]:
     """Records sorted by ``order``, then by start time (newest first) and run id; a run
     without the value sorts last, whatever the direction."""
     terms = [
@@ -262,7 +266,7 @@ def sort_records(
         OrderKey("attributes", "run_id", False),
     ]
 
-    def compare(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> int:
+    def compare(a: R, b: R) -> int:
         for term in terms:
             x, y = a[term.entity].get(term.key), b[term.entity].get(term.key)
             if x == y:

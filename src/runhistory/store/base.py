@@ -28,6 +28,7 @@ from runhistory.tracking.entities import (
     MetricPoint,
     MetricSeries,
     ModelInfo,
+    RegisteredModelInfo,
     RunInfo,
     RunQuery,
     SeriesX,
@@ -264,8 +265,10 @@ class TrackingStore(abc.ABC):
         tags: dict[str, str | None] | None = None,
         properties: dict[str, str] | None = None,
         files: Sequence[str] = (),
+        source: str | None = None,
     ) -> ModelInfo:
-        """Register the next version of ``name`` (1, 2, …) atomically."""
+        """Register the next version of ``name`` (1, 2, …) atomically (and the registered
+        model ``name`` with it, when it is the first)."""
 
     @abc.abstractmethod
     def get_model(self, name: str, version: int | None = None) -> ModelInfo:
@@ -297,12 +300,56 @@ class TrackingStore(abc.ABC):
         remove_tags: Sequence[str] = (),
         properties: dict[str, str] | None = None,
         description: str | None = UNCHANGED,
+        stage: str | None = UNCHANGED,
+        updated_time: float | None = None,
     ) -> ModelInfo:
-        """Merge tags, remove tags, add properties and/or set the description."""
+        """Merge tags, remove tags, add properties and/or set the description and stage."""
 
     @abc.abstractmethod
     def delete_model(self, name: str, version: int) -> None:
-        """Delete one model version."""
+        """Delete one model version (and the aliases naming it)."""
+
+    # ---- registered models (the registry as a whole) ------------------------------------
+    @abc.abstractmethod
+    def create_registered_model(
+        self,
+        name: str,
+        created_time: float,
+        description: str | None = None,
+        tags: dict[str, str | None] | None = None,
+    ) -> RegisteredModelInfo:
+        """A new registered model with no versions; ``ConflictError`` when the name is taken."""
+
+    @abc.abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModelInfo:
+        """A registered model with its tags and aliases."""
+
+    @abc.abstractmethod
+    def list_registered_models(self) -> list[RegisteredModelInfo]:
+        """Every registered model, ordered by name."""
+
+    @abc.abstractmethod
+    def update_registered_model(
+        self,
+        name: str,
+        updated_time: float,
+        description: str | None = UNCHANGED,
+        tags: dict[str, str | None] | None = None,
+        remove_tags: Sequence[str] = (),
+        aliases: dict[str, int] | None = None,
+        remove_aliases: Sequence[str] = (),
+    ) -> RegisteredModelInfo:
+        """Set the description, merge/remove tags, point/remove aliases."""
+
+    @abc.abstractmethod
+    def rename_registered_model(
+        self, name: str, new_name: str, updated_time: float
+    ) -> RegisteredModelInfo:
+        """Move a registered model, its versions, tags and aliases to ``new_name``."""
+
+    @abc.abstractmethod
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a registered model with all its versions, tags and aliases."""
 
     # ---- environment registry ----------------------------------------------------------
     @abc.abstractmethod

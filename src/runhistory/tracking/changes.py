@@ -28,6 +28,7 @@ from runhistory.tracking.entities import (
 from runhistory.tracking.metric_rules import kind_rule_error
 from runhistory.tracking.run_records import check_run_fields, refusal_error, status_write
 from runhistory.tracking.validation import (
+    MAX_TAG_VALUE,
     check_optional_text,
     check_properties,
     check_tags,
@@ -49,9 +50,16 @@ class ChangeRules:
         def _mark_new_run(self, run_id: str) -> None: ...
 
     def write_changes(
-        self, changes: RunChanges, batch_id: str | None = None
+        self,
+        changes: RunChanges,
+        batch_id: str | None = None,
+        tag_value_limit: int = MAX_TAG_VALUE,
+        property_value_limit: int = MAX_TAG_VALUE,
     ) -> list[RunhistoryError]:
         """Store a batch of run changes in one transaction.
+
+        Tag and property values are at most ``MAX_TAG_VALUE`` characters unless the caller
+        keeps another contract (MLflow's API: tags 8,000, params 6,000).
 
         Returns the errors of changes that were refused while the rest was stored (a property
         that already has another value, a status change of a finished run); each names its
@@ -66,7 +74,8 @@ class ChangeRules:
                 input, a missing run or experiment, a metric logged as another kind); the
                 writer then stores it again run by run, change by change.
         """
-        creates = [_checked_create(c) for c in changes.creates]
+        limits = (tag_value_limit, property_value_limit)
+        creates = [_checked_create(c, *limits) for c in changes.creates]
         for create in creates:
             self._mark_new_run(create.run_id)
         metrics: dict[str, list[MetricWrite]] = {}
@@ -83,8 +92,9 @@ class ChangeRules:
             claim=claim,
             creates=creates,
             updates=[RunUpdate(c.run_id, check_run_fields(c.fields)) for c in changes.updates],
-            tags=[_checked_tags(c) for c in changes.tags],
-            properties=[PropertyChange(c.run_id, check_properties(c.properties))
+            tags=[_checked_tags(c, tag_value_limit) for c in changes.tags],
+            properties=[PropertyChange(c.run_id, check_properties(c.properties,
+                                                                  property_value_limit))
                         for c in changes.properties],
             metrics=metrics,  # type: ignore[arg-type]
             statuses=[status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses],
@@ -153,7 +163,9 @@ class ChangeRules:
         return errors
 
 
-def _checked_create(create: RunCreate) -> RunCreate:
+def _checked_create(
+    create: RunCreate, tag_limit: int = MAX_TAG_VALUE, property_limit: int = MAX_TAG_VALUE
+) -> RunCreate:
     st.check_status_name(create.status)
     check_text(create.run_id, "run_id", 255)
     fields = {"display_name": create.display_name, "description": create.description,
@@ -162,16 +174,16 @@ def _checked_create(create: RunCreate) -> RunCreate:
     check_text(create.run_type, "run_type", 255)
     check_optional_text(create.parent_run_id, "parent_run_id", 255)
     check_optional_text(create.submitted_by, "submitted_by", 255)
-    create.tags = check_tags(create.tags)  # numbers become strings, as in create_run
-    create.properties = check_properties(create.properties)
+    create.tags = check_tags(create.tags, tag_limit)  # numbers become strings, as in create_run
+    create.properties = check_properties(create.properties, property_limit)
     return create
 
 
-def _checked_tags(change: TagChange) -> TagChange:
+def _checked_tags(change: TagChange, limit: int = MAX_TAG_VALUE) -> TagChange:
     for key in change.remove:
         if not isinstance(key, str):
             raise ValidationError(f"tag keys to remove must be strings, got {key!r:.80}")
-    return TagChange(change.run_id, check_tags(change.set), tuple(change.remove))
+    return TagChange(change.run_id, check_tags(change.set, limit), tuple(change.remove))
 
 
 def _check_kinds_agree(run_id: str, writes: list[MetricWrite]) -> None:

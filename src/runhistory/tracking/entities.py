@@ -155,11 +155,26 @@ class ModelInfo:
     tags: dict[str, str | None] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    updated_time: float | None = None
+    stage: str | None = None
+    source: str | None = None
 
     @property
     def model_id(self) -> str:
         """The ``name:version`` identity the original SDK uses."""
         return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class RegisteredModelInfo:
+    """A registered model as a whole: its own description and tags, and its aliases."""
+
+    name: str
+    created_time: float
+    updated_time: float
+    description: str | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

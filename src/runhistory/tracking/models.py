@@ -46,20 +46,55 @@ class ModelRules:
         model_framework: str | None = None,
         model_framework_version: str | None = None,
         description: str | None = None,
+        source: str | None = None,
     ) -> ModelInfo:
-        """Register the run file (or folder) ``model_path`` as the next version of a model."""
+        """Register the run file (or folder) ``model_path`` as the next version of a model
+        (``source``: where MLflow's registry says the version came from)."""
         check_model_name(model_name)
         _check_fields(description, model_framework, model_framework_version)
         path = validate_artifact_name(model_path or model_name)
-        run = self.store.get_run(run_id)
         matches = _match_files([f.name for f in self.store.list_file_entries(run_id)], path, run_id)
         base = posixpath.dirname(path)
         relatives = [posixpath.relpath(m, base) if base else m for m in matches]
+        return self._register_run_files(
+            run_id, model_name, matches, relatives, tags, properties, model_framework,
+            model_framework_version, description, source, run_id,
+        )  # fmt: skip
+
+    def register_run_files(
+        self, run_id: str, model_name: str, source: str, recorded_run_id: str | None = None
+    ) -> ModelInfo:
+        """Register every file of a run (MLflow 3's logged model) as the next version of a
+        model; ``recorded_run_id`` is the run the version names (the run itself by default)."""
+        check_model_name(model_name)
+        names = [f.name for f in self.store.list_file_entries(run_id)]
+        if not names:
+            raise NotFoundError(f"run {run_id!r} has no files to register as a model")
+        return self._register_run_files(
+            run_id, model_name, names, names, None, None, None, None, None, source,
+            recorded_run_id or run_id,
+        )  # fmt: skip
+
+    def _register_run_files(
+        self,
+        run_id: str,
+        model_name: str,
+        matches: list[str],
+        relatives: list[str],
+        tags: object,
+        properties: object,
+        model_framework: str | None,
+        model_framework_version: str | None,
+        description: str | None,
+        source: str | None,
+        recorded_run_id: str,
+    ) -> ModelInfo:
+        run = self.store.get_run(run_id)
         experiment = self.store.get_experiment(run.experiment_id)
         model = self.store.create_model_version(
             name=model_name,
             created_time=time.time(),
-            run_id=run_id,
+            run_id=recorded_run_id,
             experiment_name=experiment.name,
             description=description,
             framework=model_framework,
@@ -67,6 +102,7 @@ class ModelRules:
             tags=check_tags(tags or {}),
             properties=check_properties(properties or {}),
             files=relatives,
+            source=source,
         )
         for match, relative in zip(matches, relatives, strict=True):
             target = model_file_key(model_name, model.version, relative)

@@ -216,6 +216,22 @@ class RunRules:
             runs = [r for r in runs if r.status in statuses]
         return runs
 
+    def search_runs_after(
+        self,
+        experiment_id: str,
+        after: RunCursor | None,
+        limit: int,
+        include_children: bool = True,
+    ) -> list[RunInfo]:
+        """Up to ``limit`` runs of an experiment strictly after ``after`` in the listing's
+        order (newest first; from the start without one), read by keyset, never an offset.
+        Runs are listed without their ``run_definition``."""
+        query = _run_query(
+            experiment_id, None, None, None, None, include_children, None, None, False
+        )
+        found = self.store.search_runs(replace(query, after=after, limit=limit))
+        return [self._present(r) for r in found]
+
     def search_runs_page(
         self,
         experiment_id: str | None = None,

@@ -16,6 +16,7 @@ from runhistory.tracking.experiments import ExperimentRules
 from runhistory.tracking.files import FileRules
 from runhistory.tracking.metric_rules import MetricRules
 from runhistory.tracking.models import LocalModelRules, ModelRules
+from runhistory.tracking.registry import ModelFileRules, RegistryRules
 from runhistory.tracking.runs import RunRules
 from runhistory.tracking.secret_rules import SecretRules
 
@@ -28,6 +29,8 @@ class TrackingService(
     FileRules,
     ModelRules,
     LocalModelRules,
+    RegistryRules,
+    ModelFileRules,
     EnvironmentRegistryRules,
     ComputeTargetRules,
     SecretRules,

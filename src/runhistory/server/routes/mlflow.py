@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from runhistory import __version__
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
-from runhistory.mlflow_api.artifacts import file_name, list_directory
+from runhistory.mlflow_api.artifacts import file_name, list_directory, model_path
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
 from runhistory.server.auth import require_token
 from runhistory.server.body import body_to_temp_file
@@ -30,7 +30,7 @@ from runhistory.server.responses import JsonResponse
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
-_LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by"))
+_LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by", "stages"))
 CHUNK = 1024 * 1024
 
 # (HTTP method, path under the prefix, MlflowApi method)
@@ -61,6 +61,36 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/metrics/get-history-bulk-interval", "get_metric_history_bulk_interval"),
     ("GET", "/artifacts/list", "list_artifacts"),
     ("POST", "/logged-models/search", "search_logged_models"),
+    ("POST", "/logged-models", "create_logged_model"),
+    ("GET", "/logged-models/{model_id}", "get_logged_model"),
+    ("PATCH", "/logged-models/{model_id}", "finalize_logged_model"),
+    ("DELETE", "/logged-models/{model_id}", "delete_logged_model"),
+    ("PATCH", "/logged-models/{model_id}/tags", "set_logged_model_tags"),
+    ("DELETE", "/logged-models/{model_id}/tags/{tag_key}", "delete_logged_model_tag"),
+    ("POST", "/logged-models/{model_id}/params", "log_logged_model_params"),
+    ("POST", "/runs/outputs", "log_outputs"),
+    ("POST", "/registered-models/create", "create_registered_model"),
+    ("GET", "/registered-models/get", "get_registered_model"),
+    ("POST", "/registered-models/rename", "rename_registered_model"),
+    ("PATCH", "/registered-models/update", "update_registered_model"),
+    ("DELETE", "/registered-models/delete", "delete_registered_model"),
+    ("GET", "/registered-models/search", "search_registered_models"),
+    ("POST", "/registered-models/get-latest-versions", "get_latest_versions"),
+    ("GET", "/registered-models/get-latest-versions", "get_latest_versions"),
+    ("POST", "/registered-models/set-tag", "set_registered_model_tag"),
+    ("DELETE", "/registered-models/delete-tag", "delete_registered_model_tag"),
+    ("POST", "/registered-models/alias", "set_registered_model_alias"),
+    ("DELETE", "/registered-models/alias", "delete_registered_model_alias"),
+    ("GET", "/registered-models/alias", "get_model_version_by_alias"),
+    ("POST", "/model-versions/create", "create_model_version"),
+    ("GET", "/model-versions/get", "get_model_version"),
+    ("PATCH", "/model-versions/update", "update_model_version"),
+    ("POST", "/model-versions/transition-stage", "transition_model_version_stage"),
+    ("DELETE", "/model-versions/delete", "delete_model_version"),
+    ("GET", "/model-versions/get-download-uri", "get_model_version_download_uri"),
+    ("GET", "/model-versions/search", "search_model_versions"),
+    ("POST", "/model-versions/set-tag", "set_model_version_tag"),
+    ("DELETE", "/model-versions/delete-tag", "delete_model_version_tag"),
 )
 
 
@@ -95,7 +125,7 @@ async def _message(request: Request) -> dict[str, Any]:
 def _endpoint(method_name: str) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
-            message = await _message(request)
+            message = {**await _message(request), **request.path_params}
             call = getattr(_api(request), method_name)
             user = getattr(request.state, "token_name", None)
             answer = await run_in_threadpool(call, message, user)
@@ -118,8 +148,16 @@ async def _list_artifacts(request: Request) -> Response:
 async def _download_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: the bytes of one artifact, streamed."""
     service = request.app.state.services.tracking
-    run_id, name = file_name(request.path_params["artifact_path"])
-    stream: BinaryIO = await run_in_threadpool(service.open_file, run_id, name)
+    path = request.path_params["artifact_path"]
+    model = model_path(path)
+    if model is not None:  # a file of a registered model version
+        model_name, version, name = model
+        stream: BinaryIO = await run_in_threadpool(
+            service.open_model_file, model_name, version, name
+        )
+    else:
+        run_id, name = file_name(path)
+        stream = await run_in_threadpool(service.open_file, run_id, name)
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return StreamingResponse(_chunks(stream), media_type=kind)
 
@@ -133,6 +171,11 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 async def _upload_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: store the body as one artifact (a run file)."""
     service = request.app.state.services.tracking
+    if model_path(request.path_params["artifact_path"]) is not None:
+        raise MlflowApiError(
+            "the files of a registered model version are copied from a run's artifacts when "
+            "it is registered, and cannot be uploaded to"
+        )
     run_id, name = file_name(request.path_params["artifact_path"])
     await run_in_threadpool(service.get_run, run_id)  # unknown run: 404 before the body
     path = await body_to_temp_file(request)
@@ -149,6 +192,17 @@ async def _delete_artifact(request: Request) -> Response:
         "(delete the run instead)",
         NOT_IMPLEMENTED,
     )
+
+
+# MLflow's client falls back to one plain upload when a server answers this message.
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+
+
+async def _multipart(request: Request) -> Response:
+    """MLflow's multipart upload (``mpu/create``, ``complete``, ``abort``): refused with the
+    message on which MLflow's client uploads the file in one request instead (runhistory's
+    artifact store takes a file of any size streamed in one request)."""
+    raise MlflowApiError(f"{MULTIPART_UNSUPPORTED}: send the file in one upload", NOT_IMPLEMENTED)
 
 
 async def _server_info(request: Request) -> Response:
@@ -189,6 +243,9 @@ def router() -> APIRouter:
         for method, handler in (("GET", _download_artifact), ("PUT", _upload_artifact),
                                 ("DELETE", _delete_artifact)):  # fmt: skip
             api.add_api_route(root + "/{artifact_path:path}", _guarded(handler), methods=[method])
+        for step in ("create", "complete", "abort"):
+            api.add_api_route(f"{prefix}/mpu/{step}/{{artifact_path:path}}", _guarded(_multipart),
+                              methods=["POST"])  # fmt: skip
     return api
 
 

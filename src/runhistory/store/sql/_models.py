@@ -15,11 +15,19 @@ from runhistory.store.sql._common import (
     SqlStoreBase,
     VersionTaken,
     add_key_values,
+    insert_ignore,
     remove_keys,
     set_key_values,
     write_next_version,
 )
-from runhistory.store.sql.schema import model_files, model_properties, model_tags, models
+from runhistory.store.sql.schema import (
+    model_aliases,
+    model_files,
+    model_properties,
+    model_tags,
+    models,
+    registered_models,
+)
 from runhistory.tracking.entities import ModelInfo
 
 _CHILD_TABLES = (model_tags, model_properties, model_files)
@@ -73,6 +81,11 @@ def _insert_version(conn: Connection, values: dict[str, Any], extra: dict[str, A
     name = values["name"]
     latest = conn.execute(select(func.max(models.c.version)).where(models.c.name == name))
     version = int(latest.scalar() or 0) + 1
+    created = values["created_time"]
+    row = {"name": name, "created_time": created, "updated_time": created}
+    insert_ignore(conn, registered_models, [row], ["name"])
+    touch = update(registered_models).where(registered_models.c.name == name)
+    conn.execute(touch.values(updated_time=created))
     try:
         conn.execute(insert(models).values(**values, version=version))
     except IntegrityError as exc:
@@ -101,11 +114,13 @@ class ModelsMixin(SqlStoreBase):
         tags: dict[str, str | None] | None = None,
         properties: dict[str, str] | None = None,
         files: Sequence[str] = (),
+        source: str | None = None,
     ) -> ModelInfo:
         values = {
             "name": name, "created_time": created_time, "run_id": run_id,
             "experiment_name": experiment_name, "description": description,
             "framework": framework, "framework_version": framework_version,
+            "source": source, "updated_time": created_time,
         }  # fmt: skip
         extra = {"tags": tags, "properties": properties, "files": list(files)}
 
@@ -160,17 +175,24 @@ class ModelsMixin(SqlStoreBase):
         remove_tags: Sequence[str] = (),
         properties: dict[str, str] | None = None,
         description: str | None = UNCHANGED,
+        stage: str | None = UNCHANGED,
+        updated_time: float | None = None,
     ) -> ModelInfo:
         key = {"name": name, "version": version}
+        columns: dict[str, Any] = {} if updated_time is None else {"updated_time": updated_time}
+        if description is not UNCHANGED:
+            columns["description"] = description
+        if stage is not UNCHANGED:
+            columns["stage"] = stage
 
         def work(conn: Connection) -> ModelInfo:
             _get(conn, name, version)
             set_key_values(conn, model_tags, key, tags or {})
             remove_keys(conn, model_tags, key, remove_tags)
             add_key_values(conn, model_properties, key, properties or {})
-            if description is not UNCHANGED:
+            if columns:
                 stmt = update(models).where(models.c.name == name, models.c.version == version)
-                conn.execute(stmt.values(description=description))
+                conn.execute(stmt.values(**columns))
             return _get(conn, name, version)
 
         return self._write(work)
@@ -178,7 +200,7 @@ class ModelsMixin(SqlStoreBase):
     def delete_model(self, name: str, version: int) -> None:
         def work(conn: Connection) -> None:
             _get(conn, name, version)
-            for table in (*_CHILD_TABLES, models):
+            for table in (*_CHILD_TABLES, models, model_aliases):
                 conn.execute(delete(table).where(table.c.name == name, table.c.version == version))
 
         self._write(work)

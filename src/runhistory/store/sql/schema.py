@@ -236,7 +236,39 @@ models = Table(
     Column("description", Text, nullable=True),
     Column("framework", String(255), nullable=True),
     Column("framework_version", String(255), nullable=True),
+    # What MLflow's registry keeps of a version (NULL for versions registered otherwise).
+    Column("updated_time", Double, nullable=True),
+    Column("stage", String(32), nullable=True),
+    Column("source", Text, nullable=True),
     Index("ix_models_run", "run_id"),
+)
+
+# A registered model as a whole: one row per model name, made when its first version is
+# registered (or by MLflow's ``create_registered_model``, before any version). It holds the
+# model's own description and tags, and its aliases (``@champion`` -> a version).
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("created_time", Double, nullable=False),
+    Column("updated_time", Double, nullable=False),
+    Column("description", Text, nullable=True),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("name", String(255), ForeignKey("registered_models.name"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(255), ForeignKey("registered_models.name"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
 )
 
 

@@ -20,6 +20,7 @@ from runhistory.store.sql._experiments import ExperimentsMixin
 from runhistory.store.sql._lookup import LookupMixin
 from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
+from runhistory.store.sql._registry import RegistryMixin
 from runhistory.store.sql._runs import RunsMixin
 from runhistory.store.sql.engine import HeldConnection, create_store_engine
 from runhistory.store.sql.migrate import ensure_schema
@@ -34,6 +35,7 @@ class SqlTrackingStore(
     ChangesMixin,
     MetricsMixin,
     ModelsMixin,
+    RegistryMixin,
     EnvironmentsMixin,
     ComputeTargetsMixin,
     TrackingStore,

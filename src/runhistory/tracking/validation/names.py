@@ -59,7 +59,9 @@ def _check_key(what: str, key: object) -> str:
     return check_text(key, f"{what} key", MAX_TAG_KEY)
 
 
-def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | None:
+def _check_value(
+    what: str, key: str, value: object, allow_none: bool, limit: int = MAX_TAG_VALUE
+) -> str | None:
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, int, float)):
@@ -68,10 +70,10 @@ def _check_value(what: str, key: str, value: object, allow_none: bool) -> str | 
         raise ValidationError(
             f"{what} {key!r} has a value of type {type(value).__name__}; values must be strings"
         )
-    return check_text(value, f"{what} {key!r}", MAX_TAG_VALUE)
+    return check_text(value, f"{what} {key!r}", limit)
 
 
-def _plain(mapping: Mapping[Any, Any], allow_none: bool) -> bool:
+def _plain(mapping: Mapping[Any, Any], allow_none: bool, limit: int = MAX_TAG_VALUE) -> bool:
     """Whether every key and value is already a valid string (the common case, checked fast:
     column-wise, and ASCII without NUL needs no closer look)."""
     if not mapping:
@@ -82,33 +84,38 @@ def _plain(mapping: Mapping[Any, Any], allow_none: bool) -> bool:
         return False
     if min(map(len, keys)) == 0 or max(map(len, keys)) > MAX_TAG_KEY:
         return False
-    if values and max(map(len, values)) > MAX_TAG_VALUE:
+    if values and max(map(len, values)) > limit:
         return False
     text = "".join(keys) + "".join(values)
     return text.isascii() and "\x00" not in text
 
 
-def check_tags(tags: object) -> dict[str, str | None]:
-    """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings."""
+def check_tags(tags: object, value_limit: int = MAX_TAG_VALUE) -> dict[str, str | None]:
+    """Validate a tag dictionary (``str -> str | None``); numbers are turned into strings.
+    Values are at most ``value_limit`` characters (``MAX_TAG_VALUE`` unless a caller with
+    another contract, MLflow's API, gives its own)."""
     if not isinstance(tags, Mapping):
         raise ValidationError(f"tags must be a dict of str to str, got {type(tags).__name__}")
-    if _plain(tags, True):
+    if _plain(tags, True, value_limit):
         return dict(tags)
-    return {_check_key("tag", k): _check_value("tag", k, v, True) for k, v in tags.items()}
+    return {
+        _check_key("tag", k): _check_value("tag", k, v, True, value_limit) for k, v in tags.items()
+    }
 
 
-def check_properties(properties: object) -> dict[str, str]:
-    """Validate a property dictionary (``str -> str``); numbers are turned into strings."""
+def check_properties(properties: object, value_limit: int = MAX_TAG_VALUE) -> dict[str, str]:
+    """Validate a property dictionary (``str -> str``); numbers are turned into strings.
+    Values are at most ``value_limit`` characters, as for :func:`check_tags`."""
     if not isinstance(properties, Mapping):
         raise ValidationError(
             f"properties must be a dict of str to str, got {type(properties).__name__}"
         )
-    if _plain(properties, False):
+    if _plain(properties, False, value_limit):
         return dict(properties)
     checked: dict[str, str] = {}
     for key, value in properties.items():
         _check_key("property", key)
-        checked[key] = _check_value("property", key, value, False) or ""
+        checked[key] = _check_value("property", key, value, False, value_limit) or ""
     return checked
 
 
