@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from helpers import Studio, expect_chart, open_page, run_rows, screenshot
 from studio_data import CONFUSION_LABELS, CONFUSION_MATRIX
+
+from runhistory.client.wire import loads
 
 
 def run_path(studio: Studio, run_id: str, tab: str = "") -> str:
@@ -168,6 +171,24 @@ def test_tags_are_editable(page: Any, studio: Studio) -> None:
     page.locator('#tags [data-tag="reviewed"]').wait_for()
     page.get_by_role("button", name="remove tag reviewed").click()
     page.locator('#tags [data-tag="reviewed"]').wait_for(state="detached")
+
+
+def test_a_tag_keyed_like_a_wire_marker_is_shown_and_stored_as_itself(
+    page: Any, studio: Studio
+) -> None:
+    run_id = studio.demo.sweep_ids[3]
+    open_page(page, run_path(studio, run_id))
+    page.get_by_label("new tag").fill("$int=5")  # sent escaped ($$int), shown unescaped
+    page.get_by_role("button", name="Add tag").click()
+    chip = page.locator('#tags [data-tag="$int"]')
+    chip.wait_for()
+    assert chip.inner_text().startswith("$int=5")
+    stored = loads(httpx.get(f"{studio.url}/api/v1/runs/{run_id}").content)
+    assert stored["tags"]["$int"] == "5"
+    page.reload()
+    page.locator('#tags [data-tag="$int"]').wait_for()
+    page.get_by_role("button", name="remove tag $int").click()
+    chip.wait_for(state="detached")
 
 
 def test_compare_shows_the_selected_runs(page: Any, studio: Studio) -> None:

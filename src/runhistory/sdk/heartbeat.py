@@ -12,6 +12,7 @@ table), so creating thousands of short runs costs no thread each.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -49,18 +50,25 @@ class _Beater:
         self._wake = threading.Condition()
         self._beats: set[Heartbeat] = set()
         self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0  # when the thread wakes by itself (monotonic; inf: only if woken)
 
     def add(self, heartbeat: Heartbeat) -> None:
         with self._wake:
             heartbeat.due = time.monotonic() + heartbeat.interval
             heartbeat._beater = self
+            # The thread sleeps until the earliest beat due when it last looked; it needs
+            # waking only when this beat is due sooner (the runs of a process share their
+            # interval, so a run starting beside others wakes nobody).
+            sooner = heartbeat.due < self._wakes_at
             self._beats.add(heartbeat)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="runhistory-heartbeat", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif sooner:
+                self._wakes_at = heartbeat.due
+                self._wake.notify()
 
     def remove(self, heartbeat: Heartbeat) -> None:
         with self._wake:
@@ -71,6 +79,7 @@ class _Beater:
         with self._wake:
             while True:
                 if not self._beats:
+                    self._wakes_at = math.inf  # an added beat wakes the thread
                     woken = self._wake.wait(timeout=60)
                     if not woken and not self._beats:  # a minute with no run: the thread ends
                         self._thread = None
@@ -79,10 +88,12 @@ class _Beater:
                 now = time.monotonic()
                 due = [h for h in self._beats if h.due <= now]
                 if due:
+                    self._wakes_at = 0.0  # beating: what is added meanwhile is seen after
                     for h in due:
                         h.due = now + h.interval
                     return due
-                self._wake.wait(timeout=min(h.due for h in self._beats) - now)
+                self._wakes_at = min(h.due for h in self._beats)
+                self._wake.wait(timeout=self._wakes_at - now)
 
     def _loop(self) -> None:
         while True:

@@ -119,8 +119,9 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         run._heartbeat = start_heartbeat(
             lambda: run._backend.heartbeat(run.id), run.id, lambda: not queue.closed
         )
-        if run._outputs_dir is not None:  # as the original: the tracked folder exists at once
-            os.makedirs(run._outputs_dir, exist_ok=True)
+        folder = run._outputs_dir
+        if folder is not None and not os.path.isdir(folder):  # as the original: it exists at once
+            os.makedirs(folder, exist_ok=True)
         if snapshot_directory is not None:
             run.take_snapshot(snapshot_directory)
         run._start_system_metrics(sampling)

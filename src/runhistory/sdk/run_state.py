@@ -155,7 +155,7 @@ class RunStateMixin:
 
     def _upload_outputs(self) -> None:
         folder = self._outputs_dir
-        if folder and os.path.isdir(folder) and any(os.scandir(folder)):
+        if folder and _has_entries(folder):
             if self._write_behind:
                 self._queue.flush()  # the run must be stored first; if it could not be, say why
             upload_output_folders(self._backend, self._run_id, {"outputs": folder})
@@ -252,3 +252,12 @@ def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
     if isinstance(error_details, RunhistoryError):
         error["code"] = error_code or type(error_details).__name__
     return error
+
+
+def _has_entries(folder: str) -> bool:
+    """Whether ``folder`` is a folder with something in it (one system call when missing)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return False

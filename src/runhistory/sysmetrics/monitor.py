@@ -109,7 +109,7 @@ class Hub:
     ) -> None:
         self._make_sampler = make_sampler
         self._interval = interval
-        self._monitors: list[SystemMonitor] = []
+        self._monitors: dict[SystemMonitor, None] = {}  # in order of joining; O(1) to leave
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,7 +123,7 @@ class Hub:
             if self.error is not None:
                 monitor._failed(self.error)
                 return
-            self._monitors.append(monitor)
+            self._monitors[monitor] = None
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="runhistory-system-metrics", daemon=True
@@ -133,14 +133,13 @@ class Hub:
     def remove(self, monitor: SystemMonitor) -> None:
         """Stop sampling for ``monitor``."""
         with self._lock:
-            if monitor in self._monitors:
-                self._monitors.remove(monitor)
+            self._monitors.pop(monitor, None)
 
     def close(self) -> None:
         """Stop sampling for everyone (at the interpreter's exit)."""
         self._stop.set()
         with self._lock:
-            monitors, self._monitors = self._monitors, []
+            monitors, self._monitors = list(self._monitors), {}
         for monitor in monitors:
             monitor.stop()
 
@@ -167,7 +166,7 @@ class Hub:
             )
             with self._lock:
                 self.error = exc
-                monitors, self._monitors = self._monitors, []
+                monitors, self._monitors = list(self._monitors), {}
             for monitor in monitors:
                 monitor._failed(exc)
 

@@ -61,3 +61,31 @@ def test_runs_of_a_process_share_one_beating_thread(
             run.complete()
     finally:
         close_all()
+
+
+def test_a_beat_due_before_the_thread_wakes_is_beaten_on_time() -> None:
+    """Adding a run wakes the beating thread only when the new beat is due sooner than the
+    thread's own wake-up (or no run was left): a beat is never late for want of a wake-up."""
+    import threading
+
+    from runhistory.sdk.heartbeat import Heartbeat, _Beater
+
+    beater = _Beater()
+    beaten: dict[str, threading.Event] = {n: threading.Event() for n in ("slow", "fast", "late")}
+
+    def heartbeat(name: str, interval: float) -> Heartbeat:
+        return Heartbeat(name, beaten[name].set, interval, lambda: True)
+
+    slow = heartbeat("slow", 60.0)
+    beater.add(slow)  # the thread now sleeps for about a minute
+    time.sleep(0.2)
+    fast = heartbeat("fast", 0.1)
+    beater.add(fast)  # due sooner: the thread must be woken
+    assert beaten["fast"].wait(5), "a beat due before the thread's wake-up was missed"
+    beater.remove(slow)
+    assert not beaten["slow"].is_set()
+    late = heartbeat("late", 0.1)
+    beater.add(late)  # beside "fast", added while the thread sleeps until fast's next beat
+    assert beaten["late"].wait(5)
+    fast.stop()
+    late.stop()  # the thread ends a minute after its last run
