@@ -100,9 +100,18 @@ class TrackingStore(abc.ABC):
         run id); with ``query.after``, only the runs after that position (keyset paging)."""
 
     @abc.abstractmethod
+    def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        """Runs matching ``query`` in ``query.order``, each with its sort key; with
+        ``query.after_key``, only the runs after the run with that key (keyset paging)."""
+
+    @abc.abstractmethod
     def count_matching_runs(self, query: RunQuery) -> int:
         """Number of runs matching the filters of ``query`` (its paging fields are ignored
         but ``after``)."""
+
+    @abc.abstractmethod
+    def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """The number of direct children of each of ``run_ids`` that has any."""
 
     @abc.abstractmethod
     def count_runs(self, experiment_id: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
 from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value
 from runhistory.store.sql._run_keys import delete_runs as delete_keys
+from runhistory.store.sql._run_table import after_key, condition, order_keys, text_search
 from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql.schema import (
     environments,
@@ -151,6 +153,9 @@ def _filters(
             run_keys.c.experiment_id == query.experiment_id, run_keys.c.kind == kind,
             run_keys.c.key == key, run_keys.c.value == indexed_value(value),
         ]  # fmt: skip
+    conditions += [condition(conn, found) for found in query.conditions]
+    if query.text:
+        conditions += text_search(conn, query.text)
     if query.after is not None:
         after = query.after
         position = (after.created_time, after.number, after.run_id)
@@ -237,6 +242,31 @@ def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> None:
         conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
 
 
+def _ordered(conn: Connection, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+    """Runs of ``query`` in ``query.order``, each with its sort key (the keyset position)."""
+    assert query.order is not None
+    keys, join = order_keys(conn, query.order)
+    labels = [f"sort_key_{i}" for i in range(len(keys))]
+    stmt = _select_runs(query.with_definition).add_columns(
+        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
+    )
+    if join is not None:
+        stmt = stmt.outerjoin(*join)
+    conditions = _filters(conn, replace(query, after=None))
+    if query.after_key is not None:
+        conditions.append(after_key(keys, query.after_key))
+    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
+    stmt = stmt.where(*conditions).order_by(*ordering).limit(query.limit)
+    result = conn.execute(stmt)
+    names = tuple(map(str, result.keys()))
+    found = []
+    for row in result:
+        values = dict(zip(names, row, strict=True))
+        key = tuple(values.pop(label) for label in labels)
+        found.append((_to_info(values), key))
+    return found
+
+
 class RunsMixin(SqlStoreBase):
     """The run methods of :class:`~runhistory.store.sql.SqlTrackingStore`."""
 
@@ -250,12 +280,32 @@ class RunsMixin(SqlStoreBase):
 
         return self._read(work)
 
+    def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        def work(conn: Connection) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+            return _ordered(conn, query)
+
+        return self._read(work)
+
     def count_matching_runs(self, query: RunQuery) -> int:
         def work(conn: Connection) -> int:
             if _top_level_of_experiment(query):
                 return _count_top_level(conn, str(query.experiment_id))
             counted = _listing(conn, query, select(func.count()).select_from(runs))
             return int(conn.execute(counted.order_by(None)).scalar_one())
+
+        return self._read(work)
+
+    def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
+        def work(conn: Connection) -> dict[str, int]:
+            found: dict[str, int] = {}
+            for chunk in chunks(list(run_ids)):
+                query = (
+                    select(runs.c.parent_run_id, func.count())
+                    .where(runs.c.parent_run_id.in_(chunk))
+                    .group_by(runs.c.parent_run_id)
+                )
+                found.update((str(parent), int(number)) for parent, number in conn.execute(query))
+            return found
 
         return self._read(work)
 
