@@ -6,7 +6,7 @@ with the same error messages as the embedded SDK.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,6 +136,7 @@ class LastValuesRequest(_Body):
 
     run_ids: list[str] = Field(min_length=1, max_length=10_000)
     names: list[str] | None = None
+    value: Literal["last", "min", "max"] = "last"  # min/max: the extremes of numeric values
 
 
 class RunIdsRequest(_Body):

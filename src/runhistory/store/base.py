@@ -209,9 +209,11 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def get_last_metric_values(
-        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None, value: str = "last"
     ) -> dict[str, dict[str, Any]]:
-        """``{run_id: {name: last value}}`` for scalar and list metrics of many runs."""
+        """``{run_id: {name: last value}}`` for scalar and list metrics of many runs; with
+        ``value`` ``min`` or ``max``, the smallest or largest numeric value logged instead
+        (metrics without a numeric value are left out)."""
 
     # ---- files -------------------------------------------------------------------------
     @abc.abstractmethod

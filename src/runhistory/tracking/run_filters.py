@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from runhistory.errors import ValidationError
 from runhistory.tracking.entities import RunCondition, RunOrder
 
-_TERM = re.compile(r"^(property|tag|metric):([^<>=!]+)(<=|>=|!=|<|>|=)(.+)$", re.DOTALL)
+_TERM = re.compile(r"^(property|tag|metric|min|max):([^<>=!]+)(<=|>=|!=|<|>|=)(.+)$", re.DOTALL)
 # A number that PostgreSQL casts without overflow (30 digits at most, a 2-digit exponent).
 NUMBER = re.compile(
     r"^\s*[-+]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][-+]?[0-9]{1,2})?\s*$"
@@ -23,6 +23,8 @@ BUILT_IN_ORDERS = ("created", "number", "name", "status", "start", "duration")
 MAX_TERMS = 50
 MAX_TEXT = 1000
 DEFAULT_ORDER = RunOrder("created", desc=True)
+# property and tag values; a metric's last value, or its smallest or largest value
+KINDS = ("property", "tag", "metric", "min", "max")
 
 
 def parse_where(terms: Sequence[str] | None) -> tuple[RunCondition, ...]:
@@ -43,7 +45,8 @@ def parse_where(terms: Sequence[str] | None) -> tuple[RunCondition, ...]:
         if match is None:
             raise ValidationError(
                 f"cannot read the filter {term!r}: write property:<key><op><value>, "
-                "tag:<key><op><value> or metric:<name><op><value> (op: < <= > >= = !=)",
+                "tag:<key><op><value>, metric:<name><op><value> (its last value), "
+                "min:<name><op><number> or max:<name><op><number> (op: < <= > >= = !=)",
                 parameter="where",
             )
         kind, key, op, value = match.groups()
@@ -77,10 +80,11 @@ def parse_sort(sort: str | None) -> RunOrder | None:
     desc = sort.startswith("-")
     column = sort[1:] if desc else sort
     kind, _, key = column.partition(":")
-    if column not in BUILT_IN_ORDERS and not (kind in ("property", "tag", "metric") and key):
+    if column not in BUILT_IN_ORDERS and not (kind in KINDS and key):
         raise ValidationError(
             f"cannot sort runs by {sort!r}: use {', '.join(BUILT_IN_ORDERS)}, property:<key>, "
-            "tag:<key> or metric:<name>, with a leading - for descending",
+            "tag:<key>, metric:<name>, min:<name> or max:<name>, with a leading - for "
+            "descending",
             parameter="sort",
         )
     return RunOrder(column, desc)

@@ -11,7 +11,14 @@ import pytest
 from runhistory.artifacts import open_artifact_store
 from runhistory.errors import ValidationError
 from runhistory.store.sql import SqlTrackingStore
-from runhistory.tracking.entities import VTYPE_FLOAT, VTYPE_NAN, VTYPE_STR, MetricWrite
+from runhistory.tracking.entities import (
+    VTYPE_FLOAT,
+    VTYPE_NAN,
+    VTYPE_STR,
+    MetricWrite,
+    RunCreate,
+    WriteBatch,
+)
 from runhistory.tracking.service import TrackingService
 from support import writes
 
@@ -179,3 +186,33 @@ def test_child_counts(service: TrackingService, store: SqlTrackingStore) -> None
             parent_run_id=parent.run_id,
         )  # fmt: skip
     assert service.count_children([parent.run_id, "run-00"]) == {parent.run_id: 3}
+
+
+def test_metric_extremes_are_kept_by_the_write_path(
+    service: TrackingService, store: SqlTrackingStore
+) -> None:
+    def points(*values: float | None) -> MetricWrite:
+        return MetricWrite("acc", "scalar", [
+            (None, VTYPE_NAN if v is None else VTYPE_FLOAT, v, None, 1.0) for v in values
+        ])  # fmt: skip
+
+    writes.log_metrics(store, "run-00", [points(0.3)])  # one point: kept in the row
+    writes.log_metrics(store, "run-00", [points(0.2, None, 0.9)])  # then chunks
+    writes.log_metrics(store, "run-00", [points(0.5)])
+    writes.log_metrics(store, "run-01", [points(None)])  # no numeric value
+    writes.log_metrics(store, "run-02", [points(0.1, 0.4)])
+    batch = WriteBatch(
+        creates=[RunCreate("run-new", service.experiment_id, "Completed", 5000.0)],  # type: ignore[attr-defined]
+        metrics={"run-new": [points(0.7, 0.05)]},
+    )  # a new run's metrics are written with it
+    store.write_changes(batch)
+    ids = ["run-00", "run-01", "run-02", "run-new"]
+    assert store.get_last_metric_values(ids, ["acc"], value="min") == {
+        "run-00": {"acc": 0.2}, "run-01": {}, "run-02": {"acc": 0.1}, "run-new": {"acc": 0.05},
+    }  # fmt: skip
+    assert store.get_last_metric_values(ids, ["acc"], value="max") == {
+        "run-00": {"acc": 0.9}, "run-01": {}, "run-02": {"acc": 0.4}, "run-new": {"acc": 0.7},
+    }  # fmt: skip
+    by_max = listed(service, sort="-max:acc")
+    assert by_max[:4] == [1, 24, 3, 23]  # 0.9, 0.7, 0.4, then runs without a value (newest)
+    assert sorted(listed(service, where=["min:acc<0.15"])) == [3, 24]

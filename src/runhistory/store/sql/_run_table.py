@@ -42,7 +42,7 @@ from runhistory.tracking.entities import (
     RunCondition,
     RunOrder,
 )
-from runhistory.tracking.run_filters import BUILT_IN_ORDERS, NUMBER
+from runhistory.tracking.run_filters import BUILT_IN_ORDERS, KINDS, NUMBER
 
 # A number PostgreSQL can cast without overflow (at most 30 digits, a two-digit exponent).
 _PG_NUMBER = NUMBER.pattern
@@ -113,16 +113,26 @@ def condition(conn: Connection, found: RunCondition) -> ColumnElement[bool]:
     """The SQL of one comparison (see :class:`~runhistory.tracking.entities.RunCondition`)."""
     if found.op not in OPERATORS:
         raise ValidationError(f"unknown comparison {found.op!r}: use one of {OPERATORS}")
-    if found.kind == "metric":
+    if found.kind in ("metric", "min", "max"):
         metric = metrics.alias("filter_metric")
-        number = case((metric.c.last_vtype.in_(_NUMERIC_VTYPES), metric.c.last_value))
-        text = case((metric.c.last_vtype == VTYPE_STR, metric.c.last_text))
+        number, text = _metric_value(metric, found.kind)
         return exists().where(
             metric.c.run_id == runs.c.id, metric.c.name == found.key,
             _compare(number, text, found.op, found.value),
         )  # fmt: skip
     value = _document_value(conn, _document(found.kind), found.key)
     return _compare(_numeric(conn, value), value, found.op, found.value)
+
+
+def _metric_value(metric: Any, kind: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """A metric's number and text: its last value (``metric``), or its smallest or largest
+    numeric value (``min``, ``max``; no text)."""
+    if kind == "min":
+        return metric.c.min_value, null()
+    if kind == "max":
+        return metric.c.max_value, null()
+    number = case((metric.c.last_vtype.in_(_NUMERIC_VTYPES), metric.c.last_value))
+    return number, case((metric.c.last_vtype == VTYPE_STR, metric.c.last_text))
 
 
 def _like(text: str) -> str:
@@ -156,7 +166,7 @@ def check_order(order: RunOrder) -> None:
     """Refuse an order the listing cannot sort by."""
     column = order.column
     kind, _, key = column.partition(":")
-    if column in BUILT_IN_ORDERS or (kind in ("property", "tag", "metric") and key):
+    if column in BUILT_IN_ORDERS or (kind in KINDS and key):
         return
     raise ValidationError(
         f"cannot sort runs by {column!r}: use one of {', '.join(BUILT_IN_ORDERS)}, "
@@ -195,11 +205,10 @@ def order_keys(conn: Connection, order: RunOrder) -> tuple[list[Key], Join | Non
         rank = case((took.is_(None), 1), else_=0)
         return [(rank, False), (func.coalesce(took, 0.0), desc), number_key], None
     kind, _, key = column.partition(":")
-    if kind == "metric":
+    if kind in ("metric", "min", "max"):
         metric = metrics.alias(METRIC_ALIAS)
         joined = (metric, and_(metric.c.run_id == runs.c.id, metric.c.name == key))
-        number = case((metric.c.last_vtype.in_(_NUMERIC_VTYPES), metric.c.last_value))
-        text = case((metric.c.last_vtype == VTYPE_STR, metric.c.last_text))
+        number, text = _metric_value(metric, kind)
         rank = case((number.is_not(None), 0), (text.is_not(None), 1), else_=2)
         return [*_ranked(rank, number, text, desc), number_key], joined
     value = _document_value(conn, _document(kind), key)

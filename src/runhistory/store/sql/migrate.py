@@ -27,8 +27,8 @@ from runhistory.errors import SchemaVersionError
 from runhistory.store.sql.engine import run_transaction
 
 # Keep in step with migrations/versions: the newest revision id, and every id ever released.
-HEAD_REVISION = "0007"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0007"})
+HEAD_REVISION = "0008"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"})
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary 64-bit key of the PostgreSQL advisory lock serialising migrations.
 _PG_LOCK_KEY = 0x72756E686973746F  # "runhisto"

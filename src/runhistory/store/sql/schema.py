@@ -154,6 +154,10 @@ metrics = Table(
     Column("last_value", Double, nullable=True),
     Column("last_text", Text, nullable=True),
     Column("updated_time", Double, nullable=True),
+    # The smallest and largest numeric value logged (NULL: none yet), kept by the write path
+    # for the runs table's min/max columns (migration 0008).
+    Column("min_value", Double, nullable=True),
+    Column("max_value", Double, nullable=True),
     Index("ux_metrics_run_name", "run_id", "name", unique=True),
 )
 
