@@ -234,11 +234,12 @@ export const api = {
       "GET",
       `/runs/${enc(runId)}/metrics/history${query({ name })}`,
     ).then((found) => ({ ...found, values: revive(found.values) as unknown[] })),
-  last: async (runIds: string[], names?: string[]) =>
+  last: async (runIds: string[], names?: string[], value?: "min" | "max") =>
     revive(
       await request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
         run_ids: runIds,
         ...(names ? { names } : {}),
+        ...(value ? { value } : {}),
       }),
     ) as Record<string, Record<string, unknown>>,
   files: (runId: string, prefix?: string) =>
@@ -258,7 +259,37 @@ export const api = {
     }
     return { text: decoder.decode(buffer), bytes: buffer.byteLength };
   },
+  /** One keyset page of a run listing (the runs table: filters, ``sort``, ``page_token``). */
+  runsPage: (params: ListingParams) => request<RunsPage>("GET", "/runs" + query(params)),
+  /** How many runs a listing with these filters has (one counting query). */
+  countRuns: async (params: ListingParams) =>
+    (await request<{ count: number }>("GET", "/counts/runs" + query(params))).count,
+  /** The distinct tag and property keys and metric names of an experiment's runs. */
+  experimentSummary: (experimentId: string) =>
+    request<ExperimentSummary>("GET", `/experiments/${enc(experimentId)}/summary`),
 };
+
+export type ListingParams = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface RunsPage {
+  items: Run[];
+  next_page_token: string | null;
+  /** Direct children of the page's runs that have any (with ``with_child_counts``). */
+  child_counts?: Record<string, number>;
+}
+
+export interface KeyCount {
+  key: string;
+  runs: number;
+}
+
+export interface ExperimentSummary {
+  experiment_id: string;
+  runs: number;
+  tags: KeyCount[];
+  properties: KeyCount[];
+  metrics: KeyCount[];
+}
 
 const decoder = new TextDecoder();
 

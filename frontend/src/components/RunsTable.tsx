@@ -27,6 +27,9 @@ export interface Columns {
   propKeys?: string[];
   /** Tags shown as columns of their own (sortable: ``tag:<key>``). */
   tagKeys?: string[];
+  /** Metrics shown by their smallest / largest value (``min:<name>``, ``max:<name>``). */
+  minMetrics?: string[];
+  maxMetrics?: string[];
 }
 
 interface Props {
@@ -46,6 +49,10 @@ interface Props {
   initialTop?: number;
   /** Called (debounced) with the scroll position after the user scrolls. */
   onScrolled?: (top: number) => void;
+  /** Rows after ``rows`` that are not loaded yet (drawn as placeholders of one row height). */
+  placeholders?: number;
+  /** Called with the range of row indexes on screen (to load the rows it needs). */
+  onRange?: (first: number, last: number) => void;
 }
 
 const studioHref = (run: Run) => href.run(run.experiment_id, run.run_id);
@@ -54,7 +61,8 @@ const DEFAULT_ROW_HEIGHT = 36;
 const OVERSCAN = 12;
 
 export function RunsTable(props: Props) {
-  const { rows, columns, sort, onSort, initialTop, onScrolled } = props;
+  const { rows, columns, sort, onSort, initialTop, onScrolled, placeholders = 0, onRange } = props;
+  const count = rows.length + placeholders;
   const scroller = useRef<HTMLDivElement>(null);
   const body = useRef<HTMLTableSectionElement>(null);
   const [rowHeight, setRowHeight] = useState(DEFAULT_ROW_HEIGHT);
@@ -93,13 +101,13 @@ export function RunsTable(props: Props) {
   const restored = useRef(false);
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (restored.current || !element || !rows.length) return;
+    if (restored.current || !element || !rows.length || element.scrollHeight < (initialTop ?? 0)) return;
     restored.current = true;
     if (initialTop) {
       element.scrollTop = initialTop;
       setView({ top: element.scrollTop, height: element.clientHeight });
     }
-  }, [rows.length]);
+  }, [rows.length, placeholders]);
 
   const marked = useRef(false);
   useEffect(() => {
@@ -109,11 +117,14 @@ export function RunsTable(props: Props) {
   }, [rows.length]);
 
   const first = Math.max(0, Math.floor(view.top / rowHeight) - OVERSCAN);
-  const last_ = Math.min(rows.length, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
+  const last_ = Math.min(count, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
+  useEffect(() => {
+    onRange?.(first, last_);
+  }, [first, last_, onRange]);
   const propKeys = columns.propKeys ?? [];
   const tagKeys = columns.tagKeys ?? [];
   const width = 5 + Number(columns.duration) + Number(columns.start) + Number(columns.tags) + Number(columns.properties)
-    + columns.metrics.length + propKeys.length + tagKeys.length;
+    + columns.metrics.length + propKeys.length + tagKeys.length + (columns.minMetrics ?? []).length + (columns.maxMetrics ?? []).length;
 
   const header = (column: string, label: string, title?: string) => (
     <th key={column} aria-sort={sort.column === column ? (sort.desc ? "descending" : "ascending") : "none"} title={title} data-column={column}>
@@ -126,7 +137,7 @@ export function RunsTable(props: Props) {
   return (
     <>
       <div class="runs-scroll" ref={scroller} tabIndex={-1}>
-        <table class="data runs" id="runs" aria-rowcount={rows.length}>
+        <table class="data runs" id="runs" aria-rowcount={count}>
           <thead>
             <tr>
               <th><span class="sr-only">select</span></th>
@@ -141,30 +152,36 @@ export function RunsTable(props: Props) {
               {propKeys.map((key) => header(`prop:${key}`, key, `property ${key}`))}
               {tagKeys.map((key) => header(`tag:${key}`, `tag ${key}`, `tag ${key}`))}
               {columns.metrics.map((name) => header(`metric:${name}`, name, `last value of ${name}`))}
+              {(columns.minMetrics ?? []).map((name) => header(`min:${name}`, `${name} (min)`, `smallest value of ${name}`))}
+              {(columns.maxMetrics ?? []).map((name) => header(`max:${name}`, `${name} (max)`, `largest value of ${name}`))}
             </tr>
           </thead>
           <tbody ref={body}>
             {first > 0 && <tr class="spacer" style={{ height: `${first * rowHeight}px` }}><td colSpan={width} /></tr>}
-            {rows.slice(first, last_).map((row) => (
-              <RunRow key={row.run.run_id} row={row} {...props} />
+            {rows.slice(first, last_).map((row, i) => (
+              <RunRow key={row.run.run_id} row={row} index={first + i} {...props} />
             ))}
-            {last_ < rows.length && <tr class="spacer" style={{ height: `${(rows.length - last_) * rowHeight}px` }}><td colSpan={width} /></tr>}
+            {Array.from({ length: Math.max(0, last_ - Math.max(first, rows.length)) }, (_, i) => {
+              const index = Math.max(first, rows.length) + i;
+              return <tr key={`loading-${index}`} class="placeholder" data-index={index} style={{ height: `${rowHeight}px` }}><td colSpan={width} class="muted small">loading…</td></tr>;
+            })}
+            {last_ < count && <tr class="spacer" style={{ height: `${(count - last_) * rowHeight}px` }}><td colSpan={width} /></tr>}
           </tbody>
         </table>
-        {!rows.length && <p class="muted">No runs match.</p>}
+        {!count && <p class="muted">No runs match.</p>}
       </div>
-      <span class="sr-only" aria-live="polite">{rows.length} runs</span>
+      <span class="sr-only" aria-live="polite">{count} runs</span>
     </>
   );
 }
 
-function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = studioHref, linkTarget }: Props & { row: Row }) {
+function RunRow({ row, index, columns, last, selected, onSelect, onToggle, runHref = studioHref, linkTarget }: Props & { row: Row; index: number }) {
   const { run } = row;
   const link = runHref(run);
   const values = last[run.run_id] ?? {};
   const color = runColor(run);
   return (
-    <tr data-run={run.run_id} data-number={run.number}>
+    <tr data-run={run.run_id} data-number={run.number} data-index={index} aria-rowindex={index + 2}>
       <td>
         <input type="checkbox" aria-label={`select run ${run.number}`} checked={selected.has(run.run_id)} onChange={(e) => onSelect(run.run_id, e.currentTarget.checked)} />
       </td>
@@ -188,6 +205,8 @@ function RunRow({ row, columns, last, selected, onSelect, onToggle, runHref = st
       {(columns.propKeys ?? []).map((key) => <td key={`p:${key}`} class="clip" data-prop={key}>{run.properties[key] ?? ""}</td>)}
       {(columns.tagKeys ?? []).map((key) => <td key={`t:${key}`} class="clip" data-tag={key}>{key in run.tags ? (run.tags[key] ?? "✓") : ""}</td>)}
       {columns.metrics.map((name) => <td key={name} class="num" data-metric={name}>{formatValue(values[name])}</td>)}
+      {(columns.minMetrics ?? []).map((name) => <td key={`min:${name}`} class="num" data-min={name}>{formatValue(values[`min:${name}`])}</td>)}
+      {(columns.maxMetrics ?? []).map((name) => <td key={`max:${name}`} class="num" data-max={name}>{formatValue(values[`max:${name}`])}</td>)}
     </tr>
   );
 }

@@ -1,40 +1,29 @@
 // The runs table of an experiment: live statuses, filters, sorting, chosen columns, compare.
 // Its whole view (filter, sort, selection, open parents, columns, scroll) lives in the URL.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { api, type Run } from "../api";
 import { Chips, ErrorNote, Loading } from "../components/common";
 import { ExperimentCharts } from "./ExperimentCharts";
 import { type Columns, type Row, RunsTable } from "../components/RunsTable";
 import { useLoad, useStored } from "../lib/hooks";
-import { type LastValues, readFilter, type SortKey, sortRuns } from "../lib/runFilter";
-import { useRuns } from "../lib/runsData";
+import { serverFilter, serverSort, type SortKey } from "../lib/runFilter";
+import { useRunPages } from "../lib/runsData";
 import { readViewState, replaceViewState, type ViewState } from "../lib/viewState";
 import { href } from "../router";
 
 const DEFAULT_COLUMNS: Columns = { duration: true, start: true, tags: true, properties: false, metrics: [] };
 
-/** Rows in display order: top-level runs sorted, each followed by its children when expanded. */
-export function buildRows(runs: Run[], last: LastValues, sort: SortKey, expanded: Set<string>, flat: boolean): Row[] {
-  const sorted = sortRuns(runs, sort, last);
-  if (flat) return sorted.map((run) => ({ run, depth: 0, children: 0, expanded: false }));
-  const ids = new Set(runs.map((run) => run.run_id));
-  const children = new Map<string, Run[]>();
-  const roots: Run[] = [];
-  for (const run of sorted) {
-    if (run.parent_run_id && ids.has(run.parent_run_id)) {
-      const list = children.get(run.parent_run_id) ?? [];
-      list.push(run);
-      children.set(run.parent_run_id, list);
-    } else roots.push(run);
-  }
+/** Rows in display order: the loaded runs (already sorted by the server), each followed by
+ *  its children when expanded and loaded. */
+export function buildRows(runs: Run[], childCounts: Record<string, number>, children: Record<string, Run[]>, expanded: Set<string>): Row[] {
   const rows: Row[] = [];
   const visit = (run: Run, depth: number) => {
-    const kids = children.get(run.run_id) ?? [];
+    const kids = children[run.run_id];
     const open = expanded.has(run.run_id);
-    rows.push({ run, depth, children: kids.length, expanded: open });
-    if (open) for (const kid of kids) visit(kid, depth + 1);
+    rows.push({ run, depth, children: childCounts[run.run_id] ?? kids?.length ?? 0, expanded: open });
+    if (open && kids && depth < 20) for (const kid of kids) visit(kid, depth + 1);
   };
-  for (const run of roots) visit(run, 0);
+  for (const run of runs) visit(run, 0);
   return rows;
 }
 
@@ -46,6 +35,8 @@ export function columnsToList(columns: Columns): string[] {
     ...columns.metrics.map((name) => `metric:${name}`),
     ...(columns.propKeys ?? []).map((key) => `prop:${key}`),
     ...(columns.tagKeys ?? []).map((key) => `tag:${key}`),
+    ...(columns.minMetrics ?? []).map((key) => `min:${key}`),
+    ...(columns.maxMetrics ?? []).map((key) => `max:${key}`),
   ];
 }
 
@@ -54,6 +45,7 @@ export function columnsFromList(list: string[]): Columns {
   return {
     duration: list.includes("duration"), start: list.includes("start"), tags: list.includes("tags"),
     properties: list.includes("properties"), metrics: after("metric:"), propKeys: after("prop:"), tagKeys: after("tag:"),
+    minMetrics: after("min:"), maxMetrics: after("max:"),
   };
 }
 
@@ -61,7 +53,6 @@ const STATUSES = ["Running", "Completed", "Failed", "Canceled", "NotStarted", "Q
 
 export function RunsPage({ experimentId, params }: { experimentId: string; params: URLSearchParams }) {
   const experiment = useLoad(() => api.experiment(experimentId), [experimentId]);
-  const { runs, last, error } = useRuns(experimentId);
   const [initial] = useState(() => readViewState(params));
   const [filter, setFilter] = useState(initial.filter);
   const [status, setStatus] = useState(initial.status);
@@ -86,28 +77,49 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
     replaceViewState(href.runs(experimentId), state);
   }, [experimentId, filter, status, sort, selected, expanded, urlColumns, top, charts]);
 
-  const metricNames = useMemo(() => {
+  // The listing follows the filter box a moment after typing stops (not at every key).
+  const [typed, setTyped] = useState(filter);
+  useEffect(() => {
+    const timer = setTimeout(() => setTyped(filter), 250);
+    return () => clearTimeout(timer);
+  }, [filter]);
+  const filterText = `${typed} ${status ? `status:${status}` : ""}`.trim();
+  const parsed = useMemo(() => serverFilter(filterText), [filterText]);
+  const errors = useMemo(() => serverFilter(filter).errors, [filter]);
+  const flat = Object.keys(parsed.filter).length > 0;
+  const extremes = useMemo(() => ({ min: columns.minMetrics ?? [], max: columns.maxMetrics ?? [] }), [JSON.stringify([columns.minMetrics, columns.maxMetrics])]);
+  const pages = useRunPages(experimentId, parsed.filter, serverSort(sort), flat, extremes);
+  // Columns come from the experiment's summary (keys and names with counts), read again when
+  // the number of runs changes.
+  const summary = useLoad(() => api.experimentSummary(experimentId), [experimentId, pages.total]);
+  const metricNames = useMemo(() => (summary.data?.metrics ?? []).map((m) => m.key), [summary.data]);
+  const propertyKeys = useMemo(() => (summary.data?.properties ?? []).map((m) => m.key), [summary.data]);
+  const tagKeys = useMemo(() => (summary.data?.tags ?? []).map((m) => m.key), [summary.data]);
+  // By default, the first four metrics that have a last value (numbers, not images or tables).
+  const valued = useMemo(() => {
     const names = new Set<string>();
-    for (const values of Object.values(last)) for (const name of Object.keys(values)) names.add(name);
-    return [...names].sort();
-  }, [last]);
-  const keysOf = (pick: (run: Run) => Record<string, unknown>) => {
-    const keys = new Set<string>();
-    for (const run of runs ?? []) for (const key of Object.keys(pick(run))) keys.add(key);
-    return [...keys].sort();
-  };
-  const propertyKeys = useMemo(() => keysOf((run) => run.properties), [runs]);
-  const tagKeys = useMemo(() => keysOf((run) => run.tags), [runs]);
-  const shownMetrics = columns.metrics.length || !metricNames.length ? columns.metrics : metricNames.slice(0, 4);
+    for (const values of Object.values(pages.last)) for (const name of Object.keys(values)) names.add(name);
+    return names;
+  }, [pages.last]);
+  const shownMetrics = columns.metrics.length || !metricNames.length ? columns.metrics : metricNames.filter((m) => valued.has(m)).slice(0, 4);
   const shownColumns = { ...columns, metrics: shownMetrics.filter((m) => metricNames.includes(m)) };
 
-  const filterText = `${filter} ${status ? `status:${status}` : ""}`.trim();
-  const parsed = useMemo(() => readFilter(filterText), [filterText]);
-  const [rows, matched] = useMemo(() => {
-    if (!runs) return [[], 0];
-    const matching = filterText ? runs.filter((run) => parsed.test(run, last)) : runs;
-    return [buildRows(matching, last, sort, expanded, filterText !== ""), matching.length];
-  }, [runs, last, parsed, sort, expanded]);
+  const error = pages.error;
+  useEffect(() => {
+    for (const id of expanded) if (!pages.children[id] && pages.childCounts[id]) pages.loadChildren(id);
+  }, [expanded, pages.childCounts]);
+  const rows = useMemo(
+    () => buildRows(pages.runs, pages.childCounts, pages.children, flat ? new Set() : expanded),
+    [pages.runs, pages.childCounts, pages.children, expanded, flat],
+  );
+  const placeholders = Math.max(0, (pages.total ?? pages.runs.length) - pages.runs.length);
+  const ensure = pages.ensure;
+  const onRange = useCallback((_first: number, last: number) => {
+    // Row indexes count open children too: ask for enough top-level runs to cover them.
+    ensure(last);
+  }, [ensure]);
+  const matched = pages.total;
+  const everything = summary.data?.runs;
 
   const toggle = (set: Set<string>, id: string, on: boolean) => {
     const next = new Set(set);
@@ -122,7 +134,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
       <h1>{name} {experiment.data && <Chips values={experiment.data.tags} />}</h1>
       <div class="toolbar">
         <input
-          type="search" class="wide" value={filter} aria-label="filter runs" aria-invalid={parsed.errors.length > 0}
+          type="search" class="wide" value={filter} aria-label="filter runs" aria-invalid={errors.length > 0}
           aria-describedby="filter-errors"
           placeholder="Filter: text, status:Running, tag:key=value, prop:lr<0.1, accuracy>0.9"
           onInput={(e) => setFilter(e.currentTarget.value)}
@@ -138,16 +150,17 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
           Compare {selected.size ? `(${selected.size})` : ""}
         </a>
         <label><input type="checkbox" checked={charts} onChange={(e) => setCharts(e.currentTarget.checked)} /> charts</label>
-        <span class="muted small" id="run-count">{runs ? `${matched} of ${runs.length} runs` : ""}</span>
+        <span class="muted small" id="run-count">{matched !== undefined && everything !== undefined ? `${flat ? matched : everything} of ${everything} runs` : ""}</span>
       </div>
       <div id="filter-errors">
-        {parsed.errors.map((message) => <p key={message} class="error small filter-error" role="alert">{message} (this term is left out)</p>)}
+        {errors.map((message) => <p key={message} class="error small filter-error" role="alert">{message} (this term is left out)</p>)}
       </div>
-      {(error || experiment.error) && <ErrorNote error={(error ?? experiment.error)!} />}
-      {charts && runs && <ExperimentCharts runs={rows.filter((row) => row.depth === 0).map((row) => row.run)} />}
-      {!runs && !error ? <Loading what="runs" /> : (
+      {(error || experiment.error || summary.error) && <ErrorNote error={(error ?? experiment.error ?? summary.error)!} />}
+      {charts && pages.runs.length > 0 && <ExperimentCharts runs={rows.filter((row) => row.depth === 0).map((row) => row.run)} />}
+      {pages.total === undefined && !pages.runs.length && !error ? <Loading what="runs" /> : (
         <RunsTable
-          rows={rows} columns={shownColumns} last={last} sort={sort} onSort={setSort}
+          rows={rows} columns={shownColumns} last={pages.last} sort={sort} onSort={setSort}
+          placeholders={placeholders} onRange={onRange}
           selected={selected} onSelect={(id, on) => setSelected(toggle(selected, id, on))}
           onToggle={(id) => setExpanded(toggle(expanded, id, !expanded.has(id)))}
           initialTop={initial.top} onScrolled={setTop}
@@ -202,6 +215,8 @@ function ColumnChooser({ columns, shown, metricNames, propertyKeys, tagKeys, onC
         {group("metrics (last value)", metricNames, shown, (metrics) => onChange({ ...columns, metrics }), "metric")}
         {group("properties", propertyKeys, columns.propKeys ?? [], (propKeys) => onChange({ ...columns, propKeys }), "property")}
         {group("tags", tagKeys, columns.tagKeys ?? [], (next) => onChange({ ...columns, tagKeys: next }), "tag")}
+        {group("metrics (smallest value)", metricNames, columns.minMetrics ?? [], (next) => onChange({ ...columns, minMetrics: next }), "min")}
+        {group("metrics (largest value)", metricNames, columns.maxMetrics ?? [], (next) => onChange({ ...columns, maxMetrics: next }), "max")}
       </div>
     </details>
   );
