@@ -126,6 +126,42 @@ export function RunsTable(props: Props) {
   const width = 5 + Number(columns.duration) + Number(columns.start) + Number(columns.tags) + Number(columns.properties)
     + columns.metrics.length + propKeys.length + tagKeys.length + (columns.minMetrics ?? []).length + (columns.maxMetrics ?? []).length;
 
+  // Keyboard: arrows, Page Up/Down, Home/End move the active row; Enter opens its run, Space
+  // selects it, Right/Left open and close its children.
+  const [active, setActive] = useState(-1);
+  const head = () => scroller.current?.querySelector("thead")?.getBoundingClientRect().height ?? 0;
+  const reveal = (index: number) => {
+    const element = scroller.current;
+    if (!element) return;
+    const top = index * rowHeight;
+    const room = element.clientHeight - head();
+    if (top < element.scrollTop) element.scrollTop = top;
+    else if (top + rowHeight > element.scrollTop + room) element.scrollTop = top + rowHeight - room;
+  };
+  const onKey = (event: KeyboardEvent) => {
+    if (!count || (event.target as HTMLElement).tagName !== "TABLE") return;
+    const screen = Math.max(1, Math.floor((view.height - head()) / rowHeight) - 1);
+    const moves: Record<string, number> = {
+      ArrowDown: active + 1, ArrowUp: active - 1, PageDown: active + screen, PageUp: active - screen,
+      Home: 0, End: count - 1,
+    };
+    const row = rows[active];
+    if (event.key in moves) {
+      const next = Math.max(0, Math.min(count - 1, moves[event.key]));
+      setActive(next);
+      reveal(next);
+    } else if (event.key === "Enter" && row) {
+      const link = (props.runHref ?? studioHref)(row.run);
+      if (link && props.linkTarget) window.open(link, props.linkTarget);
+      else if (link) location.href = link;
+    } else if (event.key === " " && row) {
+      props.onSelect(row.run.run_id, !props.selected.has(row.run.run_id));
+    } else if ((event.key === "ArrowRight" || event.key === "ArrowLeft") && row && row.children > 0) {
+      if (row.expanded !== (event.key === "ArrowRight")) props.onToggle(row.run.run_id);
+    } else return;
+    event.preventDefault();
+  };
+
   const header = (column: string, label: string, title?: string) => (
     <th key={column} aria-sort={sort.column === column ? (sort.desc ? "descending" : "ascending") : "none"} title={title} data-column={column}>
       <button class="sort" onClick={() => onSort({ column, desc: sort.column === column ? !sort.desc : true })}>
@@ -137,7 +173,10 @@ export function RunsTable(props: Props) {
   return (
     <>
       <div class="runs-scroll" ref={scroller} tabIndex={-1}>
-        <table class="data runs" id="runs" aria-rowcount={count}>
+        <table
+          class="data runs" id="runs" role="grid" aria-label="runs" aria-rowcount={count} tabIndex={0} onKeyDown={onKey}
+          aria-activedescendant={active >= 0 && active < count ? `runs-row-${active}` : undefined}
+        >
           <thead>
             <tr>
               <th><span class="sr-only">select</span></th>
@@ -159,11 +198,11 @@ export function RunsTable(props: Props) {
           <tbody ref={body}>
             {first > 0 && <tr class="spacer" style={{ height: `${first * rowHeight}px` }}><td colSpan={width} /></tr>}
             {rows.slice(first, last_).map((row, i) => (
-              <RunRow key={row.run.run_id} row={row} index={first + i} {...props} />
+              <RunRow key={row.run.run_id} row={row} index={first + i} active={first + i === active} {...props} />
             ))}
             {Array.from({ length: Math.max(0, last_ - Math.max(first, rows.length)) }, (_, i) => {
               const index = Math.max(first, rows.length) + i;
-              return <tr key={`loading-${index}`} class="placeholder" data-index={index} style={{ height: `${rowHeight}px` }}><td colSpan={width} class="muted small">loading…</td></tr>;
+              return <tr key={`loading-${index}`} id={`runs-row-${index}`} class={`placeholder${index === active ? " active" : ""}`} data-index={index} style={{ height: `${rowHeight}px` }}><td colSpan={width} class="muted small">loading…</td></tr>;
             })}
             {last_ < count && <tr class="spacer" style={{ height: `${(count - last_) * rowHeight}px` }}><td colSpan={width} /></tr>}
           </tbody>
@@ -175,13 +214,13 @@ export function RunsTable(props: Props) {
   );
 }
 
-function RunRow({ row, index, columns, last, selected, onSelect, onToggle, runHref = studioHref, linkTarget }: Props & { row: Row; index: number }) {
+function RunRow({ row, index, active, columns, last, selected, onSelect, onToggle, runHref = studioHref, linkTarget }: Props & { row: Row; index: number; active: boolean }) {
   const { run } = row;
   const link = runHref(run);
   const values = last[run.run_id] ?? {};
   const color = runColor(run);
   return (
-    <tr data-run={run.run_id} data-number={run.number} data-index={index} aria-rowindex={index + 2}>
+    <tr data-run={run.run_id} data-number={run.number} data-index={index} aria-rowindex={index + 2} id={`runs-row-${index}`} class={active ? "active" : undefined} aria-selected={active}>
       <td>
         <input type="checkbox" aria-label={`select run ${run.number}`} checked={selected.has(run.run_id)} onChange={(e) => onSelect(run.run_id, e.currentTarget.checked)} />
       </td>

@@ -1,0 +1,66 @@
+"""The runs table's keyboard navigation and its metric min/max columns (sorted by the server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from helpers import Studio, open_page, run_rows, wait_rows
+
+
+def test_keyboard_moves_through_the_rows_and_enter_opens_a_run(page: Any, studio: Studio) -> None:
+    open_page(page, f"#/experiments/{studio.demo.experiment_id}")
+    page.wait_for_selector("#runs tbody tr[data-run]")
+    table = page.locator("#runs")
+    table.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    assert table.get_attribute("aria-activedescendant") == "runs-row-2"
+    third = page.locator("#runs tr#runs-row-2")
+    assert third.get_attribute("aria-selected") == "true"
+    page.keyboard.press("End")
+    rows = run_rows(page)
+    assert table.get_attribute("aria-activedescendant") == f"runs-row-{len(rows) - 1}"
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press(" ")  # selects the active run
+    second = page.locator("#runs tr#runs-row-1")
+    run_id = second.get_attribute("data-run")
+    assert second.locator("input[type=checkbox]").is_checked()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => location.hash.includes('/runs/{run_id}')")
+    page.locator("h1").first.wait_for()
+
+
+def test_min_and_max_columns_show_and_sort_by_the_servers_extremes(
+    page: Any, studio: Studio
+) -> None:
+    experiment_id = studio.demo.experiment_id
+    runs = httpx.get(
+        f"{studio.url}/api/v1/runs", params={"experiment_id": experiment_id, "limit": 100}
+    ).json()["items"]
+    ids = [r["run_id"] for r in runs]
+    extremes = {
+        which: httpx.post(
+            f"{studio.url}/api/v1/metrics/last",
+            json={"run_ids": ids, "names": ["loss"], "value": which},
+        ).json()
+        for which in ("min", "max")
+    }
+    number = {r["run_id"]: str(r["number"]) for r in runs}
+    low = {number[i]: v["loss"] for i, v in extremes["min"].items() if "loss" in v}
+    high = {number[i]: v["loss"] for i, v in extremes["max"].items() if "loss" in v}
+    assert len(low) >= 5 and all(high[n] >= low[n] for n in low)
+
+    open_page(page, f"#/experiments/{experiment_id}?cols=metric:loss,min:loss,max:loss")
+    page.wait_for_selector('#runs td[data-min="loss"]:not(:empty)')
+    assert page.locator('th[data-column="min:loss"]').inner_text().startswith("loss (min)")
+    page.locator('th[data-column="min:loss"] button').click()  # highest minimum first
+    wanted = sorted(low, key=lambda n: (low[n], int(n)), reverse=True)
+    without = sorted((n for n in number.values() if n not in low), key=int, reverse=True)
+    wait_rows(page, wanted + without)
+    page.locator('th[data-column="max:loss"] button').click()
+    wait_rows(page, sorted(high, key=lambda n: (high[n], int(n)), reverse=True) + without)
+    assert "min:loss" in page.evaluate("decodeURIComponent(location.hash)")
+    page.get_by_label("filter runs").fill("min:loss<0.5")
+    wait_rows(page, [n for n in wanted if low[n] < 0.5], ordered=False)
