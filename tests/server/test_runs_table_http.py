@@ -84,3 +84,16 @@ def test_pages_are_gzipped(client: httpx.Client, tmp_path: Path) -> None:
     assert answer.status_code == 200
     assert answer.headers.get("content-encoding") == "gzip"
     assert len(answer.json()["items"]) == 12
+
+
+def test_saved_views_over_http(client: httpx.Client, tmp_path: Path) -> None:
+    experiment_id = _sweep(client, tmp_path)
+    views = f"/api/v1/experiments/{experiment_id}/views"
+    saved = client.put(f"{views}/by loss", json={"state": "sort=metric%3Aloss"})
+    assert saved.status_code == 200 and saved.json()["name"] == "by loss"
+    assert client.put(f"{views}/x", json={"state": "q" * 9000}).status_code == 400
+    assert client.put(f"{views}/x", json={"stat": "q"}).status_code == 400
+    listed = client.get(views).json()["items"]
+    assert [(v["name"], v["state"]) for v in listed] == [("by loss", "sort=metric%3Aloss")]
+    assert client.delete(f"{views}/by loss").status_code == 204
+    assert client.delete(f"{views}/by loss").status_code == 404

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runhistory.server.params import INT64_MAX, INT64_MIN
+from runhistory.tracking.entities import SavedView
 
 
 class _Body(BaseModel):
@@ -149,3 +150,15 @@ class RunsLookup(RunIdsRequest):
     """Several runs by id, with or without their definitions (``POST /runs/lookup``)."""
 
     with_definition: bool = False
+
+
+class ViewBody(_Body):
+    """A saved view's state: the studio's URL query of the runs table."""
+
+    state: str = Field(max_length=8000)
+
+
+class SavedViews(BaseModel):
+    """The saved views of an experiment."""
+
+    items: list[SavedView]

@@ -30,6 +30,7 @@ from runhistory.tracking.entities import (
     ModelInfo,
     RunInfo,
     RunQuery,
+    SavedView,
     WriteBatch,
     WriteOutcome,
 )
@@ -84,6 +85,18 @@ class TrackingStore(abc.ABC):
     def summarize_experiment(self, experiment_id: str) -> ExperimentSummary:
         """The number of runs of an experiment (children included) and the distinct tag and
         property keys and metric names of its runs, each with its number of runs."""
+
+    @abc.abstractmethod
+    def list_views(self, experiment_id: str) -> list[SavedView]:
+        """The saved views of an experiment's runs table, by name."""
+
+    @abc.abstractmethod
+    def save_view(self, experiment_id: str, name: str, state: str) -> SavedView:
+        """Create the named view of an experiment, or replace its state."""
+
+    @abc.abstractmethod
+    def delete_view(self, experiment_id: str, name: str) -> None:
+        """Delete a saved view (NotFoundError when the experiment has none of that name)."""
 
     @abc.abstractmethod
     def delete_experiment(self, experiment_id: str) -> None:

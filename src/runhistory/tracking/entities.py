@@ -308,6 +308,18 @@ class RunCursor:
 
 
 @dataclass(frozen=True)
+class SavedView:
+    """A named view of an experiment's runs table: ``state`` is the studio's URL query
+    (filter, sort, columns …)."""
+
+    experiment_id: str
+    name: str
+    state: str
+    created_time: float
+    updated_time: float
+
+
+@dataclass(frozen=True)
 class KeyCount:
     """A tag or property key, or a metric name, and how many runs have it."""
 

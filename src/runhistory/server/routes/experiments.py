@@ -10,8 +10,8 @@ from runhistory.server.answers import ExperimentPage
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
-from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
-from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
+from runhistory.server.schemas import ExperimentCreate, Reactivate, SavedViews, TagsPatch, ViewBody
+from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary, SavedView
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -76,6 +76,27 @@ def summarize(experiment_id: str, service: TrackingService = Service) -> Any:
     """The number of runs and the distinct tag keys, property keys and metric names of the
     experiment's runs, each with its number of runs."""
     return JsonResponse(service.summarize_experiment(experiment_id))
+
+
+@router.get("/{experiment_id}/views", response_model=SavedViews)
+def list_views(experiment_id: str, service: TrackingService = Service) -> Any:
+    """The saved views of the experiment's runs table (``state``: the studio's URL query)."""
+    return JsonResponse({"items": service.list_views(experiment_id)})
+
+
+@router.put("/{experiment_id}/views/{name}", response_model=SavedView)
+def save_view(
+    experiment_id: str, name: str, body: ViewBody, service: TrackingService = Service
+) -> Any:
+    """Save the view ``name`` (replacing one of that name)."""
+    return JsonResponse(service.save_view(experiment_id, name, body.state))
+
+
+@router.delete("/{experiment_id}/views/{name}", status_code=204)
+def delete_view(experiment_id: str, name: str, service: TrackingService = Service) -> Response:
+    """Delete a saved view."""
+    service.delete_view(experiment_id, name)
+    return Response(status_code=204)
 
 
 @router.post("/{experiment_id}/archive", response_model=ExperimentInfo)

@@ -1,5 +1,5 @@
 """The smallest and largest value of each metric, kept in its row (the runs table's min/max
-columns), filled in for the metrics already stored.
+columns), filled in for the metrics already stored; saved views of experiments' runs tables.
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +23,16 @@ _NUMERIC = "(0, 1, 2)"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "saved_views",
+        sa.Column(
+            "experiment_id", sa.String(32), sa.ForeignKey("experiments.id"), primary_key=True
+        ),
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("created_time", sa.Double, nullable=False),
+        sa.Column("updated_time", sa.Double, nullable=False),
+    )
     with op.batch_alter_table("metrics") as batch:
         batch.add_column(sa.Column("min_value", sa.Double, nullable=True))
         batch.add_column(sa.Column("max_value", sa.Double, nullable=True))
@@ -40,6 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("saved_views")
     with op.batch_alter_table("metrics") as batch:
         batch.drop_column("max_value")
         batch.drop_column("min_value")
