@@ -267,7 +267,23 @@ export const api = {
   /** The distinct tag and property keys and metric names of an experiment's runs. */
   experimentSummary: (experimentId: string) =>
     request<ExperimentSummary>("GET", `/experiments/${enc(experimentId)}/summary`),
+  /** The saved views of an experiment's runs table. */
+  views: async (experimentId: string) =>
+    (await request<{ items: SavedView[] }>("GET", `/experiments/${enc(experimentId)}/views`)).items,
+  saveView: (experimentId: string, name: string, state: string) =>
+    request<SavedView>("PUT", `/experiments/${enc(experimentId)}/views/${enc(name)}`, { state }),
+  deleteView: (experimentId: string, name: string) =>
+    request<void>("DELETE", `/experiments/${enc(experimentId)}/views/${enc(name)}`),
 };
+
+export interface SavedView {
+  experiment_id: string;
+  name: string;
+  /** The runs table's URL query (filter, sort, columns …). */
+  state: string;
+  created_time: number;
+  updated_time: number;
+}
 
 export type ListingParams = Record<string, string | number | boolean | string[] | undefined>;
 

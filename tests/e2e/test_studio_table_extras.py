@@ -64,3 +64,35 @@ def test_min_and_max_columns_show_and_sort_by_the_servers_extremes(
     assert "min:loss" in page.evaluate("decodeURIComponent(location.hash)")
     page.get_by_label("filter runs").fill("min:loss<0.5")
     wait_rows(page, [n for n in wanted if low[n] < 0.5], ordered=False)
+
+
+def test_a_saved_view_is_kept_by_the_server_and_shown_again(page: Any, studio: Studio) -> None:
+    experiment_id = studio.demo.experiment_id
+    views = f"{studio.url}/api/v1/experiments/{experiment_id}/views"
+    open_page(
+        page, f"#/experiments/{experiment_id}?sort=-metric%3Aloss&cols=metric%3Aloss,min%3Aloss"
+    )
+    page.wait_for_selector('#runs td[data-min="loss"]:not(:empty)')
+    page.get_by_label("view name").fill("by loss")
+    page.get_by_role("button", name="Save view").click()
+    page.wait_for_function(
+        "() => document.querySelector('select[aria-label=\"saved view\"]').value === 'by loss'"
+    )
+    [saved] = httpx.get(views).json()["items"]
+    assert saved["name"] == "by loss" and "min%3Aloss" in saved["state"]
+
+    open_page(page, f"#/experiments/{experiment_id}")  # the default view, in a fresh page
+    page.reload()
+    page.wait_for_selector("#runs tbody tr[data-run]")
+    assert page.locator('th[data-column="min:loss"]').count() == 0
+    page.get_by_label("saved view").select_option("by loss")
+    page.locator('th[data-column="min:loss"]').wait_for()
+    page.wait_for_function(  # the diverged run (loss 1e6) first
+        "() => document.querySelector('#runs tbody tr[data-run]')?.dataset.number === '6'"
+    )
+    assert "sort=-metric:loss" in page.evaluate("decodeURIComponent(location.hash)")
+    page.get_by_role("button", name="Delete view").click()
+    page.wait_for_function(
+        "() => document.querySelector('select[aria-label=\"saved view\"]').options.length === 1"
+    )
+    assert httpx.get(views).json()["items"] == []

@@ -8,7 +8,7 @@ import { type Columns, type Row, RunsTable } from "../components/RunsTable";
 import { useLoad, useStored } from "../lib/hooks";
 import { serverFilter, serverSort, type SortKey } from "../lib/runFilter";
 import { useRunPages } from "../lib/runsData";
-import { readViewState, replaceViewState, type ViewState } from "../lib/viewState";
+import { readViewState, replaceViewState, type ViewState, writeViewState } from "../lib/viewState";
 import { href } from "../router";
 
 const DEFAULT_COLUMNS: Columns = { duration: true, start: true, tags: true, properties: false, metrics: [] };
@@ -69,13 +69,26 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
     setUrlColumns(next);
   };
 
+  const viewState: ViewState = {
+    filter, status, sort, selected: [...selected], expanded: [...expanded],
+    columns: urlColumns ? columnsToList(urlColumns) : null, top, charts,
+  };
   useEffect(() => {
-    const state: ViewState = {
-      filter, status, sort, selected: [...selected], expanded: [...expanded],
-      columns: urlColumns ? columnsToList(urlColumns) : null, top, charts,
-    };
-    replaceViewState(href.runs(experimentId), state);
+    replaceViewState(href.runs(experimentId), viewState);
   }, [experimentId, filter, status, sort, selected, expanded, urlColumns, top, charts]);
+  /** Show a saved view (the state of its URL query). */
+  const applyView = (query: string) => {
+    const view = readViewState(new URLSearchParams(query));
+    setFilter(view.filter);
+    setStatus(view.status);
+    setSort(view.sort);
+    setExpanded(new Set(view.expanded));
+    setSelected(new Set(view.selected));
+    setCharts(view.charts);
+    setUrlColumns(view.columns ? columnsFromList(view.columns) : null);
+  };
+  // A view is saved without its scroll position and selection.
+  const savedState = writeViewState({ ...viewState, top: 0, selected: [] }).toString();
 
   // The listing follows the filter box a moment after typing stops (not at every key).
   const [typed, setTyped] = useState(filter);
@@ -150,6 +163,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
           Compare {selected.size ? `(${selected.size})` : ""}
         </a>
         <label><input type="checkbox" checked={charts} onChange={(e) => setCharts(e.currentTarget.checked)} /> charts</label>
+        <SavedViews experimentId={experimentId} state={savedState} onApply={applyView} />
         <span class="muted small" id="run-count">{matched !== undefined && everything !== undefined ? `${flat ? matched : everything} of ${everything} runs` : ""}</span>
       </div>
       <div id="filter-errors">
@@ -219,5 +233,49 @@ function ColumnChooser({ columns, shown, metricNames, propertyKeys, tagKeys, onC
         {group("metrics (largest value)", metricNames, columns.maxMetrics ?? [], (next) => onChange({ ...columns, maxMetrics: next }), "max")}
       </div>
     </details>
+  );
+}
+
+/** Named views of the experiment's runs table, kept by the server: pick one to show it, save
+ *  the current view under a name (replacing a view of that name), delete the one picked. */
+function SavedViews({ experimentId, state, onApply }: { experimentId: string; state: string; onApply: (state: string) => void }) {
+  const views = useLoad(() => api.views(experimentId), [experimentId]);
+  const [picked, setPicked] = useState("");
+  const [name, setName] = useState("");
+  const [failure, setFailure] = useState<Error | undefined>(undefined);
+  const pick = (chosen: string) => {
+    setPicked(chosen);
+    const view = views.data?.find((v) => v.name === chosen);
+    if (view) onApply(view.state);
+  };
+  const save = () => {
+    const wanted = name.trim() || picked;
+    if (!wanted) return;
+    api.saveView(experimentId, wanted, state).then(() => {
+      setPicked(wanted);
+      setName("");
+      setFailure(undefined);
+      views.reload();
+    }, setFailure);
+  };
+  const remove = () => {
+    if (!picked) return;
+    api.deleteView(experimentId, picked).then(() => {
+      setPicked("");
+      views.reload();
+    }, setFailure);
+  };
+  return (
+    <span class="saved-views">
+      <select aria-label="saved view" value={picked} onChange={(e) => pick(e.currentTarget.value)}>
+        <option value="">views…</option>
+        {(views.data ?? []).map((v) => <option key={v.name} value={v.name}>{v.name}</option>)}
+      </select>
+      <input type="text" aria-label="view name" placeholder="view name" value={name} size={10}
+        onInput={(e) => setName(e.currentTarget.value)} onKeyDown={(e) => e.key === "Enter" && save()} />
+      <button type="button" onClick={save} disabled={!name.trim() && !picked}>Save view</button>
+      {picked && <button type="button" onClick={remove}>Delete view</button>}
+      {(failure || views.error) && <span class="error small" role="alert">{(failure ?? views.error)!.message}</span>}
+    </span>
   );
 }
