@@ -55,11 +55,11 @@ def test_min_and_max_columns_show_and_sort_by_the_servers_extremes(
     open_page(page, f"#/experiments/{experiment_id}?cols=metric:loss,min:loss,max:loss")
     page.wait_for_selector('#runs td[data-min="loss"]:not(:empty)')
     assert page.locator('th[data-column="min:loss"]').inner_text().startswith("loss (min)")
-    page.locator('th[data-column="min:loss"] button').click()  # highest minimum first
+    page.locator('th[data-column="min:loss"] button.sort').click()  # highest minimum first
     wanted = sorted(low, key=lambda n: (low[n], int(n)), reverse=True)
     without = sorted((n for n in number.values() if n not in low), key=int, reverse=True)
     wait_rows(page, wanted + without)
-    page.locator('th[data-column="max:loss"] button').click()
+    page.locator('th[data-column="max:loss"] button.sort').click()
     wait_rows(page, sorted(high, key=lambda n: (high[n], int(n)), reverse=True) + without)
     assert "min:loss" in page.evaluate("decodeURIComponent(location.hash)")
     page.get_by_label("filter runs").fill("min:loss<0.5")
@@ -96,3 +96,38 @@ def test_a_saved_view_is_kept_by_the_server_and_shown_again(page: Any, studio: S
         "() => document.querySelector('select[aria-label=\"saved view\"]').options.length === 1"
     )
     assert httpx.get(views).json()["items"] == []
+
+
+def test_column_groups_and_a_pinned_column_that_stays_in_view(page: Any, studio: Studio) -> None:
+    page.set_viewport_size({"width": 760, "height": 700})
+    columns = "duration,start,prop:optimizer,tag:stage,metric:loss,min:loss"
+    open_page(page, f"#/experiments/{studio.demo.experiment_id}?cols={columns}")
+    page.wait_for_selector('#runs td[data-metric="loss"]:not(:empty)')
+    groups = page.eval_on_selector_all(
+        "#runs tr.groups th", "cells => cells.map(c => [c.textContent, c.colSpan])"
+    )
+    assert groups[1:] == [["Properties", 1], ["Tags", 1], ["Metrics", 2]]
+    page.get_by_role("button", name="pin loss", exact=True).click()
+    pinned = page.locator('#runs th[data-column="metric:loss"]')
+    page.wait_for_function(
+        "() => document.querySelector('#runs th[data-column=\"metric:loss\"]')"
+        "?.classList.contains('pinned')"
+    )
+    order = page.eval_on_selector_all(
+        "#runs tr.columns th", "cells => cells.map(c => c.dataset.column || c.textContent)"
+    )
+    assert order[3:5] == ["name", "metric:loss"]  # right after the run's name
+    assert "pin:metric:loss" in page.evaluate("decodeURIComponent(location.hash)")
+    page.locator(".runs-scroll").evaluate("el => el.scrollLeft = 0")  # (the click scrolled)
+    page.wait_for_timeout(300)  # the pinned cells' offsets are set after the layout
+    before = pinned.bounding_box()["x"]
+    moving = page.locator('#runs th[data-column="prop:optimizer"]')
+    moved_from = moving.bounding_box()["x"]
+    scrolled = page.locator(".runs-scroll").evaluate("el => (el.scrollLeft = 200, el.scrollLeft)")
+    page.wait_for_timeout(100)
+    after, moved_to = pinned.bounding_box()["x"], moving.bounding_box()["x"]
+    assert scrolled > 100
+    assert abs(after - before) < 1  # stays in view
+    assert moved_to < moved_from - 100  # the others scroll
+    cell = page.locator('#runs tbody td[data-metric="loss"]').first
+    assert abs(cell.bounding_box()["x"] - before) < 1

@@ -160,8 +160,8 @@ def test_properties_and_tags_as_sortable_numeric_columns(page: Any, studio: Stud
     page.get_by_label("search columns").fill("arch")
     page.locator(".chooser-menu").get_by_label("tag arch").check()
     page.locator("details.chooser summary").click()
-    page.locator('th[data-column="prop:epochs"] button').click()  # descending
-    page.locator('th[data-column="prop:epochs"] button').click()  # ascending, numerically
+    page.locator('th[data-column="prop:epochs"] button.sort').click()  # descending
+    page.locator('th[data-column="prop:epochs"] button.sort').click()  # ascending, numerically
     page.wait_for_function(
         """() => document.querySelector('#runs td[data-prop="epochs"]')?.textContent === '1'"""
     )

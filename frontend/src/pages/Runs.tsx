@@ -37,6 +37,7 @@ export function columnsToList(columns: Columns): string[] {
     ...(columns.tagKeys ?? []).map((key) => `tag:${key}`),
     ...(columns.minMetrics ?? []).map((key) => `min:${key}`),
     ...(columns.maxMetrics ?? []).map((key) => `max:${key}`),
+    ...(columns.pinned ?? []).map((key) => `pin:${key}`),
   ];
 }
 
@@ -45,7 +46,7 @@ export function columnsFromList(list: string[]): Columns {
   return {
     duration: list.includes("duration"), start: list.includes("start"), tags: list.includes("tags"),
     properties: list.includes("properties"), metrics: after("metric:"), propKeys: after("prop:"), tagKeys: after("tag:"),
-    minMetrics: after("min:"), maxMetrics: after("max:"),
+    minMetrics: after("min:"), maxMetrics: after("max:"), pinned: after("pin:"),
   };
 }
 
@@ -175,6 +176,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
         <RunsTable
           rows={rows} columns={shownColumns} last={pages.last} sort={sort} onSort={setSort}
           placeholders={placeholders} onRange={onRange}
+          onPin={(column, on) => setColumns({ ...columns, pinned: [...(columns.pinned ?? []).filter((c) => c !== column), ...(on ? [column] : [])] })}
           selected={selected} onSelect={(id, on) => setSelected(toggle(selected, id, on))}
           onToggle={(id) => setExpanded(toggle(expanded, id, !expanded.has(id)))}
           initialTop={initial.top} onScrolled={setTop}
