@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runhistory.server.params import INT64_MAX, INT64_MIN
-from runhistory.tracking.entities import SavedView
+from runhistory.tracking.entities import RunGroup, SavedView
 
 
 class _Body(BaseModel):
@@ -162,3 +162,9 @@ class SavedViews(BaseModel):
     """The saved views of an experiment."""
 
     items: list[SavedView]
+
+
+class RunGroups(BaseModel):
+    """Runs grouped by a property or tag value."""
+
+    items: list[RunGroup]

@@ -28,6 +28,7 @@ from runhistory.tracking.entities import (
     MetricPoint,
     MetricSeries,
     ModelInfo,
+    RunGroup,
     RunInfo,
     RunQuery,
     SavedView,
@@ -121,6 +122,12 @@ class TrackingStore(abc.ABC):
     def count_matching_runs(self, query: RunQuery) -> int:
         """Number of runs matching the filters of ``query`` (its paging fields are ignored
         but ``after``)."""
+
+    @abc.abstractmethod
+    def group_runs(self, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+        """The runs matching ``query`` grouped by ``by`` (``property:<key>``, ``tag:<key>``):
+        each value with its number of runs and the mean last value of ``metric``, largest
+        groups first (at most 1,000)."""
 
     @abc.abstractmethod
     def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:

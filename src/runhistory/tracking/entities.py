@@ -308,6 +308,16 @@ class RunCursor:
 
 
 @dataclass(frozen=True)
+class RunGroup:
+    """Runs that share a property or tag value (``value`` None: runs without it), how many,
+    and the mean of a metric's last values over them (None: no numeric value)."""
+
+    value: str | None
+    runs: int
+    mean: float | None = None
+
+
+@dataclass(frozen=True)
 class SavedView:
     """A named view of an experiment's runs table: ``state`` is the studio's URL query
     (filter, sort, columns …)."""

@@ -13,6 +13,7 @@ from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     PropertyChange,
     RunCursor,
+    RunGroup,
     RunInfo,
     RunQuery,
     RunsPage,
@@ -293,6 +294,35 @@ class RunRules:
             conditions=parse_where(where), text=parse_text(text),
         )  # fmt: skip
         return self.store.count_matching_runs(query)
+
+    def group_runs(
+        self,
+        experiment_id: str,
+        by: str,
+        metric: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        where: Sequence[str] | None = None,
+        text: str | None = None,
+    ) -> list[RunGroup]:
+        """The runs of an experiment that match the filters (as :meth:`search_runs_page`),
+        grouped by a property or tag value (``by``: ``property:<key>`` or ``tag:<key>``), with
+        each group's number of runs and mean last value of ``metric``; largest groups first.
+
+        Raises:
+            ValidationError: ``by`` is not a property or tag, or a filter cannot be read.
+        """
+        query = replace(
+            _run_query(
+                experiment_id, None, tags, properties, _statuses(status), include_children,
+                None, None, False,
+            ),
+            conditions=parse_where(where), text=parse_text(text),
+        )  # fmt: skip
+        self.store.get_experiment(experiment_id)
+        return self.store.group_runs(query, by, metric)
 
     def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
         """How many direct children each run of ``run_ids`` has (runs without any left out)."""

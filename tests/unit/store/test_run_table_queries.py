@@ -216,3 +216,23 @@ def test_metric_extremes_are_kept_by_the_write_path(
     by_max = listed(service, sort="-max:acc")
     assert by_max[:4] == [1, 24, 3, 23]  # 0.9, 0.7, 0.4, then runs without a value (newest)
     assert sorted(listed(service, where=["min:acc<0.15"])) == [3, 24]
+
+
+def test_runs_grouped_by_a_property_with_a_metric_mean(service: TrackingService) -> None:
+    experiment_id = service.experiment_id  # type: ignore[attr-defined]
+    groups = service.group_runs(experiment_id, "tag:group", metric="loss")
+    expected: dict[str, list[float]] = {}
+    for i in range(RUNS):
+        values = expected.setdefault(f"g{i % 4}", [])
+        if i not in (8, 9, 10):
+            values.append((i * 37 % 11) / 10)
+    assert [(g.value, g.runs) for g in groups] == [
+        ("g0", 6), ("g1", 6), ("g2", 6), ("g3", 5),
+    ]  # largest first, then by value  # fmt: skip
+    for group in groups:
+        assert group.mean == pytest.approx(sum(expected[group.value]) / len(expected[group.value]))
+    by_lr = service.group_runs(experiment_id, "property:lr", where=["property:seed>=10"])
+    assert sum(g.runs for g in by_lr) == 13  # runs 10-22, all with an lr
+    assert None not in {g.value for g in by_lr} and all(g.mean is None for g in by_lr)
+    with pytest.raises(ValidationError, match="cannot group runs by"):
+        service.group_runs(experiment_id, "metric:loss")

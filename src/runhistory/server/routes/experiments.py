@@ -10,7 +10,14 @@ from runhistory.server.answers import ExperimentPage
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
-from runhistory.server.schemas import ExperimentCreate, Reactivate, SavedViews, TagsPatch, ViewBody
+from runhistory.server.schemas import (
+    ExperimentCreate,
+    Reactivate,
+    RunGroups,
+    SavedViews,
+    TagsPatch,
+    ViewBody,
+)
 from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary, SavedView
 from runhistory.tracking.service import TrackingService
 
@@ -76,6 +83,29 @@ def summarize(experiment_id: str, service: TrackingService = Service) -> Any:
     """The number of runs and the distinct tag keys, property keys and metric names of the
     experiment's runs, each with its number of runs."""
     return JsonResponse(service.summarize_experiment(experiment_id))
+
+
+@router.get("/{experiment_id}/run-groups", response_model=RunGroups)
+def group_runs(
+    experiment_id: str,
+    by: str = Query(max_length=600),
+    metric: str | None = Query(None, max_length=255),
+    status: list[str] | None = Query(None),
+    tag: list[str] | None = Query(None),
+    property: list[str] | None = Query(None),
+    include_children: bool = False,
+    where: list[str] | None = Query(None, max_length=1000),
+    q: str | None = Query(None, max_length=1000),
+    service: TrackingService = Service,
+) -> Any:
+    """The experiment's runs (filtered as ``GET /runs``) grouped by ``by`` (``property:<key>``
+    or ``tag:<key>``): each value (null: runs without it), its number of runs and the mean of
+    ``metric``'s last values; largest groups first, at most 1,000."""
+    found = service.group_runs(
+        experiment_id, by, metric, tags=parse_pairs(tag), properties=parse_pairs(property),
+        status=status or None, include_children=include_children, where=where, text=q,
+    )  # fmt: skip
+    return JsonResponse({"items": found})
 
 
 @router.get("/{experiment_id}/views", response_model=SavedViews)

@@ -135,6 +135,19 @@ def _metric_value(metric: Any, kind: str) -> tuple[ColumnElement[Any], ColumnEle
     return number, case((metric.c.last_vtype == VTYPE_STR, metric.c.last_text))
 
 
+def group_value(conn: Connection, by: str) -> ColumnElement[Any]:
+    """The property or tag value runs are grouped by (``property:<key>`` or ``tag:<key>``)."""
+    kind, _, key = by.partition(":")
+    if kind not in ("property", "tag") or not key:
+        raise ValidationError(f"cannot group runs by {by!r}: use property:<key> or tag:<key>")
+    return _document_value(conn, _document(kind), key)
+
+
+def metric_number(metric: Any) -> ColumnElement[Any]:
+    """A metric row's last value when it is a number (else NULL)."""
+    return case((metric.c.last_vtype.in_(_NUMERIC_VTYPES), metric.c.last_value))
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

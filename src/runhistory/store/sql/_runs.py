@@ -13,14 +13,32 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, ColumnElement, Select, delete, exists, func, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
 from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value
 from runhistory.store.sql._run_keys import delete_runs as delete_keys
-from runhistory.store.sql._run_table import after_key, condition, order_keys, text_search
+from runhistory.store.sql._run_table import (
+    after_key,
+    condition,
+    group_value,
+    metric_number,
+    order_keys,
+    text_search,
+)
 from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql.schema import (
     environments,
@@ -33,7 +51,7 @@ from runhistory.store.sql.schema import (
     run_keys,
     runs,
 )
-from runhistory.tracking.entities import UNDECODABLE, RunInfo, RunQuery
+from runhistory.tracking.entities import UNDECODABLE, RunGroup, RunInfo, RunQuery
 
 _log = logging.getLogger("runhistory.store")
 _LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
@@ -267,6 +285,32 @@ def _ordered(conn: Connection, query: RunQuery) -> list[tuple[RunInfo, tuple[Any
     return found
 
 
+MAX_GROUPS = 1000
+
+
+def _groups(conn: Connection, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+    """Runs of ``query`` grouped by a property or tag value, largest groups first."""
+    value = group_value(conn, by)
+    columns: list[Any] = [value.label("value"), func.count().label("runs")]
+    stmt = select(*columns).select_from(runs)
+    if metric is not None:
+        found = metrics.alias("group_metric")
+        stmt = stmt.outerjoin(found, and_(found.c.run_id == runs.c.id, found.c.name == metric))
+        stmt = stmt.add_columns(func.avg(metric_number(found)).label("mean"))
+    # By position: the value expression has bound parameters, and PostgreSQL does not see two
+    # renderings of it as one expression.
+    stmt = stmt.where(*_filters(conn, replace(query, after=None))).group_by(literal_column("1"))
+    stmt = stmt.order_by(literal_column("2").desc(), literal_column("1")).limit(MAX_GROUPS)
+    return [
+        RunGroup(
+            None if row[0] is None else str(row[0]),
+            int(row[1]),
+            None if metric is None or row[2] is None else float(row[2]),
+        )
+        for row in conn.execute(stmt)
+    ]
+
+
 class RunsMixin(SqlStoreBase):
     """The run methods of :class:`~runhistory.store.sql.SqlTrackingStore`."""
 
@@ -294,6 +338,9 @@ class RunsMixin(SqlStoreBase):
             return int(conn.execute(counted.order_by(None)).scalar_one())
 
         return self._read(work)
+
+    def group_runs(self, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+        return self._read(lambda conn: _groups(conn, query, by, metric))
 
     def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
         def work(conn: Connection) -> dict[str, int]:
