@@ -267,6 +267,9 @@ export const api = {
   /** The distinct tag and property keys and metric names of an experiment's runs. */
   experimentSummary: (experimentId: string) =>
     request<ExperimentSummary>("GET", `/experiments/${enc(experimentId)}/summary`),
+  /** The experiment's runs (filtered) grouped by ``by`` (``property:<k>``/``tag:<k>``). */
+  runGroups: async (experimentId: string, params: ListingParams) =>
+    (await request<{ items: RunGroup[] }>("GET", `/experiments/${enc(experimentId)}/run-groups` + query(params))).items,
   /** The saved views of an experiment's runs table. */
   views: async (experimentId: string) =>
     (await request<{ items: SavedView[] }>("GET", `/experiments/${enc(experimentId)}/views`)).items,
@@ -275,6 +278,12 @@ export const api = {
   deleteView: (experimentId: string, name: string) =>
     request<void>("DELETE", `/experiments/${enc(experimentId)}/views/${enc(name)}`),
 };
+
+export interface RunGroup {
+  value: string | null;
+  runs: number;
+  mean: number | null;
+}
 
 export interface SavedView {
   experiment_id: string;

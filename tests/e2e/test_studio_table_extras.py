@@ -131,3 +131,28 @@ def test_column_groups_and_a_pinned_column_that_stays_in_view(page: Any, studio:
     assert moved_to < moved_from - 100  # the others scroll
     cell = page.locator('#runs tbody td[data-metric="loss"]').first
     assert abs(cell.bounding_box()["x"] - before) < 1
+
+
+def test_runs_grouped_by_a_property_with_aggregated_rows(page: Any, studio: Studio) -> None:
+    experiment_id = studio.demo.experiment_id
+    expected = httpx.get(
+        f"{studio.url}/api/v1/experiments/{experiment_id}/run-groups",
+        params={"by": "property:optimizer", "metric": "loss"},
+    ).json()["items"]
+    assert {g["value"] for g in expected} >= {"adam", "sgd"}
+    open_page(page, f"#/experiments/{experiment_id}?cols=metric:loss")
+    page.wait_for_selector("#runs tbody tr[data-run]")
+    page.get_by_label("group by").select_option("property:optimizer")
+    page.wait_for_selector("#run-groups tbody tr")
+    rows = page.eval_on_selector_all(
+        "#run-groups tbody tr",
+        "rows => rows.map(r => [r.dataset.groupValue, ...[1, 2].map(i => r.cells[i].textContent)])",
+    )
+    assert [(r[0], int(r[1])) for r in rows] == [(g["value"] or "", g["runs"]) for g in expected]
+    assert all(r[2] for r, g in zip(rows, expected, strict=True) if g["mean"] is not None)
+    assert "group=property:optimizer" in page.evaluate("decodeURIComponent(location.hash)")
+    page.locator('#run-groups tr[data-group-value="adam"]').get_by_role(
+        "button", name="show"
+    ).click()
+    wait_rows(page, ["2", "4"], ordered=False)
+    assert page.get_by_label("filter runs").input_value() == "prop:optimizer=adam"

@@ -103,6 +103,10 @@ def test_view_state_survives_back_and_reload(page: Any, studio: Studio) -> None:
     open_page(page, runs_path(experiment_id))
     page.wait_for_selector("#runs tbody tr[data-run]")
     page.get_by_label("filter runs").fill("wide")
+    page.wait_for_function(  # the server has answered the filter
+        f"() => document.querySelector('#run-count')?.textContent"
+        f".startsWith('{len(studio.demo.wide_ids)} of')"
+    )
     page.get_by_role("button", name="#").click()  # ascending by number
     chosen = studio.demo.wide_ids[:2]
     for run_id in chosen:

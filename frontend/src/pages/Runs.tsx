@@ -6,7 +6,8 @@ import { Chips, ErrorNote, Loading } from "../components/common";
 import { ExperimentCharts } from "./ExperimentCharts";
 import { type Columns, type Row, RunsTable } from "../components/RunsTable";
 import { useLoad, useStored } from "../lib/hooks";
-import { serverFilter, serverSort, type SortKey } from "../lib/runFilter";
+import { type ServerFilter, serverFilter, serverSort, type SortKey } from "../lib/runFilter";
+import { formatValue } from "../lib/format";
 import { useRunPages } from "../lib/runsData";
 import { readViewState, replaceViewState, type ViewState, writeViewState } from "../lib/viewState";
 import { href } from "../router";
@@ -62,6 +63,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
   const [selected, setSelected] = useState<Set<string>>(new Set(initial.selected));
   const [top, setTop] = useState(initial.top);
   const [charts, setCharts] = useState(initial.charts);
+  const [group, setGroup] = useState(initial.group ?? "");
   const [stored, setStored] = useStored<Columns>(`runhistory.columns.${experimentId}`, DEFAULT_COLUMNS);
   const [urlColumns, setUrlColumns] = useState<Columns | null>(initial.columns ? columnsFromList(initial.columns) : null);
   const columns = urlColumns ?? { ...DEFAULT_COLUMNS, ...stored };
@@ -72,11 +74,11 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
 
   const viewState: ViewState = {
     filter, status, sort, selected: [...selected], expanded: [...expanded],
-    columns: urlColumns ? columnsToList(urlColumns) : null, top, charts,
+    columns: urlColumns ? columnsToList(urlColumns) : null, top, charts, group,
   };
   useEffect(() => {
     replaceViewState(href.runs(experimentId), viewState);
-  }, [experimentId, filter, status, sort, selected, expanded, urlColumns, top, charts]);
+  }, [experimentId, filter, status, sort, selected, expanded, urlColumns, top, charts, group]);
   /** Show a saved view (the state of its URL query). */
   const applyView = (query: string) => {
     const view = readViewState(new URLSearchParams(query));
@@ -86,6 +88,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
     setExpanded(new Set(view.expanded));
     setSelected(new Set(view.selected));
     setCharts(view.charts);
+    setGroup(view.group ?? "");
     setUrlColumns(view.columns ? columnsFromList(view.columns) : null);
   };
   // A view is saved without its scroll position and selection.
@@ -164,6 +167,13 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
           Compare {selected.size ? `(${selected.size})` : ""}
         </a>
         <label><input type="checkbox" checked={charts} onChange={(e) => setCharts(e.currentTarget.checked)} /> charts</label>
+        <label>group by{" "}
+          <select aria-label="group by" value={group} onChange={(e) => setGroup(e.currentTarget.value)}>
+            <option value="">none</option>
+            {propertyKeys.map((k) => <option key={`p${k}`} value={`property:${k}`}>{k}</option>)}
+            {tagKeys.map((k) => <option key={`t${k}`} value={`tag:${k}`}>tag {k}</option>)}
+          </select>
+        </label>
         <SavedViews experimentId={experimentId} state={savedState} onApply={applyView} />
         <span class="muted small" id="run-count">{matched !== undefined && everything !== undefined ? `${flat ? matched : everything} of ${everything} runs` : ""}</span>
       </div>
@@ -171,6 +181,13 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
         {errors.map((message) => <p key={message} class="error small filter-error" role="alert">{message} (this term is left out)</p>)}
       </div>
       {(error || experiment.error || summary.error) && <ErrorNote error={(error ?? experiment.error ?? summary.error)!} />}
+      {group && (
+        <RunGroups
+          experimentId={experimentId} by={group} filter={parsed.filter} flat={flat} metric={shownColumns.metrics[0]}
+          total={pages.total}
+          onPick={(value) => setFilter(`${filter} ${group.startsWith("tag:") ? "tag:" : "prop:"}${group.slice(group.indexOf(":") + 1)}=${value}`.trim())}
+        />
+      )}
       {charts && pages.runs.length > 0 && <ExperimentCharts runs={rows.filter((row) => row.depth === 0).map((row) => row.run)} />}
       {pages.total === undefined && !pages.runs.length && !error ? <Loading what="runs" /> : (
         <RunsTable
@@ -279,5 +296,46 @@ function SavedViews({ experimentId, state, onApply }: { experimentId: string; st
       {picked && <button type="button" onClick={remove}>Delete view</button>}
       {(failure || views.error) && <span class="error small" role="alert">{(failure ?? views.error)!.message}</span>}
     </span>
+  );
+}
+
+interface GroupsProps {
+  experimentId: string;
+  by: string;
+  filter: ServerFilter;
+  flat: boolean;
+  metric: string | undefined;
+  total: number | undefined;
+  onPick: (value: string) => void;
+}
+
+/** The runs the table lists, grouped by a property or tag value by the server: one aggregated
+ *  row per value (its number of runs and the mean of a metric); **show** filters the table to
+ *  the group. */
+function RunGroups({ experimentId, by, filter, flat, metric, total, onPick }: GroupsProps) {
+  const groups = useLoad(
+    () => api.runGroups(experimentId, { ...filter, by, metric, include_children: flat }),
+    [experimentId, by, JSON.stringify(filter), flat, metric, total],
+  );
+  const key = by.slice(by.indexOf(":") + 1);
+  return (
+    <div class="card run-groups">
+      {groups.error && <ErrorNote error={groups.error} />}
+      <table class="data compact" id="run-groups">
+        <thead><tr><th>{key}</th><th>runs</th>{metric && <th>mean {metric}</th>}<th /></tr></thead>
+        <tbody>
+          {(groups.data ?? []).map((found) => (
+            <tr key={found.value ?? "\u0000"} data-group-value={found.value ?? ""}>
+              <td>{found.value ?? <span class="muted">(none)</span>}</td>
+              <td class="num">{found.runs}</td>
+              {metric && <td class="num">{formatValue(found.mean)}</td>}
+              <td>{found.value !== null && !/\s/.test(found.value) && (
+                <button type="button" class="link" onClick={() => onPick(found.value!)}>show</button>
+              )}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
