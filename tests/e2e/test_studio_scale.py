@@ -111,6 +111,9 @@ def test_runs_table_of_many_runs(page: Any, studio: Studio, record_property: Any
         f"() => document.querySelector('#run-count')?.textContent.startsWith('{wanted} of')"
     )
     page.get_by_label("filter runs").fill("")
+    page.wait_for_function(  # the unfiltered listing is back (the server answers filters)
+        f"() => document.querySelector('#runs')?.getAttribute('aria-rowcount') === '{MANY_RUNS}'"
+    )
     page.locator(".runs-scroll").evaluate("el => el.scrollTop = el.scrollHeight")
     # the table reads its pages in order up to the end (keyset: no jumping to a page), up to
     # 2,000 runs a page: slower on a loaded machine

@@ -91,6 +91,8 @@ interface Props {
   placeholders?: number;
   /** Called with the range of row indexes on screen (to load the rows it needs). */
   onRange?: (first: number, last: number) => void;
+  /** Names the listing shown (filters and order): when it changes, the table scrolls to the top. */
+  listingKey?: string;
   /** Pin or unpin a property, tag or metric column (no pin buttons without it). */
   onPin?: (column: string, pinned: boolean) => void;
 }
@@ -148,6 +150,13 @@ export function RunsTable(props: Props) {
       setView({ top: element.scrollTop, height: element.clientHeight });
     }
   }, [rows.length, placeholders]);
+
+  const shownKey = useRef(props.listingKey);
+  useEffect(() => {
+    if (shownKey.current === props.listingKey) return;
+    shownKey.current = props.listingKey;
+    if (scroller.current) scroller.current.scrollTop = 0;
+  }, [props.listingKey]);
 
   const marked = useRef(false);
   useEffect(() => {

@@ -192,7 +192,7 @@ export function RunsPage({ experimentId, params }: { experimentId: string; param
       {pages.total === undefined && !pages.runs.length && !error ? <Loading what="runs" /> : (
         <RunsTable
           rows={rows} columns={shownColumns} last={pages.last} sort={sort} onSort={setSort}
-          placeholders={placeholders} onRange={onRange}
+          placeholders={placeholders} onRange={onRange} listingKey={JSON.stringify([parsed.filter, sort, flat])}
           onPin={(column, on) => setColumns({ ...columns, pinned: [...(columns.pinned ?? []).filter((c) => c !== column), ...(on ? [column] : [])] })}
           selected={selected} onSelect={(id, on) => setSelected(toggle(selected, id, on))}
           onToggle={(id) => setExpanded(toggle(expanded, id, !expanded.has(id)))}
