@@ -234,10 +234,11 @@ export const api = {
       "GET",
       `/runs/${enc(runId)}/metrics/history${query({ name })}`,
     ),
-  last: (runIds: string[], names?: string[]) =>
+  last: (runIds: string[], names?: string[], value?: "min" | "max") =>
     request<Record<string, Record<string, unknown>>>("POST", "/metrics/last", {
       run_ids: runIds,
       ...(names ? { names } : {}),
+      ...(value ? { value } : {}),
     }),
   files: (runId: string, prefix?: string) =>
     all<FileInfo>(`/runs/${enc(runId)}/files`, { prefix }),
@@ -256,7 +257,62 @@ export const api = {
     }
     return { text: decoder.decode(buffer), bytes: buffer.byteLength };
   },
+  /** One keyset page of a run listing (the runs table: filters, ``sort``, ``page_token``). */
+  runsPage: (params: ListingParams) => request<RunsPage>("GET", "/runs" + query(params)),
+  /** How many runs a listing with these filters has (one counting query). */
+  countRuns: async (params: ListingParams) =>
+    (await request<{ count: number }>("GET", "/counts/runs" + query(params))).count,
+  /** The distinct tag and property keys and metric names of an experiment's runs. */
+  experimentSummary: (experimentId: string) =>
+    request<ExperimentSummary>("GET", `/experiments/${enc(experimentId)}/summary`),
+  /** The experiment's runs (filtered) grouped by ``by`` (``property:<k>``/``tag:<k>``). */
+  runGroups: async (experimentId: string, params: ListingParams) =>
+    (await request<{ items: RunGroup[] }>("GET", `/experiments/${enc(experimentId)}/run-groups` + query(params))).items,
+  /** The saved views of an experiment's runs table. */
+  views: async (experimentId: string) =>
+    (await request<{ items: SavedView[] }>("GET", `/experiments/${enc(experimentId)}/views`)).items,
+  saveView: (experimentId: string, name: string, state: string) =>
+    request<SavedView>("PUT", `/experiments/${enc(experimentId)}/views/${enc(name)}`, { state }),
+  deleteView: (experimentId: string, name: string) =>
+    request<void>("DELETE", `/experiments/${enc(experimentId)}/views/${enc(name)}`),
 };
+
+export interface RunGroup {
+  value: string | null;
+  runs: number;
+  mean: number | null;
+}
+
+export interface SavedView {
+  experiment_id: string;
+  name: string;
+  /** The runs table's URL query (filter, sort, columns …). */
+  state: string;
+  created_time: number;
+  updated_time: number;
+}
+
+export type ListingParams = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface RunsPage {
+  items: Run[];
+  next_page_token: string | null;
+  /** Direct children of the page's runs that have any (with ``with_child_counts``). */
+  child_counts?: Record<string, number>;
+}
+
+export interface KeyCount {
+  key: string;
+  runs: number;
+}
+
+export interface ExperimentSummary {
+  experiment_id: string;
+  runs: number;
+  tags: KeyCount[];
+  properties: KeyCount[];
+  metrics: KeyCount[];
+}
 
 const decoder = new TextDecoder();
 

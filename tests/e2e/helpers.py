@@ -72,3 +72,19 @@ def run_rows(page: Any) -> list[str]:
     return page.eval_on_selector_all(
         "#runs tbody tr[data-run]", "rows => rows.map(r => r.dataset.number)"
     )
+
+
+def wait_rows(page: Any, expected: list[str], ordered: bool = True) -> None:
+    """Wait until the runs table shows exactly the runs numbered ``expected`` (in this order
+    unless ``ordered`` is false): filters and sorts are answered by the server."""
+    script = """([want, ordered]) => {
+        const got = [...document.querySelectorAll('#runs tbody tr[data-run]')]
+            .map((r) => r.dataset.number);
+        return JSON.stringify(ordered ? got : got.sort()) === JSON.stringify(want);
+    }"""
+    want = list(expected) if ordered else sorted(expected)
+    try:
+        page.wait_for_function(script, arg=[want, ordered], timeout=10_000)
+    except Exception:  # the table never showed them: say what it shows
+        assert run_rows(page) == want
+        raise

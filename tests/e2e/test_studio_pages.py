@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from helpers import Studio, expect_chart, open_page, run_rows, screenshot
+from helpers import Studio, expect_chart, open_page, run_rows, screenshot, wait_rows
 from studio_data import CONFUSION_LABELS, CONFUSION_MATRIX
 
 from runhistory.client.wire import loads
@@ -39,26 +39,29 @@ def test_runs_table_sorts_filters_and_expands_children(page: Any, studio: Studio
     screenshot(page, "runs")
 
     page.get_by_role("button", name="#").click()  # sort: same column flips to ascending
-    assert run_rows(page) == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    wait_rows(page, ["1", "2", "3", "4", "5", "6", "7", "8"])
 
-    page.get_by_role("button", name="loss").click()  # by last loss, highest first
-    assert run_rows(page)[0] == "6"  # the diverged run, loss 1e6
+    page.get_by_role("button", name="loss", exact=True).click()  # by last loss, highest first
+    page.wait_for_function(  # the diverged run, loss 1e6
+        "() => document.querySelector('#runs tbody tr[data-run]')?.dataset.number === '6'"
+    )
 
     filter_box = page.get_by_label("filter runs")
     filter_box.fill("status:Failed")
-    assert run_rows(page) == ["6"]
+    wait_rows(page, ["6"])
     filter_box.fill("tag:stage=final")
-    assert run_rows(page) == ["3"]
+    wait_rows(page, ["3"])
     filter_box.fill("prop:optimizer=adam")
-    assert sorted(run_rows(page)) == ["2", "4"]
+    wait_rows(page, ["2", "4"], ordered=False)
     filter_box.fill("accuracy>0.9")
-    assert sorted(run_rows(page)) == ["1", "2"]
+    wait_rows(page, ["1", "2"], ordered=False)
     filter_box.fill("classifier")
-    assert run_rows(page) == ["7"]
+    wait_rows(page, ["7"])
     filter_box.fill("")
     page.get_by_label("status filter").select_option("Failed")
-    assert run_rows(page) == ["6"]
+    wait_rows(page, ["6"])
     page.get_by_label("status filter").select_option("")
+    page.locator(f'#runs tr[data-run="{studio.demo.parent_id}"]').wait_for()
 
     parent = page.locator(f'#runs tr[data-run="{studio.demo.parent_id}"]')
     parent.get_by_role("button", name="expand 3 child runs").click()
@@ -72,7 +75,7 @@ def test_column_chooser_adds_and_removes_columns(page: Any, studio: Studio) -> N
     open_page(page, f"#/experiments/{studio.demo.experiment_id}")
     page.wait_for_selector('#runs td[data-metric="loss"]')
     page.locator("details.chooser summary").click()
-    page.locator(".chooser-menu").get_by_label("loss").uncheck()
+    page.locator(".chooser-menu").get_by_label("metric loss").uncheck()
     assert page.locator('#runs td[data-metric="loss"]').count() == 0
     page.locator(".chooser-menu").get_by_label("properties").check()
     assert "optimizer=" in page.locator("#runs tbody").inner_text()

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import Studio, expect_chart, open_page, run_rows
+from helpers import Studio, expect_chart, open_page, run_rows, wait_rows
 from studio_data import MANY_RUNS, SWEEP_RUNS, TQDM_FINAL
 
 
@@ -77,7 +77,9 @@ def test_rows_of_20000_runs_scroll_with_no_blank_rows(
     blank = []
     for k in range(steps + 1):
         scroller.evaluate(f"el => el.scrollTop = (el.scrollHeight - el.clientHeight) * {k / steps}")
+        # rows past the pages loaded so far show as placeholders until their pages arrive
         page.wait_for_timeout(40)
+        page.wait_for_function("() => !document.querySelector('#runs tr.placeholder')")
         hits = scroller.evaluate(
             """el => {
                 const box = el.getBoundingClientRect();
@@ -101,6 +103,10 @@ def test_view_state_survives_back_and_reload(page: Any, studio: Studio) -> None:
     open_page(page, runs_path(experiment_id))
     page.wait_for_selector("#runs tbody tr[data-run]")
     page.get_by_label("filter runs").fill("wide")
+    page.wait_for_function(  # the server has answered the filter
+        f"() => document.querySelector('#run-count')?.textContent"
+        f".startsWith('{len(studio.demo.wide_ids)} of')"
+    )
     page.get_by_role("button", name="#").click()  # ascending by number
     chosen = studio.demo.wide_ids[:2]
     for run_id in chosen:
@@ -145,7 +151,7 @@ def test_unreadable_filter_terms_are_reported(page: Any, studio: Studio) -> None
         assert box.get_attribute("aria-invalid") == "true"
     box.fill("accuracy>0.9")
     page.locator(".filter-error").first.wait_for(state="detached")
-    assert sorted(run_rows(page)) == ["1", "2"]
+    wait_rows(page, ["1", "2"], ordered=False)
 
 
 def test_properties_and_tags_as_sortable_numeric_columns(page: Any, studio: Studio) -> None:
@@ -158,8 +164,11 @@ def test_properties_and_tags_as_sortable_numeric_columns(page: Any, studio: Stud
     page.get_by_label("search columns").fill("arch")
     page.locator(".chooser-menu").get_by_label("tag arch").check()
     page.locator("details.chooser summary").click()
-    page.locator('th[data-column="prop:epochs"] button').click()  # descending
-    page.locator('th[data-column="prop:epochs"] button').click()  # ascending, numerically
+    page.locator('th[data-column="prop:epochs"] button.sort').click()  # descending
+    page.locator('th[data-column="prop:epochs"] button.sort').click()  # ascending, numerically
+    page.wait_for_function(
+        """() => document.querySelector('#runs td[data-prop="epochs"]')?.textContent === '1'"""
+    )
     cells = page.eval_on_selector_all(
         '#runs td[data-prop="epochs"]', "cells => cells.map(c => c.textContent)"
     )
@@ -170,6 +179,9 @@ def test_properties_and_tags_as_sortable_numeric_columns(page: Any, studio: Stud
     wanted = [k for k in range(40) if k % 12 + 1 >= 10 and k % 2]
     page.wait_for_function(
         f"() => document.querySelector('#run-count')?.textContent.startsWith('{len(wanted)} of')"
+    )
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#runs td[data-tag=\"arch\"]').length === {len(wanted)}"
     )
     tags = page.eval_on_selector_all(
         '#runs td[data-tag="arch"]', "cells => cells.map(c => c.textContent)"

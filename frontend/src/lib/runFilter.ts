@@ -84,6 +84,12 @@ function term(word: string): Test {
   }
   if (lower.startsWith("tag:")) return pairTest("tag:", word.slice(4), (run) => run.tags);
   if (lower.startsWith("prop:")) return pairTest("prop:", word.slice(5), (run) => run.properties);
+  if (lower.startsWith("min:") || lower.startsWith("max:")) {
+    const [name, op, target] = comparison(word.slice(4));
+    if (asNumber(target) === null) throw new FilterError(`“${word}”: ${op} needs a number, not “${target}”`);
+    const which = lower.slice(0, 4);
+    return (run, last) => compare(last[run.run_id]?.[`${which}${name}`], op, target);
+  }
   if (OPERATOR.test(word)) {
     const [name, op, target] = comparison(word);
     return (run, last) => compare(last[run.run_id]?.[name], op, target);
@@ -161,4 +167,70 @@ export function sortRuns(runs: Run[], key: SortKey, last: LastValues): Run[] {
     return key.desc ? -order : order;
   });
   return keyed.map(([, run]) => run);
+}
+
+/** The filters of a run listing, as ``GET /runs`` and ``GET /counts/runs`` take them. */
+export interface ServerFilter {
+  status?: string[];
+  tag?: string[];
+  property?: string[];
+  where?: string[];
+  q?: string;
+}
+
+const CANONICAL_STATUS = new Map([
+  "NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing",
+  "CancelRequested", "Completed", "Failed", "Canceled", "NotResponding",
+].map((name) => [name.toLowerCase(), name]));
+
+function pairTerm(kind: "tag" | "property", spec: string, into: Required<ServerFilter>): void {
+  if (!OPERATOR.test(spec)) {
+    into[kind].push(spec);
+    return;
+  }
+  const [key, op, target] = comparison(spec);
+  // ``key=text`` is an exact match (the server's index of keys); numbers compare as numbers.
+  if (op === "=" && asNumber(target) === null) into[kind].push(`${key}=${target}`);
+  else into.where.push(`${kind}:${key}${op}${target}`);
+}
+
+/** The filter text (and the status menu) as server filters, with the terms it cannot read —
+ *  the same grammar and messages as :func:`readFilter`. */
+export function serverFilter(text: string): { filter: ServerFilter; errors: string[] } {
+  const into: Required<ServerFilter> = { status: [], tag: [], property: [], where: [], q: "" };
+  const words: string[] = [];
+  const errors: string[] = [];
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    try {
+      const lower = word.toLowerCase();
+      term(word); // the same checks (and messages) as the filter in the browser
+      if (lower.startsWith("status:")) {
+        into.status.push(...lower.slice(7).split(",").filter(Boolean).map((s) => CANONICAL_STATUS.get(s) ?? s));
+      } else if (lower.startsWith("tag:")) pairTerm("tag", word.slice(4), into);
+      else if (lower.startsWith("prop:")) pairTerm("property", word.slice(5), into);
+      else if (lower.startsWith("min:") || lower.startsWith("max:")) into.where.push(`${lower.slice(0, 4)}${word.slice(4)}`);
+      else if (OPERATOR.test(word)) {
+        const [name, op, target] = comparison(word);
+        into.where.push(`metric:${name}${op}${target}`);
+      } else words.push(word);
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      errors.push(error.message);
+    }
+  }
+  const filter: ServerFilter = {};
+  if (into.status.length) filter.status = into.status;
+  if (into.tag.length) filter.tag = into.tag;
+  if (into.property.length) filter.property = into.property;
+  if (into.where.length) filter.where = into.where;
+  if (words.length) filter.q = words.join(" ");
+  return { filter, errors };
+}
+
+/** The ``sort`` parameter of a table sort (none: newest first, the listing's index order). */
+export function serverSort(key: SortKey): string | undefined {
+  const column = key.column === "number" ? "created"
+    : key.column.startsWith("prop:") ? `property:${key.column.slice(5)}` : key.column;
+  if (column === "created" && key.desc) return undefined;
+  return `${key.desc ? "-" : ""}${column}`;
 }

@@ -15,6 +15,8 @@ export interface ViewState {
   top: number;
   /** Whether the experiment's charts are shown above the table. */
   charts: boolean;
+  /** Runs grouped by ``property:<k>`` or ``tag:<k>`` above the table ("" for none). */
+  group?: string;
 }
 
 export const DEFAULT_SORT: SortKey = { column: "number", desc: true };
@@ -35,6 +37,7 @@ export function readViewState(params: URLSearchParams): ViewState {
     columns: params.has("cols") ? list(params.get("cols")) : null,
     top: Math.max(0, Number(params.get("top")) || 0),
     charts: params.get("charts") === "1",
+    group: params.get("group") ?? "",
   };
 }
 
@@ -50,6 +53,7 @@ export function writeViewState(state: ViewState): URLSearchParams {
   if (state.columns !== null) params.set("cols", joined(state.columns));
   if (state.top > 0) params.set("top", String(Math.round(state.top)));
   if (state.charts) params.set("charts", "1");
+  if (state.group) params.set("group", state.group);
   return params;
 }
 

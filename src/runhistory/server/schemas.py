@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runhistory.server.params import INT64_MAX, INT64_MIN
+from runhistory.tracking.entities import RunGroup, SavedView
 
 
 class _Body(BaseModel):
@@ -141,6 +142,7 @@ class LastValuesRequest(_Body):
 
     run_ids: list[str] = Field(min_length=1, max_length=10_000)
     names: list[str] | None = None
+    value: Literal["last", "min", "max"] = "last"  # min/max: the extremes of numeric values
 
 
 class RunIdsRequest(_Body):
@@ -153,3 +155,21 @@ class RunsLookup(RunIdsRequest):
     """Several runs by id, with or without their definitions (``POST /runs/lookup``)."""
 
     with_definition: bool = False
+
+
+class ViewBody(_Body):
+    """A saved view's state: the studio's URL query of the runs table."""
+
+    state: str = Field(max_length=8000)
+
+
+class SavedViews(BaseModel):
+    """The saved views of an experiment."""
+
+    items: list[SavedView]
+
+
+class RunGroups(BaseModel):
+    """Runs grouped by a property or tag value."""
+
+    items: list[RunGroup]

@@ -29,8 +29,10 @@ from runhistory.tracking.entities import (
     MetricSeries,
     ModelInfo,
     RegisteredModelInfo,
+    RunGroup,
     RunInfo,
     RunQuery,
+    SavedView,
     SeriesX,
     WriteBatch,
     WriteOutcome,
@@ -99,6 +101,18 @@ class TrackingStore(abc.ABC):
         property keys and metric names of its runs, each with its number of runs."""
 
     @abc.abstractmethod
+    def list_views(self, experiment_id: str) -> list[SavedView]:
+        """The saved views of an experiment's runs table, by name."""
+
+    @abc.abstractmethod
+    def save_view(self, experiment_id: str, name: str, state: str) -> SavedView:
+        """Create the named view of an experiment, or replace its state."""
+
+    @abc.abstractmethod
+    def delete_view(self, experiment_id: str, name: str) -> None:
+        """Delete a saved view (NotFoundError when the experiment has none of that name)."""
+
+    @abc.abstractmethod
     def delete_experiment(self, experiment_id: str) -> None:
         """Delete an experiment with all its runs, metrics and file index entries."""
 
@@ -113,9 +127,24 @@ class TrackingStore(abc.ABC):
         run id); with ``query.after``, only the runs after that position (keyset paging)."""
 
     @abc.abstractmethod
+    def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        """Runs matching ``query`` in ``query.order``, each with its sort key; with
+        ``query.after_key``, only the runs after the run with that key (keyset paging)."""
+
+    @abc.abstractmethod
     def count_matching_runs(self, query: RunQuery) -> int:
         """Number of runs matching the filters of ``query`` (its paging fields are ignored
         but ``after``)."""
+
+    @abc.abstractmethod
+    def group_runs(self, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+        """The runs matching ``query`` grouped by ``by`` (``property:<key>``, ``tag:<key>``):
+        each value with its number of runs and the mean last value of ``metric``, largest
+        groups first (at most 1,000)."""
+
+    @abc.abstractmethod
+    def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """The number of direct children of each of ``run_ids`` that has any."""
 
     @abc.abstractmethod
     def count_runs(self, experiment_id: str) -> int:
@@ -218,9 +247,11 @@ class TrackingStore(abc.ABC):
 
     @abc.abstractmethod
     def get_last_metric_values(
-        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None, value: str = "last"
     ) -> dict[str, dict[str, Any]]:
-        """``{run_id: {name: last value}}`` for scalar and list metrics of many runs."""
+        """``{run_id: {name: last value}}`` for scalar and list metrics of many runs; with
+        ``value`` ``min`` or ``max``, the smallest or largest numeric value logged instead
+        (metrics without a numeric value are left out)."""
 
     # ---- files -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from runhistory.tracking.records import UNDECODABLE as UNDECODABLE
 from runhistory.tracking.records import ExperimentInfo as ExperimentInfo
+from runhistory.tracking.records import RunCondition as RunCondition
 from runhistory.tracking.records import RunCursor as RunCursor
 from runhistory.tracking.records import RunInfo as RunInfo
+from runhistory.tracking.records import RunOrder as RunOrder
 from runhistory.tracking.records import RunQuery as RunQuery
 
 # How a single metric value is encoded in the narrow points table.
@@ -195,6 +197,28 @@ class ComputeTargetInfo:
     kind: str
     created_time: float
     config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Runs that share a property or tag value (``value`` None: runs without it), how many,
+    and the mean of a metric's last values over them (None: no numeric value)."""
+
+    value: str | None
+    runs: int
+    mean: float | None = None
+
+
+@dataclass(frozen=True)
+class SavedView:
+    """A named view of an experiment's runs table: ``state`` is the studio's URL query
+    (filter, sort, columns …)."""
+
+    experiment_id: str
+    name: str
+    state: str
+    created_time: float
+    updated_time: float
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,22 @@ from collections.abc import Sequence
 
 from runhistory.errors import ExperimentArchivedError, NotFoundError, ValidationError
 from runhistory.store.base import TrackingStore
-from runhistory.tracking.entities import ExperimentInfo, ExperimentsPage, ExperimentSummary
+from runhistory.tracking.entities import (
+    ExperimentInfo,
+    ExperimentsPage,
+    ExperimentSummary,
+    SavedView,
+)
 from runhistory.tracking.paging import check_page_size, decode_key_token, encode_key_token, scope_of
-from runhistory.tracking.validation import check_experiment_name, check_filter, check_tags
+from runhistory.tracking.validation import (
+    check_experiment_name,
+    check_filter,
+    check_tags,
+    check_text,
+)
+
+MAX_VIEW_NAME = 255
+MAX_VIEW_STATE = 8000
 
 VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
 
@@ -44,6 +57,27 @@ class ExperimentRules:
         metric names of its runs, each with how many runs have it (for the columns of a
         runs table, without reading every run)."""
         return self.store.summarize_experiment(experiment_id)
+
+    def list_views(self, experiment_id: str) -> list[SavedView]:
+        """The saved views of an experiment's runs table, by name."""
+        return self.store.list_views(experiment_id)
+
+    def save_view(self, experiment_id: str, name: object, state: object) -> SavedView:
+        """Save the runs-table view ``state`` (the studio's URL query) as ``name``, replacing
+        a view of that name.
+
+        Raises:
+            ValidationError: an empty or too long name, or a state over 8,000 characters.
+        """
+        checked = check_text(name, "view name", MAX_VIEW_NAME)
+        if not checked.strip():
+            raise ValidationError("a view name must not be empty", field="name")
+        return self.store.save_view(experiment_id, checked, check_text(state, "view state",
+                                                                       MAX_VIEW_STATE))  # fmt: skip
+
+    def delete_view(self, experiment_id: str, name: str) -> None:
+        """Delete a saved view."""
+        self.store.delete_view(experiment_id, name)
 
     def get_experiment_by_name(self, name: str, archived: bool = False) -> ExperimentInfo:
         """The active (or archived) experiment with this name."""

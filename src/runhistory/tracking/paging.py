@@ -111,6 +111,37 @@ def _of_type(value: Any, wanted: type) -> bool:
     return isinstance(value, wanted)
 
 
+_KEY = "k"  # marks a position in an ordered listing (see encode_order_token)
+
+
+def encode_order_token(key: tuple[Any, ...], scope: str) -> str:
+    """The continuation token of an ordered listing after the run whose sort key is ``key``."""
+    return _encode([_VERSION, _KEY, *key], scope)
+
+
+def decode_order_token(token: str, scope: str) -> tuple[Any, ...]:
+    """The sort key in a token of :func:`encode_order_token`.
+
+    Raises:
+        ValidationError: the token is malformed, altered, or belongs to another listing.
+    """
+    found = _decode(token, scope)
+    parts = found[2:]
+    if len(found) < 3 or found[1] != _KEY or not all(map(_scalar, parts)):
+        raise _invalid("its content is not a position in an ordered run listing")
+    return tuple(parts)
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -_INT64 <= value < _INT64
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str)
+
+
 def _encode(position: list[Any], scope: str) -> str:
     body = base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
     return f"{body}.{_digest(body, scope)}"

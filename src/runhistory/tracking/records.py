@@ -95,6 +95,36 @@ class RunQuery:
     offset: int = 0
     with_definition: bool = True  # False: listings leave ``run_definition`` out (None)
     after: RunCursor | None = None  # keyset paging: only runs listed after this one
+    conditions: tuple[RunCondition, ...] = ()  # comparisons on properties, tags, metrics
+    text: str | None = None  # words that must all appear in the run (free-text search)
+    order: RunOrder | None = None  # None: newest first (created time, number)
+    after_key: tuple[Any, ...] | None = None  # keyset paging of an ``order``ed listing
+
+
+@dataclass(frozen=True)
+class RunCondition:
+    """A comparison on one value of a run, as the runs table filters.
+
+    ``kind`` is ``property``, ``tag`` or ``metric`` (its last value); ``op`` one of ``<``,
+    ``<=``, ``>``, ``>=``, ``=``, ``!=``. Values that read as numbers compare as numbers;
+    ``=`` and ``!=`` compare other values as text; a run without the key never matches.
+    """
+
+    kind: str
+    key: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """The order of a run listing: ``column`` is ``created``, ``number``, ``name``,
+    ``status``, ``start``, ``duration``, ``property:<key>``, ``tag:<key>`` or
+    ``metric:<name>`` (its last value); ties are broken by run number in the same direction.
+    Runs without a value come last in both directions; numbers come before text."""
+
+    column: str
+    desc: bool = True
 
 
 @dataclass(frozen=True)

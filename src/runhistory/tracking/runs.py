@@ -14,6 +14,7 @@ from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     PropertyChange,
     RunCursor,
+    RunGroup,
     RunInfo,
     RunQuery,
     RunsPage,
@@ -23,7 +24,14 @@ from runhistory.tracking.entities import (
     WriteOutcome,
 )
 from runhistory.tracking.liveness import present, stored_statuses
-from runhistory.tracking.paging import decode_token, encode_token, scope_of
+from runhistory.tracking.paging import (
+    decode_order_token,
+    decode_token,
+    encode_order_token,
+    encode_token,
+    scope_of,
+)
+from runhistory.tracking.run_filters import parse_sort, parse_text, parse_where
 from runhistory.tracking.run_records import (
     check_run_fields,
     new_run,
@@ -247,6 +255,9 @@ class RunRules:
         page_token: str | None = None,
         created_after: float | None = None,
         created_before: float | None = None,
+        where: Sequence[str] | None = None,
+        text: str | None = None,
+        sort: str | None = None,
     ) -> RunsPage:
         """One page of :meth:`search_runs` (keyset paging, never an offset).
 
@@ -254,13 +265,22 @@ class RunRules:
         make a run of the pages still to come skipped or repeated. A page may hold fewer than
         ``page_size`` runs (even none) and still have a next page.
 
+        ``where`` terms compare properties, tags and metrics' last values
+        (``property:lr<0.1``, ``metric:loss<=0.5``), ``text`` keeps runs holding every word,
+        and ``sort`` orders by another column (``name``, ``-property:lr``, ``metric:loss``;
+        see :mod:`runhistory.tracking.run_filters`), paged by keyset over that column.
+
         Raises:
-            ValidationError: ``page_token`` is not a token of this listing (same filters).
+            ValidationError: ``page_token`` is not a token of this listing (same filters and
+                order), or a ``where`` term or ``sort`` cannot be read.
         """
         statuses = _statuses(status)
-        query = _run_query(
-            experiment_id, run_type, tags, properties, statuses, include_children,
-            parent_run_id, root_run_id, with_definition, created_after, created_before,
+        query = replace(
+            _run_query(
+                experiment_id, run_type, tags, properties, statuses, include_children,
+                parent_run_id, root_run_id, with_definition, created_after, created_before,
+            ),
+            conditions=parse_where(where), text=parse_text(text), order=parse_sort(sort),
         )  # fmt: skip
         return self._page(query, statuses, page_size, page_token)
 
@@ -274,17 +294,59 @@ class RunRules:
         include_children: bool = False,
         created_after: float | None = None,
         created_before: float | None = None,
+        where: Sequence[str] | None = None,
+        text: str | None = None,
+        parent_run_id: str | None = None,
     ) -> int:
-        """How many runs :meth:`search_runs` would list (one counting query, no rows read).
+        """How many runs :meth:`search_runs_page` would list (one counting query, no rows
+        read; ``where`` and ``text`` as there).
 
         A status filter naming Running or NotResponding counts both: which running run has
         stopped answering is decided when it is read.
         """
-        query = _run_query(
-            experiment_id, run_type, tags, properties, _statuses(status), include_children,
-            None, None, False, created_after, created_before,
+        query = replace(
+            _run_query(
+                experiment_id, run_type, tags, properties, _statuses(status), include_children,
+                parent_run_id, None, False, created_after, created_before,
+            ),
+            conditions=parse_where(where), text=parse_text(text),
         )  # fmt: skip
         return self.store.count_matching_runs(query)
+
+    def group_runs(
+        self,
+        experiment_id: str,
+        by: str,
+        metric: str | None = None,
+        tags: object = None,
+        properties: object = None,
+        status: str | Sequence[str] | None = None,
+        include_children: bool = False,
+        where: Sequence[str] | None = None,
+        text: str | None = None,
+    ) -> list[RunGroup]:
+        """The runs of an experiment that match the filters (as :meth:`search_runs_page`),
+        grouped by a property or tag value (``by``: ``property:<key>`` or ``tag:<key>``), with
+        each group's number of runs and mean last value of ``metric``; largest groups first.
+
+        Raises:
+            ValidationError: ``by`` is not a property or tag, or a filter cannot be read.
+        """
+        query = replace(
+            _run_query(
+                experiment_id, None, tags, properties, _statuses(status), include_children,
+                None, None, False,
+            ),
+            conditions=parse_where(where), text=parse_text(text),
+        )  # fmt: skip
+        self.store.get_experiment(experiment_id)
+        return self.store.group_runs(query, by, metric)
+
+    def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many direct children each run of ``run_ids`` has (runs without any left out)."""
+        if len(run_ids) > MAX_PAGE_SIZE:
+            raise ValidationError(f"at most {MAX_PAGE_SIZE} runs at once, got {len(run_ids)}")
+        return self.store.count_children(run_ids)
 
     def _page(
         self,
@@ -301,11 +363,20 @@ class RunRules:
                 page_size=page_size,
             )
         scope = scope_of({**_scope_fields(query), "statuses": statuses, "extra": scope_extra})
-        after = decode_token(page_token, scope) if page_token is not None else None
-        found = self.store.search_runs(replace(query, after=after, limit=page_size + 1))
-        more = len(found) > page_size
-        found = found[:page_size]
-        token = encode_token(RunCursor.of(found[-1]), scope) if more else None
+        if query.order is not None:
+            key = decode_order_token(page_token, scope) if page_token is not None else None
+            keyed = self.store.search_runs_ordered(
+                replace(query, after_key=key, limit=page_size + 1)
+            )
+            more = len(keyed) > page_size
+            found = [run for run, _ in keyed[:page_size]]
+            token = encode_order_token(keyed[page_size - 1][1], scope) if more else None
+        else:
+            after = decode_token(page_token, scope) if page_token is not None else None
+            found = self.store.search_runs(replace(query, after=after, limit=page_size + 1))
+            more = len(found) > page_size
+            found = found[:page_size]
+            token = encode_token(RunCursor.of(found[-1]), scope) if more else None
         runs = [self._present(r) for r in found]
         if statuses is not None:
             runs = [r for r in runs if r.status in statuses]
@@ -402,6 +473,9 @@ def _scope_fields(query: RunQuery) -> dict[str, Any]:
         "root_run_id": query.root_run_id, "run_type": query.run_type, "tags": query.tags,
         "properties": query.properties, "include_children": query.include_children,
         "created_after": query.created_after, "created_before": query.created_before,
+        "conditions": [[c.kind, c.key, c.op, c.value] for c in query.conditions],
+        "text": query.text,
+        "order": None if query.order is None else [query.order.column, query.order.desc],
     }  # fmt: skip
 
 

@@ -177,6 +177,11 @@ def test_upgrade_from_0002_keeps_every_run_detail(store_uri: str) -> None:
                      "VALUES (1, 'r1', 'loss', 'scalar', :count, :yes)"),
                 {"count": points, "yes": True},
             )  # fmt: skip
+            conn.execute(
+                text("INSERT INTO metrics (id, run_id, name, kind, count, has_step, last_vtype, "
+                     "last_value) VALUES (2, 'r2', 'acc', 'scalar', 1, :no, 0, 3.5)"),
+                {"no": False},
+            )  # fmt: skip
             for row in encode_chunks(1, 0, columns):  # type: ignore[arg-type]
                 names, marks = ", ".join(row), ", ".join(f":{k}" for k in row)
                 conn.execute(text(f"INSERT INTO metric_chunks ({names}) VALUES ({marks})"), row)
@@ -197,5 +202,10 @@ def test_upgrade_from_0002_keeps_every_run_detail(store_uri: str) -> None:
         with store._engine.connect() as conn:
             blocks = conn.execute(text("SELECT first_seq FROM metric_summaries")).scalars().all()
         assert sorted(blocks) == [0, SUMMARY_BLOCK_POINTS]
+        # 0008: the extremes of the metrics already stored (chunks, or the row's one point)
+        assert store.get_last_metric_values(["r1", "r2"], value="min") == {
+            "r1": {"loss": 0.0}, "r2": {"acc": 3.5},
+        }  # fmt: skip
+        assert store.get_last_metric_values(["r1"], value="max") == {"r1": {"loss": 976.0}}
     finally:
         store.close()

@@ -12,8 +12,15 @@ from runhistory.server.body import WireRoute
 from runhistory.server.params import DEFAULT_LIMIT, Limit, Offset, PageToken
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
-from runhistory.server.schemas import ExperimentCreate, Reactivate, TagsPatch
-from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary
+from runhistory.server.schemas import (
+    ExperimentCreate,
+    Reactivate,
+    RunGroups,
+    SavedViews,
+    TagsPatch,
+    ViewBody,
+)
+from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary, SavedView
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, prefix="/experiments", tags=["experiments"])
@@ -97,6 +104,50 @@ def summarize(experiment_id: str, service: TrackingService = Service) -> Any:
     """The number of runs and the distinct tag keys, property keys and metric names of the
     experiment's runs, each with its number of runs."""
     return JsonResponse(service.summarize_experiment(experiment_id))
+
+
+@router.get("/{experiment_id}/run-groups", response_model=RunGroups)
+def group_runs(
+    experiment_id: str,
+    by: str = Query(max_length=600),
+    metric: str | None = Query(None, max_length=255),
+    status: list[str] | None = Query(None),
+    tag: list[str] | None = Query(None),
+    property: list[str] | None = Query(None),
+    include_children: bool = False,
+    where: list[str] | None = Query(None, max_length=1000),
+    q: str | None = Query(None, max_length=1000),
+    service: TrackingService = Service,
+) -> Any:
+    """The experiment's runs (filtered as ``GET /runs``) grouped by ``by`` (``property:<key>``
+    or ``tag:<key>``): each value (null: runs without it), its number of runs and the mean of
+    ``metric``'s last values; largest groups first, at most 1,000."""
+    found = service.group_runs(
+        experiment_id, by, metric, tags=parse_pairs(tag), properties=parse_pairs(property),
+        status=status or None, include_children=include_children, where=where, text=q,
+    )  # fmt: skip
+    return JsonResponse({"items": found})
+
+
+@router.get("/{experiment_id}/views", response_model=SavedViews)
+def list_views(experiment_id: str, service: TrackingService = Service) -> Any:
+    """The saved views of the experiment's runs table (``state``: the studio's URL query)."""
+    return JsonResponse({"items": service.list_views(experiment_id)})
+
+
+@router.put("/{experiment_id}/views/{name}", response_model=SavedView)
+def save_view(
+    experiment_id: str, name: str, body: ViewBody, service: TrackingService = Service
+) -> Any:
+    """Save the view ``name`` (replacing one of that name)."""
+    return JsonResponse(service.save_view(experiment_id, name, body.state))
+
+
+@router.delete("/{experiment_id}/views/{name}", status_code=204)
+def delete_view(experiment_id: str, name: str, service: TrackingService = Service) -> Response:
+    """Delete a saved view."""
+    service.delete_view(experiment_id, name)
+    return Response(status_code=204)
 
 
 @router.post("/{experiment_id}/archive", response_model=ExperimentInfo)

@@ -275,5 +275,7 @@ def get_series(body: SeriesRequest, service: TrackingService = Service) -> Any:
 
 @router.post("/metrics/last", response_model=LastValues)
 def get_last(body: LastValuesRequest, service: TrackingService = Service) -> Any:
-    """The last value of each (scalar or list) metric of several runs."""
-    return JsonResponse(service.store.get_last_metric_values(body.run_ids, body.names))
+    """The last value of each (scalar or list) metric of several runs (with ``value``
+    ``min`` or ``max``: the smallest or largest numeric value logged)."""
+    found = service.store.get_last_metric_values(body.run_ids, body.names, body.value)
+    return JsonResponse(found)

@@ -52,11 +52,22 @@ def search_runs(
     with_definition: bool = True,
     created_after: CreatedAfter = None,
     created_before: CreatedBefore = None,
+    where: list[str] | None = Query(None, max_length=1000),
+    q: str | None = Query(None, max_length=1000),
+    sort: str | None = Query(None, max_length=600),
+    with_child_counts: bool = False,
     service: TrackingService = Service,
 ) -> Any:
     """Runs matching every filter, newest first (``tag=k`` or ``tag=k=v``, repeatable);
     ``created_after`` (inclusive) and ``created_before`` (exclusive) bound the creation time
     in seconds since the epoch (an index range, fast on any number of runs).
+
+    The studio's runs table adds: ``where=property:lr<0.1`` (or ``tag:…``, ``metric:<name>``
+    on its last value; ops ``< <= > >= = !=``, repeatable), ``q`` (free text: every word in
+    the name, id, number, status, tags or properties), ``sort`` (``created``, ``number``,
+    ``name``, ``status``, ``start``, ``duration``, ``property:<key>``, ``tag:<key>``,
+    ``metric:<name>``; a leading ``-`` descends) and ``with_child_counts=true`` (the page's
+    ``child_counts``: run id → number of direct children). Every order is keyset-paged.
 
     Continue with ``page_token=<next_page_token>`` (keyset paging: stable while runs are
     added, as fast on the last page as on the first); a token that was altered or belongs to
@@ -74,11 +85,19 @@ def search_runs(
     )  # fmt: skip
     if offset and page_token is not None:
         raise ValidationError("give page_token or offset, not both", parameter="page_token")
+    table: dict[str, Any] = {"where": where, "text": q, "sort": sort}
     if offset:
+        if any(table.values()):
+            raise ValidationError("where, q and sort page with page_token, not offset")
         found = service.search_runs(**filters, limit=limit + 1, offset=offset)
         return JsonResponse(page(found, offset, limit))
-    found_page = service.search_runs_page(**filters, page_size=limit, page_token=page_token)
-    return JsonResponse(_answer(found_page, first=page_token is None, limit=limit))
+    found_page = service.search_runs_page(
+        **filters, **table, page_size=limit, page_token=page_token
+    )
+    answer = _answer(found_page, first=page_token is None, limit=limit)
+    if with_child_counts:
+        answer["child_counts"] = service.count_children([r.run_id for r in found_page.items])
+    return JsonResponse(answer)
 
 
 def _answer(found: RunsPage, first: bool, limit: int) -> dict[str, Any]:
@@ -131,6 +150,9 @@ def count_runs(
     include_children: bool = False,
     created_after: CreatedAfter = None,
     created_before: CreatedBefore = None,
+    parent_run_id: str | None = None,
+    where: list[str] | None = Query(None, max_length=1000),
+    q: str | None = Query(None, max_length=1000),
     service: TrackingService = Service,
 ) -> Any:
     """How many runs ``GET /runs`` lists with these filters (one count; Running and
@@ -139,7 +161,7 @@ def count_runs(
         experiment_id=experiment_id, run_type=run_type, tags=parse_pairs(tag),
         properties=parse_pairs(property), status=status or None,
         include_children=include_children, created_after=created_after,
-        created_before=created_before,
+        created_before=created_before, where=where, text=q, parent_run_id=parent_run_id,
     )  # fmt: skip
     return JsonResponse({"count": found})
 

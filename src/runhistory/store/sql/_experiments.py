@@ -31,6 +31,7 @@ from runhistory.store.sql.schema import (
     metrics,
     run_keys,
     runs,
+    saved_views,
 )
 from runhistory.tracking.entities import ExperimentInfo, ExperimentSummary, KeyCount
 
@@ -211,6 +212,7 @@ class ExperimentsMixin(SqlStoreBase):
             for table in (metrics, metric_batches, files):
                 conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
             conn.execute(delete(run_keys).where(run_keys.c.experiment_id == experiment_id))
+            conn.execute(delete(saved_views).where(saved_views.c.experiment_id == experiment_id))
             conn.execute(delete(runs).where(runs.c.experiment_id == experiment_id))
             conn.execute(
                 delete(experiment_tags).where(experiment_tags.c.experiment_id == experiment_id)

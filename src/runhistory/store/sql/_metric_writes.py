@@ -32,15 +32,16 @@ from runhistory.store.sql._statements import (
 )
 from runhistory.store.sql._summaries import complete_blocks
 from runhistory.store.sql.schema import metric_batches, metrics
-from runhistory.tracking.entities import MetricWrite
+from runhistory.tracking.entities import VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, MetricWrite
 
 _METRICS_PER_INSERT = 64
+_NUMERIC = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 _IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
 # A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
 ROW_COLUMNS = (
     metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
     metrics.c.last_step, metrics.c.last_vtype, metrics.c.last_value, metrics.c.last_text,
-    metrics.c.updated_time,
+    metrics.c.updated_time, metrics.c.min_value, metrics.c.max_value,
 )  # fmt: skip
 _ROWS = (
     select(*ROW_COLUMNS)
@@ -121,14 +122,29 @@ def _stored_point(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return (step, row["last_vtype"], row["last_value"], row["last_text"], row["updated_time"])
 
 
-def _metric_update(metric_id: int, count: int, write: MetricWrite) -> dict[str, Any]:
-    """Parameters of the metric row's update after ``write``: count and last point."""
+def extremes(
+    write: MetricWrite, low: float | None = None, high: float | None = None
+) -> tuple[float | None, float | None]:
+    """The smallest and largest numeric value of ``write``'s points and of ``low``/``high``
+    (what was logged before); NaN and non-numbers are left out."""
+    for _, vtype, value, _, _ in write.points:
+        if vtype in _NUMERIC and value is not None and value == value:
+            low = value if low is None or value < low else low
+            high = value if high is None or value > high else high
+    return low, high
+
+
+def _metric_update(
+    metric_id: int, count: int, write: MetricWrite, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Parameters of the metric row's update after ``write``: count, last point, extremes."""
     step, vtype, value, text, at = write.points[-1]
     steps = write.columns()[0]
+    low, high = extremes(write, row.get("min_value"), row.get("max_value"))
     return {
         "id": metric_id, "count": count, "has_step": steps.count(None) != len(steps),
         "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
-        "updated_time": at,
+        "updated_time": at, "min_value": low, "max_value": high,
     }  # fmt: skip
 
 
@@ -154,7 +170,7 @@ def append(conn: Connection, run_id: str, writes: Sequence[MetricWrite]) -> None
             point = _stored_point(row)
             columns = tuple([value, *column] for value, column in zip(point, columns, strict=True))  # type: ignore[assignment]
             first = 0
-        update = _metric_update(metric_id, old + len(write.points), write)
+        update = _metric_update(metric_id, old + len(write.points), write, row)
         if update["count"] > 1:
             mine = encode_chunks(metric_id, first, columns)
             complete_blocks(conn, metric_id, old, update["count"], mine)
@@ -171,11 +187,12 @@ def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
     """The :data:`METRIC_COLUMNS` of a new metric holding all of ``write``."""
     step, vtype, value, text, at = write.points[-1]
     has_step = write.columns()[0].count(None) == 0
+    low, high = extremes(write)
     values = {
         "run_id": run_id, "name": write.name, "kind": write.kind,
         "description": write.description, "count": len(write.points), "has_step": has_step,
         "last_step": step, "last_vtype": vtype, "last_value": value, "last_text": text,
-        "updated_time": at,
+        "updated_time": at, "min_value": low, "max_value": high,
     }  # fmt: skip
     return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
 

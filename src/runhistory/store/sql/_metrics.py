@@ -140,9 +140,11 @@ class MetricsMixin(SqlStoreBase):
         return self._read(work)
 
     def get_last_metric_values(
-        self, run_ids: Sequence[str], names: Sequence[str] | None = None
+        self, run_ids: Sequence[str], names: Sequence[str] | None = None, value: str = "last"
     ) -> dict[str, dict[str, Any]]:
         """Every asked run is a key of the answer, with ``{}`` if it has no such metrics."""
+        if value in ("min", "max"):
+            return self._extreme_values(run_ids, names, value)
 
         def work(conn: Connection) -> dict[str, dict[str, Any]]:
             found: dict[str, dict[str, Any]] = {run_id: {} for run_id in run_ids}
@@ -158,8 +160,27 @@ class MetricsMixin(SqlStoreBase):
                 )  # fmt: skip
                 if names is not None:
                     query = query.where(columns.name.in_(list(names)))
-                for run_id, name, vtype, value, text in conn.execute(query):
-                    found[run_id][name] = decode_value(vtype, value, text)
+                for run_id, name, vtype, number, text in conn.execute(query):
+                    found[run_id][name] = decode_value(vtype, number, text)
+            return found
+
+        return self._read(work)
+
+    def _extreme_values(
+        self, run_ids: Sequence[str], names: Sequence[str] | None, which: str
+    ) -> dict[str, dict[str, Any]]:
+        column = metrics.c.min_value if which == "min" else metrics.c.max_value
+
+        def work(conn: Connection) -> dict[str, dict[str, Any]]:
+            found: dict[str, dict[str, Any]] = {run_id: {} for run_id in run_ids}
+            for chunk in chunks(list(found)):
+                query = select(metrics.c.run_id, metrics.c.name, column).where(
+                    metrics.c.run_id.in_(chunk), column.is_not(None)
+                )
+                if names is not None:
+                    query = query.where(metrics.c.name.in_(list(names)))
+                for run_id, name, number in conn.execute(query):
+                    found[run_id][name] = float(number)
             return found
 
         return self._read(work)

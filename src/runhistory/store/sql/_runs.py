@@ -9,16 +9,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, ColumnElement, Select, delete, exists, func, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
 from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value
 from runhistory.store.sql._run_keys import delete_runs as delete_keys
+from runhistory.store.sql._run_table import (
+    after_key,
+    condition,
+    group_value,
+    metric_number,
+    order_keys,
+    text_search,
+)
 from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql.schema import (
     environments,
@@ -31,7 +51,7 @@ from runhistory.store.sql.schema import (
     run_keys,
     runs,
 )
-from runhistory.tracking.entities import UNDECODABLE, RunInfo, RunQuery
+from runhistory.tracking.entities import UNDECODABLE, RunGroup, RunInfo, RunQuery
 
 _log = logging.getLogger("runhistory.store")
 _LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
@@ -156,6 +176,9 @@ def _filters(
         conditions.append(created >= query.created_after)
     if query.created_before is not None:
         conditions.append(created < query.created_before)
+    conditions += [condition(conn, found) for found in query.conditions]
+    if query.text:
+        conditions += text_search(conn, query.text)
     if query.after is not None:
         after = query.after
         position = (after.created_time, after.number, after.run_id)
@@ -242,6 +265,57 @@ def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> None:
         conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
 
 
+def _ordered(conn: Connection, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+    """Runs of ``query`` in ``query.order``, each with its sort key (the keyset position)."""
+    assert query.order is not None
+    keys, join = order_keys(conn, query.order)
+    labels = [f"sort_key_{i}" for i in range(len(keys))]
+    stmt = _select_runs(query.with_definition).add_columns(
+        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
+    )
+    if join is not None:
+        stmt = stmt.outerjoin(*join)
+    conditions = _filters(conn, replace(query, after=None))
+    if query.after_key is not None:
+        conditions.append(after_key(keys, query.after_key))
+    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
+    stmt = stmt.where(*conditions).order_by(*ordering).limit(query.limit)
+    result = conn.execute(stmt)
+    names = tuple(map(str, result.keys()))
+    found = []
+    for row in result:
+        values = dict(zip(names, row, strict=True))
+        key = tuple(values.pop(label) for label in labels)
+        found.append((_to_info(values), key))
+    return found
+
+
+MAX_GROUPS = 1000
+
+
+def _groups(conn: Connection, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+    """Runs of ``query`` grouped by a property or tag value, largest groups first."""
+    value = group_value(conn, by)
+    columns: list[Any] = [value.label("value"), func.count().label("runs")]
+    stmt = select(*columns).select_from(runs)
+    if metric is not None:
+        found = metrics.alias("group_metric")
+        stmt = stmt.outerjoin(found, and_(found.c.run_id == runs.c.id, found.c.name == metric))
+        stmt = stmt.add_columns(func.avg(metric_number(found)).label("mean"))
+    # By position: the value expression has bound parameters, and PostgreSQL does not see two
+    # renderings of it as one expression.
+    stmt = stmt.where(*_filters(conn, replace(query, after=None))).group_by(literal_column("1"))
+    stmt = stmt.order_by(literal_column("2").desc(), literal_column("1")).limit(MAX_GROUPS)
+    return [
+        RunGroup(
+            None if row[0] is None else str(row[0]),
+            int(row[1]),
+            None if metric is None or row[2] is None else float(row[2]),
+        )
+        for row in conn.execute(stmt)
+    ]
+
+
 class RunsMixin(SqlStoreBase):
     """The run methods of :class:`~runhistory.store.sql.SqlTrackingStore`."""
 
@@ -255,12 +329,35 @@ class RunsMixin(SqlStoreBase):
 
         return self._read(work)
 
+    def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        def work(conn: Connection) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+            return _ordered(conn, query)
+
+        return self._read(work)
+
     def count_matching_runs(self, query: RunQuery) -> int:
         def work(conn: Connection) -> int:
             if _top_level_of_experiment(query):
                 return _count_top_level(conn, str(query.experiment_id))
             counted = _listing(conn, query, select(func.count()).select_from(runs))
             return int(conn.execute(counted.order_by(None)).scalar_one())
+
+        return self._read(work)
+
+    def group_runs(self, query: RunQuery, by: str, metric: str | None) -> list[RunGroup]:
+        return self._read(lambda conn: _groups(conn, query, by, metric))
+
+    def count_children(self, run_ids: Sequence[str]) -> dict[str, int]:
+        def work(conn: Connection) -> dict[str, int]:
+            found: dict[str, int] = {}
+            for chunk in chunks(list(run_ids)):
+                query = (
+                    select(runs.c.parent_run_id, func.count())
+                    .where(runs.c.parent_run_id.in_(chunk))
+                    .group_by(runs.c.parent_run_id)
+                )
+                found.update((str(parent), int(number)) for parent, number in conn.execute(query))
+            return found
 
         return self._read(work)
 

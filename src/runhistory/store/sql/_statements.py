@@ -119,7 +119,8 @@ def _new_metric(dialect: str) -> Executable:
 
 def _update_metric(dialect: str) -> Executable:
     """The count and last point of metric ``:id`` (``has_step`` is kept once known)."""
-    last = ("count", "last_step", "last_vtype", "last_value", "last_text", "updated_time")
+    last = ("count", "last_step", "last_vtype", "last_value", "last_text", "updated_time",
+            "min_value", "max_value")  # fmt: skip
     values: dict[str, Any] = {name: bindparam(name) for name in last}
     values["has_step"] = func.coalesce(metrics.c.has_step, bindparam("has_step"))
     return update(metrics).where(metrics.c.id == bindparam("id")).values(**values)

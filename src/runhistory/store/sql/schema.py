@@ -112,6 +112,18 @@ runs = Table(
     ),
 )
 
+# Named views of an experiment's runs table (the studio's URL state: filter, sort, columns),
+# shared by everyone who opens the experiment (migration 0008).
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("experiment_id", String(32), ForeignKey("experiments.id"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("updated_time", Double, nullable=False),
+)
+
 # Every tag (kind 0) and property (kind 1) of every run, keyed in listing order for filters
 # on a value (see migration 0006); the runs' documents remain the truth. No foreign key: rows
 # are written and deleted with their runs by the store's one write path.
@@ -154,6 +166,10 @@ metrics = Table(
     Column("last_value", Double, nullable=True),
     Column("last_text", Text, nullable=True),
     Column("updated_time", Double, nullable=True),
+    # The smallest and largest numeric value logged (NULL: none yet), kept by the write path
+    # for the runs table's min/max columns (migration 0008).
+    Column("min_value", Double, nullable=True),
+    Column("max_value", Double, nullable=True),
     Index("ux_metrics_run_name", "run_id", "name", unique=True),
 )
 

@@ -22,6 +22,7 @@ from runhistory.store.sql._metrics import MetricsMixin
 from runhistory.store.sql._models import ModelsMixin
 from runhistory.store.sql._registry import RegistryMixin
 from runhistory.store.sql._runs import RunsMixin
+from runhistory.store.sql._views import ViewsMixin
 from runhistory.store.sql.engine import HeldConnection, create_store_engine
 from runhistory.store.sql.migrate import ensure_schema
 from runhistory.store.sql.schema import files, secrets
@@ -38,6 +39,7 @@ class SqlTrackingStore(
     RegistryMixin,
     EnvironmentsMixin,
     ComputeTargetsMixin,
+    ViewsMixin,
     TrackingStore,
 ):
     """A tracking store in a SQL database, migrated to the current schema on open.
