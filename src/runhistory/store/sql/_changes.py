@@ -132,9 +132,11 @@ def _metrics(
     for run_id, writes in batch.metrics.items():
         if run_id in new or not writes:
             continue
-        require_run(conn, run_id)
         batch_id = batch.batch_ids.get(run_id)
-        if batch_id is not None and not claim_batch(conn, run_id, batch_id):
+        if batch_id is None:
+            require_run(conn, run_id)
+        elif not claim_stored(conn, run_id, batch_id):  # stored before, or no such run
+            require_run(conn, run_id)
             outcome.repeated.add(run_id)
             continue
         append(conn, run_id, writes)
