@@ -12,11 +12,19 @@ tables and run on the driver's cursor (see _direct.py and _statements.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ConflictError, NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, require_run
-from runhistory.store.sql._metric_writes import append, append_new, batch_claimed, claim_batch
+from runhistory.store.sql._metric_writes import (
+    append,
+    append_new,
+    batch_claimed,
+    claim_batch,
+    claim_stored,
+)
 from runhistory.store.sql._run_keys import insert_new, replace_changed
 from runhistory.store.sql._run_writes import (
     Documents,
@@ -50,8 +58,13 @@ class ChangesMixin(SqlStoreBase):
             outcome = WriteOutcome()
             # A batch that creates runs is checked only if it fails: a replay of it finds
             # its first run stored (ConflictError below); this saves two statements a batch.
-            if batch.claim is not None and not batch.creates and batch_claimed(conn, *batch.claim):
-                return WriteOutcome(replayed=True)
+            # One that changes stored runs records its id first, in one statement: taken
+            # already means a replay (a missing run is refused below, as without an id).
+            claimed = False
+            if batch.claim is not None and not batch.creates:
+                claimed = claim_stored(conn, *batch.claim)
+                if not claimed and batch_claimed(conn, *batch.claim):
+                    return WriteOutcome(replayed=True)
             new, environments = new_rows(conn, batch.creates, known) if batch.creates else ({}, [])
             inserted[:] = environments  # a retried transaction starts over
             write_updates(conn, batch.updates, new)
@@ -69,7 +82,7 @@ class ChangesMixin(SqlStoreBase):
             insert_new(conn, new.values())
             _metrics(conn, batch, new, outcome)
             outcome.refusals += write_statuses(conn, later)
-            if batch.claim is not None and not claim_batch(conn, *batch.claim):
+            if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
                 raise ConflictError(f"batch {batch.claim[1]!r} is being stored twice at once")
             return outcome
 
@@ -91,7 +104,8 @@ def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> lis
         return []
     touched = {c.run_id for c in batch.tags} | {c.run_id for c in batch.properties}
     touched -= set(new)
-    stored = read_documents(conn, list(touched)) if touched else {}
+    positions: dict[str, dict[str, Any]] = {}
+    stored = read_documents(conn, list(touched), positions) if touched else {}
     for run_id in touched - set(stored):
         raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
     documents: Documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
@@ -100,7 +114,7 @@ def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> lis
     apply_tags(documents, batch.tags)
     refusals = apply_properties(documents, batch.properties)
     write_documents(conn, stored)
-    replace_changed(conn, before, stored)
+    replace_changed(conn, before, stored, positions)
     return refusals
 
 
@@ -118,9 +132,11 @@ def _metrics(
     for run_id, writes in batch.metrics.items():
         if run_id in new or not writes:
             continue
-        require_run(conn, run_id)
         batch_id = batch.batch_ids.get(run_id)
-        if batch_id is not None and not claim_batch(conn, run_id, batch_id):
+        if batch_id is None:
+            require_run(conn, run_id)
+        elif not claim_stored(conn, run_id, batch_id):  # stored before, or no such run
+            require_run(conn, run_id)
             outcome.repeated.add(run_id)
             continue
         append(conn, run_id, writes)

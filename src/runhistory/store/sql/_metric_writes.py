@@ -23,6 +23,7 @@ from runhistory.store.sql._chunks import encode_chunks
 from runhistory.store.sql._direct import execute, execute_many
 from runhistory.store.sql._statements import (
     CLAIM_BATCH,
+    CLAIM_STORED,
     INSERT_CHUNKS,
     INSERT_METRIC,
     INSERT_METRICS,
@@ -57,6 +58,13 @@ def claim_batch(conn: Connection, run_id: str, batch_id: str) -> bool:
     """Record a metric batch id of a run; False if it was stored before (a retry)."""
     params = {"run_id": run_id, "batch_id": batch_id, "created_time": time.time()}
     return execute(conn, CLAIM_BATCH, params).fetchone() is not None
+
+
+def claim_stored(conn: Connection, run_id: str, batch_id: str) -> bool:
+    """Record a batch id of a stored run in one statement; False if it was stored before or
+    the run is missing (:func:`batch_claimed` tells which)."""
+    params = {"run_id": run_id, "batch_id": batch_id, "created_time": time.time()}
+    return execute(conn, CLAIM_STORED, params).fetchone() is not None
 
 
 _CLAIMED = select(metric_batches.c.batch_id).where(

@@ -69,14 +69,24 @@ def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     execute_many(conn, INSERT_KEYS, found)
 
 
-def replace_changed(conn: Connection, before: Documents, after: Documents) -> None:
-    """Re-index the keys whose value changed between ``before`` and ``after`` (stored runs)."""
+def replace_changed(
+    conn: Connection,
+    before: Documents,
+    after: Documents,
+    positions: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
+    """Re-index the keys whose value changed between ``before`` and ``after`` (stored runs);
+    ``positions`` (as :func:`~._run_writes.read_documents` leaves them) saves reading them."""
     changed = [r for r in after if before.get(r) != after[r]]
     if not changed:
         return
     old: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
-    for run in _positions(conn, changed):
+    if positions is not None and all(r in positions for r in changed):
+        found = [positions[r] for r in changed]
+    else:
+        found = _positions(conn, changed)
+    for run in found:
         for side, found in ((before, old), (after, new)):
             found.extend(key_rows(run, *side[run["id"]]))
     gone = {_identity(k) for k in old}

@@ -179,13 +179,25 @@ def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
         raise ConflictError(f"a run with id {which} already exists", run_ids=ids) from exc
 
 
-def read_documents(conn: Connection, run_ids: Sequence[str]) -> Documents:
-    """``{run id: (tags, properties)}`` of stored runs, locked for update on PostgreSQL."""
+def read_documents(
+    conn: Connection, run_ids: Sequence[str], positions: dict[str, dict[str, Any]] | None = None
+) -> Documents:
+    """``{run id: (tags, properties)}`` of stored runs, locked for update on PostgreSQL.
+
+    With ``positions``, each run's id, experiment, creation time and number are left in it
+    (what re-indexing its keys needs: see :func:`~._run_keys.replace_changed`).
+    """
     found: Documents = {}
     for chunk in chunks(sorted(set(run_ids))):
-        query = select(runs.c.id, runs.c.tags, runs.c.properties).where(runs.c.id.in_(chunk))
-        for run_id, tags, properties in conn.execute(query.with_for_update()):
+        query = select(runs.c.id, runs.c.tags, runs.c.properties, runs.c.experiment_id,
+                       runs.c.created_time, runs.c.number).where(runs.c.id.in_(chunk))  # fmt: skip
+        for run_id, tags, properties, experiment_id, created, number in conn.execute(
+            query.with_for_update()
+        ):
             found[run_id] = (dict(tags or {}), dict(properties or {}))
+            if positions is not None:
+                positions[run_id] = {"id": run_id, "experiment_id": experiment_id,
+                                     "created_time": created, "number": number}  # fmt: skip
     return found
 
 

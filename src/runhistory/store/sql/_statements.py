@@ -141,6 +141,24 @@ def _claim_batch(dialect: str) -> Executable:
     return result
 
 
+def _claim_stored(dialect: str) -> Executable:
+    """Record batch ``:batch_id`` of run ``:run_id`` if that run is stored; returns it unless
+    it was there or the run is missing. A concurrent first try of the same batch holds the
+    key: PostgreSQL makes this wait for its end, then finds it (or takes it, after a rollback).
+    """
+    source = select(
+        runs.c.id, bindparam("batch_id", type_=metric_batches.c.batch_id.type),
+        bindparam("created_time", type_=metric_batches.c.created_time.type),
+    ).where(runs.c.id == bindparam("run_id", type_=runs.c.id.type))  # fmt: skip
+    result: Executable = (
+        _insert(dialect, metric_batches)
+        .from_select(["run_id", "batch_id", "created_time"], source)
+        .on_conflict_do_nothing()
+        .returning(metric_batches.c.batch_id)
+    )
+    return result
+
+
 RESERVE_NUMBERS = statement(_reserve_numbers)
 INSERT_RUNS = statement(_insert_runs)
 INSERT_ENVIRONMENTS = statement(_insert_environments)
@@ -153,3 +171,4 @@ NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
 CLAIM_BATCH = statement(_claim_batch)
+CLAIM_STORED = statement(_claim_stored)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from runhistory.errors import StorageError
@@ -41,6 +42,9 @@ BUSY_TIMEOUT_MS = 60_000
 LOCKED_RETRIES = 5
 # Execution option marking a transaction that only reads (SQLite: deferred BEGIN).
 READ_ONLY_OPTION = "runhistory_read_only"
+# A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN = "runhistory_checked_in"
 # Cursors a connection remembers before it forgets those nothing else holds.
 _PRUNE_AT = 256
 
@@ -185,15 +189,43 @@ def _commit(conn: Connection, driver: Any) -> None:
 def _postgresql_engine(url: URL) -> Engine:
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         url,
         **_JSON_CODEC,
         pool_size=5,
         max_overflow=10,
         pool_timeout=60,
         pool_recycle=1800,
-        pool_pre_ping=True,
     )
+    event.listen(engine, "checkin", _note_checkin)
+    dialect = engine.dialect
+
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        _ping_if_idle(dialect, dbapi_connection, record)
+
+    event.listen(engine, "checkout", on_checkout)
+    return engine
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    if dbapi_connection is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any) -> None:
+    """Check a pooled connection that sat idle before handing it out (SQLAlchemy's pre-ping,
+    but only after :data:`PING_AFTER_IDLE_SECONDS`): a busy server's transactions save a
+    round trip each. A dead connection is replaced; one that died while in use moments ago
+    fails its transaction, which invalidates the whole pool (the next ones reconnect)."""
+    last = record.info.get(_CHECKED_IN)
+    if last is None or time.monotonic() - last < PING_AFTER_IDLE_SECONDS:
+        return  # just connected, or used a moment ago
+    try:
+        alive = bool(dialect.do_ping(dbapi_connection))
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection is gone: {exc}") from exc
+    if not alive:
+        raise DisconnectionError("a pooled connection is gone")
 
 
 # PostgreSQL: serialization_failure, deadlock_detected.
