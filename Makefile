@@ -30,7 +30,7 @@ screenshots: install  ## re-take the studio screenshots in docs/images (the brow
 bench: install  ## runhistory vs MLflow and Aim (own venvs, built once); BENCH_ARGS="--only B1,B2"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-bench-quick: install  ## the same at small sizes: CI's smoke test, never fails on speed; Aim only if its venv exists
+bench-quick: install  ## the same at small sizes: CI's smoke test, never fails on speed
 	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
 
 lint: install  ## ruff and mypy

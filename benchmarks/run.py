@@ -6,8 +6,8 @@
 Each measurement runs in a fresh process with a fresh workspace or database; the sides
 alternate, several repetitions each, and the table shows medians. MLflow is installed into
 ``benchmarks/.venv-mlflow`` (pinned) on first use, the newest Aim into ``benchmarks/.venv-aim``
-(Aim only where it has an equivalent: B1-B4, B6's imports, B7; ``--quick`` never installs
-it, it uses the venv only when it exists). Results go to ``benchmarks/results-*.json``.
+(Aim only where it has an equivalent: B1-B4, B6's imports, B7; ``--no-aim`` leaves it out).
+Results go to ``benchmarks/results-*.json``.
 The exit status is non-zero only when a workload failed — never because of speed.
 """
 
@@ -35,7 +35,7 @@ from rhbench import (
     http_session,
 )
 from rhbench.aim_env import VENV as AIM_VENV
-from rhbench.aim_env import ensure_aim, installed
+from rhbench.aim_env import ensure_aim
 from rhbench.harness import BENCH_DIR, Harness, Settings, stage
 from rhbench.mlflow_env import ensure_mlflow
 from rhbench.report import markdown_table, text_table, write_json
@@ -133,24 +133,9 @@ def main(argv: list[str]) -> int:
 
 
 def aim_peer(args: argparse.Namespace, venv: Path = AIM_VENV) -> tuple[str | None, str, str]:
-    """Aim's interpreter and version, or None and why its column stays empty.
-
-    ``--quick`` never installs Aim (building its venv takes minutes): without the venv it
-    prints why Aim is skipped.
-    """
+    """Aim's interpreter and version, or None and why its column stays empty."""
     if args.no_aim:
         return None, "not used", "--no-aim"
-    if args.quick:
-        found = installed(venv)
-        if found is None:
-            print(
-                "Aim skipped in --quick: its venv (benchmarks/.venv-aim) does not exist and "
-                "building it takes several minutes (3.6 min measured here), beyond the smoke "
-                "test's budget; `make bench` builds it",
-                file=sys.stderr,
-            )
-            return None, "not installed", "no venv (quick)"
-        return found[0], found[1], ""
     try:
         python, version = ensure_aim(venv)
     except RuntimeError as exc:

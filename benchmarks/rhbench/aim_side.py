@@ -4,7 +4,7 @@ Aim runs only in its own interpreter (:mod:`rhbench.aim_workers` in ``benchmarks
 It has an equivalent for B1 (``run.track`` one point per call, then ``run.close()``), B2 (reading
 one metric), B3 (creating runs; a query by params and tags — it records no run status), B7 (the
 first 50 runs of its runs search), B4 through ``aim server``, and B6's imports. Aim writes about
-5,000 points/s and creates about ten runs/s on one core here, so its sizes are smaller and its
+10,000 points/s and creates 10-20 runs/s on one core here, so its sizes are smaller and its
 rates and read times are extrapolated linearly to runhistory's sizes (marked "extrap."); its
 listing corpus (B3, B7) is the largest feasible in the benchmark's time, and its size is in its
 column.

@@ -116,7 +116,7 @@ def run(h: Harness) -> None:
         ("  vs MLflow log_batch(1,000)", "points/s", True, "points_per_s", "batch_points_per_s", b),
         ("  peak RSS of the process", "MiB", False, "rss_mb", "rss_mb", f"{sizes['single']:,}"),
     ]
-    by_key = {}
+    by_key: dict[str, Row] = {}
     for measure, unit, higher, rh_key, ml_key, ml_size in rows:
         row = Row("B1", measure, unit, higher, n, ml_size, STORAGE)
         h.fill(row, RH, results[RH], rh_key)

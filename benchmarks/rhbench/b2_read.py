@@ -58,7 +58,7 @@ def run(h: Harness) -> None:
     results = h.alternate("B2", {RH: rh_side, ML: ml_side, AIM: aim_side.b2_side(h, size)})
     n = f"{size:,}"
     ml_n = n if ml_size == size else f"{ml_size:,} (extrap.)"
-    rows = {}
+    rows: dict[str, Row] = {}
     for measure, key in (
         ("get_metrics(name)", "get_metrics_s"),
         ("get_metric_history", "history_s"),

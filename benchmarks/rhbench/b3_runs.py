@@ -202,7 +202,7 @@ def _listings(h: Harness, corpus: dict[str, Any], size: int, ml_runs: int) -> No
     results = h.alternate("B3 list", sides | {AIM: aim_side.b3_query_side(h)})
     n = f"{size:,} runs"
     ml_n = f"{max(size, ml_runs):,} runs"
-    rows = []
+    rows: list[Row] = []
     for measure, key in (
         ("get_runs(tags, properties) / search_runs", "filtered_ms"),
         ("Run.list(status=Failed) / search_runs", "status_ms"),

@@ -1,8 +1,7 @@
 """The benchmark harness (benchmarks/rhbench): workers, alternation, error cells and tables.
 
 MLflow and Aim are not needed here: their sides are reported as not available. `make bench-quick`
-runs the real thing against MLflow (and Aim when benchmarks/.venv-aim exists; `make bench`
-builds that venv).
+runs the real thing against both (building their venvs under benchmarks/ on first use).
 """
 
 from __future__ import annotations
@@ -151,27 +150,20 @@ def test_aim_sizes_are_marked_extrapolated_below_runhistorys() -> None:
 
 
 def test_without_its_venv_aim_is_not_available_and_not_an_error(harness: Harness) -> None:
-    harness.settings.aim_missing = "no venv (quick)"
+    harness.settings.aim_missing = "not installed"
     results = harness.alternate("T", {AIM: lambda rep: harness.call(AIM, "common", "median", {})})
-    assert results[AIM] == "n/a: no venv (quick)"
+    assert results[AIM] == "n/a: not installed"
     assert harness.errors == []
 
 
-def test_quick_mode_skips_aim_without_its_venv_and_says_why(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = run.parse_args(["--quick"])
-    assert run.aim_peer(args, venv=tmp_path / "no-venv") == (
-        None,
-        "not installed",
-        "no venv (quick)",
-    )
-    assert "Aim skipped in --quick" in capsys.readouterr().err
-    assert run.aim_peer(run.parse_args(["--no-aim"]), venv=tmp_path) == (
+def test_no_aim_leaves_its_venv_alone(tmp_path: Path) -> None:
+    venv = tmp_path / "venv-aim"
+    assert run.aim_peer(run.parse_args(["--quick", "--no-aim"]), venv=venv) == (
         None,
         "not used",
         "--no-aim",
     )
+    assert not venv.exists()
 
 
 def test_aim_cells_go_into_runhistorys_row_of_the_same_measure(harness: Harness) -> None:
