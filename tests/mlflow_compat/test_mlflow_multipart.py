@@ -33,7 +33,9 @@ def test_a_multipart_upload_falls_back_to_one_upload(
         data = os.urandom(64 * 1024)  # 16 parts of 4 KB, over the 1 KB multipart threshold
         source = tmp_path / "weights.bin"
         source.write_bytes(data)
-        with mlflow.start_run() as run:
+        # experiment "0" (Default) of this server: an earlier test's active experiment is
+        # remembered by MLflow's fluent API and belongs to another server
+        with mlflow.start_run(experiment_id="0") as run:
             mlflow.log_artifact(str(source), "checkpoints")
         back = mlflow.artifacts.download_artifacts(
             run_id=run.info.run_id, artifact_path="checkpoints/weights.bin",
