@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import serving
 from runhistory import Experiment, Run, Workspace
 from runhistory.errors import PropertyImmutableError
 from support.services import ServerProcess, postgres_database, start_server
@@ -323,7 +324,6 @@ class _WithoutChangeBatches:
 
 
 def test_an_older_server_gets_one_request_per_change(tmp_path: Path) -> None:
-    from conftest import serving
     from runhistory.server.app import create_app
     from runhistory.server.config import ServerSettings, open_services
 
