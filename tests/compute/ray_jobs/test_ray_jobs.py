@@ -36,6 +36,19 @@ def _ray_status(address: str, run: Run) -> str:
     return str(JobSubmissionClient(address).get_job_status(f"runhistory-{run.id}").value)
 
 
+def _ray_final_status(address: str, run: Run, timeout: float = 60.0) -> str:
+    """Ray's own status of the run's job once it ends.
+
+    The run is Completed as soon as the job's wrapper records it; Ray marks the job
+    SUCCEEDED only after the driver process has exited, a moment later.
+    """
+    deadline = time.monotonic() + timeout
+    while (status := _ray_status(address, run)) not in ("STOPPED", "SUCCEEDED", "FAILED"):
+        assert time.monotonic() < deadline, f"Ray's job is still {status}"
+        time.sleep(0.2)
+    return status
+
+
 TRAIN = """
 import os, sys, time
 from azureml.core import Run
@@ -77,7 +90,7 @@ def test_a_script_logs_metrics_writes_outputs_and_its_log_is_seen_live(
     assert run.get_metrics()["loss"] == [1.0 / (s + 1) for s in range(8)]
     assert "outputs/model.txt" in run.get_file_names()
     assert details["target"] == TARGET
-    assert _ray_status(ray_setup.address, run) == "SUCCEEDED"
+    assert _ray_final_status(ray_setup.address, run) == "SUCCEEDED"
 
 
 def test_a_failing_script_fails_the_run_with_its_exit_code(
@@ -103,11 +116,7 @@ def test_cancel_mid_way_stops_the_ray_job_and_ends_canceled(
         time.sleep(0.2)
     run.cancel()
     assert run.get_status() == "Canceled"
-    deadline = time.monotonic() + 60
-    while _ray_status(ray_setup.address, run) not in ("STOPPED", "SUCCEEDED", "FAILED"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert _ray_status(ray_setup.address, run) == "STOPPED"
+    assert _ray_final_status(ray_setup.address, run) == "STOPPED"
     assert "never" not in _file(run, "logs/std_log.txt")
 
 
