@@ -1,17 +1,20 @@
-"""``run list --last N`` against a runhistory server, read with the standard library's
-``http.client``.
+"""``run list --last N`` against a runhistory server, read over a plain socket.
 
-Importing the SDK and the HTTP client library costs a command more than the listing itself.
+Importing the SDK and the HTTP client library costs a command more than the listing itself
+(even the standard library's ``http.client`` brings the ``email`` package and ``ssl``).
 :func:`http_runs` asks the server what the normal path asks (``GET /api/v1/experiments`` with
 the same parameters, then ``GET /api/v1/runs`` — one page per experiment, one run more than
-shown), over one keep-alive connection, and builds the same run records from the answers.
+shown) as HTTP/1.1 requests over one keep-alive connection, and builds the same run records
+from the answers. It reads only the plainest answers: a status line, headers and a body of
+``Content-Length`` bytes.
 
 It answers only when everything goes right. Anything else returns ``None`` before a line is
 printed, and the command takes the normal path, whose messages (and retries) stay the only
 ones: an ``https`` server or a proxy in the environment, a server that cannot be reached, any
 answer but ``200 OK`` (a refused token, a limit beyond the server's, a server error), an
-answer that is not the JSON expected, an experiment name that does not resolve to one
-experiment. The token is sent in the ``Authorization`` header only, never printed.
+answer it does not read (chunked, say) or that is not the JSON expected, an experiment name
+that does not resolve to one experiment. The token is sent in the ``Authorization`` header
+only, never printed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import http.client
+    import socket
 
     from runhistory.tracking.records import ExperimentInfo, RunInfo
 
@@ -32,6 +35,7 @@ API_PREFIX = "/api/v1"  # as the remote backend's client
 CONNECT_TIMEOUT_S = 10.0  # as the remote backend's client: connect, then wait for answers
 READ_TIMEOUT_S = 300.0
 EXPERIMENT_PAGE = 10_000  # the remote backend's page of an experiment listing
+MAX_HEAD_BYTES = 64 * 1024  # status line and headers of an answer
 _PROXY_VARIABLES = frozenset({"http_proxy", "all_proxy"})
 
 
@@ -94,11 +98,17 @@ def _run_filters(
 
 
 class _Client:
-    """GET requests to one server over one keep-alive connection."""
+    """GET requests to one server over one keep-alive HTTP/1.1 connection."""
 
-    def __init__(self, host: str, port: int | None, prefix: str, headers: dict[str, str]) -> None:
-        self._host, self._port, self._prefix, self._headers = host, port, prefix, headers
-        self._conn: http.client.HTTPConnection | None = None
+    def __init__(
+        self, host: str, port: int, netloc: str, prefix: str, headers: dict[str, str]
+    ) -> None:
+        self._address = (host, port)
+        self._prefix = prefix
+        lines = [f"Host: {netloc}", *(f"{k}: {v}" for k, v in headers.items())]
+        self._head = "".join(f"{line}\r\n" for line in lines) + "\r\n"
+        self._sock: socket.socket | None = None
+        self._unread = b""
 
     @classmethod
     def of(cls, tracking_uri: str, token: str | None) -> _Client | None:
@@ -113,14 +123,16 @@ class _Client:
             return None
         if parts.scheme.lower() != "http" or not parts.hostname or parts.username:
             return None
-        if parts.query or parts.fragment:
+        if parts.query or parts.fragment or not (parts.netloc + parts.path).isascii():
             return None
         from runhistory import __version__
 
-        headers = {"User-Agent": f"runhistory/{__version__}", "Accept": "*/*"}
+        headers = {"Accept": "*/*", "User-Agent": f"runhistory/{__version__}"}
         if token:
+            if not token.isascii() or "\r" in token or "\n" in token:
+                return None  # the normal client says what is wrong with it
             headers["Authorization"] = f"Bearer {token}"
-        return cls(parts.hostname, port, parts.path + API_PREFIX, headers)
+        return cls(parts.hostname, port or 80, parts.netloc, parts.path + API_PREFIX, headers)
 
     def list_experiments(self, view_type: str) -> list[ExperimentInfo]:
         """Every experiment of ``view_type``, asked for as the remote backend asks."""
@@ -154,22 +166,16 @@ class _Client:
         """The JSON object answered to ``GET path?params``.
 
         Raises:
-            _Unanswered: no connection, no ``200 OK``, or no JSON object.
+            _Unanswered: no connection, no ``200 OK`` read, or no JSON object.
         """
-        import http.client
-
         target = f"{self._prefix}{path}?{urllib.parse.urlencode(params)}"
         try:
-            conn = self._connection()
-            conn.request("GET", target, headers=self._headers)
-            response = conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Unanswered(type(exc).__name__) from None
-        if response.status != 200:
-            raise _Unanswered(f"HTTP {response.status}")
-        if response.will_close:
+            sock = self._connection()
+            sock.sendall(f"GET {target} HTTP/1.1\r\n{self._head}".encode("ascii"))
+            body = self._answer(sock)
+        except (OSError, UnicodeError) as exc:
             self.close()
+            raise _Unanswered(type(exc).__name__) from None
         try:
             found = _loads(body)
         except Exception as exc:  # not the JSON of a runhistory server
@@ -178,22 +184,58 @@ class _Client:
             raise _Unanswered("not a JSON object")
         return found
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            import http.client
+    def _answer(self, sock: socket.socket) -> bytes:
+        """The body of a ``200 OK`` answer with a ``Content-Length``, read from ``sock``."""
+        data = bytearray(self._unread)
+        while b"\r\n\r\n" not in data:
+            if len(data) > MAX_HEAD_BYTES:
+                raise _Unanswered("headers too long")
+            data += _received(sock)
+        head, _, rest = bytes(data).partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        version, _, status = lines[0].partition(" ")
+        if version not in ("HTTP/1.1", "HTTP/1.0") or status.partition(" ")[0] != "200":
+            raise _Unanswered(lines[0][:80])
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            key = name.strip().lower()
+            if not colon or (key in headers and key == "content-length"):
+                raise _Unanswered("a header not understood")
+            headers[key] = value.strip()
+        length = headers.get("content-length", "")
+        if "transfer-encoding" in headers or not length.isdigit():
+            raise _Unanswered("no Content-Length")
+        body = bytearray(rest)
+        while len(body) < int(length):
+            body += _received(sock)
+        self._unread = bytes(body[int(length) :])
+        if version == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
+            self.close()
+        return bytes(body[: int(length)])
 
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=CONNECT_TIMEOUT_S)
-            conn.connect()
-            assert conn.sock is not None
-            conn.sock.settimeout(READ_TIMEOUT_S)
-            self._conn = conn
-        return self._conn
+    def _connection(self) -> socket.socket:
+        if self._sock is None:
+            import socket
+
+            sock = socket.create_connection(self._address, timeout=CONNECT_TIMEOUT_S)
+            sock.settimeout(READ_TIMEOUT_S)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock, self._unread = sock, b""
+        return self._sock
 
     def close(self) -> None:
         """Close the connection (if open)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def _received(sock: socket.socket) -> bytes:
+    chunk = sock.recv(256 * 1024)
+    if not chunk:
+        raise _Unanswered("the server closed the connection")
+    return chunk
 
 
 def _loads(body: bytes) -> Any:
