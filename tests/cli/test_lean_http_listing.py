@@ -221,15 +221,31 @@ def test_a_refused_token_has_the_normal_message_and_is_never_printed(served: Ser
         assert "Traceback" not in lean.stderr
 
 
-def test_a_server_that_is_down_has_the_normal_message(served: Served) -> None:
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("down", "cannot reach the runhistory server"),
+        ("https", "cannot reach the runhistory server"),  # https: the normal path's
+        ("prefix", "no such route: GET /elsewhere/api/v1/experiments"),
+    ],
+)
+def test_servers_that_do_not_answer_have_the_normal_message(
+    served: Served, where: str, message: str
+) -> None:
     cli = served.cli
-    cli.env["RUNHISTORY_TRACKING_URI"] = f"http://127.0.0.1:{free_port()}"
+    url = {
+        "down": f"http://127.0.0.1:{free_port()}",
+        "https": served.server.url.replace("http://", "https://"),
+        "prefix": f"{served.server.url}/elsewhere",
+    }[where]
+    cli.env["RUNHISTORY_TRACKING_URI"] = url
     try:
         lean, normal = _both(cli, "run", "list", "-o", "json", code=1)
     finally:
         cli.env["RUNHISTORY_TRACKING_URI"] = served.server.url
+    assert lean.stdout == normal.stdout == ""
     assert lean.stderr == normal.stderr
-    assert "cannot reach the runhistory server" in lean.stderr
+    assert message in lean.stderr
     assert served.token not in lean.stderr
 
 
