@@ -12,7 +12,10 @@ listing is timed in a fresh process (median of 5 calls after one warm-up), embed
 - ``runhistory run list -e … --last 10`` as a whole process (interpreter start included), as
   a table (the default output) and as tab-separated values, read by the CLI's lean SQLite
   reader; and, for comparison, with that reader turned off (through the SDK and the store);
-- ``runhistory run list -e … --all -o tsv`` as a whole process: its time and peak memory.
+- ``runhistory run list -e … --all -o tsv`` as a whole process: its time and peak memory;
+- ``runhistory run list -e … --last 10`` as a whole process against ``runhistory server``
+  serving the same workspace (loopback, one worker), read by the CLI's lean HTTP path, and with
+  it turned off (through the SDK and the remote backend): median of 5 after one warm-up.
 
 B8: one run with 10,000 metrics x 100 points (made through the batch path): listing the names
 (``get_metric_infos``) and the first chart page (20 metrics, ``get_metric_series``).
@@ -129,6 +132,54 @@ def cli(last: int | None, output: str = "tsv", lean: bool = True) -> dict[str, A
     return {"seconds": seconds, "lines": lines, "peak_mib": peak}
 
 
+def cli_http(last: int, output: str = "table", lean: bool = True) -> dict[str, Any]:
+    """``runhistory run list --last N`` as a whole process against a server of the corpus:
+    the median seconds of REPEAT calls after a warm-up (the server is started for them)."""
+    import socket
+    import urllib.request
+
+    exe = Path(sys.executable).with_name("runhistory")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(exe), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", os.path.abspath("ws"), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "RUNHISTORY_QUIET": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
+        args = [str(exe), "run", "list", "-e", EXPERIMENT, "-o", output, "--last", str(last)]
+        env = {
+            **os.environ, "RUNHISTORY_TRACKING_URI": url,
+            "RUNHISTORY_CLI_LEAN_READER": "1" if lean else "0",
+        }  # fmt: skip
+
+        def once() -> float:
+            started = time.perf_counter()
+            done = subprocess.run(args, env=env, capture_output=True, check=False)
+            seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"run list failed: {done.stderr.decode()[-500:]}")
+            return seconds
+
+        once()
+        return {"seconds": median([once() for _ in range(REPEAT)])}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def make_metrics(names: int, points: int) -> dict[str, Any]:
     """B8's run: ``names`` metrics of ``points`` points each, through the batch path."""
     from runhistory.tracking.entities import VTYPE_FLOAT, MetricWrite, RunCreate, WriteBatch
@@ -224,6 +275,15 @@ def _b7(h: Harness) -> None:
     ):
         last = h.alternate(f"B7 {measure}", {RH: _worker(h, "cli", params, folder)})
         row = Row("B7", measure, "s", False, size, "", storage)
+        h.fill(row, RH, last[RH], "seconds")
+        row.ml_status = NO_PEER
+    for measure, params in (
+        ("runhistory run list --last 10 against a server (process)", {"last": 10}),
+        ("run list --last 10 against a server, lean path off (process)",
+         {"last": 10, "lean": False}),
+    ):  # fmt: skip
+        last = h.alternate(f"B7 {measure}", {RH: _worker(h, "cli_http", params, folder)}, reps=1)
+        row = Row("B7", measure, "s", False, size, "", "server over SQLite")
         h.fill(row, RH, last[RH], "seconds")
         row.ml_status = NO_PEER
     every = h.alternate("B7 cli all", {RH: _worker(h, "cli", {"last": None}, folder)}, reps=1)

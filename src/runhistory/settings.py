@@ -92,7 +92,8 @@ _SETTINGS = [
         bool,
         True,
         "Read `runhistory run list` of an embedded SQLite workspace with the lean read-only "
-        "reader (no SQLAlchemy import); off: always through the SDK.",
+        "reader (no SQLAlchemy import), and `run list --last N` of a server with the lean HTTP "
+        "path (no SDK or httpx import); off: always through the SDK.",
     ),
     Setting(
         "RUNHISTORY_SNAPSHOT_MAX_BYTES",

@@ -121,7 +121,8 @@ def list_runs(
         return
     wanted = last or DEFAULT_LAST
     # One run more than shown tells whether there are more; one request per experiment.
-    found = list(itertools.islice(_find_runs(experiment_name, filters, (wanted + 1,)), wanted + 1))
+    runs = _find_runs(experiment_name, filters, (wanted + 1,), one_page=True)
+    found = list(itertools.islice(runs, wanted + 1))
     emit([run_info_record(r) for r in found[:wanted]], output, query, RUN_COLUMNS)
     if len(found) > wanted and last is None:
         click.echo(
@@ -149,13 +150,18 @@ def _created_range(since: str | None, until: str | None) -> dict[str, float | No
 
 
 def _find_runs(
-    experiment_name: str | None, filters: dict[str, Any], sizes: tuple[int, ...]
+    experiment_name: str | None,
+    filters: dict[str, Any],
+    sizes: tuple[int, ...],
+    one_page: bool = False,
 ) -> Iterator[RunInfo]:
     """Runs of one experiment, or of every active experiment, newest first, fetched lazily a
-    page of ``sizes`` at a time (the listings of several experiments are merged as they go).
+    page of ``sizes`` at a time (the listings of several experiments are merged as they go);
+    ``one_page``: the caller takes at most ``sizes[0]`` runs.
 
-    An embedded SQLite workspace is read with the lean reader when it can answer (see
-    :mod:`runhistory.cli.lean_listing`): a listing then costs no import of the SDK.
+    An embedded SQLite workspace (or, for one page, a server) is read by the lean path when
+    it can answer (see :mod:`runhistory.cli.lean_listing`): a listing then costs no import
+    of the SDK.
     """
     from runhistory import settings
 
@@ -168,7 +174,7 @@ def _find_runs(
 
         found = lean_runs(
             experiment_name, filters["status"], filters["include_children"],
-            filters["created_after"], filters["created_before"], sizes,
+            filters["created_after"], filters["created_before"], sizes, one_page,
         )  # fmt: skip
         if found is not None:
             return found

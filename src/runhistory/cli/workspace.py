@@ -50,36 +50,43 @@ def open_workspace(create_named: bool = False) -> Workspace:
     return Workspace()
 
 
-def chosen_tracking_uri() -> str | None:
-    """The tracking URI of the workspace :func:`open_workspace` would open, found without
-    opening it (nothing heavy is imported), or ``None`` when only opening it can tell (a
-    named local workspace that does not exist: opening it names the problem)."""
+def chosen_workspace() -> tuple[str, str | None] | None:
+    """``(tracking URI, token of its config file)`` of the workspace :func:`open_workspace`
+    would open, found without opening it (nothing heavy is imported), or ``None`` when only
+    opening it can tell (a named local workspace that does not exist: opening it names the
+    problem).
+
+    The token is the one a config file gives the workspace (``RUNHISTORY_TRACKING_TOKEN``,
+    when set, wins over it, as when the workspace is opened); ``None`` when no config file
+    names the workspace.
+    """
     from runhistory import settings
     from runhistory.client.location import choose_uri, workspaces_folder
     from runhistory.sdk.config import find_config_file, read_config
 
     name, tracking_uri = workspace_choice(click.get_current_context())
     if tracking_uri:
-        return tracking_uri
+        return tracking_uri, None
     env_uri = settings.get("RUNHISTORY_TRACKING_URI")
     if name:
         if looks_like_folder(name):
-            return os.path.abspath(os.path.expanduser(name))
+            return os.path.abspath(os.path.expanduser(name)), None
         found = find_config_file()
         config = read_config(found) if found is not None else None
         if config is not None and config.name == name:
-            return str(env_uri or choose_uri(config.name, None, config.tracking_uri))
+            uri = str(env_uri or choose_uri(config.name, None, config.tracking_uri))
+            return uri, config.token
         if name == "default":
-            return choose_uri(None, None, None)
+            return choose_uri(None, None, None), None
         folder = os.path.join(workspaces_folder(), name)
-        return folder if os.path.exists(os.path.join(folder, "runhistory.db")) else None
+        return (folder, None) if os.path.exists(os.path.join(folder, "runhistory.db")) else None
     if env_uri:
-        return str(env_uri)
+        return str(env_uri), None
     found = find_config_file()
     if found is not None:
         config = read_config(found)
-        return choose_uri(config.name, None, config.tracking_uri)
-    return choose_uri(None, None, None)
+        return choose_uri(config.name, None, config.tracking_uri), config.token
+    return choose_uri(None, None, None), None
 
 
 def _named_or_folder(value: str, create: bool) -> Workspace:
