@@ -20,6 +20,7 @@ catch by type instead of comparing codes::
     ├── FlushTimeoutError                      flush() timed out with values still unsent
     ├── ActivityFailedException                a waited-for run ended Failed
     ├── SnapshotError                          a snapshot is too large or cannot be taken
+    ├── MultipartUnsupportedError              the artifact store cannot take multipart uploads
     └── ConfigurationError                     workspace configuration missing or malformed
 
 Each class carries the HTTP status the server maps it to, so the remote client can turn a
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidMetricError",
     "InvalidNameError",
     "InvalidTransitionError",
+    "MultipartUnsupportedError",
     "NotFoundError",
     "PermissionDeniedError",
     "PropertyImmutableError",
@@ -154,6 +156,13 @@ class SnapshotError(RunhistoryError):
     """A snapshot exceeds the size or file-count limit, or cannot be read."""
 
     status_code = 400
+
+
+class MultipartUnsupportedError(RunhistoryError):
+    """The artifact store cannot take a file in parts (an in-memory store, for example): send
+    it in one upload instead (HTTP 501)."""
+
+    status_code = 501
 
 
 class ConfigurationError(RunhistoryError):

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+from runhistory.errors import MultipartUnsupportedError
+
+if TYPE_CHECKING:
+    from runhistory.artifacts.multipart import MultipartUploads
 
 
 class ArtifactStore(abc.ABC):
@@ -58,3 +63,15 @@ class ArtifactStore(abc.ABC):
     @abc.abstractmethod
     def uri(self) -> str:
         """Where this store's root is, for messages (never includes credentials)."""
+
+    def multipart(self) -> MultipartUploads:
+        """This store's multipart uploads (a large file sent in numbered parts, then joined).
+
+        Raises:
+            MultipartUnsupportedError: the store cannot take a file in parts (the default):
+                send it in one upload.
+        """
+        raise MultipartUnsupportedError(
+            f"the artifact store {self.uri()} cannot take multipart uploads: send the file in "
+            "one upload"
+        )

@@ -20,6 +20,12 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from runhistory.artifacts.base import ArtifactStore
+from runhistory.artifacts.multipart import (
+    STAGING_FOLDER,
+    LocalMultipartUploads,
+    MultipartUploads,
+    S3MultipartUploads,
+)
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import NotFoundError, StorageError, UnsafePathError
 from runhistory.faults import os_fault
@@ -56,6 +62,9 @@ class FsspecArtifactStore(ArtifactStore):
         self._local: str | None = _local_root(root)
         self._fs: Any = None
         self._base = ""
+        self._protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
+        self._options = dict(storage_options or {})
+        self._multipart: MultipartUploads | None = None
         if self._local is None:
             self._fs, self._base = _open_filesystem(root, dict(storage_options or {}))
             self._base = self._base.rstrip("/")
@@ -66,6 +75,23 @@ class FsspecArtifactStore(ArtifactStore):
     def uri(self) -> str:
         """Where this store's root is (a local path or ``s3://bucket/prefix``), with no secrets."""
         return self._uri
+
+    def multipart(self) -> MultipartUploads:
+        """Multipart uploads: parts staged by the server for a local folder, S3's own
+        multipart API for ``s3://``.
+
+        Raises:
+            MultipartUnsupportedError: any other filesystem (``memory://``, …).
+        """
+        if self._multipart is None:
+            if self._local is not None:
+                self._multipart = LocalMultipartUploads(self._local, _atomic_write)
+            elif self._protocol in _NO_LISTINGS_CACHE:
+                bucket, _, prefix = self._base.partition("/")
+                self._multipart = S3MultipartUploads(bucket, prefix, _s3_client(self._options))
+            else:
+                return super().multipart()
+        return self._multipart
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -206,7 +232,9 @@ class FsspecArtifactStore(ArtifactStore):
         assert self._local is not None
         top = os.path.join(self._local, *folder.split("/"))
         keys: list[str] = []
-        for dirpath, _dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(top):
+            if dirpath == self._local and STAGING_FOLDER in dirnames:
+                dirnames.remove(STAGING_FOLDER)  # parts of multipart uploads in progress
             rel = os.path.relpath(dirpath, self._local).replace(os.sep, "/")
             stem = "" if rel == "." else rel + "/"
             keys.extend(stem + name for name in filenames if not _TMP_NAME.match(name))
@@ -341,6 +369,24 @@ def _public_uri(root: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+
+
+def _s3_client(options: dict[str, Any]) -> Any:
+    """A botocore S3 client with the endpoint and credentials of the store's s3fs options
+    (``key``, ``secret``, ``token``, ``endpoint_url``, ``client_kwargs``), else the standard
+    AWS environment variables and configuration files."""
+    import botocore.session  # s3fs's own dependency, imported only for S3 stores
+
+    client_kwargs = dict(options.get("client_kwargs") or {})
+    settings = {
+        "aws_access_key_id": options.get("key"),
+        "aws_secret_access_key": options.get("secret"),
+        "aws_session_token": options.get("token"),
+        "endpoint_url": options.get("endpoint_url") or client_kwargs.get("endpoint_url"),
+        "region_name": client_kwargs.get("region_name"),
+    }
+    session = botocore.session.get_session()
+    return session.create_client("s3", **{k: v for k, v in settings.items() if v is not None})
 
 
 def _open_filesystem(root: str, storage_options: dict[str, Any]) -> tuple[Any, str]:

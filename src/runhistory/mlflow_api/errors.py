@@ -13,6 +13,7 @@ from runhistory.errors import (
     AuthenticationError,
     ConflictError,
     InvalidTransitionError,
+    MultipartUnsupportedError,
     NotFoundError,
     PermissionDeniedError,
     PropertyImmutableError,
@@ -64,6 +65,8 @@ def error_code_of(exc: RunhistoryError) -> str:
         return exc.error_code
     if isinstance(exc, NotFoundError):
         return RESOURCE_DOES_NOT_EXIST
+    if isinstance(exc, MultipartUnsupportedError):
+        return NOT_IMPLEMENTED
     if isinstance(exc, PropertyImmutableError):
         return INVALID_PARAMETER_VALUE  # MLflow: "Changing param values is not allowed"
     if isinstance(exc, InvalidTransitionError):

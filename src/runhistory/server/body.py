@@ -20,6 +20,7 @@ from runhistory.errors import ValidationError
 from runhistory.server.errors import PayloadTooLargeError, error_response
 
 _STREAMED_SUFFIXES = ("/snapshot", "/models/upload")
+_STREAMED_PUTS = ("/files/", "/mlflow-artifacts/artifacts/", "/mlflow-artifacts/mpu/parts/")
 
 
 def too_large(what: str, size: int | str, limit: int, hint: str) -> PayloadTooLargeError:
@@ -116,7 +117,7 @@ class BodyLimitMiddleware:
 def _exempt(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     method = scope.get("method", "GET")
-    if method == "PUT" and ("/files/" in path or "/mlflow-artifacts/artifacts/" in path):
+    if method == "PUT" and any(part in path for part in _STREAMED_PUTS):
         return True
     if method == "POST" and path.endswith(("/metrics", "/metrics/batches")):
         return True

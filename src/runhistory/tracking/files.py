@@ -96,6 +96,23 @@ class FileRules:
         self.store.put_file_entry(run_id, name, size, sha, now)
         return FileInfo(run_id=run_id, name=name, size=size, sha256=sha, created_time=now)
 
+    def record_stored_file(self, run_id: str, name: str, size: int, sha256: str) -> FileInfo:
+        """Index a run file whose bytes were written to the artifact store directly (a
+        multipart upload joined under ``run_file_key(run, name)``); replaces the entry of an
+        earlier file of that name.
+
+        Raises:
+            ConflictError: ``name`` clashes with a folder or file of the run.
+        """
+        name = validate_artifact_name(name)
+        run = self.store.get_run(run_id)
+        other = self.store.find_file_conflict(run.run_id, name)
+        if other is not None:
+            raise file_conflict(run.run_id, name, other)
+        return self._existing(run.run_id, name, sha256) or self._record(
+            run.run_id, name, size, sha256
+        )
+
     def upload_folder(self, run_id: str, name: str, folder: str) -> list[FileInfo]:
         """Upload every file under ``folder`` as ``name/<relative path>``."""
         if not os.path.isdir(folder):

@@ -19,10 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from runhistory import __version__
+from runhistory.artifacts.multipart import SECRET_HEADER
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
 from runhistory.mlflow_api.artifacts import file_name, list_directory, model_path
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
+from runhistory.mlflow_api.multipart import MultipartProxy
 from runhistory.server.auth import require_token
 from runhistory.server.body import body_to_temp_file
 from runhistory.server.errors import mlflow_error_response, public_error
@@ -194,22 +196,67 @@ async def _delete_artifact(request: Request) -> Response:
     )
 
 
-# MLflow's client falls back to one plain upload when a server answers this message.
-MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+def _multipart(request: Request) -> MultipartProxy:
+    proxy: MultipartProxy | None = getattr(request.app.state, "mlflow_multipart", None)
+    if proxy is None:
+        proxy = MultipartProxy(request.app.state.services.tracking)
+        request.app.state.mlflow_multipart = proxy
+    return proxy
 
 
-async def _multipart(request: Request) -> Response:
-    """MLflow's multipart upload (``mpu/create``, ``complete``, ``abort``): refused with the
-    message on which MLflow's client uploads the file in one request instead (runhistory's
-    artifact store takes a file of any size streamed in one request)."""
-    raise MlflowApiError(f"{MULTIPART_UNSUPPORTED}: send the file in one upload", NOT_IMPLEMENTED)
+def _artifacts_prefix(request: Request) -> str:
+    """``/api/2.0/mlflow-artifacts`` or its ``ajax-api`` twin, as the request used it."""
+    path = request.url.path
+    return next((p for p in ARTIFACT_PREFIXES if path.startswith(p)), ARTIFACT_PREFIXES[0])
+
+
+async def _create_multipart(request: Request) -> Response:
+    """MLflow's ``mpu/create``: an upload id and one URL (with headers) per part."""
+    message = await _message(request)
+    base = str(request.base_url).rstrip("/") + _artifacts_prefix(request) + "/mpu/parts"
+    path = request.path_params["artifact_path"]
+    proxy = _multipart(request)
+    return JsonResponse(await run_in_threadpool(proxy.create, path, message, base))
+
+
+async def _complete_multipart(request: Request) -> Response:
+    """MLflow's ``mpu/complete``: join the parts into the run's file."""
+    message = await _message(request)
+    path = request.path_params["artifact_path"]
+    return JsonResponse(await run_in_threadpool(_multipart(request).complete, path, message))
+
+
+async def _abort_multipart(request: Request) -> Response:
+    """MLflow's ``mpu/abort``: drop the upload and the parts sent so far."""
+    message = await _message(request)
+    path = request.path_params["artifact_path"]
+    return JsonResponse(await run_in_threadpool(_multipart(request).abort, path, message))
+
+
+async def _put_part(request: Request) -> Response:
+    """One part of a multipart upload into a local store, guarded by the upload's secret
+    (the URL and header ``mpu/create`` handed out; no bearer token needed)."""
+    proxy = _multipart(request)
+    upload_id = request.path_params["upload_id"]
+    secret = request.headers.get(SECRET_HEADER, "")
+    number = await run_in_threadpool(
+        proxy.check_part, upload_id, request.path_params["part_number"], secret
+    )
+    path = await body_to_temp_file(request)
+    try:
+        with open(path, "rb") as source:
+            etag = await run_in_threadpool(proxy.put_part, upload_id, number, secret, source)
+    finally:
+        os.unlink(path)
+    return JsonResponse({}, headers={"ETag": etag})
 
 
 async def _server_info(request: Request) -> Response:
     """What MLflow's clients ask of a server before multipart transfers and workspaces."""
     return JsonResponse({
         "store_type": "runhistory", "version": __version__, "workspaces_enabled": False,
-        "multipart_uploads_enabled": False, "multipart_downloads_enabled": False,
+        "multipart_uploads_enabled": _multipart(request).enabled(),
+        "multipart_downloads_enabled": False,
         "trace_archival_enabled": False,
     })  # fmt: skip
 
@@ -243,15 +290,27 @@ def router() -> APIRouter:
         for method, handler in (("GET", _download_artifact), ("PUT", _upload_artifact),
                                 ("DELETE", _delete_artifact)):  # fmt: skip
             api.add_api_route(root + "/{artifact_path:path}", _guarded(handler), methods=[method])
-        for step in ("create", "complete", "abort"):
-            api.add_api_route(f"{prefix}/mpu/{step}/{{artifact_path:path}}", _guarded(_multipart),
+        for step, handler in (("create", _create_multipart), ("complete", _complete_multipart),
+                              ("abort", _abort_multipart)):  # fmt: skip
+            api.add_api_route(f"{prefix}/mpu/{step}/{{artifact_path:path}}", _guarded(handler),
                               methods=["POST"])  # fmt: skip
+    return api
+
+
+def parts_router() -> APIRouter:
+    """The part URLs of multipart uploads into a local store: no bearer token (MLflow's client
+    sends none to a part URL), each upload's secret header instead."""
+    api = APIRouter(include_in_schema=False)
+    for prefix in ARTIFACT_PREFIXES:
+        api.add_api_route(f"{prefix}/mpu/parts/{{upload_id}}/{{part_number}}",
+                          _guarded(_put_part), methods=["PUT"])  # fmt: skip
     return api
 
 
 def install_mlflow(app: FastAPI) -> None:
     """Mount MLflow's API, ``/health`` and ``server-info`` on ``app``."""
     app.include_router(router())
+    app.include_router(parts_router())
     for path in ("/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"):
         app.add_api_route(path, _server_info, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], include_in_schema=False)
