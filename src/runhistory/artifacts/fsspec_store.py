@@ -233,9 +233,9 @@ class FsspecArtifactStore(ArtifactStore):
         top = os.path.join(self._local, *folder.split("/"))
         keys: list[str] = []
         for dirpath, dirnames, filenames in os.walk(top):
-            if dirpath == self._local and STAGING_FOLDER in dirnames:
-                dirnames.remove(STAGING_FOLDER)  # parts of multipart uploads in progress
             rel = os.path.relpath(dirpath, self._local).replace(os.sep, "/")
+            if rel == "." and STAGING_FOLDER in dirnames:
+                dirnames.remove(STAGING_FOLDER)  # parts of multipart uploads in progress
             stem = "" if rel == "." else rel + "/"
             keys.extend(stem + name for name in filenames if not _TMP_NAME.match(name))
         return keys
