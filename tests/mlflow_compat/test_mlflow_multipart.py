@@ -17,6 +17,8 @@ from mlflow.exceptions import _UnsupportedMultipartUploadException
 from mlflow.tracking import MlflowClient
 
 from runhistory import Run, Workspace
+from runhistory.client.backend import resolve_location
+from runhistory.store.sql.tokens import SqlTokenStore
 from support.services import ServerProcess, start_server
 
 # MLflow's client warns about its own deprecations.
@@ -225,6 +227,33 @@ def test_a_store_that_cannot_take_parts_makes_the_client_send_one_upload(
         (tmp_path / "w.bin").write_bytes(data)
         client = MlflowClient(server.url)
         client.log_artifact(run_id, str(tmp_path / "w.bin"))
+        back = client.download_artifacts(run_id, "w.bin", str(tmp_path / "back"))
+        assert Path(back).read_bytes() == data
+    finally:
+        server.stop()
+
+
+def test_with_auth_parts_need_the_secret_and_the_rest_a_token(
+    tmp_path: Path, mlflow_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "ws"
+    store.mkdir()
+    database = resolve_location(str(store)).database_url
+    assert database is not None
+    tokens = SqlTokenStore.open(database)
+    token, _ = tokens.create("mlflow-multipart")
+    tokens.close()
+    server = start_server(str(store), tmp_path / "server.log", extra_args=["--auth"])
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
+        client = MlflowClient(server.url)
+        run_id = client.create_run("0").info.run_id
+        anonymous = _create(server, run_id, "w.bin", 2)
+        assert anonymous.status_code == 401
+        data = os.urandom(4 * CHUNK + 1)
+        (tmp_path / "w.bin").write_bytes(data)
+        client.log_artifact(run_id, str(tmp_path / "w.bin"))  # parts: secret, no token
+        assert [p.name for p in store.rglob(".rh-multipart")] == [".rh-multipart"]
         back = client.download_artifacts(run_id, "w.bin", str(tmp_path / "back"))
         assert Path(back).read_bytes() == data
     finally:
