@@ -45,6 +45,7 @@ from runhistory.errors import (
 __all__ = [
     "MAX_PARTS",
     "SECRET_HEADER",
+    "STALE_SECONDS",
     "STAGING_FOLDER",
     "AssembledFile",
     "LocalMultipartUploads",
@@ -63,6 +64,9 @@ SECRET_HEADER = "X-Runhistory-Upload-Secret"
 
 STAGING_FOLDER = ".rh-multipart"
 """The hidden folder under a local store's root where parts wait for ``complete``."""
+
+STALE_SECONDS = 7 * 24 * 3600
+"""A local upload that received nothing for this long is dropped when the next one starts."""
 
 PRESIGNED_SECONDS = 24 * 3600
 """How long a presigned S3 part URL stays valid."""
@@ -248,17 +252,27 @@ class LocalMultipartUploads(MultipartUploads):
         root: the artifact store's root folder.
         write_atomically: ``(path, stream) -> size``: streams into ``path`` through a temporary
             file in the same folder, renamed over it (the store's own writer).
+        stale_seconds: an upload whose staging folder has not changed for this long (no part
+            received) is removed when another upload starts.
     """
 
-    def __init__(self, root: str, write_atomically: Callable[[str, Any], int]) -> None:
+    def __init__(
+        self,
+        root: str,
+        write_atomically: Callable[[str, Any], int],
+        stale_seconds: float = STALE_SECONDS,
+    ) -> None:
         self._root = root
         self._staging = os.path.join(root, STAGING_FOLDER)
         self._write = write_atomically
+        self._stale_seconds = stale_seconds
 
     def start(self, key: str, num_parts: int, part_url_base: str) -> StartedUpload:
-        """Stage a new upload; each part URL is ``<part_url_base>/<upload id>/<n>``."""
+        """Stage a new upload; each part URL is ``<part_url_base>/<upload id>/<n>``. Uploads
+        left stale by clients that never completed nor aborted them are removed first."""
         key = _check_key(key)
         num_parts = check_num_parts(num_parts)
+        self._sweep()
         upload_id = secrets.token_hex(16)
         secret = secrets.token_urlsafe(32)
         meta = {"key": key, "num_parts": num_parts, "created": time.time(),
@@ -342,6 +356,22 @@ class LocalMultipartUploads(MultipartUploads):
         """Remove the upload's staging folder and every part in it."""
         self._meta(upload_id, _check_key(key))
         shutil.rmtree(os.path.join(self._staging, upload_id), ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Remove the staging folders of uploads that received nothing for too long."""
+        cutoff = time.time() - self._stale_seconds
+        try:
+            names = os.listdir(self._staging)
+        except FileNotFoundError:
+            return
+        for name in names:
+            folder = os.path.join(self._staging, name)
+            try:
+                stale = _UPLOAD_ID.match(name) is not None and os.stat(folder).st_mtime < cutoff
+            except OSError:
+                continue
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _meta(self, upload_id: str, key: str | None = None) -> dict[str, Any]:
         if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,20 @@ def test_unsafe_keys_are_refused(store: ArtifactStore, key: str) -> None:
 def test_part_counts_are_checked(store: ArtifactStore, num_parts: Any) -> None:
     with pytest.raises(ValidationError, match="num_parts"):
         store.multipart().start(KEY, num_parts, BASE)
+
+
+def test_a_stale_local_upload_is_dropped_when_another_starts(tmp_path: Path) -> None:
+    _, uploads, staging = _local(tmp_path)
+    old = uploads.start(KEY, 2, BASE)
+    _send(uploads, old, 1, b"left behind")
+    recent = uploads.start(KEY, 1, BASE)
+    week = 8 * 24 * 3600
+    os.utime(staging / old.upload_id, (time.time() - week, time.time() - week))
+    uploads.start("exp/run_1/other.bin", 1, BASE)
+    assert not (staging / old.upload_id).exists()
+    assert (staging / recent.upload_id).is_dir()
+    with pytest.raises(NotFoundError):
+        uploads.abort(KEY, old.upload_id)
 
 
 def test_the_staging_folder_is_hidden_from_listings(tmp_path: Path) -> None:
