@@ -155,6 +155,25 @@ def test_an_aborted_upload_leaves_nothing(server: ServerProcess) -> None:
     assert Run.get(Workspace(tracking_uri=server.url), run_id).get_file_names() == []
 
 
+def test_a_part_of_megabytes_streams_into_the_staging_folder(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    run_id = _new_run(server)
+    created = _create(server, run_id, "large/w.bin", 2).json()
+    first, second = os.urandom(3 * 1024 * 1024 + 11), b"!"
+    credentials = created["credentials"]
+    etags = [
+        _put(credentials[0], first).headers["ETag"],
+        _put(credentials[1], second).headers["ETag"],
+    ]
+    parts = [{"part_number": n, "etag": etag} for n, etag in enumerate(etags, 1)]
+    done = _finish(server, run_id, "complete", "large/w.bin", upload_id=created["upload_id"],
+                   parts=parts)  # fmt: skip
+    assert done.status_code == 200, done.text
+    back = MlflowClient(server.url).download_artifacts(run_id, "large/w.bin", str(tmp_path))
+    assert Path(back).read_bytes() == first + second
+
+
 def test_a_forged_secret_is_refused(server: ServerProcess) -> None:
     run_id = _new_run(server)
     created = _create(server, run_id, "f.bin", 1).json()

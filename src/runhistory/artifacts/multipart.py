@@ -31,7 +31,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.errors import (
@@ -51,6 +51,7 @@ __all__ = [
     "LocalMultipartUploads",
     "MultipartUploads",
     "PartTarget",
+    "Readable",
     "S3MultipartUploads",
     "StartedUpload",
     "UploadedPart",
@@ -75,6 +76,14 @@ _CHUNK = 1024 * 1024
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _ETAG = re.compile(r"^[0-9a-f]{64}$")
 _META = "upload.json"
+
+
+class Readable(Protocol):
+    """Anything with a binary ``read(size)``: a file, a request body."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ class MultipartUploads(abc.ABC):
             NotFoundError: no upload ``upload_id`` for ``key`` is in progress.
         """
 
-    def put_part(self, upload_id: str, part_number: int, secret: str, source: BinaryIO) -> str:
+    def put_part(self, upload_id: str, part_number: int, secret: str, source: Readable) -> str:
         """Store one part sent to this server; returns its ETag. Only stores whose parts go
         through the server take them (the others hand out URLs of their own).
 
@@ -304,7 +313,7 @@ class LocalMultipartUploads(MultipartUploads):
                 upload_id=upload_id,
             )
 
-    def put_part(self, upload_id: str, part_number: int, secret: str, source: BinaryIO) -> str:
+    def put_part(self, upload_id: str, part_number: int, secret: str, source: Readable) -> str:
         """Stage one part (a resent part replaces the earlier one); its ETag is its SHA-256."""
         self.check_part(upload_id, part_number, secret)
         folder = os.path.join(self._staging, upload_id)
@@ -524,7 +533,7 @@ def _s3_errors(key: str, upload_id: str | None = None) -> Iterator[None]:
 
 
 class _HashingReader:
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.digest = hashlib.sha256()
 

@@ -16,10 +16,11 @@ supported" message, on which MLflow's client sends the file in one upload.
 from __future__ import annotations
 
 import re
-from typing import Any, BinaryIO
+from typing import Any
 
 from runhistory.artifacts.multipart import (
     MultipartUploads,
+    Readable,
     UploadedPart,
     check_num_parts,
 )
@@ -100,7 +101,7 @@ class MultipartProxy:
         self._uploads().check_part(upload_id, number, secret)
         return number
 
-    def put_part(self, upload_id: str, part_number: int, secret: str, source: BinaryIO) -> str:
+    def put_part(self, upload_id: str, part_number: int, secret: str, source: Readable) -> str:
         """Store one part sent to this server; returns its ETag."""
         return self._uploads().put_part(upload_id, part_number, secret, source)
 

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio.from_thread
 import orjson
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -83,6 +84,37 @@ async def body_to_temp_file(request: Request, suffix: str = "") -> str:
         os.unlink(path)
         raise
     return path
+
+
+class BlockingBody:
+    """The request body as a blocking binary stream, for code that runs in a worker thread
+    (``run_in_threadpool``): each ``read`` waits for the next chunks of the body on the event
+    loop, so the body streams through without a temporary file and never sits whole in memory.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._chunks = request.stream()
+        self._buffer = bytearray()
+        self._done = False
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left for a negative size); ``b""`` at the end."""
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            chunk = anyio.from_thread.run(self._next)
+            if chunk is None:
+                self._done = True
+            else:
+                self._buffer += chunk
+        take = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        data = bytes(self._buffer[:take])
+        del self._buffer[:take]
+        return data
 
 
 class BodyLimitMiddleware:

@@ -26,7 +26,7 @@ from runhistory.mlflow_api.artifacts import file_name, list_directory, model_pat
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
 from runhistory.mlflow_api.multipart import MultipartProxy
 from runhistory.server.auth import require_token
-from runhistory.server.body import body_to_temp_file
+from runhistory.server.body import BlockingBody, body_to_temp_file
 from runhistory.server.errors import mlflow_error_response, public_error
 from runhistory.server.responses import JsonResponse
 
@@ -242,12 +242,8 @@ async def _put_part(request: Request) -> Response:
     number = await run_in_threadpool(
         proxy.check_part, upload_id, request.path_params["part_number"], secret
     )
-    path = await body_to_temp_file(request)
-    try:
-        with open(path, "rb") as source:
-            etag = await run_in_threadpool(proxy.put_part, upload_id, number, secret, source)
-    finally:
-        os.unlink(path)
+    body = BlockingBody(request)  # streamed straight into the staging folder
+    etag = await run_in_threadpool(proxy.put_part, upload_id, number, secret, body)
     return JsonResponse({}, headers={"ETag": etag})
 
 
