@@ -8,12 +8,12 @@ builds its UI package and pulls its own web stack), so ``--quick`` builds it too
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from rhbench.harness import BENCH_DIR
+from rhbench.peer_venv import make_venv, probe, python_of, run
 
 VENV = BENCH_DIR / ".venv-aim"
 PACKAGE = "aim"
@@ -21,17 +21,9 @@ PACKAGE = "aim"
 
 def installed(venv: Path = VENV) -> tuple[str, str] | None:
     """(python, Aim version) of an existing venv where Aim imports, else None."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        return None
-    probe = subprocess.run(
-        [str(python), "-c", "from aim.__version__ import __version__; print(__version__)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    version = probe.stdout.strip()
-    return (str(python), version) if probe.returncode == 0 and version else None
+    python = python_of(venv)
+    version = probe(python, "from aim.__version__ import __version__; print(__version__)")
+    return (str(python), version) if version else None
 
 
 def ensure_aim(venv: Path = VENV) -> tuple[str, str]:
@@ -51,20 +43,11 @@ def ensure_aim(venv: Path = VENV) -> tuple[str, str]:
         file=sys.stderr,
     )
     started = time.perf_counter()
-    python = venv / "bin" / "python"
-    if not python.exists():
-        _run([sys.executable, "-m", "venv", str(venv)])
-    _run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
-    _run([str(python), "-m", "pip", "install", "-q", PACKAGE])
+    python = make_venv(venv)
+    run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    run([str(python), "-m", "pip", "install", "-q", PACKAGE])
     found = installed(venv)
     if found is None:
         raise RuntimeError(f"Aim was installed into {venv} but does not import")
     print(f"Aim {found[1]} installed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return found
-
-
-def _run(command: list[str]) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} failed:\n{done.stderr.strip()[-2000:]}")
-    return done.stdout

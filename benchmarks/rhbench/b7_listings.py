@@ -30,6 +30,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,31 +81,42 @@ def _run(experiment_id: str, base: float, i: int) -> Any:
     )  # fmt: skip
 
 
-def listings(runs: int) -> dict[str, Any]:
-    """Median latency of the first pages of the three listings (fresh process)."""
-    from runhistory import Experiment, Run, Workspace
+def first_page(listing: Any) -> list[Any]:
+    """The first 50 runs of a listing (RuntimeError if it holds fewer)."""
+    found = list(itertools.islice(listing, 50))
+    if len(found) != 50:
+        raise RuntimeError(f"a first page held {len(found)} runs, not 50")
+    return found
 
-    experiment = Experiment(Workspace(path=os.path.abspath("ws")), EXPERIMENT)
 
-    def first(listing: Any) -> list[Any]:
-        found = list(itertools.islice(listing, 50))
-        if len(found) != 50:
-            raise RuntimeError(f"a first page held {len(found)} runs, not 50")
-        return found
+def time_listings(experiment: Any, **more: Callable[[], Any]) -> dict[str, Any]:
+    """Median milliseconds of the first pages of the three listings (and of the calls
+    ``more``), each after one warm-up call: ``first_ms``, ``status_ms``, ``property_ms``."""
+    from runhistory import Run
 
     calls = {
-        "first_ms": lambda: first(experiment.get_runs()),
-        "status_ms": lambda: first(Run.list(experiment, status="Failed")),
-        "property_ms": lambda: first(experiment.get_runs(properties={"shard": "s7"})),
-        "count_ms": lambda: experiment.workspace._connection.backend.count_matching_runs(
-            experiment_id=experiment.id
-        ),
+        "first_ms": lambda: first_page(experiment.get_runs()),
+        "status_ms": lambda: first_page(Run.list(experiment, status="Failed")),
+        "property_ms": lambda: first_page(experiment.get_runs(properties={"shard": "s7"})),
+        **more,
     }
     result: dict[str, Any] = {}
     for key, call in calls.items():
         call()  # warm-up: connection, statement caches
         result[key] = median(time_calls(call, REPEAT)) * 1e3
-    if first(Run.list(experiment, status="Failed"))[0].get_status() != "Failed":
+    return result
+
+
+def listings(runs: int) -> dict[str, Any]:
+    """Median latency of the first pages of the three listings (fresh process)."""
+    from runhistory import Experiment, Run, Workspace
+
+    experiment = Experiment(Workspace(path=os.path.abspath("ws")), EXPERIMENT)
+    backend = experiment.workspace._connection.backend
+    result = time_listings(
+        experiment, count_ms=lambda: backend.count_matching_runs(experiment_id=experiment.id)
+    )
+    if first_page(Run.list(experiment, status="Failed"))[0].get_status() != "Failed":
         raise RuntimeError("Run.list(status='Failed') listed another status")
     return result
 

@@ -20,7 +20,6 @@ table page (the request its runs page makes first: 100 newest runs without defin
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from typing import Any
 
 from rhbench.b3_runs import failed, properties, tags
 from rhbench.b4_http import _barrier, release
-from rhbench.b7_listings import BATCH, NO_PEER, REPEAT, _run
+from rhbench.b7_listings import BATCH, NO_PEER, REPEAT, _run, time_listings
 from rhbench.common import median, time_calls
 from rhbench.harness import ML, RH, Harness, Result, Row
 from rhbench.pg import fresh_database
@@ -172,25 +171,10 @@ def listings(url: str) -> Result:
     """Median latency of the first pages over HTTP, and the studio's first table page."""
     import httpx
 
-    from runhistory import Experiment, Run, Workspace
+    from runhistory import Experiment, Workspace
 
     experiment = Experiment(Workspace(tracking_uri=url), B7_EXPERIMENT)
-
-    def first(listing: Any) -> list[Any]:
-        found = list(itertools.islice(listing, 50))
-        if len(found) != 50:
-            raise RuntimeError(f"a first page held {len(found)} runs, not 50")
-        return found
-
-    calls = {
-        "first_ms": lambda: first(experiment.get_runs()),
-        "status_ms": lambda: first(Run.list(experiment, status="Failed")),
-        "property_ms": lambda: first(experiment.get_runs(properties={"shard": "s7"})),
-    }
-    result: Result = {}
-    for key, call in calls.items():
-        call()  # warm-up: connection, statement caches
-        result[key] = median(time_calls(call, REPEAT)) * 1e3
+    result: Result = time_listings(experiment)
     studio = httpx.Client(base_url=f"{url}/api/v1", headers={"Accept-Encoding": "gzip"})
     params = {"experiment_id": experiment.id, "include_children": "true",
               "with_definition": "false", "limit": 100}  # fmt: skip

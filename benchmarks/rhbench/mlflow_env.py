@@ -7,11 +7,11 @@ The pinned version is installed once; when the pin cannot be installed, the newe
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from rhbench.harness import BENCH_DIR
+from rhbench.peer_venv import make_venv, probe, python_of, run
 
 PINNED = "3.17.2"
 EXTRA_PACKAGES = ["psycopg2-binary"]  # mlflow server and workers on PostgreSQL
@@ -27,18 +27,17 @@ def ensure_mlflow(venv: Path = VENV) -> tuple[str, str]:
     Raises:
         RuntimeError: MLflow could not be installed; the message says what pip said.
     """
-    python = venv / "bin" / "python"
+    python = python_of(venv)
     version = _installed_version(python)
     if version is not None:
         return str(python), version
     print(f"installing MLflow {PINNED} into {venv} (once; takes a minute or two)", file=sys.stderr)
-    if not python.exists():
-        _run([sys.executable, "-m", "venv", str(venv)])
+    make_venv(venv)
     try:
-        _run([str(python), "-m", "pip", "install", "-q", f"mlflow=={PINNED}", *EXTRA_PACKAGES])
+        run([str(python), "-m", "pip", "install", "-q", f"mlflow=={PINNED}", *EXTRA_PACKAGES])
     except RuntimeError:
         newest = _newest_3x(python)
-        _run([str(python), "-m", "pip", "install", "-q", f"mlflow=={newest}", *EXTRA_PACKAGES])
+        run([str(python), "-m", "pip", "install", "-q", f"mlflow=={newest}", *EXTRA_PACKAGES])
     version = _installed_version(python)
     if version is None:
         raise RuntimeError(f"MLflow was installed into {venv} but does not import")
@@ -46,27 +45,12 @@ def ensure_mlflow(venv: Path = VENV) -> tuple[str, str]:
 
 
 def _installed_version(python: Path) -> str | None:
-    if not python.exists():
-        return None
-    probe = subprocess.run(
-        [str(python), "-c", "import mlflow, psycopg2; print(mlflow.__version__)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return probe.stdout.strip() or None if probe.returncode == 0 else None
+    return probe(python, "import mlflow, psycopg2; print(mlflow.__version__)")
 
 
 def _newest_3x(python: Path) -> str:
-    listing = _run([str(python), "-m", "pip", "index", "versions", "mlflow"])
+    listing = run([str(python), "-m", "pip", "index", "versions", "mlflow"])
     versions = re.findall(r"\b3\.\d+\.\d+\b", listing.split("Available versions:", 1)[-1])
     if not versions:
         raise RuntimeError("pip lists no MLflow 3.x release")
     return str(max(versions, key=lambda v: tuple(int(p) for p in v.split("."))))
-
-
-def _run(command: list[str]) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} failed:\n{done.stderr.strip()[-2000:]}")
-    return done.stdout

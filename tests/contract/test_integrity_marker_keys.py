@@ -8,12 +8,15 @@ storage (embedded and behind a server, on SQLite and PostgreSQL) each comes back
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runhistory import Experiment, Model, Run, Workspace
+from runhistory.client.wire import records
+from runhistory.tracking.entities import MetricInfo
 from support.services import ALL_STORAGES
 
 MARKERS = ("$float", "$int", "$undecodable")
@@ -109,3 +112,52 @@ def test_nested_maps_keyed_like_markers_round_trip(
     again = Model(workspace, "marker-keys", version=model.version)
     assert again.tags == {"$int": "1"}
     assert again.properties == {"$float": "nan", "$$float": "x"}
+
+
+def test_last_values_of_rows_and_tables_are_the_documents_logged(
+    workspace: Workspace, experiment: Experiment
+) -> None:
+    run = experiment.start_logging(outputs=False)
+    run.log_row("row", loss=0.5, epoch=1)
+    last_row = {"$int": "5", "$$float": 1.5, "n": float("nan"), "big": 2**62, "text": "x"}
+    run.log_row("row", **last_row)
+    table = {"$float": [float("inf"), 1.0], "$$undecodable": ["a", "b"], "c": [None, True]}
+    run.log_table("table", table)
+    run.log_list("list", [1.5, float("nan"), 2**70])
+    run.log("big", 2**70)
+    run.log("nan", float("nan"))
+    run.complete()
+    wanted = {"row": last_row, "table": table, "list": 2**70, "big": 2**70}
+
+    def check(infos: list[MetricInfo]) -> None:
+        found = {info.name: info.last_value for info in infos}
+        assert _nan_named({name: found[name] for name in wanted}) == _nan_named(wanted)
+        assert math.isnan(found["nan"])
+
+    backend = workspace.service_context
+    check(backend.get_metric_infos(run.id))
+    paged: list[MetricInfo] = []
+    token: str | None = None
+    while not paged or token:
+        page = backend.get_metric_infos_page(run.id, page_size=2, page_token=token)
+        paged.extend(page.items)
+        token = page.next_page_token
+    check(paged)
+    searched = backend.get_metric_infos_page(run.id, search="ROW").items
+    assert _nan_named([info.last_value for info in searched]) == _nan_named([last_row])
+    if hasattr(backend, "http"):  # the REST answer of several runs' metric summaries
+        answer = backend.http.call("POST", "/metrics/infos", json={"run_ids": [run.id]})
+        check(records(MetricInfo, answer["items"]))
+    else:
+        check(backend.store.get_metric_infos_of([run.id]))
+
+
+def _nan_named(value: Any) -> Any:
+    """``value`` with every NaN as the text ``"NaN"`` (NaN equals nothing, itself included)."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, dict):
+        return {key: _nan_named(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nan_named(item) for item in value]
+    return value

@@ -10,6 +10,11 @@ carries an id and the server stores a batch id only once, so resending is always
 
 Layout: ``$RUNHISTORY_HOME/spool/<server digest>/<pid>-<random>/`` holding ``meta.json`` (the
 tracking URI), ``lock`` (held by the living process) and ``<seq>.batch`` files (JSON).
+
+A process makes its folder, then takes its lock, then writes ``meta.json``: a folder with a
+``meta.json`` is locked for as long as its process lives. A folder without one is being made
+by a process that has not taken its lock yet, so the clean-up of other processes leaves it
+alone until it is clearly abandoned (:data:`ABANDONED_SECONDS` old, its process gone).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from filelock import FileLock, Timeout
 from runhistory.errors import ConfigurationError
 
 BATCH_SUFFIX = ".batch"
+META_FILE = "meta.json"
+ABANDONED_SECONDS = 300.0  # a folder this old without meta.json was left by a dead process
 
 
 def spool_root() -> str:
@@ -69,7 +76,8 @@ class SpoolDir:
 
     @classmethod
     def create(cls, tracking_uri: str) -> SpoolDir:
-        """A new spool folder for this process, locked while it lives."""
+        """A new spool folder for this process, locked while it lives (the lock is taken
+        before ``meta.json`` is written: see the module docstring)."""
         path = os.path.join(
             spool_root(), _digest(tracking_uri), f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         )
@@ -77,7 +85,7 @@ class SpoolDir:
         lock = _lock_of(path)
         lock.acquire()
         meta = {"tracking_uri": tracking_uri, "pid": os.getpid(), "created_time": time.time()}
-        _write_atomic(os.path.join(path, "meta.json"), orjson.dumps(meta))
+        _write_atomic(os.path.join(path, META_FILE), orjson.dumps(meta))
         return cls(path, lock)
 
     @classmethod
@@ -93,7 +101,7 @@ class SpoolDir:
     def tracking_uri(self) -> str:
         """The server this spool's batches are for."""
         try:
-            with open(os.path.join(self.path, "meta.json"), "rb") as handle:
+            with open(os.path.join(self.path, META_FILE), "rb") as handle:
                 return str(orjson.loads(handle.read())["tracking_uri"])
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigurationError(
@@ -175,7 +183,8 @@ def _count_points(path: str) -> tuple[int, bool]:
 def orphaned_spools(root: str | None = None) -> Iterator[SpoolDir]:
     """Spool folders with batches whose process is gone (each returned locked; close it).
 
-    Empty folders of ended processes (every batch was delivered) are deleted on the way.
+    Empty folders of ended processes (every batch was delivered) are deleted on the way; a
+    folder still being made by another process is left alone (see the module docstring).
     """
     base = root or spool_root()
     if not os.path.isdir(base):
@@ -188,7 +197,10 @@ def orphaned_spools(root: str | None = None) -> Iterator[SpoolDir]:
 
 def _orphans_in(folder: str) -> Iterator[SpoolDir]:
     for name in sorted(os.listdir(folder)):
-        claimed = SpoolDir.claim(os.path.join(folder, name))
+        path = os.path.join(folder, name)
+        if not _may_claim(path, name):
+            continue
+        claimed = SpoolDir.claim(path)
         if claimed is None:
             continue
         try:
@@ -199,6 +211,35 @@ def _orphans_in(folder: str) -> Iterator[SpoolDir]:
             yield claimed
         else:
             claimed.close()
+
+
+def _may_claim(path: str, name: str) -> bool:
+    """Whether the folder may be an orphan: its owner wrote ``meta.json`` (and so holds its
+    lock while it lives), or it was abandoned before that (old, and its process gone)."""
+    if os.path.exists(os.path.join(path, META_FILE)):
+        return True
+    try:
+        age = time.time() - os.stat(path).st_mtime
+    except OSError:  # removed meanwhile, or not a folder we can read
+        return False
+    return age > ABANDONED_SECONDS and not _owner_alive(name)
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process named by a spool folder (``<pid>-<random>``) still runs here."""
+    pid_text = name.split("-", 1)[0]
+    if os.name != "posix" or not pid_text.isdigit() or int(pid_text) <= 0:
+        return False  # no safe probe: the age alone decides
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except OSError:  # exists, owned by another account
+        return True
+    return True
 
 
 def remove_empty_orphans(tracking_uri: str) -> None:

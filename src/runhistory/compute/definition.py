@@ -15,10 +15,15 @@ COMPUTE = "compute"
 ENVIRONMENT = "environment"
 
 
+def section_of(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    """One section of a run definition dict, itself (empty if absent)."""
+    found = definition.get(name)
+    return found if isinstance(found, dict) else {}
+
+
 def section(info: RunInfo, name: str) -> dict[str, Any]:
-    """One section of the run's definition (empty if absent)."""
-    found = (info.run_definition or {}).get(name)
-    return dict(found) if isinstance(found, dict) else {}
+    """One section of the run's definition, a copy (empty if absent)."""
+    return dict(section_of(info.run_definition or {}, name))
 
 
 def merge_section(backend: Any, run_id: str, name: str, values: dict[str, Any]) -> RunInfo:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import threading
 from typing import Any
 
 from runhistory.client.backend import home_folder
-from runhistory.compute.base import LOG_FILE, ComputeTarget, JobSpec
+from runhistory.compute.base import ComputeTarget, JobSpec
 from runhistory.compute.definition import COMPUTE, merge_section, section
-from runhistory.compute.processes import host_name, pid_alive, signal_group, start_ticks
-from runhistory.errors import InvalidTransitionError, NotFoundError
+from runhistory.compute.detached import start_supervisor
+from runhistory.compute.finishing import finish_lost_run, request_cancel, set_final
+from runhistory.compute.logs import read_job_log
+from runhistory.compute.processes import host_name, pid_alive, signal_group
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo
 
@@ -56,18 +55,8 @@ class LocalProcessTarget(ComputeTarget):
                 "working_directory": os.path.join(folder, "wd"),
             },
         )
-        process = _spawn_supervisor(job, folder)
-        merge_section(
-            backend,
-            job.run_id,
-            COMPUTE,
-            {
-                "supervisor_pid": process.pid,
-                "supervisor_started": start_ticks(process.pid),
-            },
-        )
-        # Reap the supervisor if this process outlives it (else it lingers as a zombie).
-        threading.Thread(target=process.wait, name=f"reap-{job.run_id}", daemon=True).start()
+        start_supervisor(backend, job.run_id, "runhistory.compute.supervisor", folder,
+                         job.tracking_uri, job.artifact_location)  # fmt: skip
 
     def status(self, backend: Any, run_id: str) -> str:
         """The run's status, corrected when its supervisor is known to be gone."""
@@ -75,39 +64,24 @@ class LocalProcessTarget(ComputeTarget):
 
     def cancel(self, backend: Any, run: RunInfo) -> RunInfo:
         """Set CancelRequested for the supervisor to act on; Canceled at once if it is gone."""
-        try:
-            info: RunInfo = backend.set_status(run.run_id, st.CANCEL_REQUESTED)
-        except InvalidTransitionError:
-            latest: RunInfo = backend.get_run(run.run_id)
-            if st.is_terminal(latest.status):
-                raise
-            return latest
+        info, requested = request_cancel(backend, run.run_id)
+        if not requested:
+            return info
         compute = section(info, COMPUTE)
         if supervisor_gone(compute):
             _stop_orphan_job(compute)
-            info = _set_final(backend, run.run_id, st.CANCELED, None)
+            info = set_final(backend, run.run_id, st.CANCELED, None)
         return info
 
     def logs(self, backend: Any, run_id: str) -> str:
         """The job's ``logs/std_log.txt`` so far (empty before it starts)."""
-        try:
-            with backend.open_file(run_id, LOG_FILE) as handle:
-                data: bytes = handle.read()
-        except NotFoundError:
-            return ""
-        return data.decode("utf-8", errors="replace")
+        return read_job_log(backend, run_id)
 
     def reconcile(self, backend: Any, info: RunInfo) -> RunInfo:
         """Finish a run whose supervisor died without finishing it."""
         compute = section(info, COMPUTE)
         if st.is_terminal(info.status) or not supervisor_gone(compute):
             return info
-        latest: RunInfo = backend.get_run(info.run_id)  # it may have just finished properly
-        if st.is_terminal(latest.status):
-            return latest
-        _stop_orphan_job(compute)
-        if latest.status == st.CANCEL_REQUESTED:
-            return _set_final(backend, info.run_id, st.CANCELED, None)
         pid = compute.get("supervisor_pid")
         error = {
             "message": f"the job's supervisor process (pid {pid} on {compute.get('host')}) "
@@ -115,25 +89,8 @@ class LocalProcessTarget(ComputeTarget):
             f"{compute.get('job_directory')}/supervisor.log)",
             "code": "SystemError",
         }
-        return _set_final(backend, info.run_id, st.FAILED, error)
-
-
-def _spawn_supervisor(job: JobSpec, folder: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env["RUNHISTORY_TRACKING_URI"] = job.tracking_uri
-    env.pop("RUNHISTORY_ARTIFACT_LOCATION", None)
-    if job.artifact_location:
-        env["RUNHISTORY_ARTIFACT_LOCATION"] = job.artifact_location
-    with open(os.path.join(folder, "supervisor.log"), "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "runhistory.compute.supervisor", job.run_id],
-            cwd=folder,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
+        return finish_lost_run(
+            backend, info.run_id, error, stop_job=lambda: _stop_orphan_job(compute)
         )
 
 
@@ -153,11 +110,3 @@ def _stop_orphan_job(compute: dict[str, Any]) -> None:
         and pid_alive(int(pid), compute.get("job_started"))
     ):
         signal_group(int(pid), signal.SIGKILL)
-
-
-def _set_final(backend: Any, run_id: str, status: str, error: dict[str, Any] | None) -> RunInfo:
-    try:
-        info: RunInfo = backend.set_status(run_id, status, error=error)
-    except InvalidTransitionError:
-        info = backend.get_run(run_id)
-    return info

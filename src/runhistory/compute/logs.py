@@ -11,9 +11,20 @@ import sys
 import time
 from typing import Any
 
-from runhistory.errors import RunhistoryError
+from runhistory.compute.base import LOG_FILE
+from runhistory.errors import NotFoundError, RunhistoryError
 
 PREPARE_LOG_FILE = "logs/prepare_log.txt"
+
+
+def read_job_log(backend: Any, run_id: str) -> str:
+    """The run's ``logs/std_log.txt`` so far (empty before the job starts)."""
+    try:
+        with backend.open_file(run_id, LOG_FILE) as handle:
+            data: bytes = handle.read()
+    except NotFoundError:
+        return ""
+    return data.decode("utf-8", errors="replace")
 
 
 _BYTES_PER_SECOND = 10_000_000  # a big log is re-uploaded less often: ~1 s per 10 MB

@@ -17,15 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runhistory import settings
-from runhistory.compute.base import LOG_FILE, ComputeTarget, JobSpec
-from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section
-from runhistory.errors import (
-    ConfigurationError,
-    InvalidTransitionError,
-    NotFoundError,
-    RunhistoryError,
-    ValidationError,
-)
+from runhistory.compute.base import ComputeTarget, JobSpec
+from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section_of
+from runhistory.compute.finishing import finish_lost_run, request_cancel, set_final
+from runhistory.compute.logs import read_job_log
+from runhistory.errors import ConfigurationError, RunhistoryError, ValidationError
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo
 
@@ -263,29 +259,18 @@ class RayTarget(ComputeTarget):
         found = self._ray_status(info.run_id)
         if found is None or found[0] not in _FINISHED:
             return info
-        latest: RunInfo = backend.get_run(info.run_id)  # it may have just finished properly
-        if st.is_terminal(latest.status):
-            return latest
         ray_status, message = found
-        if latest.status == st.CANCEL_REQUESTED or ray_status == "STOPPED":
-            return _set_final(backend, info.run_id, st.CANCELED, None)
         error = {
             "message": f"the Ray job {submission_id(info.run_id)} on {self.address} ended "
             f"({ray_status}) without finishing the run: {message[:2000]}",
             "code": "SystemError",
         }
-        return _set_final(backend, info.run_id, st.FAILED, error)
+        return finish_lost_run(backend, info.run_id, error, canceled=ray_status == "STOPPED")
 
     def cancel(self, backend: Any, run: RunInfo) -> RunInfo:
         """CancelRequested, then ``stop_job``: the job stops the script, uploads its outputs
         and ends the run Canceled (set here if the job could not)."""
-        try:
-            info: RunInfo = backend.set_status(run.run_id, st.CANCEL_REQUESTED)
-        except InvalidTransitionError:
-            latest: RunInfo = backend.get_run(run.run_id)
-            if st.is_terminal(latest.status):
-                raise
-            info = latest
+        info: RunInfo = request_cancel(backend, run.run_id)[0]
         try:
             _client(self.address).stop_job(submission_id(run.run_id))
         except RayUnavailableError:
@@ -305,31 +290,12 @@ class RayTarget(ComputeTarget):
         info = backend.get_run(run.run_id)
         if st.is_terminal(info.status):
             return info
-        return _set_final(backend, run.run_id, st.CANCELED, None)
+        return set_final(backend, run.run_id, st.CANCELED, None)
 
     def logs(self, backend: Any, run_id: str) -> str:
         """The run's ``logs/std_log.txt`` so far (empty before the job starts)."""
-        try:
-            with backend.open_file(run_id, LOG_FILE) as handle:
-                data: bytes = handle.read()
-        except NotFoundError:
-            return ""
-        return data.decode("utf-8", errors="replace")
+        return read_job_log(backend, run_id)
 
 
 def _stop_grace() -> float:
     return float(settings.get("RUNHISTORY_CANCEL_GRACE_SECONDS"))
-
-
-def section_of(definition: dict[str, Any], name: str) -> dict[str, Any]:
-    """A section of a run definition dict (empty if absent)."""
-    found = definition.get(name)
-    return found if isinstance(found, dict) else {}
-
-
-def _set_final(backend: Any, run_id: str, status: str, error: dict[str, Any] | None) -> RunInfo:
-    try:
-        info: RunInfo = backend.set_status(run_id, status, error=error)
-    except InvalidTransitionError:
-        info = backend.get_run(run_id)
-    return info

@@ -26,7 +26,7 @@ from typing import Any
 from runhistory import settings
 from runhistory.client.outputs import upload_output_folders
 from runhistory.compute.base import LOG_FILE
-from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section
+from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section, section_of
 from runhistory.compute.envbuild import describe_interpreter, plan_environment, prepare_interpreter
 from runhistory.compute.logs import LogUploader, PrepareLog
 from runhistory.compute.process import JobProcess
@@ -284,12 +284,6 @@ class Supervisor:
                 "traceback": text[-8000:],
             },
         )
-
-
-def section_of(definition: dict[str, Any], name: str) -> dict[str, Any]:
-    """A section of a run definition dict (empty if absent)."""
-    found = definition.get(name)
-    return found if isinstance(found, dict) else {}
 
 
 def exit_error(code: int | None, stderr_tail: str) -> dict[str, Any]:

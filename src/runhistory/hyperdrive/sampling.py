@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from runhistory.errors import ValidationError
-from runhistory.hyperdrive.parameter_expressions import check_expression
+from runhistory.hyperdrive.parameter_expressions import KINDS, check_expression
 
 __all__ = [
     "BayesianParameterSampling",
@@ -95,18 +95,7 @@ class RandomParameterSampling(HyperParameterSampling):
     """Draws every hyper-parameter at random, independently (all expressions supported)."""
 
     SAMPLING_NAME = "RANDOM"
-    SUPPORTED = (
-        "choice",
-        "randint",
-        "uniform",
-        "quniform",
-        "loguniform",
-        "qloguniform",
-        "normal",
-        "qnormal",
-        "lognormal",
-        "qlognormal",
-    )
+    SUPPORTED = KINDS
 
 
 class GridParameterSampling(HyperParameterSampling):

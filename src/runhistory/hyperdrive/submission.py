@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from runhistory.client.backend import home_folder
 from runhistory.compute.definition import COMPUTE, merge_section
-from runhistory.compute.processes import host_name, start_ticks
+from runhistory.compute.detached import start_supervisor
+from runhistory.compute.processes import host_name
 from runhistory.hyperdrive.suggest import require_optuna
 from runhistory.tracking import status as st
 
@@ -110,28 +108,7 @@ def start_controller(backend: Any, run_id: str, location: Any) -> None:
         COMPUTE,
         {"target": "local", "host": host_name(), "job_directory": folder, "controller": True},
     )
-    env = dict(os.environ)
-    env["RUNHISTORY_TRACKING_URI"] = location.tracking_uri
-    env.pop("RUNHISTORY_ARTIFACT_LOCATION", None)
-    if location.artifact_location:
-        env["RUNHISTORY_ARTIFACT_LOCATION"] = location.artifact_location
-    for inherited in ("RUNHISTORY_RUN_ID", "AZUREML_RUN_ID"):  # the controller is no job
-        env.pop(inherited, None)
-    with open(os.path.join(folder, "supervisor.log"), "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "runhistory.hyperdrive.controller", run_id],
-            cwd=folder,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    merge_section(
-        backend,
-        run_id,
-        COMPUTE,
-        {"supervisor_pid": process.pid, "supervisor_started": start_ticks(process.pid)},
-    )
-    threading.Thread(target=process.wait, name=f"reap-{run_id}", daemon=True).start()
+    start_supervisor(  # the controller is no job: it inherits no run identity
+        backend, run_id, "runhistory.hyperdrive.controller", folder, location.tracking_uri,
+        location.artifact_location, unset=("RUNHISTORY_RUN_ID", "AZUREML_RUN_ID"),
+    )  # fmt: skip

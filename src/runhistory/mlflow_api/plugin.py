@@ -115,19 +115,32 @@ def _view(view_type: Any) -> str:
     return str(ViewType.to_string(view_type)).upper() if isinstance(view_type, int) else view_type
 
 
-class RunhistoryTrackingStore(AbstractStore):  # type: ignore[misc]
-    """MLflow's tracking store over an embedded runhistory workspace."""
+class EmbeddedWorkspace:
+    """What the plugin stores share: the workspace of a ``runhistory:`` URI, opened in this
+    process, and the MLflow API over it."""
 
-    def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+    store_uri: str
+    workspace: str
+    api: MlflowApi
+
+    def _open_workspace(self, store_uri: str | None) -> None:
         self.store_uri = store_uri or f"{SCHEME}:"
         self.workspace = workspace_uri(self.store_uri)
         self.api = MlflowApi(_service(self.store_uri))
 
     def _ask(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
+        """The answer of API method ``name`` to ``message`` (artifact URIs made embedded)."""
         return cast(
             dict[str, Any], _embedded(_call(getattr(self.api, name), message), self.workspace)
         )
+
+
+class RunhistoryTrackingStore(EmbeddedWorkspace, AbstractStore):  # type: ignore[misc]
+    """MLflow's tracking store over an embedded runhistory workspace."""
+
+    def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._open_workspace(store_uri)
 
     # experiments
     def search_experiments(

@@ -16,16 +16,7 @@ from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 from mlflow.utils.proto_json_utils import parse_dict
 
-from runhistory.mlflow_api.api import MlflowApi
-from runhistory.mlflow_api.plugin import (
-    ARTIFACT_SCHEME,
-    SCHEME,
-    _call,
-    _embedded,
-    _pairs,
-    _service,
-    workspace_uri,
-)
+from runhistory.mlflow_api.plugin import ARTIFACT_SCHEME, EmbeddedWorkspace, _pairs
 
 
 def _registered_model(message: dict[str, Any]) -> RegisteredModel:
@@ -48,19 +39,12 @@ def proxy_source(source: str) -> str:
     return source
 
 
-class RunhistoryRegistryStore(AbstractStore):  # type: ignore[misc]
+class RunhistoryRegistryStore(EmbeddedWorkspace, AbstractStore):  # type: ignore[misc]
     """MLflow's model registry store over an embedded runhistory workspace."""
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__(store_uri, tracking_uri)  # type: ignore[no-untyped-call]
-        self.store_uri = store_uri or f"{SCHEME}:"
-        self.workspace = workspace_uri(self.store_uri)
-        self.api = MlflowApi(_service(self.store_uri))
-
-    def _ask(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
-        return cast(
-            dict[str, Any], _embedded(_call(getattr(self.api, name), message), self.workspace)
-        )
+        self._open_workspace(store_uri)
 
     # registered models
     def create_registered_model(

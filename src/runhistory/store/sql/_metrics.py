@@ -28,9 +28,15 @@ from runhistory.tracking.entities import (
     MetricSeries,
     SeriesX,
 )
+from runhistory.tracking.metrics import DOCUMENT_KINDS, decode_documents
 
 
 def _to_info(row: Any) -> MetricInfo:
+    last = decode_value(
+        row.last_vtype, row.last_value, row.last_text, f"run {row.run_id!r}: {row.name!r}"
+    )
+    if row.kind in DOCUMENT_KINDS and last is not None:
+        last = decode_documents([last])[0]  # the row, table... as logged, like the points
     return MetricInfo(
         run_id=row.run_id,
         name=row.name,
@@ -38,9 +44,7 @@ def _to_info(row: Any) -> MetricInfo:
         description=row.description,
         count=int(row.count),
         has_step=None if row.has_step is None else bool(row.has_step),
-        last_value=decode_value(
-            row.last_vtype, row.last_value, row.last_text, f"run {row.run_id!r}: {row.name!r}"
-        ),
+        last_value=last,
         last_step=row.last_step,
         updated_time=row.updated_time,
     )
