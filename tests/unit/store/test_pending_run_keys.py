@@ -144,7 +144,8 @@ def test_values_keep_the_index_typing_before_and_after_the_move(
     store: SqlTrackingStore, experiment: ExperimentInfo
 ) -> None:
     exp = experiment.experiment_id
-    typed = {"flag": True, "off": False, "n": 5, "x": 1.5, "none": None, "long": "y" * 300}
+    typed = {"flag": True, "off": False, "n": 5, "x": 1.5, "none": None, "long": "y" * 300,
+             'say "hi"': "a", "back\\slash": "b", "a.b": "c", "[0]": "d"}  # fmt: skip
     _create(store, exp, 0, properties=typed)
 
     def found(**properties: str) -> list[str]:
@@ -155,6 +156,9 @@ def test_values_keep_the_index_typing_before_and_after_the_move(
         assert found(flag="1") == found(flag="true") == found(off="0") == [], moved
         assert found(n="5") == found(x="1.5") == ["run-0"], moved
         assert found(long="y" * 300) == ["run-0"] and found(long="y" * 301) == [], moved
+        for key in ('say "hi"', "back\\slash", "a.b", "[0]"):  # keys of any spelling
+            assert found(**{key: typed[key]}) == ["run-0"], (moved, key)
+            assert found(**{key: "z"}) == [], (moved, key)
         summary = store.summarize_experiment(exp)
         assert {k.key for k in summary.properties} >= set(typed), moved
         if not moved:  # the write that makes MOVE_AT moves them all

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     and_,
     bindparam,
     delete,
@@ -233,10 +234,13 @@ def waiting_runs(
     ``value`` is (what the ``run_keys`` rows of an equality filter hold); none on PostgreSQL."""
     if not waits(conn):
         return []
-    each = func.json_each(_DOCUMENTS[kind]).table_valued("key", "value")
-    match = (
-        exists().select_from(each).where(each.c.key == key, each.c.value == indexed_value(value))
-    )
+    column, wanted = _DOCUMENTS[kind], indexed_value(value)
+    match: ColumnElement[bool]
+    if '"' in key or "\\" in key:  # not a name of SQLite's JSON paths ($."key")
+        each = func.json_each(column).table_valued("key", "value")
+        match = exists().select_from(each).where(each.c.key == key, each.c.value == wanted)
+    else:  # every waiting value is JSON text: json_extract gives it as SQL text
+        match = func.json_extract(column, f'$."{key}"') == wanted
     query = select(_PENDING.c.run_id).where(_PENDING.c.experiment_id == experiment_id, match)
     return list(conn.execute(query).scalars())
 
