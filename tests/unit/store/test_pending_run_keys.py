@@ -285,3 +285,48 @@ def test_downgrading_to_0009_moves_the_waiting_keys(tmp_path: Path) -> None:
         ]  # fmt: skip
     finally:
         store.close()
+
+
+WRITER = """
+import sys
+from runhistory.store.sql import SqlTrackingStore
+from runhistory.tracking.entities import RunCreate, WriteBatch
+
+store = SqlTrackingStore(sys.argv[1])
+experiment_id, writer = sys.argv[2], int(sys.argv[3])
+for i in range(150):
+    number = writer * 1000 + i
+    create = RunCreate(f"w{writer}-{i}", experiment_id, "Completed", 1000.0 + number,
+                       tags={"writer": str(writer), "all": "yes"}, properties={"i": str(i)})
+    store.write_changes(WriteBatch(creates=[create]))
+store.close()
+"""
+
+
+def test_processes_writing_at_once_leave_every_run_indexed_once(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    store = SqlTrackingStore(uri)
+    try:
+        exp = store.create_experiment("exp").experiment_id
+        script = tmp_path / "writer.py"
+        script.write_text(WRITER)
+        writers = [
+            subprocess.Popen(
+                [sys.executable, str(script), uri, exp, str(w)], stderr=subprocess.PIPE, text=True
+            )
+            for w in range(4)
+        ]
+        errors = [p.communicate(timeout=300)[1] for p in writers]
+        assert [p.returncode for p in writers] == [0] * 4, errors
+        every = {f"w{w}-{i}" for w in range(4) for i in range(150)}
+        assert _waiting_count(store) == 0  # each closed store moved what it left waiting
+        assert _indexed_runs(store) == every
+        counted = "SELECT count(*) FROM run_keys"
+        assert store._read(lambda conn: conn.exec_driver_sql(counted).scalar_one()) == 600 * 3
+        found = _ids(store, RunQuery(experiment_id=exp, tags={"all": "yes"}))
+        assert len(found) == 600 and set(found) == every
+        assert _ids(store, RunQuery(experiment_id=exp, tags={"writer": "2"}, limit=2)) == [
+            "w2-149", "w2-148"
+        ]  # fmt: skip
+    finally:
+        store.close()
