@@ -189,7 +189,7 @@ class ExperimentsMixin(SqlStoreBase):
             counts: dict[tuple[int, str], int] = {}
             for kind, key, number in conn.execute(keys):
                 counts[kind, key] = number
-            waiting = waiting_key_counts(conn, experiment_id)  # SQLite: in key order too
+            waiting = waiting_key_counts(conn, experiment_id)  # SQLite: sorted alike in Python
             for kind, key, number in waiting:
                 counts[kind, key] = counts.get((kind, key), 0) + number
             found: dict[int, list[KeyCount]] = {TAG: [], PROPERTY: []}
