@@ -93,8 +93,21 @@ def test_listing_plans_read_an_index(
 
 
 def _keys(store: SqlTrackingStore) -> set[tuple[Any, ...]]:
+    """The index's keys: ``run_keys`` and, on SQLite, the keys of new runs still waiting."""
     query = select(run_keys.c.run_id, run_keys.c.kind, run_keys.c.key, run_keys.c.value)
-    return store._read(lambda conn: {tuple(r) for r in conn.execute(query)})
+
+    def work(conn: Connection) -> set[tuple[Any, ...]]:
+        found = {tuple(r) for r in conn.execute(query)}
+        if conn.dialect.name == "sqlite":
+            for kind, column in ((0, "tags"), (1, "properties")):
+                waiting = conn.exec_driver_sql(
+                    f"SELECT p.run_id, {kind}, j.key, j.value "
+                    f"FROM run_keys_pending p, json_each(p.{column}) j"
+                )
+                found |= {tuple(r) for r in waiting}
+        return found
+
+    return store._read(work)
 
 
 def test_the_key_index_follows_every_change(

@@ -12,11 +12,12 @@ tables and run on the driver's cursor (see _direct.py and _statements.py).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from runhistory.errors import ConflictError, NotFoundError
+from runhistory.errors import ConflictError, NotFoundError, RunhistoryError
 from runhistory.store.sql._common import SqlStoreBase, require_run
 from runhistory.store.sql._metric_writes import (
     append,
@@ -25,7 +26,7 @@ from runhistory.store.sql._metric_writes import (
     claim_batch,
     claim_stored,
 )
-from runhistory.store.sql._run_keys import insert_new, replace_changed
+from runhistory.store.sql._run_keys import insert_new, move_pending, replace_changed
 from runhistory.store.sql._run_writes import (
     Documents,
     apply_properties,
@@ -40,6 +41,8 @@ from runhistory.store.sql._run_writes import (
 )
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
+_log = logging.getLogger("runhistory.store")
+
 
 class ChangesMixin(SqlStoreBase):
     """``write_changes`` of :class:`~runhistory.store.sql.SqlTrackingStore`.
@@ -49,10 +52,12 @@ class ChangesMixin(SqlStoreBase):
     """
 
     _known_environments: set[str]
+    _keys_wait = False  # this store left new runs' keys waiting (see _run_keys.py)
 
     def write_changes(self, batch: WriteBatch) -> WriteOutcome:
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
+        waiting = [False]  # keys of new runs left waiting by the batch
 
         def work(conn: Connection) -> WriteOutcome:
             outcome = WriteOutcome()
@@ -79,7 +84,7 @@ class ChangesMixin(SqlStoreBase):
                         Refusal("status", write.run_id, row["status"], write.status)
                     )
             insert_rows(conn, new)
-            insert_new(conn, new.values())
+            waiting[0] = insert_new(conn, new.values())
             _metrics(conn, batch, new, outcome)
             outcome.refusals += write_statuses(conn, later)
             if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
@@ -94,7 +99,18 @@ class ChangesMixin(SqlStoreBase):
                 return WriteOutcome(replayed=True)
             raise
         known.update(inserted)  # committed
+        self._keys_wait = self._keys_wait or waiting[0]
         return outcome
+
+    def _move_waiting_keys(self) -> None:
+        """Move the keys this store left waiting into ``run_keys`` (on closing: a failure
+        leaves them waiting, where listings read them too)."""
+        if self._keys_wait:
+            try:
+                self._write_hot(move_pending)
+            except RunhistoryError as exc:
+                _log.warning("the keys of new runs stay waiting: %s", exc.message)
+            self._keys_wait = False
 
 
 def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> list[Refusal]:

@@ -20,7 +20,8 @@ from runhistory.store.sql._common import (
     require_experiment,
     set_key_values,
 )
-from runhistory.store.sql._run_keys import PROPERTY, TAG
+from runhistory.store.sql._run_keys import PROPERTY, TAG, waiting_key_counts
+from runhistory.store.sql._run_keys import delete_experiment as delete_keys
 from runhistory.store.sql.schema import (
     experiment_tags,
     experiments,
@@ -185,8 +186,14 @@ class ExperimentsMixin(SqlStoreBase):
                 .group_by(run_keys.c.kind, run_keys.c.key)
                 .order_by(run_keys.c.kind, run_keys.c.key)
             )
-            found: dict[int, list[KeyCount]] = {TAG: [], PROPERTY: []}
+            counts: dict[tuple[int, str], int] = {}
             for kind, key, number in conn.execute(keys):
+                counts[kind, key] = number
+            waiting = waiting_key_counts(conn, experiment_id)  # SQLite: sorted alike in Python
+            for kind, key, number in waiting:
+                counts[kind, key] = counts.get((kind, key), 0) + number
+            found: dict[int, list[KeyCount]] = {TAG: [], PROPERTY: []}
+            for (kind, key), number in sorted(counts.items()) if waiting else counts.items():
                 found[kind].append(KeyCount(key, number))
             names = (
                 select(metrics.c.name, func.count())
@@ -211,7 +218,7 @@ class ExperimentsMixin(SqlStoreBase):
                 conn.execute(delete(points).where(points.c.metric_id.in_(metric_ids)))
             for table in (metrics, metric_batches, files):
                 conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
-            conn.execute(delete(run_keys).where(run_keys.c.experiment_id == experiment_id))
+            delete_keys(conn, experiment_id)
             conn.execute(delete(saved_views).where(saved_views.c.experiment_id == experiment_id))
             conn.execute(delete(runs).where(runs.c.experiment_id == experiment_id))
             conn.execute(

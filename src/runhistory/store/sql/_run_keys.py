@@ -5,6 +5,15 @@ One row per tag and per property of every run, keyed in listing order: a listing
 documents stay the truth (listings check them too), so a value is indexed by its first
 :data:`~runhistory.store.sql.schema.RUN_KEY_VALUE_CHARS` characters and a tag without a value
 as ``""``.
+
+On SQLite a new run's keys first wait in ``run_keys_pending``, one row per run holding them as
+JSON (each value already keyed, as text: no JSON number or boolean, so moving them keeps
+``"True"`` and ``"5"`` as they are): fifteen index rows a run landed on fifteen pages of the
+index in each run's own transaction, most of the cost of creating a run. Once
+:data:`MOVE_AT` runs wait, the write that got there moves them all into ``run_keys`` in one
+statement; a store moves what it left waiting when it is closed. Listings read both (see
+:func:`waiting_runs`); a change of a waiting run's tags or properties rewrites its waiting row,
+and deleting a run deletes it. PostgreSQL writes ``run_keys`` directly.
 """
 
 from __future__ import annotations
@@ -12,15 +21,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
 from runhistory.store.sql._common import chunks
-from runhistory.store.sql._direct import execute_many, statement
-from runhistory.store.sql.schema import RUN_KEY_VALUE_CHARS, run_keys, runs
+from runhistory.store.sql._direct import execute, execute_many, statement
+from runhistory.store.sql.schema import RUN_KEY_VALUE_CHARS, run_keys, run_keys_pending, runs
 
 TAG, PROPERTY = 0, 1
+# Runs whose keys wait (SQLite) before the write that counts them moves them all.
+MOVE_AT = 256
+_PENDING = run_keys_pending
+_DOCUMENTS = {TAG: _PENDING.c.tags, PROPERTY: _PENDING.c.properties}
 _COLUMNS = tuple(c.name for c in run_keys.c)
 Documents = Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
 
@@ -45,8 +71,74 @@ def _delete_keys(dialect: str) -> Executable:
     return delete(run_keys).where(and_(*(run_keys.c[n] == bindparam(n) for n in _COLUMNS)))
 
 
+def _insert_pending(dialect: str) -> Executable:
+    """A waiting row (``:run_id``, ``:experiment_id`` … ``:tags``, ``:properties``)."""
+    return insert(_PENDING)
+
+
+def _count_pending(dialect: str) -> Executable:
+    """How many runs' keys wait."""
+    return select(func.count()).select_from(_PENDING)
+
+
+def _move_pending(dialect: str) -> Executable:
+    """Every waiting key into ``run_keys``."""
+    parts = []
+    for kind, column in _DOCUMENTS.items():
+        each = func.json_each(column).table_valued("key", "value")
+        parts.append(
+            select(
+                _PENDING.c.experiment_id,
+                literal_column(str(kind)),
+                each.c.key,
+                each.c.value,
+                _PENDING.c.created_time,
+                _PENDING.c.number,
+                _PENDING.c.run_id,
+            ).select_from(_PENDING, each)
+        )
+    return insert(run_keys).from_select(list(_COLUMNS), union_all(*parts))
+
+
+def _delete_pending(dialect: str) -> Executable:
+    """Every waiting row."""
+    return delete(_PENDING)
+
+
 INSERT_KEYS = statement(_insert_keys)
 DELETE_KEYS = statement(_delete_keys)
+INSERT_PENDING = statement(_insert_pending)
+COUNT_PENDING = statement(_count_pending)
+MOVE_PENDING = statement(_move_pending)
+DELETE_PENDING = statement(_delete_pending)
+
+
+def _set_pending(dialect: str) -> Executable:
+    """The keys of a waiting run (``:p_run``) replaced by ``:p_tags``, ``:p_properties``."""
+    return (
+        _PENDING.update()
+        .where(_PENDING.c.run_id == bindparam("p_run"))
+        .values(tags=bindparam("p_tags"), properties=bindparam("p_properties"))
+    )
+
+
+SET_PENDING = statement(_set_pending)
+
+
+def waits(conn: Connection) -> bool:
+    """Whether new runs' keys wait in ``run_keys_pending`` on this database (SQLite)."""
+    return conn.dialect.name == "sqlite"
+
+
+def _keyed(document: Mapping[str, Any]) -> str:
+    """A document as a waiting row holds it: JSON of each value's key (text)."""
+    return orjson.dumps({key: indexed_value(v) for key, v in document.items()}).decode()
+
+
+def _pending_row(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {"run_id": run["id"], "experiment_id": run["experiment_id"],
+            "created_time": run["created_time"], "number": run["number"],
+            "tags": _keyed(run["tags"]), "properties": _keyed(run["properties"])}  # fmt: skip
 
 
 def key_rows(
@@ -63,10 +155,34 @@ def key_rows(
     ]
 
 
-def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Index the tags and properties of new run rows (see ``new_rows``)."""
-    found = [k for row in rows for k in key_rows(row, row["tags"], row["properties"])]
-    execute_many(conn, INSERT_KEYS, found)
+def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Index the tags and properties of new run rows (see ``new_rows``); on SQLite they wait,
+    and all waiting keys are moved once :data:`MOVE_AT` runs wait.
+
+    Returns whether keys were left waiting.
+    """
+    if not waits(conn):
+        found = [k for row in rows for k in key_rows(row, row["tags"], row["properties"])]
+        execute_many(conn, INSERT_KEYS, found)
+        return False
+    pending = [_pending_row(row) for row in rows]
+    if not pending:
+        return False
+    execute_many(conn, INSERT_PENDING, pending)
+    counted = execute(conn, COUNT_PENDING, {})
+    waiting = int(counted.fetchone()[0])
+    counted.close()
+    if waiting < MOVE_AT:
+        return True
+    move_pending(conn)
+    return False
+
+
+def move_pending(conn: Connection) -> None:
+    """Move every waiting key into ``run_keys`` (SQLite; one transaction with the caller's)."""
+    if waits(conn):
+        execute(conn, MOVE_PENDING, {})
+        execute(conn, DELETE_PENDING, {})
 
 
 def replace_changed(
@@ -78,6 +194,8 @@ def replace_changed(
     """Re-index the keys whose value changed between ``before`` and ``after`` (stored runs);
     ``positions`` (as :func:`~._run_writes.read_documents` leaves them) saves reading them."""
     changed = [r for r in after if before.get(r) != after[r]]
+    if changed and waits(conn):  # a waiting run's row takes its new keys
+        changed = [r for r in changed if not _rewrite_waiting(conn, r, *after[r])]
     if not changed:
         return
     old: list[dict[str, Any]] = []
@@ -96,15 +214,68 @@ def replace_changed(
 
 
 def delete_runs(conn: Connection, run_ids: Iterable[str]) -> None:
-    """Remove the keys of runs about to be deleted."""
+    """Remove the keys of runs about to be deleted (waiting or not)."""
     rows: list[dict[str, Any]] = []
     for chunk in chunks(list(run_ids)):
+        if waits(conn):
+            conn.execute(delete(_PENDING).where(_PENDING.c.run_id.in_(chunk)))
         query = select(runs.c.id, runs.c.experiment_id, runs.c.created_time, runs.c.number,
                        runs.c.tags, runs.c.properties).where(runs.c.id.in_(chunk))  # fmt: skip
         for found in conn.execute(query).mappings():
             run = dict(found)
             rows.extend(key_rows(run, run["tags"] or {}, run["properties"] or {}))
     execute_many(conn, DELETE_KEYS, rows)
+
+
+def waiting_runs(
+    conn: Connection, experiment_id: str, kind: int, key: str, value: Any
+) -> list[str]:
+    """Ids of the runs of an experiment whose keys wait, with ``key`` of ``kind`` keyed as
+    ``value`` is (what the ``run_keys`` rows of an equality filter hold); none on PostgreSQL."""
+    if not waits(conn):
+        return []
+    column, wanted = _DOCUMENTS[kind], indexed_value(value)
+    match: ColumnElement[bool]
+    if '"' in key or "\\" in key:  # not a name of SQLite's JSON paths ($."key")
+        each = func.json_each(column).table_valued("key", "value")
+        match = exists().select_from(each).where(each.c.key == key, each.c.value == wanted)
+    else:  # every waiting value is JSON text: json_extract gives it as SQL text
+        match = func.json_extract(column, f'$."{key}"') == wanted
+    query = select(_PENDING.c.run_id).where(_PENDING.c.experiment_id == experiment_id, match)
+    return list(conn.execute(query).scalars())
+
+
+def waiting_key_counts(conn: Connection, experiment_id: str) -> list[tuple[int, str, int]]:
+    """``(kind, key, runs)`` of the keys of an experiment's runs that wait (SQLite)."""
+    if not waits(conn):
+        return []
+    found: list[tuple[int, str, int]] = []
+    for kind, column in _DOCUMENTS.items():
+        each = func.json_each(column).table_valued("key")
+        query = (
+            select(each.c.key, func.count())
+            .select_from(_PENDING)
+            .join(each, true())
+            .where(_PENDING.c.experiment_id == experiment_id)
+            .group_by(each.c.key)
+        )
+        found.extend((kind, str(key), int(number)) for key, number in conn.execute(query))
+    return found
+
+
+def delete_experiment(conn: Connection, experiment_id: str) -> None:
+    """Remove the keys of every run of an experiment about to be deleted."""
+    conn.execute(delete(run_keys).where(run_keys.c.experiment_id == experiment_id))
+    if waits(conn):
+        conn.execute(delete(_PENDING).where(_PENDING.c.experiment_id == experiment_id))
+
+
+def _rewrite_waiting(
+    conn: Connection, run_id: str, tags: Mapping[str, Any], properties: Mapping[str, Any]
+) -> bool:
+    """Replace the keys of ``run_id`` if they wait; whether they did."""
+    params = {"p_run": run_id, "p_tags": _keyed(tags), "p_properties": _keyed(properties)}
+    return bool(execute(conn, SET_PENDING, params).rowcount)
 
 
 def _identity(row: Mapping[str, Any]) -> tuple[Any, ...]:

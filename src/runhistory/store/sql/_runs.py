@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, chunks, require_experiment, require_run
-from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value
+from runhistory.store.sql._run_keys import PROPERTY, TAG, exact_key, indexed_value, waiting_runs
 from runhistory.store.sql._run_keys import delete_runs as delete_keys
 from runhistory.store.sql._run_table import (
     after_key,
@@ -140,8 +140,13 @@ def _has_key_value(
 
 
 def _filters(
-    conn: Connection, query: RunQuery, driver: Driver | None = None
+    conn: Connection,
+    query: RunQuery,
+    driver: Driver | None = None,
+    waiting: Sequence[str] | None = None,
 ) -> list[ColumnElement[bool]]:
+    """The conditions of ``query``; with a ``driver``, its equality is read from ``run_keys``,
+    or, given the ``waiting`` runs that have it (see :func:`_waiting`), from their ids."""
     conditions: list[ColumnElement[bool]] = []
     for column, wanted in (
         (runs.c.experiment_id, None if driver else query.experiment_id),
@@ -165,13 +170,15 @@ def _filters(
         for name, equal in (pairs or {}).items():
             if equal is None or driver != (which, name, equal) or not exact_key(equal):
                 conditions.append(_has_key_value(conn, column, name, equal))
-    if driver is not None:
+    if driver is not None and waiting is not None:
+        conditions.append(runs.c.id.in_(waiting))
+    elif driver is not None:
         kind, key, value = driver
         conditions += [
             run_keys.c.experiment_id == query.experiment_id, run_keys.c.kind == kind,
             run_keys.c.key == key, run_keys.c.value == indexed_value(value),
         ]  # fmt: skip
-    created = _order_columns(query, driver)[0]  # run_keys' copy when it leads the listing
+    created = _order_columns(query, driver, waiting)[0]  # run_keys' copy when it leads
     if query.created_after is not None:
         conditions.append(created >= query.created_after)
     if query.created_before is not None:
@@ -182,7 +189,7 @@ def _filters(
     if query.after is not None:
         after = query.after
         position = (after.created_time, after.number, after.run_id)
-        columns = _order_columns(query, driver)
+        columns = _order_columns(query, driver, waiting)
         conditions.append(tuple_(*columns) < tuple_(*position[: len(columns)]))
     return conditions
 
@@ -202,25 +209,54 @@ def _driver(query: RunQuery) -> Driver | None:
     return None
 
 
-def _order_columns(query: RunQuery, driver: Driver | None) -> tuple[Any, ...]:
+def _order_columns(
+    query: RunQuery, driver: Driver | None, waiting: Sequence[str] | None = None
+) -> tuple[Any, ...]:
     """The listing order: created time, number, run id — without the id within one
     experiment, where numbers are unique (so the indexes on experiment, …, created time,
     number give the order without a sort)."""
-    if driver is not None:
+    if driver is not None and waiting is None:
         return run_keys.c.created_time, run_keys.c.number
     if query.experiment_id is not None:
         return runs.c.created_time, runs.c.number
     return runs.c.created_time, runs.c.number, runs.c.id
 
 
-def _listing(conn: Connection, query: RunQuery, stmt: Select[Any]) -> Select[Any]:
-    """``stmt`` over the runs matching ``query``, newest first."""
+def _listing(
+    conn: Connection, query: RunQuery, stmt: Select[Any], waiting: Sequence[str] | None = None
+) -> Select[Any]:
+    """``stmt`` over the runs matching ``query``, newest first: of the ``run_keys`` index
+    when an equality leads it, or of the ``waiting`` runs when given (see :func:`_waiting`)."""
     driver = _driver(query)
-    if driver is not None:
+    if driver is not None and waiting is None:
         stmt = stmt.join(run_keys, run_keys.c.run_id == runs.c.id)
-    return stmt.where(*_filters(conn, query, driver)).order_by(
-        *(column.desc() for column in _order_columns(query, driver))
+    return stmt.where(*_filters(conn, query, driver, waiting)).order_by(
+        *(column.desc() for column in _order_columns(query, driver, waiting))
     )
+
+
+def _waiting(conn: Connection, query: RunQuery) -> list[str]:
+    """The runs whose keys wait (SQLite: not in ``run_keys`` yet) and have the equality that
+    leads the listing of ``query`` through ``run_keys``; they are listed apart and merged."""
+    driver = _driver(query)
+    if driver is None:
+        return []
+    return waiting_runs(conn, str(query.experiment_id), *driver)
+
+
+def _search(conn: Connection, query: RunQuery) -> list[RunInfo]:
+    """The runs of ``query`` (its offset and limit applied), newest first."""
+    columns = _select_runs(query.with_definition)
+    stored = _listing(conn, query, columns)
+    waiting = _waiting(conn, query)
+    if not waiting:
+        return _fetch(conn, stored.offset(query.offset or None).limit(query.limit))
+    end = None if query.limit is None else query.offset + query.limit
+    found = _fetch(conn, stored.limit(end)) + _fetch(
+        conn, _listing(conn, query, columns, waiting).limit(end)
+    )
+    found.sort(key=lambda r: (r.created_time, r.number), reverse=True)  # one experiment
+    return found[query.offset : end]
 
 
 def _top_level_of_experiment(query: RunQuery) -> bool:
@@ -323,11 +359,7 @@ class RunsMixin(SqlStoreBase):
         return self._read(lambda conn: _get(conn, run_id))
 
     def search_runs(self, query: RunQuery) -> list[RunInfo]:
-        def work(conn: Connection) -> list[RunInfo]:
-            stmt = _listing(conn, query, _select_runs(query.with_definition))
-            return _fetch(conn, stmt.offset(query.offset or None).limit(query.limit))
-
-        return self._read(work)
+        return self._read(lambda conn: _search(conn, query))
 
     def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
         def work(conn: Connection) -> list[tuple[RunInfo, tuple[Any, ...]]]:
@@ -339,8 +371,14 @@ class RunsMixin(SqlStoreBase):
         def work(conn: Connection) -> int:
             if _top_level_of_experiment(query):
                 return _count_top_level(conn, str(query.experiment_id))
-            counted = _listing(conn, query, select(func.count()).select_from(runs))
-            return int(conn.execute(counted.order_by(None)).scalar_one())
+            counting = select(func.count()).select_from(runs)
+            counted = _listing(conn, query, counting)
+            number = int(conn.execute(counted.order_by(None)).scalar_one())
+            waiting = _waiting(conn, query)
+            if waiting:
+                counted = _listing(conn, query, counting, waiting)
+                number += int(conn.execute(counted.order_by(None)).scalar_one())
+            return number
 
         return self._read(work)
 

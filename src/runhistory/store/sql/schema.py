@@ -141,6 +141,22 @@ run_keys = Table(
     sqlite_with_rowid=False,
 )
 
+# On SQLite, the keys of new runs waiting to be moved into ``run_keys`` (migration 0010): one
+# row per run, its tags and properties as JSON objects of their keyed values (text, as
+# ``run_keys.value`` holds them). A run's creation writes this one row instead of one
+# ``run_keys`` row per key; the write path moves the waiting rows in bulk (see _run_keys.py)
+# and listings read both. Unused on PostgreSQL.
+run_keys_pending = Table(
+    "run_keys_pending",
+    metadata,
+    Column("run_id", String(255), primary_key=True),
+    Column("experiment_id", String(32), nullable=False),
+    Column("created_time", Double, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("properties", Text, nullable=False),
+)
+
 # What runs ran in (``run_definition["environment"]``: Python, packages …), stored once per
 # distinct content: every run of a process shares one row, keyed by the SHA-256 of its JSON.
 environments = Table(

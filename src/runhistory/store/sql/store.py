@@ -150,6 +150,7 @@ class SqlTrackingStore(
         self._read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
 
     def close(self) -> None:
+        self._move_waiting_keys()
         self._held.close()
         self._engine.dispose()
 
