@@ -26,6 +26,7 @@ from runhistory.store.sql._metric_writes import (
     claim_stored,
 )
 from runhistory.store.sql._run_keys import insert_new, replace_changed
+from runhistory.store.sql._run_numbers import reserve_apart
 from runhistory.store.sql._run_writes import (
     Documents,
     apply_properties,
@@ -53,6 +54,7 @@ class ChangesMixin(SqlStoreBase):
     def write_changes(self, batch: WriteBatch) -> WriteOutcome:
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
+        numbers = reserve_apart(self._engine.dialect.name, self._write, batch.creates)
 
         def work(conn: Connection) -> WriteOutcome:
             outcome = WriteOutcome()
@@ -65,7 +67,9 @@ class ChangesMixin(SqlStoreBase):
                 claimed = claim_stored(conn, *batch.claim)
                 if not claimed and batch_claimed(conn, *batch.claim):
                     return WriteOutcome(replayed=True)
-            new, environments = new_rows(conn, batch.creates, known) if batch.creates else ({}, [])
+            new, environments = (
+                new_rows(conn, batch.creates, known, numbers) if batch.creates else ({}, [])
+            )
             inserted[:] = environments  # a retried transaction starts over
             write_updates(conn, batch.updates, new)
             outcome.refusals = _documents(conn, batch, new)
@@ -84,6 +88,9 @@ class ChangesMixin(SqlStoreBase):
             outcome.refusals += write_statuses(conn, later)
             if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
                 raise ConflictError(f"batch {batch.claim[1]!r} is being stored twice at once")
+            for run_id, batch_id in batch.claims:
+                if not claim_batch(conn, run_id, batch_id):
+                    raise ConflictError(f"batch {batch_id!r} was stored before", run_id=run_id)
             return outcome
 
         try:
