@@ -156,6 +156,10 @@ def test_retried_batches_are_stored_once(service: TrackingService) -> None:
     batch = uuid.uuid4().hex
     for _ in range(2):  # a batch of changes of a stored run, retried
         assert _together(groups, [[(later, batch)], [(_run("run-x", experiment), batch + "x")]])
+    # retried once more among new batches only: its recorded id refuses the group, stored apart
+    fresh = [[(_run("run-y", experiment), uuid.uuid4().hex)], [(later, batch)]]
+    assert _together(groups, fresh) == [[[]], [[]]]
+    assert service.get_run("run-y").status == "Completed"
     for n in range(3):
         assert service.store.get_metric_columns(f"run-{n}", "loss").values[:3] == [0.5, 0.25, 0.125]
     assert service.store.get_metric_columns("run-0", "loss").values == [0.5, 0.25, 0.125, 0.1]

@@ -12,12 +12,15 @@ tables and run on the driver's cursor (see _direct.py and _statements.py).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ConflictError, NotFoundError
 from runhistory.store.sql._common import SqlStoreBase, require_run
+from runhistory.store.sql._direct import execute_many
 from runhistory.store.sql._metric_writes import (
     append,
     append_new,
@@ -39,6 +42,7 @@ from runhistory.store.sql._run_writes import (
     write_statuses,
     write_updates,
 )
+from runhistory.store.sql._statements import CLAIM_BATCHES
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
 
@@ -88,9 +92,8 @@ class ChangesMixin(SqlStoreBase):
             outcome.refusals += write_statuses(conn, later)
             if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
                 raise ConflictError(f"batch {batch.claim[1]!r} is being stored twice at once")
-            for run_id, batch_id in batch.claims:
-                if not claim_batch(conn, run_id, batch_id):
-                    raise ConflictError(f"batch {batch_id!r} was stored before", run_id=run_id)
+            if batch.claims and not _claim_all(conn, batch.claims):
+                raise ConflictError("a batch of the group was stored before")
             return outcome
 
         try:
@@ -102,6 +105,13 @@ class ChangesMixin(SqlStoreBase):
             raise
         known.update(inserted)  # committed
         return outcome
+
+
+def _claim_all(conn: Connection, claims: Sequence[tuple[str, str]]) -> bool:
+    """Record the batch ids of a group in one statement; False if one was stored before."""
+    now = time.time()
+    rows = [{"run_id": r, "batch_id": b, "created_time": now} for r, b in claims]
+    return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
 
 
 def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> list[Refusal]:
