@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from rhbench.pg import _admin, fresh_database
-from rhbench.servers import free_port, wait_healthy
+from rhbench.servers import free_port, wait_healthy, wait_settled
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -101,6 +101,7 @@ def _session(
     health = "/healthz" if side == "runhistory" else "/health"
     try:
         wait_healthy(url + health, server, time.perf_counter(), log)
+        wait_settled(server.pid)  # every worker started, not only the first
         barrier = folder / "barrier"
         barrier.mkdir()
         function = "rh_client" if side == "runhistory" else "ml_client"
