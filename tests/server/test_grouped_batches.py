@@ -28,6 +28,8 @@ from runhistory.tracking.entities import (
     RunCreate,
     StatusChange,
     TagChange,
+    WriteBatch,
+    WriteOutcome,
 )
 from runhistory.tracking.service import TrackingService
 from support.services import ServerProcess, postgres_database, start_server
@@ -99,10 +101,18 @@ def _ids(n: int) -> list[str]:
 def test_concurrent_requests_are_stored_in_one_transaction(service: TrackingService) -> None:
     experiment = service.get_or_create_experiment("grouped").experiment_id
     groups = Recording(service)
+    transactions: list[int] = []
+    store_write = service.store.write_changes
+
+    def counted(batch: WriteBatch) -> WriteOutcome:
+        transactions.append(len(batch.creates))
+        return store_write(batch)
+
+    service.store.write_changes = counted  # type: ignore[method-assign]
     requests = [[(_run(f"run-{n}", experiment), batch)] for n, batch in enumerate(_ids(6))]
     answers = _together(groups, requests)
     assert answers == [[[]]] * 6
-    assert groups.sizes == [6]  # one transaction
+    assert groups.sizes == [6] and transactions == [6]  # one group, one transaction
     runs = [service.get_run(f"run-{n}") for n in range(6)]
     assert sorted(r.number for r in runs) == [1, 2, 3, 4, 5, 6]
     for run in runs:
