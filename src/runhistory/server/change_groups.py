@@ -50,11 +50,14 @@ class ChangeGroups:
         """
         if not items:
             return []
-        future: asyncio.Future[list[list[RunhistoryError]]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[list[RunhistoryError]]] = loop.create_future()
+        writer = self._writer
+        if writer is not None and writer.get_loop() is not loop:  # the app serves a new loop
+            self._queue = [q for q in self._queue if q[1].get_loop() is loop]
+            writer = None
         self._queue.append((items, future))
-        if self._writer is None or self._writer.done():
+        if writer is None or writer.done():
             self._writer = asyncio.create_task(self._drain())
         return await future
 
