@@ -96,10 +96,44 @@ def running(h: Harness, side: str, database_url: str, folder: Path) -> Iterator[
     url = f"http://127.0.0.1:{port}"
     try:
         elapsed = wait_healthy(url + HEALTH[side], process, started, folder / f"{side}-server.log")
+        wait_settled(process.pid)
         yield Server(side, url, process, elapsed, argv)
     finally:
         stop(process)
         log.close()
+
+
+def _group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def wait_settled(pgid: int, timeout: float = 60.0) -> None:
+    """Wait until a healthy server's processes are idle: every worker has started.
+
+    The first worker to start answers the health check while the others may still be
+    importing; clients connecting then would all keep their connection to that one worker
+    and the measure would be of one server process, not of :data:`WORKERS`.
+    """
+    deadline = time.monotonic() + timeout
+    last = _group_cpu(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _group_cpu(pgid)
+        if now - last < 0.05:
+            return
+        last = now
 
 
 def wait_healthy(url: str, process: Any, started: float, log: Path) -> float:

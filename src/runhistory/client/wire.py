@@ -52,10 +52,37 @@ def dumps(value: Any) -> bytes:
         if "Integer exceeds" not in str(exc):
             raise
         return orjson.dumps(encode(value), default=_default)
-    # orjson writes NaN/inf as null; a key like a marker needs escaping: neither, nothing to do
-    if b"null" not in data and (b'"$' not in data or KEY_LIKE.search(data) is None):
+    # orjson writes NaN/inf as null; a key like a marker needs escaping: neither, nothing to do.
+    # A null is mostly a None (a run creation has several): looking for a non-finite float
+    # costs a tenth of encoding the whole value again.
+    if (b"null" not in data or _all_finite(value)) and (
+        b'"$' not in data or KEY_LIKE.search(data) is None
+    ):
         return data
     return orjson.dumps(encode(value), default=_default)
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def _all_finite(value: Any) -> bool:
+    """Whether ``value`` holds no non-finite float (False for values of other types than
+    JSON's, which may: :func:`encode` handles those)."""
+    isfinite = math.isfinite
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is float:
+            if not isfinite(item):
+                return False
+        elif kind not in _PLAIN:
+            return False
+    return True
 
 
 def loads(data: bytes | str) -> Any:

@@ -74,6 +74,26 @@ class ChangeRules:
                 input, a missing run or experiment, a metric logged as another kind); the
                 writer then stores it again run by run, change by change.
         """
+        batch = self._prepared(changes, batch_id, tag_value_limit, property_value_limit)
+        outcome = self.store.write_changes(batch)
+        if outcome.replayed:
+            return []
+        for run_id, writes in batch.metrics.items():
+            self._remember_shapes(run_id, writes)
+        return [refusal_error(r) for r in outcome.refusals]
+
+    def _prepared(
+        self,
+        changes: RunChanges,
+        batch_id: str | None,
+        tag_value_limit: int = MAX_TAG_VALUE,
+        property_value_limit: int = MAX_TAG_VALUE,
+    ) -> WriteBatch:
+        """The store's batch of checked changes (see :meth:`write_changes`).
+
+        Raises:
+            RunhistoryError: a change breaks a rule; the batch is refused as a whole.
+        """
         limits = (tag_value_limit, property_value_limit)
         creates = [_checked_create(c, *limits) for c in changes.creates]
         for create in creates:
@@ -88,7 +108,7 @@ class ChangeRules:
                 metrics[run_id] = kept
         run_ids = changes.run_ids()
         claim = (run_ids[0], batch_id) if batch_id is not None and run_ids else None
-        batch = WriteBatch(
+        return WriteBatch(
             claim=claim,
             creates=creates,
             updates=[RunUpdate(c.run_id, check_run_fields(c.fields)) for c in changes.updates],
@@ -99,12 +119,67 @@ class ChangeRules:
             metrics=metrics,  # type: ignore[arg-type]
             statuses=[status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses],
         )  # fmt: skip
-        outcome = self.store.write_changes(batch)
-        if outcome.replayed:
-            return []
-        for run_id, writes in metrics.items():
+
+    def write_changes_together(
+        self, group: Sequence[tuple[RunChanges, str]]
+    ) -> list[list[RunhistoryError]]:
+        """Store batches of run changes that arrived together (``(changes, batch id)``, of
+        different runs) in one transaction; returns each batch's errors, as
+        :meth:`write_changes_apart` would.
+
+        Each batch is checked on its own first: one that breaks a rule is stored alone by
+        :meth:`write_changes_apart` (so only its offending change is lost). The others are
+        stored as one batch, each batch id recorded with it. If the store refuses that as a
+        whole (a missing run, a batch stored before), every batch is stored again on its own,
+        so one batch never costs another anything. Batches that change the same run are
+        stored one by one, in order.
+
+        Raises:
+            StorageError: the store is unavailable; retry the batches not answered yet.
+        """
+        if len(group) < 2 or not _apart(group):
+            return [self.write_changes_apart(changes, batch_id) for changes, batch_id in group]
+        errors: list[list[RunhistoryError]] = [[] for _ in group]
+        ready: list[tuple[int, WriteBatch]] = []
+        alone: list[int] = []
+        for index, (changes, batch_id) in enumerate(group):
+            try:
+                ready.append((index, self._prepared(changes, batch_id)))
+            except RunhistoryError:
+                alone.append(index)
+        if len(ready) > 1:
+            try:
+                errors = self._write_merged(ready, errors)
+            except StorageError:
+                raise
+            except RunhistoryError:
+                alone.extend(index for index, _ in ready)
+        else:
+            alone.extend(index for index, _ in ready)
+        for index in sorted(alone):
+            errors[index] = self.write_changes_apart(*group[index])
+        return errors
+
+    def _write_merged(
+        self, ready: list[tuple[int, WriteBatch]], errors: list[list[RunhistoryError]]
+    ) -> list[list[RunhistoryError]]:
+        owner: dict[str, int] = {}
+        merged = WriteBatch(creates=[], updates=[], tags=[], properties=[], statuses=[])
+        claims: list[tuple[str, str]] = []
+        for index, batch in ready:
+            for part in ("creates", "updates", "tags", "properties", "statuses"):
+                getattr(merged, part).extend(getattr(batch, part))
+            merged.metrics.update(batch.metrics)
+            owner.update(dict.fromkeys(_runs_of(batch), index))
+            if batch.claim is not None:
+                claims.append(batch.claim)
+        merged.claims = claims
+        outcome = self.store.write_changes(merged)
+        for run_id, writes in merged.metrics.items():
             self._remember_shapes(run_id, writes)
-        return [refusal_error(r) for r in outcome.refusals]
+        for refusal in outcome.refusals:
+            errors[owner[refusal.run_id]].append(refusal_error(refusal))
+        return errors
 
     def write_changes_apart(
         self, changes: RunChanges, batch_id: str | None = None
@@ -161,6 +236,24 @@ class ChangeRules:
                         exc.message += f" ({len(pieces) - done - 1} later changes of the run lost)"
                     break
         return errors
+
+
+def _apart(group: Sequence[tuple[RunChanges, str]]) -> bool:
+    """Whether no two batches of the group change the same run."""
+    seen: set[str] = set()
+    for changes, _ in group:
+        mine = set(changes.run_ids())
+        if mine & seen:
+            return False
+        seen |= mine
+    return True
+
+
+def _runs_of(batch: WriteBatch) -> set[str]:
+    found: set[str] = set(batch.metrics)
+    for part in (batch.creates, batch.updates, batch.tags, batch.properties, batch.statuses):
+        found.update(c.run_id for c in part)
+    return found
 
 
 def _checked_create(

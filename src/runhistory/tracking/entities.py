@@ -432,6 +432,10 @@ class WriteBatch:
     ``claim`` (``(run id, batch id)``) names the whole batch: when that batch id is stored
     already the batch is skipped as a whole (a retried request), else it is recorded with
     the batch; the run must exist once the batch is applied (one it creates will do).
+    ``claims`` names the batches of a group stored together (see
+    :meth:`~runhistory.tracking.changes.ChangeRules.write_changes_together`): each is
+    recorded with the group, and one stored before refuses the group as a whole
+    (``ConflictError``: the caller stores its batches one by one).
     """
 
     creates: Sequence[RunCreate] = ()
@@ -442,6 +446,7 @@ class WriteBatch:
     batch_ids: dict[str, str] = field(default_factory=dict)
     statuses: Sequence[StatusWrite] = ()
     claim: tuple[str, str] | None = None
+    claims: Sequence[tuple[str, str]] = ()
 
 
 @dataclass

@@ -28,6 +28,10 @@ from support import writes
 ACTIVE = ("NotStarted", "Running")
 
 
+def store_is_postgres(store: SqlTrackingStore) -> bool:
+    return store._engine.dialect.name == "postgresql"
+
+
 def _create(run_id: str, experiment: ExperimentInfo, **fields: object) -> RunCreate:
     now = time.time()
     return RunCreate(run_id, experiment.experiment_id, "Running", now, start_time=now, **fields)  # type: ignore[arg-type]
@@ -120,9 +124,12 @@ def test_a_failing_batch_stores_nothing(
         )
     with pytest.raises(NotFoundError):
         store.get_run("new")
-    assert store.get_experiment(experiment.experiment_id).experiment_id  # numbering untouched
+    assert store.get_experiment(experiment.experiment_id).experiment_id
     store.write_changes(WriteBatch(creates=[_create("after", experiment)]))
-    assert store.get_run("after").number == 1
+    # PostgreSQL reserves run numbers in a transaction of their own (concurrent batches do
+    # not wait for each other): the failed batch's number stays unused, a gap.
+    gap = 1 if store_is_postgres(store) else 0
+    assert store.get_run("after").number == 1 + gap
 
 
 def test_environments_are_stored_once(store: SqlTrackingStore, experiment: ExperimentInfo) -> None:

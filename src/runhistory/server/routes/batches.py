@@ -5,8 +5,10 @@
 :mod:`runhistory.client.change_wire`) and metric batches as ``/metrics/batches`` takes them.
 Each batch carries an id and is stored once: a retried request skips what it stored before.
 A batch of run changes is stored in one transaction; if that is refused, run by run, and a
-refused run's changes one by one, so one bad change costs nothing else. The answer holds
-each batch's ``stored`` and the ``errors`` of what was refused (each naming its run).
+refused run's changes one by one, so one bad change costs nothing else. A request of run
+changes only is stored together with those of concurrent requests, in one transaction (see
+:mod:`runhistory.server.change_groups`). The answer holds each batch's ``stored`` and the
+``errors`` of what was refused (each naming its run).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from runhistory.client.change_wire import FEATURE, count_changes, decode_changes
 from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.server.answers import BatchesAnswer
 from runhistory.server.body import WireRoute, read_body, too_large
+from runhistory.server.change_groups import ChangeGroups
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
 from runhistory.server.responses import JsonResponse
@@ -32,6 +35,7 @@ from runhistory.server.routes.metrics import (
     _parse,
     _store_one,
 )
+from runhistory.tracking.entities import RunChanges
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, tags=["runs"])
@@ -87,17 +91,52 @@ async def write_batches(request: Request) -> Any:
         raise ValidationError("'batches' must be a list of {batch_id, changes} or metric batches")
     service: TrackingService = request.app.state.services.tracking
     user = getattr(request.state, "token_name", None)
-    results = await run_in_threadpool(_store, service, settings, batches, user)
+    if batches and all(isinstance(b, dict) and "changes" in b for b in batches):
+        results = await _store_grouped(request, settings, batches, user)
+    else:  # metric batches among them: stored in order, request by request
+        results = await run_in_threadpool(_store, service, settings, batches, user)
     return JsonResponse({"results": results})
+
+
+async def _store_grouped(
+    request: Request, settings: ServerSettings, batches: list[Any], user: str | None
+) -> list[dict[str, Any]]:
+    """Batches of run changes only: stored with those of concurrent requests (group commit)."""
+    points = _check_points(settings, batches)
+    results: list[dict[str, Any] | None] = []
+    items: list[tuple[RunChanges, str]] = []
+    for batch in batches:
+        decoded = _decoded(batch, user)
+        if isinstance(decoded, dict):
+            results.append(decoded)
+        else:
+            results.append(None)
+            items.append(decoded)
+    errors = iter(await _groups(request).write(items))  # StorageError: 503, retried
+    count_points(points)
+    return [r if r is not None else _answer(True, next(errors)) for r in results]
+
+
+def _groups(request: Request) -> ChangeGroups:
+    state = request.app.state
+    groups: ChangeGroups | None = getattr(state, "change_groups", None)
+    if groups is None:
+        groups = state.change_groups = ChangeGroups(state.services.tracking)
+    return groups
+
+
+def _check_points(settings: ServerSettings, batches: list[Any]) -> int:
+    points = sum(_points(b) for b in batches)
+    if points > settings.max_metric_points:
+        raise too_large("a batch request", f"{points} points (not bytes)",
+                        settings.max_metric_points, _HINT)  # fmt: skip
+    return points
 
 
 def _store(
     service: TrackingService, settings: ServerSettings, batches: list[Any], user: str | None
 ) -> list[dict[str, Any]]:
-    points = sum(_points(b) for b in batches)
-    if points > settings.max_metric_points:
-        raise too_large("a batch request", f"{points} points (not bytes)",
-                        settings.max_metric_points, _HINT)  # fmt: skip
+    points = _check_points(settings, batches)
     results = []
     for batch in batches:
         if isinstance(batch, dict) and "changes" in batch:
@@ -122,6 +161,15 @@ def _points(batch: Any) -> int:
 def _store_changes(
     service: TrackingService, data: dict[str, Any], user: str | None
 ) -> dict[str, Any]:
+    decoded = _decoded(data, user)
+    if isinstance(decoded, dict):
+        return decoded
+    errors = service.write_changes_apart(*decoded)  # StorageError: 503, retried
+    return _answer(True, errors)
+
+
+def _decoded(data: dict[str, Any], user: str | None) -> tuple[RunChanges, str] | dict[str, Any]:
+    """A batch of run changes and its id, or the answer of one that cannot be read."""
     batch_id = data.get("batch_id")
     if not isinstance(batch_id, str) or not 0 < len(batch_id) <= 200:
         return _answer(False, [ValidationError("'batch_id' must be a string of 1-200 characters")])
@@ -132,8 +180,7 @@ def _store_changes(
     if user is not None:
         for create in changes.creates:
             create.submitted_by = user
-    errors = service.write_changes_apart(changes, batch_id)  # StorageError: 503, retried
-    return _answer(True, errors)
+    return changes, batch_id
 
 
 def _answer(stored: bool, errors: list[RunhistoryError]) -> dict[str, Any]:

@@ -13,12 +13,15 @@ tables and run on the driver's cursor (see _direct.py and _statements.py).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ConflictError, NotFoundError, RunhistoryError
 from runhistory.store.sql._common import SqlStoreBase, require_run
+from runhistory.store.sql._direct import execute_many
 from runhistory.store.sql._metric_writes import (
     append,
     append_new,
@@ -27,6 +30,7 @@ from runhistory.store.sql._metric_writes import (
     claim_stored,
 )
 from runhistory.store.sql._run_keys import insert_new, move_pending, replace_changed
+from runhistory.store.sql._run_numbers import reserve_apart
 from runhistory.store.sql._run_writes import (
     Documents,
     apply_properties,
@@ -39,6 +43,7 @@ from runhistory.store.sql._run_writes import (
     write_statuses,
     write_updates,
 )
+from runhistory.store.sql._statements import CLAIM_BATCHES
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
 _log = logging.getLogger("runhistory.store")
@@ -58,6 +63,7 @@ class ChangesMixin(SqlStoreBase):
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
         waiting = [False]  # keys of new runs left waiting by the batch
+        numbers = reserve_apart(self._engine.dialect.name, self._write, batch.creates)
 
         def work(conn: Connection) -> WriteOutcome:
             outcome = WriteOutcome()
@@ -70,7 +76,9 @@ class ChangesMixin(SqlStoreBase):
                 claimed = claim_stored(conn, *batch.claim)
                 if not claimed and batch_claimed(conn, *batch.claim):
                     return WriteOutcome(replayed=True)
-            new, environments = new_rows(conn, batch.creates, known) if batch.creates else ({}, [])
+            new, environments = (
+                new_rows(conn, batch.creates, known, numbers) if batch.creates else ({}, [])
+            )
             inserted[:] = environments  # a retried transaction starts over
             write_updates(conn, batch.updates, new)
             outcome.refusals = _documents(conn, batch, new)
@@ -89,6 +97,8 @@ class ChangesMixin(SqlStoreBase):
             outcome.refusals += write_statuses(conn, later)
             if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
                 raise ConflictError(f"batch {batch.claim[1]!r} is being stored twice at once")
+            if batch.claims and not _claim_all(conn, batch.claims):
+                raise ConflictError("a batch of the group was stored before")
             return outcome
 
         try:
@@ -111,6 +121,13 @@ class ChangesMixin(SqlStoreBase):
             except RunhistoryError as exc:
                 _log.warning("the keys of new runs stay waiting: %s", exc.message)
             self._keys_wait = False
+
+
+def _claim_all(conn: Connection, claims: Sequence[tuple[str, str]]) -> bool:
+    """Record the batch ids of a group in one statement; False if one was stored before."""
+    now = time.time()
+    rows = [{"run_id": r, "batch_id": b, "created_time": now} for r, b in claims]
+    return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
 
 
 def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> list[Refusal]:

@@ -95,17 +95,20 @@ def execute_many(
     sql: Callable[..., Compiled],
     rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     *args: Any,
-) -> None:
-    """Run one statement for each parameter set (named or positional)."""
-    if rows:
-        compiled = sql(conn.dialect.name, *args)
-        found = cursor(conn)
-        try:
-            found.executemany(compiled.sql, rows)
-        except Exception as exc:
-            raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
-        finally:
-            found.close()
+) -> int:
+    """Run one statement for each parameter set (named or positional); returns the rows
+    they changed, together."""
+    if not rows:
+        return 0
+    compiled = sql(conn.dialect.name, *args)
+    found = cursor(conn)
+    try:
+        found.executemany(compiled.sql, rows)
+        return int(found.rowcount)
+    except Exception as exc:
+        raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
+    finally:
+        found.close()
 
 
 def _as_sqlalchemy_error(conn: Connection, sql: str, exc: Exception) -> Exception:

@@ -95,13 +95,12 @@ def store_environments(conn: Connection, found: Sequence[tuple[str, str]]) -> No
     execute_many(conn, INSERT_ENVIRONMENTS, list(rows.values()))
 
 
-def new_rows(
-    conn: Connection, creates: Sequence[RunCreate], known: set[str]
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """The rows of new runs (numbered, with their root run), not inserted yet, and the ids of
-    the environments inserted for them.
+def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, int]:
+    """Reserve the run numbers of new runs, in one statement per experiment: ``{run id:
+    number}`` in creation order (see :mod:`._run_numbers` for where this runs).
 
-    ``known`` holds the ids of environments this store has stored already (skipped).
+    Raises:
+        NotFoundError: an experiment does not exist.
     """
     numbers: dict[str, int] = {}
     ordered = sorted(creates, key=lambda c: c.experiment_id)  # stable: keeps creation order
@@ -117,6 +116,24 @@ def new_rows(
         first = int(found_last[0]) - len(mine) + 1
         for i, c in enumerate(mine):
             numbers[c.run_id] = first + i
+    return numbers
+
+
+def new_rows(
+    conn: Connection,
+    creates: Sequence[RunCreate],
+    known: set[str],
+    numbers: Mapping[str, int] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The rows of new runs (numbered, with their root run), not inserted yet, and the ids of
+    the environments inserted for them.
+
+    ``known`` holds the ids of environments this store has stored already (skipped).
+    ``numbers`` are run numbers reserved before (see :mod:`._run_numbers`); without them
+    they are reserved in this transaction.
+    """
+    if numbers is None:
+        numbers = reserve_numbers(conn, creates)
     roots = _roots(conn, creates) if any(c.parent_run_id for c in creates) else {}
     rows: dict[str, dict[str, Any]] = {}
     found: list[tuple[str, str]] = []

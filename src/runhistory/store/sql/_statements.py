@@ -141,6 +141,13 @@ def _claim_batch(dialect: str) -> Executable:
     return result
 
 
+def _claim_batches(dialect: str) -> Executable:
+    """Record batch ``:batch_id`` of run ``:run_id`` (one of many: the rows inserted tell
+    how many were not there)."""
+    result: Executable = _insert(dialect, metric_batches).on_conflict_do_nothing()
+    return result
+
+
 def _claim_stored(dialect: str) -> Executable:
     """Record batch ``:batch_id`` of run ``:run_id`` if that run is stored; returns it unless
     it was there or the run is missing. A concurrent first try of the same batch holds the
@@ -172,3 +179,4 @@ UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
 CLAIM_BATCH = statement(_claim_batch)
 CLAIM_STORED = statement(_claim_stored)
+CLAIM_BATCHES = statement(_claim_batches)

@@ -1,0 +1,254 @@
+"""Group commit of run changes: batches of concurrent requests stored in one transaction.
+
+The grouping itself (:class:`~runhistory.server.change_groups.ChangeGroups` over a real
+tracking service, on SQLite and PostgreSQL) is driven in one event loop, so that the requests
+are known to arrive together; a real server subprocess takes concurrent requests too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runhistory.errors import RunhistoryError
+from runhistory.server.change_groups import ChangeGroups
+from runhistory.server.config import ServerSettings, open_services
+from runhistory.tracking.entities import (
+    MetricWrite,
+    PropertyChange,
+    RunChanges,
+    RunCreate,
+    StatusChange,
+    TagChange,
+    WriteBatch,
+    WriteOutcome,
+)
+from runhistory.tracking.service import TrackingService
+from support.services import ServerProcess, postgres_database, start_server
+
+STORES = ["sqlite", "postgresql"]
+
+
+class Recording(ChangeGroups):
+    """Groups that remember how many batches each transaction held."""
+
+    def __init__(self, service: TrackingService) -> None:
+        super().__init__(service)
+        self.sizes: list[int] = []
+        original = service.write_changes_together
+
+        def recorded(group: Sequence[tuple[RunChanges, str]]) -> list[list[RunhistoryError]]:
+            self.sizes.append(len(group))
+            return original(group)
+
+        service.write_changes_together = recorded  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=STORES)
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TrackingService]:
+    """A tracking service as a server opens it, on a SQLite file or a fresh PostgreSQL."""
+    if request.param == "sqlite":
+        services = open_services(ServerSettings(backend_store_uri=str(tmp_path / "ws")))
+        try:
+            yield services.tracking
+        finally:
+            services.close()
+        return
+    with postgres_database("rh_grp") as database:
+        settings = ServerSettings(backend_store_uri=database,
+                                  artifact_location=str(tmp_path / "artifacts"))  # fmt: skip
+        services = open_services(settings)
+        try:
+            yield services.tracking
+        finally:
+            services.close()
+
+
+def _run(run_id: str, experiment_id: str, tag: str = "t") -> RunChanges:
+    now = time.time()
+    write = MetricWrite.from_columns("loss", "scalar", ([0, 1, 2], [0] * 3, [0.5, 0.25, 0.125],
+                                                        [None] * 3, [now] * 3))  # fmt: skip
+    return RunChanges(
+        creates=[RunCreate(run_id, experiment_id, "Running", now, start_time=now)],
+        tags=[TagChange(run_id, {"tag": tag})],
+        properties=[PropertyChange(run_id, {"seed": "1"})],
+        metrics={run_id: [write]},
+        statuses=[StatusChange(run_id, "Completed", now)],
+    )
+
+
+def _together(
+    groups: ChangeGroups, requests: list[list[tuple[RunChanges, str]]]
+) -> list[list[list[RunhistoryError]]]:
+    async def all_at_once() -> list[list[list[RunhistoryError]]]:
+        return list(await asyncio.gather(*(groups.write(items) for items in requests)))
+
+    return asyncio.run(all_at_once())
+
+
+def _ids(n: int) -> list[str]:
+    return [uuid.uuid4().hex for _ in range(n)]
+
+
+def test_concurrent_requests_are_stored_in_one_transaction(service: TrackingService) -> None:
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    groups = Recording(service)
+    transactions: list[int] = []
+    store_write = service.store.write_changes
+
+    def counted(batch: WriteBatch) -> WriteOutcome:
+        transactions.append(len(batch.creates))
+        return store_write(batch)
+
+    service.store.write_changes = counted  # type: ignore[method-assign]
+    requests = [[(_run(f"run-{n}", experiment), batch)] for n, batch in enumerate(_ids(6))]
+    answers = _together(groups, requests)
+    assert answers == [[[]]] * 6
+    assert groups.sizes == [6] and transactions == [6]  # one group, one transaction
+    runs = [service.get_run(f"run-{n}") for n in range(6)]
+    assert sorted(r.number for r in runs) == [1, 2, 3, 4, 5, 6]
+    for run in runs:
+        assert (run.status, run.tags, run.properties) == ("Completed", {"tag": "t"}, {"seed": "1"})
+        assert service.store.get_metric_columns(run.run_id, "loss").values == [0.5, 0.25, 0.125]
+
+
+def test_a_bad_batch_is_refused_alone(service: TrackingService) -> None:
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    service.write_changes(_run("stored", experiment))
+    groups = Recording(service)
+    clash = RunChanges(properties=[PropertyChange("stored", {"seed": "2"})],
+                       tags=[TagChange("stored", {"late": "yes"})])  # fmt: skip
+    bad_value = _run("bad-value", experiment, tag="x" * 100_000)  # over the tag value limit
+    ghost = RunChanges(tags=[TagChange("ghost", {"a": "b"})])
+    requests = [
+        [(_run("good-1", experiment), uuid.uuid4().hex)],
+        [(clash, uuid.uuid4().hex)],
+        [(bad_value, uuid.uuid4().hex), (_run("good-2", experiment), uuid.uuid4().hex)],
+        [(ghost, uuid.uuid4().hex)],
+        [(_run("good-3", experiment), uuid.uuid4().hex)],
+    ]
+    answers = _together(groups, requests)
+    assert answers[0] == [[]] and answers[4] == [[]] and answers[2][1] == []
+    assert [e.fields["run_id"] for e in answers[1][0]] == ["stored"]  # the property clash
+    assert [e.fields["run_id"] for e in answers[2][0]] == ["bad-value"]
+    assert [e.fields.get("run_id") for e in answers[3][0]] == ["ghost"]
+    for run_id in ("good-1", "good-2", "good-3"):
+        run = service.get_run(run_id)
+        assert run.status == "Completed" and run.properties == {"seed": "1"}
+        assert service.store.get_metric_columns(run_id, "loss").values == [0.5, 0.25, 0.125]
+    stored = service.get_run("stored")
+    assert stored.properties == {"seed": "1"} and stored.tags == {"tag": "t", "late": "yes"}
+    bad = service.get_run("bad-value")  # only the offending tag was lost
+    assert bad.status == "Completed" and bad.tags == {} and bad.properties == {"seed": "1"}
+
+
+def test_retried_batches_are_stored_once(service: TrackingService) -> None:
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    groups = Recording(service)
+    first = [[(_run(f"run-{n}", experiment), batch)] for n, batch in enumerate(_ids(3))]
+    assert _together(groups, first) == [[[]]] * 3
+    # the same requests again (a client that missed the answers), with a new one among them
+    again = [*first, [(_run("run-new", experiment), uuid.uuid4().hex)]]
+    assert _together(groups, again) == [[[]]] * 4
+    point = ([3], [0], [0.1], [None], [time.time()])
+    later = RunChanges(
+        tags=[TagChange("run-0", {"after": "1"})],
+        metrics={"run-0": [MetricWrite.from_columns("loss", "scalar", point)]},
+    )
+    batch = uuid.uuid4().hex
+    for _ in range(2):  # a batch of changes of a stored run, retried
+        assert _together(groups, [[(later, batch)], [(_run("run-x", experiment), batch + "x")]])
+    # retried once more among new batches only: its recorded id refuses the group, stored apart
+    fresh = [[(_run("run-y", experiment), uuid.uuid4().hex)], [(later, batch)]]
+    assert _together(groups, fresh) == [[[]], [[]]]
+    assert service.get_run("run-y").status == "Completed"
+    for n in range(3):
+        assert service.store.get_metric_columns(f"run-{n}", "loss").values[:3] == [0.5, 0.25, 0.125]
+    assert service.store.get_metric_columns("run-0", "loss").values == [0.5, 0.25, 0.125, 0.1]
+    assert service.get_run("run-0").tags == {"tag": "t", "after": "1"}
+    assert service.get_run("run-new").status == "Completed"
+    assert len(service.store.get_metric_columns("run-1", "loss").values) == 3
+
+
+# ---- over HTTP: a real server, concurrent clients ----------------------------------------
+@pytest.fixture(params=STORES)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real server subprocess on a SQLite file or on a fresh PostgreSQL database."""
+    env = {"RUNHISTORY_HOME": str(tmp_path / "server-home")}
+    if request.param == "sqlite":
+        started = start_server(str(tmp_path / "ws"), tmp_path / "server.log", env=env)
+    else:
+        database = request.getfixturevalue("_postgres")
+        started = start_server(database, tmp_path / "server.log",
+                               artifact_location=str(tmp_path / "artifacts"), env=env)  # fmt: skip
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def _postgres() -> Iterator[str]:
+    with postgres_database("rh_grp_http") as database:
+        yield database
+
+
+def _create(run_id: str, experiment_id: str, tag: str) -> dict[str, Any]:
+    now = time.time()
+    n = 3
+    columns = [list(range(n)), [0] * n, [1.0, 2.0, 3.0], [None] * n, [now] * n]
+    return {
+        "batch_id": uuid.uuid4().hex,
+        "changes": {
+            "creates": [{"run_id": run_id, "experiment_id": experiment_id, "status": "Running",
+                         "created_time": now}],
+            "tags": [{"run_id": run_id, "set": {"tag": tag}}],
+            "properties": [{"run_id": run_id, "properties": {"seed": "1"}}],
+            "metrics": {run_id: [{"name": "m", "kind": "scalar", "columns": columns}]},
+            "statuses": [{"run_id": run_id, "status": "Completed", "time": now}],
+        },
+    }  # fmt: skip
+
+
+def test_concurrent_requests_over_http(server: ServerProcess) -> None:
+    url = f"{server.url}/api/v1"
+    answer = httpx.post(f"{url}/experiments", json={"name": "grouped-http"}, timeout=30)
+    experiment = str(answer.json()["experiment_id"])
+    clients, runs = 6, 10
+    answers: dict[str, list[dict[str, Any]]] = {}
+    barrier = threading.Barrier(clients)
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            barrier.wait()
+            for n in range(runs):
+                run_id = f"c{index}-r{n}"
+                tag = "x" * 100_000 if (index, n) == (2, 5) else "ok"  # one bad value
+                body = {"batches": [_create(run_id, experiment, tag)]}
+                response = http.post("/changes/batches", json=body)
+                answers[run_id] = response.json()["results"]
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == clients * runs
+    numbers = set()
+    for run_id, results in answers.items():
+        assert results[0]["stored"] is True
+        errors = [e["fields"]["run_id"] for e in results[0]["errors"]]
+        assert errors == (["c2-r5"] if run_id == "c2-r5" else [])
+        run = httpx.get(f"{url}/runs/{run_id}", timeout=30).json()
+        assert run["status"] == "Completed"
+        assert run["tags"] == ({} if run_id == "c2-r5" else {"tag": "ok"})
+        numbers.add(run["number"])
+    assert len(numbers) == clients * runs

@@ -1,0 +1,82 @@
+"""Run numbers: unique and increasing under concurrent creations; where a failed batch
+leaves a gap (PostgreSQL reserves them in a transaction of their own, SQLite does not)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from runhistory.errors import NotFoundError
+from runhistory.store.sql import SqlTrackingStore
+from runhistory.tracking.entities import ExperimentInfo, RunCreate, TagChange, WriteBatch
+
+THREADS = 6
+BATCHES = 8
+RUNS = 5
+
+
+def _create(run_id: str, experiment: ExperimentInfo | str) -> RunCreate:
+    experiment_id = experiment if isinstance(experiment, str) else experiment.experiment_id
+    return RunCreate(run_id, experiment_id, "Running", time.time())
+
+
+def test_concurrent_creations_get_unique_numbers(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    failures: list[BaseException] = []
+
+    def create(thread: int) -> None:
+        try:
+            for batch in range(BATCHES):
+                creates = [_create(f"t{thread}-b{batch}-r{i}", experiment) for i in range(RUNS)]
+                store.write_changes(WriteBatch(creates=creates))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    numbers = {
+        f"t{t}-b{b}-r{i}": store.get_run(f"t{t}-b{b}-r{i}").number
+        for t in range(THREADS)
+        for b in range(BATCHES)
+        for i in range(RUNS)
+    }
+    assert len(set(numbers.values())) == THREADS * BATCHES * RUNS
+    assert min(numbers.values()) == 1 and max(numbers.values()) == THREADS * BATCHES * RUNS
+    for t in range(THREADS):  # a batch's runs are numbered in creation order, batches too
+        mine = [numbers[f"t{t}-b{b}-r{i}"] for b in range(BATCHES) for i in range(RUNS)]
+        assert mine == sorted(mine)
+
+
+def test_a_failed_batch_leaves_a_gap_on_postgresql_only(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    store.write_changes(WriteBatch(creates=[_create("first", experiment)]))
+    with pytest.raises(NotFoundError, match="ghost"):
+        store.write_changes(
+            WriteBatch(
+                creates=[_create("lost-1", experiment), _create("lost-2", experiment)],
+                tags=[TagChange("ghost", {"a": "b"})],
+            )
+        )
+    store.write_changes(WriteBatch(creates=[_create("next", experiment)]))
+    postgres = store._engine.dialect.name == "postgresql"
+    assert store.get_run("first").number == 1
+    assert store.get_run("next").number == (4 if postgres else 2)
+
+
+def test_a_missing_experiment_reserves_nothing(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    with pytest.raises(NotFoundError, match="no-such-experiment"):
+        store.write_changes(
+            WriteBatch(creates=[_create("a", experiment), _create("b", "no-such-experiment")])
+        )
+    store.write_changes(WriteBatch(creates=[_create("c", experiment)]))
+    assert store.get_run("c").number == 1  # the reservation was refused as a whole
