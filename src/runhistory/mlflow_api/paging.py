@@ -126,13 +126,52 @@ def _part(value: Any, kind: type) -> Any:
     raise TypeError(f"expected {kind.__name__}")
 
 
+def encode_values_token(values: tuple[Any, ...], scope: str) -> str:
+    """The token that continues the listing ``scope`` after the item whose sort values are
+    ``values`` (texts, numbers and ``None``, in any order of types)."""
+    parts = [["f", float.hex(float(v))] if isinstance(v, int | float) else v for v in values]
+    body = base64.urlsafe_b64encode(orjson.dumps(parts)).decode().rstrip("=")
+    return f"{KEY_PREFIX}{body}.{_digest(body, scope)}"
+
+
+def decode_values_token(token: object, scope: str) -> tuple[Any, ...]:
+    """The sort values in a token of :func:`encode_values_token` for the listing ``scope``.
+
+    Raises:
+        MlflowApiError: (``INVALID_PARAMETER_VALUE``) the token is malformed, altered, or
+            continues another listing.
+    """
+    if not is_key_token(token) or len(str(token)) > _MAX_TOKEN:
+        raise _invalid(token, "not a token of this server")
+    body, dot, digest = str(token).removeprefix(KEY_PREFIX).partition(".")
+    if not dot or digest != _digest(body, scope):
+        raise _invalid(token, "it was altered, or it continues a search with another query")
+    try:
+        parts = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if not isinstance(parts, list):
+            raise TypeError("not a list")
+        return tuple(_value(part) for part in parts)
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise _invalid(token, "it is not a position in this search") from None
+
+
+def _value(part: Any) -> Any:
+    if part is None or isinstance(part, str):
+        return part
+    if isinstance(part, list) and len(part) == 2 and part[0] == "f" and isinstance(part[1], str):
+        return float.fromhex(part[1])
+    raise TypeError("not a sort value")
+
+
 def _invalid(token: object, why: str) -> MlflowApiError:
     return MlflowApiError(f"Invalid page token {token!r:.60}: {why}")
 
 
 __all__ = [
     "decode_key_token",
+    "decode_values_token",
     "encode_key_token",
+    "encode_values_token",
     "is_key_token",
     "next_token",
     "offset_of",
