@@ -253,3 +253,36 @@ def test_duplicate_order_fields_are_refused(ours: Side) -> None:
         ours.client.search_runs([ours.experiment_id],
                                 order_by=["metrics.acc DESC", "metrics.acc ASC"])  # fmt: skip
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_registry_searches_page_by_checked_tokens(ours: Side) -> None:
+    client = ours.client
+    names = [f"ordered-{c}" for c in "edcba"]
+    run_id = client.create_run(client.create_experiment("ordered-models")).info.run_id
+    client.log_text(run_id, "weights", "model/weights.txt")
+    source = client.get_run(run_id).info.artifact_uri + "/model"
+    for name in names:
+        client.create_registered_model(name)
+        client.create_model_version(name, source, run_id)
+    seen, token = [], None
+    while True:
+        page = client.search_registered_models(
+            "name LIKE 'ordered-%'", max_results=2, order_by=["name DESC"], page_token=token
+        )
+        seen += [m.name for m in page]
+        token = page.token
+        if not token:
+            break
+    assert seen == sorted(names, reverse=True)
+    versions = client.search_model_versions("name LIKE 'ordered-%'", max_results=2)
+    assert versions.token
+    rest = client.search_model_versions("name LIKE 'ordered-%'", max_results=10,
+                                        page_token=versions.token)  # fmt: skip
+    assert len({v.name for v in [*versions, *rest]}) == len(names) == len([*versions, *rest])
+    for forged in ("3", versions.token[:-2] + "xy"):
+        with pytest.raises(MlflowException) as refused:
+            client.search_model_versions("name LIKE 'ordered-%'", page_token=forged)
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as refused:  # a token of another search
+        client.search_registered_models("name LIKE 'ordered-%'", page_token=versions.token)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
