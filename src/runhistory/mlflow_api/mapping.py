@@ -53,6 +53,7 @@ _TO_MLFLOW = {
     st.CANCEL_REQUESTED: "RUNNING",
     st.NOT_RESPONDING: "RUNNING",
 }
+MLFLOW_STATUSES = tuple(_TO_MLFLOW.items())  # (runhistory status, MLflow status); else SCHEDULED
 
 
 def stored_experiment_name(name: object) -> str:

@@ -8,18 +8,21 @@ read for all candidate runs in one query), orders them and pages within this lay
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
-
-import orjson
 
 from runhistory.errors import NotFoundError
 from runhistory.mlflow_api import mapping as mp
 from runhistory.mlflow_api.errors import MlflowApiError
 from runhistory.mlflow_api.experiments import MlflowExperiments, view_type
 from runhistory.mlflow_api.fields import list_of
-from runhistory.mlflow_api.paging import next_token, offset_of, page_size
+from runhistory.mlflow_api.paging import (
+    decode_key_token,
+    encode_key_token,
+    next_token,
+    offset_of,
+    page_size,
+    query_scope,
+)
 from runhistory.mlflow_api.runs import MlflowRuns
 from runhistory.mlflow_api.search import (
     Clause,
@@ -27,9 +30,9 @@ from runhistory.mlflow_api.search import (
     matches,
     parse_filter,
     parse_order_by,
-    sort_records,
 )
 from runhistory.tracking.entities import MetricInfo, RunCursor, RunInfo
+from runhistory.tracking.run_sorting import SortedRunQuery, SortTerm, key_layout
 from runhistory.tracking.service import TrackingService
 
 MAX_RUNS_PER_PAGE = 50_000
@@ -38,8 +41,8 @@ MAX_HISTORY_PER_PAGE = 25_000_000
 MAX_BULK_RUNS = 100
 STORE_PAGE = 500  # runs read from the store at a time by a keyset-paged search
 MAX_STORE_PAGE = 10_000
-_KEYSET = "k:"  # page tokens of the keyset-paged search: k:<position of the last run>
 _NEWEST_FIRST = OrderKey("attributes", "start_time", True)
+_KINDS = {"attributes": "attribute", "metrics": "metric", "params": "param", "tags": "tag"}
 
 
 class MlflowQueries:
@@ -55,12 +58,15 @@ class MlflowQueries:
     def search_runs(self, body: dict[str, Any]) -> dict[str, Any]:
         """``runs/search``: filter, ``order_by``, ``run_view_type``, ``max_results`` and pages.
 
-        One experiment in MLflow's default order (newest first) pages on the store's keyset
-        listing: a page reads only as many runs as it needs. Another order (or several
-        experiments) is sorted over every matching run in this layer, each page again.
+        Both kinds of page read only as many runs as they show (and the filter skips): one
+        experiment in MLflow's default order (newest first) pages on the store's listing
+        indexes; any other order, or several experiments, on the store's sorted listing
+        (:meth:`~runhistory.store.base.TrackingStore.search_runs_sorted`), by keyset as well.
         """
         clauses = parse_filter(body.get("filter"))
         order = parse_order_by(list_of(body.get("order_by")))
+        if len({(o.entity, o.key) for o in order}) < len(order):
+            raise MlflowApiError(f"`order_by` contains duplicate fields: {body.get('order_by')}")
         size = page_size(body.get("max_results"), DEFAULT_RUNS_PER_PAGE, MAX_RUNS_PER_PAGE)
         stage = {"ACTIVE_ONLY": mp.ACTIVE, "DELETED_ONLY": mp.DELETED, "ALL": None}[
             view_type(body.get("run_view_type"))
@@ -68,15 +74,13 @@ class MlflowQueries:
         experiment_ids = list_of(body.get("experiment_ids"))
         token = body.get("page_token")
         newest_first = all(o == _NEWEST_FIRST for o in order)
-        if len(experiment_ids) == 1 and newest_first and (not token or _is_keyset(token)):
+        if len(experiment_ids) == 1 and newest_first:
             experiment = self.experiments.resolve(experiment_ids[0])
             shown, next_page = self._keyset_page(
                 experiment.experiment_id, clauses, stage, size, token
             )
         else:
-            shown, next_page = self._sorted_page(
-                experiment_ids, clauses, order, stage, size, offset_of(token)
-            )
+            shown, next_page = self._sorted_page(experiment_ids, clauses, order, stage, size, token)
         infos: dict[str, list[MetricInfo]] = {run.run_id: [] for run in shown}
         for info in self.service.store.get_metric_infos_of(list(infos)):  # one read for the page
             infos[info.run_id].append(info)
@@ -98,7 +102,11 @@ class MlflowQueries:
         """A page of one experiment's runs, newest first, read from the store's keyset
         listing a slice at a time until ``size`` runs match; the token holds the position of
         the page's last run, so runs created meanwhile never shift the pages to come."""
-        after = _decode_keyset(token)
+        scope = query_scope({
+            "newest": experiment_id, "stage": stage,
+            "filter": [[c.entity, c.key, c.op, c.value] for c in clauses],
+        })  # fmt: skip
+        after = _decode_keyset(token, scope)
         needs_metrics = any(c.entity == "metrics" for c in clauses)
         read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
         shown: list[RunInfo] = []
@@ -117,7 +125,7 @@ class MlflowQueries:
                 if all(matches(c, record[c.entity].get(c.key)) for c in clauses):
                     shown.append(run)
                     if len(shown) == size:
-                        return shown, _encode_keyset(after)
+                        return shown, _encode_keyset(after, scope)
             if len(runs) < read:
                 return shown, None
 
@@ -128,30 +136,44 @@ class MlflowQueries:
         order: list[OrderKey],
         stage: str | None,
         size: int,
-        offset: int,
+        token: object,
     ) -> tuple[list[RunInfo], str | None]:
-        """A page of the experiments' matching runs sorted in ``order`` (all of them read)."""
-        candidates: list[RunInfo] = []
-        for experiment_id in experiment_ids:
-            experiment = self.experiments.resolve(experiment_id)
-            found = self.service.search_runs(
-                experiment_id=experiment.experiment_id, include_children=True,
-                with_definition=False,
-            )  # fmt: skip
-            candidates.extend(r for r in found if _searchable(r, stage))
-        needs_metrics = any(c.entity == "metrics" for c in clauses) or any(
-            o.entity == "metrics" for o in order
-        )
-        latest = (
-            self.service.store.get_last_metric_values([r.run_id for r in candidates])
-            if needs_metrics and candidates
-            else {}
-        )
-        records = [_record(run, latest.get(run.run_id, {})) for run in candidates]
-        kept = [r for r in records if all(matches(c, r[c.entity].get(c.key)) for c in clauses)]
-        ordered = sort_records(kept, order)
-        shown: list[RunInfo] = [r["run"]["run"] for r in ordered[offset : offset + size]]
-        return shown, next_token(offset, size, len(ordered))
+        """A page of the experiments' matching runs in ``order``, read from the store's
+        sorted keyset listing a slice at a time until ``size`` runs match; the token holds
+        the sort key of the page's last run (checked against this query when it comes back).
+        """
+        resolved = tuple(self.experiments.resolve(e).experiment_id for e in experiment_ids)
+        terms = tuple(SortTerm(_KINDS[o.entity], o.key, o.descending) for o in order)
+        layout = key_layout(terms)
+        scope = query_scope({
+            "experiments": sorted(resolved), "stage": stage,
+            "order": [[t.kind, t.key, t.descending] for t in terms],
+            "filter": [[c.entity, c.key, c.op, c.value] for c in clauses],
+        })  # fmt: skip
+        after = decode_key_token(token, scope, layout) if token else None
+        needs_metrics = any(c.entity == "metrics" for c in clauses)
+        read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
+        shown: list[RunInfo] = []
+        while resolved:
+            query = SortedRunQuery(resolved, terms, read, after)
+            found = self.service.search_runs_sorted(query)
+            latest = (
+                self.service.store.get_last_metric_values([r.run_id for r, _ in found])
+                if needs_metrics and found
+                else {}
+            )
+            for run, key in found:
+                after = key
+                if not _searchable(run, stage):
+                    continue
+                record = _record(run, latest.get(run.run_id, {}))
+                if all(matches(c, record[c.entity].get(c.key)) for c in clauses):
+                    shown.append(run)
+                    if len(shown) == size:
+                        return shown, encode_key_token(key, scope)
+            if len(found) < read:
+                break
+        return shown, None
 
     def metric_history(self, body: dict[str, Any]) -> dict[str, Any]:
         """``metrics/get-history``: every point of one metric (none for an unknown key)."""
@@ -233,29 +255,17 @@ def _searchable(run: RunInfo, stage: str | None) -> bool:
     )
 
 
-def _is_keyset(token: object) -> bool:
-    return isinstance(token, str) and token.startswith(_KEYSET)
-
-
-def _encode_keyset(cursor: RunCursor) -> str:
+def _encode_keyset(cursor: RunCursor, scope: str) -> str:
     """The page token that continues a keyset-paged search after ``cursor``."""
-    position = orjson.dumps([cursor.created_time, cursor.number, cursor.run_id])
-    return _KEYSET + base64.urlsafe_b64encode(position).decode()
+    return encode_key_token((cursor.created_time, cursor.number, cursor.run_id), scope)
 
 
-def _decode_keyset(token: object) -> RunCursor | None:
+def _decode_keyset(token: object, scope: str) -> RunCursor | None:
     """The position a keyset page token continues after (``None``: the start)."""
     if not token:
         return None
-    try:
-        created, number, run_id = orjson.loads(
-            base64.urlsafe_b64decode(str(token).removeprefix(_KEYSET))
-        )
-        return RunCursor(float(created), int(number), str(run_id))
-    except (ValueError, TypeError, binascii.Error):
-        raise MlflowApiError(
-            f"Invalid page token {token!r:.60}: not a token of this server"
-        ) from None
+    created, number, run_id = decode_key_token(token, scope, (float, int, str))
+    return RunCursor(created, number, run_id)
 
 
 def _record(run: RunInfo, latest: dict[str, Any]) -> dict[str, dict[str, Any]]:

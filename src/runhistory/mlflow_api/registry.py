@@ -18,9 +18,8 @@ from runhistory.mlflow_api.errors import (
     MlflowApiError,
 )
 from runhistory.mlflow_api.fields import key_of, list_of, pairs, value_of
-from runhistory.mlflow_api.paging import page_of
 from runhistory.mlflow_api.runs import MlflowRuns
-from runhistory.mlflow_api.search import matches, parse_filter, parse_order_by, sort_records
+from runhistory.mlflow_api.search import keyset_page, matches, parse_filter, parse_order_by
 from runhistory.store.base import UNCHANGED
 from runhistory.tracking.entities import ModelInfo, RegisteredModelInfo, RunInfo
 from runhistory.tracking.service import TrackingService
@@ -202,8 +201,8 @@ class MlflowRegistry:
             record["attributes"]["timestamp"] = record["attributes"]["last_updated_timestamp"]
             if all(_clause_matches(c, record) for c in clauses):
                 records.append(record)
-        ordered = sort_records(records, [*order, *parse_order_by(["name"], MODEL_ATTRIBUTES)])
-        page, token = page_of(ordered, body.get("max_results"), body.get("page_token"), 100, 1000)
+        by_name = parse_order_by(["name"], MODEL_ATTRIBUTES)
+        page, token = keyset_page(records, [*order, *by_name], body, "models", (100, 1000))
         answer: dict[str, Any] = {
             "registered_models": [
                 self.model_json(r["model"], versions.get(r["model"].name, [])) for r in page
@@ -399,10 +398,7 @@ class MlflowRegistry:
         default = parse_order_by(
             ["last_updated_timestamp DESC", "name", "version_number DESC"], VERSION_ATTRIBUTES
         )
-        ordered = sort_records(records, [*order, *default])
-        page, token = page_of(
-            ordered, body.get("max_results"), body.get("page_token"), 10_000, 200_000
-        )
+        page, token = keyset_page(records, [*order, *default], body, "versions", (10_000, 200_000))
         answer: dict[str, Any] = {
             "model_versions": [version_json(r["model"], aliases.get(r["model"].name)) for r in page]
         }

@@ -17,6 +17,12 @@ from functools import cmp_to_key
 from typing import Any, TypeVar
 
 from runhistory.mlflow_api.errors import MlflowApiError
+from runhistory.mlflow_api.paging import (
+    decode_values_token,
+    encode_values_token,
+    page_size,
+    query_scope,
+)
 
 _ENTITIES = {
     "metric": "metrics", "metrics": "metrics",
@@ -257,27 +263,80 @@ def parse_order_by(
     return keys
 
 
-def sort_records(records: list[R], order: list[OrderKey]) -> list[R]:
-    """Records sorted by ``order``, then by start time (newest first) and run id; a run
-    without the value sorts last, whatever the direction."""
-    terms = [
+def _terms(order: list[OrderKey]) -> list[OrderKey]:
+    return [
         *order,
         OrderKey("attributes", "start_time", True),
         OrderKey("attributes", "run_id", False),
     ]
 
-    def compare(a: R, b: R) -> int:
-        for term in terms:
-            x, y = a[term.entity].get(term.key), b[term.entity].get(term.key)
-            if x == y:
-                continue
-            if x is None or y is None:
-                return 1 if x is None else -1
-            try:
-                less = x < y
-            except TypeError:
-                less = str(x) < str(y)
-            return (1 if less else -1) if term.descending else (-1 if less else 1)
-        return 0
 
-    return sorted(records, key=cmp_to_key(compare))
+def sort_values(record: dict[str, Any], order: list[OrderKey]) -> tuple[Any, ...]:
+    """The values a record is sorted on by :func:`sort_records` (its position in the order)."""
+    return tuple(record[t.entity].get(t.key) for t in _terms(order))
+
+
+def compare_values(a: tuple[Any, ...], b: tuple[Any, ...], order: list[OrderKey]) -> int:
+    """-1, 0 or 1 as records with sort values ``a`` come before, with or after ``b``."""
+    for term, x, y in zip(_terms(order), a, b, strict=True):
+        if x == y:
+            continue
+        if x is None or y is None:
+            return 1 if x is None else -1
+        try:
+            less = x < y
+        except TypeError:
+            less = str(x) < str(y)
+        return (1 if less else -1) if term.descending else (-1 if less else 1)
+    return 0
+
+
+def sort_records(records: list[R], order: list[OrderKey]) -> list[R]:
+    """Records sorted by ``order``, then by start time (newest first) and run id; a run
+    without the value sorts last, whatever the direction."""
+    keyed: list[tuple[tuple[Any, ...], R]] = [(sort_values(r, order), r) for r in records]
+
+    def compare(a: tuple[tuple[Any, ...], R], b: tuple[tuple[Any, ...], R]) -> int:
+        return compare_values(a[0], b[0], order)
+
+    keyed.sort(key=cmp_to_key(compare))
+    return [r for _, r in keyed]
+
+
+def records_after(
+    ordered: list[R], order: list[OrderKey], after: tuple[Any, ...] | None
+) -> list[R]:
+    """The records of ``ordered`` (sorted by :func:`sort_records`) strictly after the record
+    whose sort values are ``after`` (all of them without)."""
+    if after is None:
+        return ordered
+    if len(after) != len(_terms(order)):
+        raise MlflowApiError("Invalid page token: it is not a position in this search")
+    for index, record in enumerate(ordered):
+        if compare_values(sort_values(record, order), after, order) > 0:
+            return ordered[index:]
+    return []
+
+
+def keyset_page(
+    records: list[R],
+    order: list[OrderKey],
+    body: dict[str, Any],
+    listing: str,
+    limits: tuple[int, int],
+) -> tuple[list[R], str | None]:
+    """One page of ``records`` sorted by ``order`` for a search request ``body``, and the
+    token of the next: the sort values of the page's last record, bound to ``listing`` and
+    the request's filter and order (``limits``: MLflow's default and largest page size)."""
+    size = page_size(body.get("max_results"), *limits)
+    scope = query_scope({
+        "listing": listing, "filter": str(body.get("filter") or ""),
+        "order": [[o.entity, o.key, o.descending] for o in order],
+    })  # fmt: skip
+    token = body.get("page_token")
+    after = decode_values_token(token, scope) if token else None
+    rest = records_after(sort_records(records, order), order, after)
+    page = rest[:size]
+    if len(rest) <= size:
+        return page, None
+    return page, encode_values_token(sort_values(page[-1], order), scope)

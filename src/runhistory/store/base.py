@@ -37,6 +37,7 @@ from runhistory.tracking.entities import (
     WriteBatch,
     WriteOutcome,
 )
+from runhistory.tracking.run_sorting import SortedRunQuery
 
 # Sentinel meaning "leave this field as it is" in update calls.
 UNCHANGED: Any = object()
@@ -130,6 +131,12 @@ class TrackingStore(abc.ABC):
     def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
         """Runs matching ``query`` in ``query.order``, each with its sort key; with
         ``query.after_key``, only the runs after the run with that key (keyset paging)."""
+
+    @abc.abstractmethod
+    def search_runs_sorted(self, query: SortedRunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        """Runs of ``query.experiment_ids`` in MLflow's order of ``query.terms``, each with its
+        sort key; with ``query.after``, only the runs after the run with that key (keyset
+        paging, see :mod:`runhistory.tracking.run_sorting`)."""
 
     @abc.abstractmethod
     def count_matching_runs(self, query: RunQuery) -> int:

@@ -39,6 +39,7 @@ from runhistory.tracking.run_records import (
     refusal_error,
     status_write,
 )
+from runhistory.tracking.run_sorting import SortedRunQuery
 from runhistory.tracking.validation import check_filter, check_properties, check_tags, check_text
 
 _UPDATABLE = ("display_name", "description", "run_definition", "target")
@@ -239,6 +240,12 @@ class RunRules:
         )
         found = self.store.search_runs(replace(query, after=after, limit=limit))
         return [self._present(r) for r in found]
+
+    def search_runs_sorted(self, query: SortedRunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        """Runs of some experiments in MLflow's ``order_by`` order, each with its sort key,
+        read by keyset after ``query.after`` (see :mod:`runhistory.tracking.run_sorting`).
+        Runs are listed without their ``run_definition``."""
+        return [(self._present(r), key) for r, key in self.store.search_runs_sorted(query)]
 
     def search_runs_page(
         self,

@@ -40,6 +40,7 @@ from runhistory.store.sql._run_table import (
     text_search,
 )
 from runhistory.store.sql._run_writes import ENVIRONMENT
+from runhistory.store.sql._sorted_runs import sorted_runs
 from runhistory.store.sql.schema import (
     environments,
     experiments,
@@ -52,6 +53,7 @@ from runhistory.store.sql.schema import (
     runs,
 )
 from runhistory.tracking.entities import UNDECODABLE, RunGroup, RunInfo, RunQuery
+from runhistory.tracking.run_sorting import SortedRunQuery
 
 _log = logging.getLogger("runhistory.store")
 _LISTED_COLUMNS = tuple(c for c in runs.c if c.name not in ("run_definition", "environment_id"))
@@ -364,6 +366,12 @@ class RunsMixin(SqlStoreBase):
     def search_runs_ordered(self, query: RunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
         def work(conn: Connection) -> list[tuple[RunInfo, tuple[Any, ...]]]:
             return _ordered(conn, query)
+
+        return self._read(work)
+
+    def search_runs_sorted(self, query: SortedRunQuery) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+        def work(conn: Connection) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+            return sorted_runs(conn, query, _select_runs(with_definition=False), _to_info)
 
         return self._read(work)
 

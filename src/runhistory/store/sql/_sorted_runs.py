@@ -1,0 +1,170 @@
+"""Runs in MLflow's ``order_by`` order, paged by keyset (see
+:mod:`runhistory.tracking.run_sorting`).
+
+Each term sorts on the value MLflow shows for a run (``runhistory.mlflow_api.mapping``): its
+start time (the creation time until it starts), end time, name, MLflow status, user, artifact
+URI, lifecycle stage or id; a param (property), a tag (the name, parent and user tags read
+from their columns) or a metric's latest value. A term's key is a rank (0: a value, 1: NaN, 2:
+none) and the value with NULLs and NaN replaced by a constant, so no part of the key is NULL and
+the keyset comparison of :func:`~runhistory.store.sql._run_table.after_key` holds. Texts
+compare byte by byte (``COLLATE "C"`` on PostgreSQL, SQLite's default), as MLflow's own store on
+SQLite and Python do.
+
+The sort reads every run of the experiments (no index covers a property, tag or metric order):
+about 10,000 runs in tens of milliseconds, once per page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, literal, null
+from sqlalchemy.engine import Connection
+
+from runhistory.errors import ValidationError
+from runhistory.mlflow_api import mapping as mp
+from runhistory.store.sql._run_table import Key, _document_value, after_key
+from runhistory.store.sql.schema import metrics, runs
+from runhistory.tracking.entities import KIND_SCALAR, VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, RunInfo
+from runhistory.tracking.run_sorting import (
+    ATTRIBUTE,
+    METRIC,
+    PARAM,
+    SORT_ATTRIBUTES,
+    TAG,
+    SortedRunQuery,
+    SortTerm,
+    key_layout,
+)
+
+_NUMERIC_VTYPES = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
+Join = tuple[Any, ColumnElement[bool]]
+
+
+def _text(conn: Connection, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``value`` as text compared byte by byte."""
+    if conn.dialect.name == "postgresql":
+        return cast(value, String).collate("C")
+    return cast(value, String)
+
+
+def _status() -> ColumnElement[Any]:
+    """A run's MLflow status (SCHEDULED for every status before running)."""
+    named = [(runs.c.status == ours, literal(theirs)) for ours, theirs in mp.MLFLOW_STATUSES]
+    return case(*named, else_=literal("SCHEDULED"))
+
+
+def _tag(conn: Connection, key: str) -> ColumnElement[Any]:
+    """The tag ``key`` as MLflow shows it (NULL: none)."""
+    if mp.hidden_run_tag(key):
+        return null()
+    own = _document_value(conn, runs.c.tags, key)
+    if key == mp.RUN_NAME_TAG:
+        named = and_(runs.c.display_name.is_not(None), runs.c.display_name != "")
+        return case((named, runs.c.display_name), else_=own)
+    if key == mp.PARENT_TAG:
+        return func.coalesce(runs.c.parent_run_id, own)
+    if key == mp.USER_TAG:
+        user = case((runs.c.submitted_by != "", runs.c.submitted_by), else_=null())
+        return func.coalesce(own, user)
+    return own
+
+
+def _attribute(conn: Connection, key: str) -> ColumnElement[Any]:
+    """The attribute ``key`` of a run as MLflow shows it (NULL: none)."""
+    if key == "start_time":
+        return func.coalesce(runs.c.start_time, runs.c.created_time)
+    if key == "end_time":
+        return runs.c.end_time
+    if key == "run_id":
+        return runs.c.id
+    if key == "run_name":
+        return func.coalesce(runs.c.display_name, "")
+    if key == "status":
+        return _status()
+    if key == "user_id":
+        return func.coalesce(runs.c.submitted_by, "")
+    if key == "artifact_uri":
+        uri = literal("mlflow-artifacts:/").concat(runs.c.experiment_id)
+        return uri.concat("/").concat(runs.c.id).concat("/artifacts")
+    if key == "lifecycle_stage":
+        deleted = _document_value(conn, runs.c.tags, mp.LIFECYCLE_TAG) == mp.DELETED
+        return case((deleted, literal(mp.DELETED)), else_=literal(mp.ACTIVE))
+    raise ValidationError(
+        f"cannot sort runs by attribute {key!r}: use one of {', '.join(SORT_ATTRIBUTES)}"
+    )
+
+
+def _metric(conn: Connection, key: str, index: int) -> tuple[Key, Key, Join]:
+    """Rank and value of a metric's latest value, and the outer join reading it."""
+    metric = metrics.alias(f"sort_metric_{index}")
+    joined = and_(
+        metric.c.run_id == runs.c.id, metric.c.name == key,
+        metric.c.kind == KIND_SCALAR, metric.c.count > 0,
+    )  # fmt: skip
+    value = metric.c.last_value
+    number = and_(metric.c.last_vtype.in_(_NUMERIC_VTYPES), value.is_not(None))
+    if conn.dialect.name == "postgresql":  # NaN is a value there (SQLite stores NULL)
+        number = and_(number, value != cast(literal("NaN"), Double))
+    rank = case((number, 0), (metric.c.id.is_not(None), 1), else_=2)
+    return (rank, False), (case((number, value), else_=0.0), False), (metric, joined)
+
+
+def sort_keys(conn: Connection, terms: tuple[SortTerm, ...]) -> tuple[list[Key], list[Join]]:
+    """The sort key of ``terms`` (MLflow's tie-breakers at the end) and the joins it needs."""
+    keys: list[Key] = []
+    joins: list[Join] = []
+    for index, term in enumerate(terms):
+        if term.kind == METRIC:
+            rank, value, join = _metric(conn, term.key, index)
+            keys += [rank, (value[0], term.descending)]
+            joins.append(join)
+            continue
+        if term.kind == ATTRIBUTE:
+            found = _attribute(conn, term.key)
+        elif term.kind == PARAM:
+            found = _document_value(conn, runs.c.properties, term.key)
+        elif term.kind == TAG:
+            found = _tag(conn, term.key)
+        else:
+            raise ValidationError(f"cannot sort runs by {term.kind!r}")
+        missing = case((found.is_(None), 1), else_=0)
+        if term.numeric:
+            keys += [(missing, False), (func.coalesce(found, 0.0), term.descending)]
+        else:
+            keys += [(missing, False), (_text(conn, func.coalesce(found, "")), term.descending)]
+    if len(key_layout(terms)) > 2 * len(terms) + 1:  # start time not among the terms
+        keys.append((func.coalesce(runs.c.start_time, runs.c.created_time), True))
+    keys.append((_text(conn, runs.c.id), False))
+    return keys, joins
+
+
+def sorted_runs(
+    conn: Connection, query: SortedRunQuery, select_runs: Any, to_info: Any
+) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+    """Runs of ``query`` in its order, each with its sort key (typed as :func:`key_layout`).
+
+    ``select_runs`` is the listing's ``SELECT`` of run columns, ``to_info`` turns one row's
+    columns into a run.
+    """
+    keys, joins = sort_keys(conn, query.terms)
+    layout = key_layout(query.terms)
+    labels = [f"sort_key_{i}" for i in range(len(keys))]
+    stmt = select_runs.add_columns(
+        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
+    )
+    for table, on in joins:
+        stmt = stmt.outerjoin(table, on)
+    conditions: list[ColumnElement[bool]] = [runs.c.experiment_id.in_(query.experiment_ids)]
+    if query.after is not None:
+        conditions.append(after_key(keys, query.after))
+    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
+    stmt = stmt.where(*conditions).order_by(*ordering).limit(query.limit)
+    result = conn.execute(stmt)
+    names = tuple(map(str, result.keys()))
+    found = []
+    for row in result:
+        values = dict(zip(names, row, strict=True))
+        key = tuple(kind(values.pop(label)) for label, kind in zip(labels, layout, strict=True))
+        found.append((to_info(values), key))
+    return found
