@@ -16,44 +16,53 @@ import re
 from typing import Any
 
 from runhistory.mlflow_api.errors import MlflowApiError
-from runhistory.tracking import status as st
 from runhistory.tracking.entities import ExperimentInfo, RunInfo
+from runhistory.tracking.mlflow_names import (
+    ACTIVE,
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    DELETED,
+    HIDDEN_EXPERIMENT_TAGS,
+    HIDDEN_RUN_TAGS,
+    LIFECYCLE_TAG,
+    LOGGED_MODEL_TAG,
+    LOGGED_MODEL_TYPE_TAG,
+    MLFLOW_STATUSES,
+    MODEL_OUTPUT_PREFIX,
+    NAME_TAG,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    TO_MLFLOW,
+    TO_RUNHISTORY,
+    USER_TAG,
+    hidden_run_tag,
+)
 from runhistory.tracking.validation.names import _EXPERIMENT_NAME
 
-NAME_TAG = "mlflow.experimentName"
-LIFECYCLE_TAG = "mlflow.lifecycleStage"
-RUN_NAME_TAG = "mlflow.runName"
-PARENT_TAG = "mlflow.parentRunId"
-USER_TAG = "mlflow.user"
-LOGGED_MODEL_TAG = "mlflow.loggedModel"  # marks a run that holds an MLflow 3 logged model
-LOGGED_MODEL_TYPE_TAG = "mlflow.loggedModel.type"
-MODEL_OUTPUT_PREFIX = "mlflow.modelOutput."  # + model id = step: the models a run logged
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
-ACTIVE = "active"
-DELETED = "deleted"
-_HASHED = re.compile(r"^mlflow-[0-9a-f]{29}$")
-# Tags the mapping itself keeps: never shown to MLflow as tags, never set through it.
-HIDDEN_EXPERIMENT_TAGS = frozenset((NAME_TAG,))
-HIDDEN_RUN_TAGS = frozenset((LIFECYCLE_TAG, LOGGED_MODEL_TAG, LOGGED_MODEL_TYPE_TAG))
+# The names of MLflow's fields and statuses live in the tracking layer, where the stores'
+# MLflow-ordered listings use them too; the MLflow API reads them from here.
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_EXPERIMENT_ID",
+    "DEFAULT_EXPERIMENT_NAME",
+    "DELETED",
+    "HIDDEN_EXPERIMENT_TAGS",
+    "HIDDEN_RUN_TAGS",
+    "LIFECYCLE_TAG",
+    "LOGGED_MODEL_TAG",
+    "LOGGED_MODEL_TYPE_TAG",
+    "MLFLOW_STATUSES",
+    "MODEL_OUTPUT_PREFIX",
+    "NAME_TAG",
+    "PARENT_TAG",
+    "RUN_NAME_TAG",
+    "TO_MLFLOW",
+    "TO_RUNHISTORY",
+    "USER_TAG",
+    "hidden_run_tag",
+]
 
-TO_RUNHISTORY = {
-    "RUNNING": st.RUNNING,
-    "SCHEDULED": st.QUEUED,
-    "FINISHED": st.COMPLETED,
-    "FAILED": st.FAILED,
-    "KILLED": st.CANCELED,
-}
-_TO_MLFLOW = {
-    st.COMPLETED: "FINISHED",
-    st.FAILED: "FAILED",
-    st.CANCELED: "KILLED",
-    st.RUNNING: "RUNNING",
-    st.FINALIZING: "RUNNING",
-    st.CANCEL_REQUESTED: "RUNNING",
-    st.NOT_RESPONDING: "RUNNING",
-}
-MLFLOW_STATUSES = tuple(_TO_MLFLOW.items())  # (runhistory status, MLflow status); else SCHEDULED
+_HASHED = re.compile(r"^mlflow-[0-9a-f]{29}$")
 
 
 def stored_experiment_name(name: object) -> str:
@@ -80,7 +89,7 @@ def mlflow_experiment_name(experiment: ExperimentInfo) -> str:
 
 def mlflow_status(status: str) -> str:
     """The MLflow status of a runhistory status (a run not yet running is SCHEDULED)."""
-    return _TO_MLFLOW.get(status, "SCHEDULED")
+    return TO_MLFLOW.get(status, "SCHEDULED")
 
 
 def runhistory_status(status: object) -> str:
@@ -143,11 +152,6 @@ def run_info_json(run: RunInfo, artifacts: str | None = None) -> dict[str, Any]:
     if run.end_time is not None:
         info["end_time"] = millis(run.end_time)
     return info
-
-
-def hidden_run_tag(key: str) -> bool:
-    """Whether a run tag is kept by the mapping itself (never shown to MLflow as a tag)."""
-    return key in HIDDEN_RUN_TAGS or key.startswith(MODEL_OUTPUT_PREFIX)
 
 
 def model_outputs_json(run: RunInfo) -> list[dict[str, Any]]:

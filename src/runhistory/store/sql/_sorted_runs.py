@@ -1,7 +1,7 @@
 """Runs in MLflow's ``order_by`` order, paged by keyset (see
 :mod:`runhistory.tracking.run_sorting`).
 
-Each term sorts on the value MLflow shows for a run (``runhistory.mlflow_api.mapping``): its
+Each term sorts on the value MLflow shows for a run (``runhistory.tracking.mlflow_names``): its
 start time (the creation time until it starts), end time, name, MLflow status, user, artifact
 URI, lifecycle stage or id; a param (property), a tag (the name, parent and user tags read
 from their columns) or a metric's latest value. A term's key is a rank (0: a value, 1: NaN, 2:
@@ -22,9 +22,9 @@ from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, li
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
-from runhistory.mlflow_api import mapping as mp
 from runhistory.store.sql._run_table import Key, _document_value, after_key
 from runhistory.store.sql.schema import metrics, runs
+from runhistory.tracking import mlflow_names as mp
 from runhistory.tracking.entities import KIND_SCALAR, VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, RunInfo
 from runhistory.tracking.run_sorting import (
     ATTRIBUTE,
