@@ -99,15 +99,7 @@ def decode_key_token(token: object, scope: str, layout: tuple[type, ...]) -> tup
         MlflowApiError: (``INVALID_PARAMETER_VALUE``) the token is malformed, altered, or
             continues another listing.
     """
-    if not is_key_token(token) or len(str(token)) > _MAX_TOKEN:
-        raise _invalid(token, "not a token of this server")
-    body, dot, digest = str(token).removeprefix(KEY_PREFIX).partition(".")
-    if not dot or digest != _digest(body, scope):
-        raise _invalid(token, "it was altered, or it continues a search with another query")
-    try:
-        parts = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError):
-        raise _invalid(token, "it cannot be decoded") from None
+    parts = _signed_parts(token, scope)
     if not isinstance(parts, list) or len(parts) != len(layout):
         raise _invalid(token, "it is not a position in this search")
     try:
@@ -141,18 +133,26 @@ def decode_values_token(token: object, scope: str) -> tuple[Any, ...]:
         MlflowApiError: (``INVALID_PARAMETER_VALUE``) the token is malformed, altered, or
             continues another listing.
     """
+    parts = _signed_parts(token, scope)
+    try:
+        if not isinstance(parts, list):
+            raise TypeError("not a list")
+        return tuple(_value(part) for part in parts)
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise _invalid(token, "it is not a position in this search") from None
+
+
+def _signed_parts(token: object, scope: str) -> Any:
+    """The decoded body of a keyset token whose digest matches the listing ``scope``."""
     if not is_key_token(token) or len(str(token)) > _MAX_TOKEN:
         raise _invalid(token, "not a token of this server")
     body, dot, digest = str(token).removeprefix(KEY_PREFIX).partition(".")
     if not dot or digest != _digest(body, scope):
         raise _invalid(token, "it was altered, or it continues a search with another query")
     try:
-        parts = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        if not isinstance(parts, list):
-            raise TypeError("not a list")
-        return tuple(_value(part) for part in parts)
-    except (binascii.Error, ValueError, TypeError, OverflowError):
-        raise _invalid(token, "it is not a position in this search") from None
+        return orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError):
+        raise _invalid(token, "it cannot be decoded") from None
 
 
 def _value(part: Any) -> Any:
