@@ -13,6 +13,7 @@ with the run number (unique in an experiment), never by an offset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -242,3 +243,28 @@ def after_key(keys: list[Key], values: tuple[Any, ...]) -> ColumnElement[bool]:
         beyond = expression < values[index] if desc else expression > values[index]
         alternatives.append(and_(*equal, beyond))
     return or_(*alternatives)
+
+
+def keyed_rows(
+    conn: Connection,
+    stmt: Any,
+    keys: list[Key],
+    conditions: list[ColumnElement[bool]],
+    limit: int | None,
+    to_key: Callable[[list[Any]], tuple[Any, ...]],
+) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
+    """Rows of ``stmt`` (a ``SELECT`` of run columns) meeting ``conditions`` in the order of
+    ``keys``, at most ``limit``: each row's columns by name, and its sort key (the keyset
+    position of the next page) made by ``to_key`` from the key expressions' values."""
+    labels = [f"sort_key_{i}" for i in range(len(keys))]
+    stmt = stmt.add_columns(
+        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
+    )
+    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
+    result = conn.execute(stmt.where(*conditions).order_by(*ordering).limit(limit))
+    names = tuple(map(str, result.keys()))
+    found = []
+    for row in result:
+        values = dict(zip(names, row, strict=True))
+        found.append((values, to_key([values.pop(label) for label in labels])))
+    return found

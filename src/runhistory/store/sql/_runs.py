@@ -35,6 +35,7 @@ from runhistory.store.sql._run_table import (
     after_key,
     condition,
     group_value,
+    keyed_rows,
     metric_number,
     order_keys,
     text_search,
@@ -307,25 +308,14 @@ def _ordered(conn: Connection, query: RunQuery) -> list[tuple[RunInfo, tuple[Any
     """Runs of ``query`` in ``query.order``, each with its sort key (the keyset position)."""
     assert query.order is not None
     keys, join = order_keys(conn, query.order)
-    labels = [f"sort_key_{i}" for i in range(len(keys))]
-    stmt = _select_runs(query.with_definition).add_columns(
-        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
-    )
+    stmt = _select_runs(query.with_definition)
     if join is not None:
         stmt = stmt.outerjoin(*join)
     conditions = _filters(conn, replace(query, after=None))
     if query.after_key is not None:
         conditions.append(after_key(keys, query.after_key))
-    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
-    stmt = stmt.where(*conditions).order_by(*ordering).limit(query.limit)
-    result = conn.execute(stmt)
-    names = tuple(map(str, result.keys()))
-    found = []
-    for row in result:
-        values = dict(zip(names, row, strict=True))
-        key = tuple(values.pop(label) for label in labels)
-        found.append((_to_info(values), key))
-    return found
+    rows = keyed_rows(conn, stmt, keys, conditions, query.limit, tuple)
+    return [(_to_info(values), key) for values, key in rows]
 
 
 MAX_GROUPS = 1000

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, li
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
-from runhistory.store.sql._run_table import Key, _document_value, after_key
+from runhistory.store.sql._run_table import Key, _document_value, after_key, keyed_rows
 from runhistory.store.sql.schema import metrics, runs
 from runhistory.tracking import mlflow_names as mp
 from runhistory.tracking.entities import KIND_SCALAR, VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, RunInfo
@@ -149,22 +149,15 @@ def sorted_runs(
     """
     keys, joins = sort_keys(conn, query.terms)
     layout = key_layout(query.terms)
-    labels = [f"sort_key_{i}" for i in range(len(keys))]
-    stmt = select_runs.add_columns(
-        *(expression.label(label) for (expression, _), label in zip(keys, labels, strict=True))
-    )
+    stmt = select_runs
     for table, on in joins:
         stmt = stmt.outerjoin(table, on)
     conditions: list[ColumnElement[bool]] = [runs.c.experiment_id.in_(query.experiment_ids)]
     if query.after is not None:
         conditions.append(after_key(keys, query.after))
-    ordering = [expression.desc() if desc else expression.asc() for expression, desc in keys]
-    stmt = stmt.where(*conditions).order_by(*ordering).limit(query.limit)
-    result = conn.execute(stmt)
-    names = tuple(map(str, result.keys()))
-    found = []
-    for row in result:
-        values = dict(zip(names, row, strict=True))
-        key = tuple(kind(values.pop(label)) for label, kind in zip(labels, layout, strict=True))
-        found.append((to_info(values), key))
-    return found
+
+    def to_key(values: list[Any]) -> tuple[Any, ...]:
+        return tuple(kind(value) for value, kind in zip(values, layout, strict=True))
+
+    rows = keyed_rows(conn, stmt, keys, conditions, query.limit, to_key)
+    return [(to_info(values), key) for values, key in rows]
