@@ -8,7 +8,8 @@ read for all candidate runs in one query), orders them and pages within this lay
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from runhistory.errors import NotFoundError
 from runhistory.mlflow_api import mapping as mp
@@ -34,6 +35,8 @@ from runhistory.mlflow_api.search import (
 from runhistory.tracking.entities import MetricInfo, RunCursor, RunInfo
 from runhistory.tracking.run_sorting import SortedRunQuery, SortTerm, key_layout
 from runhistory.tracking.service import TrackingService
+
+P = TypeVar("P")  # a position in a listing: where its next slice starts
 
 MAX_RUNS_PER_PAGE = 50_000
 DEFAULT_RUNS_PER_PAGE = 1000
@@ -106,28 +109,16 @@ class MlflowQueries:
             "newest": experiment_id, "stage": stage,
             "filter": [[c.entity, c.key, c.op, c.value] for c in clauses],
         })  # fmt: skip
-        after = _decode_keyset(token, scope)
-        needs_metrics = any(c.entity == "metrics" for c in clauses)
         read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
-        shown: list[RunInfo] = []
-        while True:
+
+        def slice_after(after: RunCursor | None) -> list[tuple[RunInfo, RunCursor]]:
             runs = self.service.search_runs_after(experiment_id, after, read)
-            latest = (
-                self.service.store.get_last_metric_values([r.run_id for r in runs])
-                if needs_metrics and runs
-                else {}
-            )
-            for run in runs:
-                after = RunCursor.of(run)
-                if not _searchable(run, stage):
-                    continue
-                record = _record(run, latest.get(run.run_id, {}))
-                if all(matches(c, record[c.entity].get(c.key)) for c in clauses):
-                    shown.append(run)
-                    if len(shown) == size:
-                        return shown, _encode_keyset(after, scope)
-            if len(runs) < read:
-                return shown, None
+            return [(run, RunCursor.of(run)) for run in runs]
+
+        shown, last = self._first_matches(
+            slice_after, _decode_keyset(token, scope), read, clauses, stage, size
+        )
+        return shown, None if last is None else _encode_keyset(last, scope)
 
     def _sorted_page(
         self,
@@ -150,30 +141,49 @@ class MlflowQueries:
             "order": [[t.kind, t.key, t.descending] for t in terms],
             "filter": [[c.entity, c.key, c.op, c.value] for c in clauses],
         })  # fmt: skip
-        after = decode_key_token(token, scope, layout) if token else None
-        needs_metrics = any(c.entity == "metrics" for c in clauses)
+        if not resolved:
+            return [], None
         read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
+
+        def slice_after(after: tuple[Any, ...] | None) -> list[tuple[RunInfo, tuple[Any, ...]]]:
+            return self.service.search_runs_sorted(SortedRunQuery(resolved, terms, read, after))
+
+        after = decode_key_token(token, scope, layout) if token else None
+        shown, last = self._first_matches(slice_after, after, read, clauses, stage, size)
+        return shown, None if last is None else encode_key_token(last, scope)
+
+    def _first_matches(
+        self,
+        slice_after: Callable[[P | None], Sequence[tuple[RunInfo, P]]],
+        after: P | None,
+        read: int,
+        clauses: list[Clause],
+        stage: str | None,
+        size: int,
+    ) -> tuple[list[RunInfo], P | None]:
+        """The first ``size`` runs matching ``clauses`` from slices of ``read`` runs that
+        ``slice_after`` gives after a position, with the position of the last run shown
+        (``None`` when the listing ended before the page was full)."""
+        needs_metrics = any(c.entity == "metrics" for c in clauses)
         shown: list[RunInfo] = []
-        while resolved:
-            query = SortedRunQuery(resolved, terms, read, after)
-            found = self.service.search_runs_sorted(query)
+        while True:
+            found = slice_after(after)
             latest = (
                 self.service.store.get_last_metric_values([r.run_id for r, _ in found])
                 if needs_metrics and found
                 else {}
             )
-            for run, key in found:
-                after = key
+            for run, position in found:
+                after = position
                 if not _searchable(run, stage):
                     continue
                 record = _record(run, latest.get(run.run_id, {}))
                 if all(matches(c, record[c.entity].get(c.key)) for c in clauses):
                     shown.append(run)
                     if len(shown) == size:
-                        return shown, encode_key_token(key, scope)
+                        return shown, position
             if len(found) < read:
-                break
-        return shown, None
+                return shown, None
 
     def metric_history(self, body: dict[str, Any]) -> dict[str, Any]:
         """``metrics/get-history``: every point of one metric (none for an unknown key)."""
