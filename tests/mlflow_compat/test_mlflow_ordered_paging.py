@@ -75,6 +75,12 @@ def _launch_mlflow(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
+def _client(url: str) -> MlflowClient:
+    """A client of ``url`` for tracking and registry alike: without ``registry_uri`` MLflow
+    takes the registry URI an earlier test set in this process."""
+    return MlflowClient(url, registry_uri=url)
+
+
 def _populate(client: MlflowClient) -> Side:
     """The same runs on any server: ties, NaN, infinities and missing values in every key."""
     experiment_id = client.create_experiment("ordered")
@@ -108,7 +114,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
     folder = tmp_path_factory.mktemp("mlflow-reference")
     process, url = _launch_mlflow(folder)
     try:
-        yield _populate(MlflowClient(url))
+        yield _populate(_client(url))
     finally:
         stop(process)
 
@@ -125,7 +131,7 @@ def ours(
         process = start_server(f"sqlite:///{folder / 'runhistory.db'}", folder / "server.log",
                                artifact_location=artifacts, env=env)  # fmt: skip
         try:
-            yield _populate(MlflowClient(process.url))
+            yield _populate(_client(process.url))
         finally:
             process.stop()
         return
@@ -133,7 +139,7 @@ def ours(
         process = start_server(database, folder / "server.log", artifact_location=artifacts,
                                env=env)  # fmt: skip
         try:
-            yield _populate(MlflowClient(process.url))
+            yield _populate(_client(process.url))
         finally:
             process.stop()
 

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,10 @@ def _together(
     async def all_at_once() -> list[list[list[RunhistoryError]]]:
         return list(await asyncio.gather(*(groups.write(items) for items in requests)))
 
-    return asyncio.run(all_at_once())
+    # A thread of its own: the browser tests' synchronous Playwright leaves an event loop
+    # running in the main thread of the session, and asyncio.run() refuses to nest.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, all_at_once()).result()
 
 
 def _ids(n: int) -> list[str]:
