@@ -7,7 +7,8 @@ Each measurement runs in a fresh process with a fresh workspace or database; the
 alternate, several repetitions each, and the table shows medians. MLflow is installed into
 ``benchmarks/.venv-mlflow`` (pinned) on first use, the newest Aim into ``benchmarks/.venv-aim``
 (Aim only where it has an equivalent: B1-B4, B6's imports, B7; ``--no-aim`` leaves it out).
-Results go to ``benchmarks/results-*.json``.
+Results go to ``benchmarks/results-*.json``. ``RHBENCH_B10_REUSE=1`` keeps the databases of
+B10's searched experiment and reuses them in later runs (see ``rhbench/b10_mlflow_api.py``).
 The exit status is non-zero only when a workload failed — never because of speed.
 """
 

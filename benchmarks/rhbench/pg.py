@@ -1,4 +1,5 @@
-"""Fresh PostgreSQL databases (``bench_<hex>``) for the server workloads, dropped afterwards."""
+"""PostgreSQL databases for the server workloads: fresh ones (``bench_<hex>``), dropped
+afterwards, and named ones a workload keeps between runs."""
 
 from __future__ import annotations
 
@@ -40,13 +41,30 @@ def with_database(url: str, name: str) -> str:
 def fresh_database(admin_url: str) -> Iterator[str]:
     """Create an empty database, yield its URL, drop it (even when the workload failed)."""
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    with _admin(admin_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    create_database(admin_url, name)
     try:
         yield with_database(admin_url, name)
     finally:
-        with _admin(admin_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin_url, name)
+
+
+def create_database(admin_url: str, name: str) -> None:
+    """Create the empty database ``name``."""
+    with _admin(admin_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database ``name`` if it exists (closing its connections)."""
+    with _admin(admin_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_exists(admin_url: str, name: str) -> bool:
+    """Whether the server has a database ``name``."""
+    with _admin(admin_url) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
 
 
 def for_mlflow(url: str) -> str:
