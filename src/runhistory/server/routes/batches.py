@@ -26,6 +26,7 @@ from runhistory.server.change_groups import ChangeGroups
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
 from runhistory.server.responses import JsonResponse
+from runhistory.server.routes import per_app
 from runhistory.server.routes.metrics import (
     _BATCHES_BODY,
     _WRITES_SCHEMA,
@@ -118,11 +119,7 @@ async def _store_grouped(
 
 
 def _groups(request: Request) -> ChangeGroups:
-    state = request.app.state
-    groups: ChangeGroups | None = getattr(state, "change_groups", None)
-    if groups is None:
-        groups = state.change_groups = ChangeGroups(state.services.tracking)
-    return groups
+    return per_app(request, "change_groups", ChangeGroups)
 
 
 def _check_points(settings: ServerSettings, batches: list[Any]) -> int:

@@ -29,6 +29,7 @@ from runhistory.server.auth import require_token
 from runhistory.server.body import BlockingBody, body_to_temp_file
 from runhistory.server.errors import mlflow_error_response, public_error
 from runhistory.server.responses import JsonResponse
+from runhistory.server.routes import per_app
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
@@ -97,11 +98,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 
 def _api(request: Request) -> MlflowApi:
-    api: MlflowApi | None = getattr(request.app.state, "mlflow_api", None)
-    if api is None:
-        api = MlflowApi(request.app.state.services.tracking)
-        request.app.state.mlflow_api = api
-    return api
+    return per_app(request, "mlflow_api", MlflowApi)
 
 
 async def _message(request: Request) -> dict[str, Any]:
@@ -197,11 +194,7 @@ async def _delete_artifact(request: Request) -> Response:
 
 
 def _multipart(request: Request) -> MultipartProxy:
-    proxy: MultipartProxy | None = getattr(request.app.state, "mlflow_multipart", None)
-    if proxy is None:
-        proxy = MultipartProxy(request.app.state.services.tracking)
-        request.app.state.mlflow_multipart = proxy
-    return proxy
+    return per_app(request, "mlflow_multipart", MultipartProxy)
 
 
 def _artifacts_prefix(request: Request) -> str:
