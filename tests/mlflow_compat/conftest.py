@@ -10,7 +10,7 @@ import pytest
 from mlflow_targets import Target
 
 from runhistory import Workspace
-from support.services import postgres_database, start_server
+from support.services import server_on
 
 
 @pytest.fixture(scope="module", params=["server-sqlite", "server-postgresql", "embedded"])
@@ -20,23 +20,12 @@ def where(
     """A real ``runhistory server`` on SQLite or on a fresh PostgreSQL database, or the folder
     of an embedded workspace."""
     folder = tmp_path_factory.mktemp(f"registry-{request.param}")
-    env = {"RUNHISTORY_HOME": str(folder / "home")}
     if request.param == "embedded":
         yield str(folder / "ws")
-    elif request.param == "server-sqlite":
-        process = start_server(f"sqlite:///{folder / 'runhistory.db'}", folder / "server.log",
-                               artifact_location=str(folder / "artifacts"), env=env)  # fmt: skip
+        return
+    store = request.param.removeprefix("server-")
+    with server_on(store, folder, "rh_mlflow_registry") as process:
         yield process.url
-        process.stop()
-    else:
-        with postgres_database("rh_mlflow_registry") as database:
-            artifacts = str(folder / "artifacts")
-            process = start_server(database, folder / "server.log",
-                                   artifact_location=artifacts, env=env)  # fmt: skip
-            try:
-                yield process.url
-            finally:
-                process.stop()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 from runhistory import Run, Workspace
 from runhistory.client.backend import resolve_location
 from runhistory.store.sql.tokens import SqlTokenStore
+from support.mlflow_uploads import mpu_url, new_run, send_in_parts
 from support.services import ServerProcess, start_server
 
 # MLflow's client warns about its own deprecations.
@@ -41,10 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture
 def mlflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """MLflow's client sends every file over 1 KB in parts of 4 KB."""
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1024")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(CHUNK))
+    send_in_parts(monkeypatch, CHUNK)
 
 
 def _staging(server: ServerProcess) -> Path:
@@ -52,17 +50,9 @@ def _staging(server: ServerProcess) -> Path:
     return Path(artifacts) / ".rh-multipart"
 
 
-def _new_run(server: ServerProcess) -> str:
-    # experiment "0" (Default) of this server, named explicitly: MLflow's fluent API would
-    # remember an earlier test's experiment, which belongs to another server
-    return str(MlflowClient(server.url).create_run("0").info.run_id)
-
-
 def _mpu(server: ServerProcess, step: str, run_id: str, name: str) -> str:
-    """The ``mpu/<step>`` URL of artifact ``name`` and the local path MLflow would send."""
-    folder = name.rpartition("/")[0]
-    path = f"0/{run_id}/artifacts" + (f"/{folder}" if folder else "")
-    return f"{server.url}/api/2.0/mlflow-artifacts/mpu/{step}/{path}"
+    """The ``mpu/<step>`` URL of artifact ``name``."""
+    return mpu_url(server.url, step, run_id, name.rpartition("/")[0])
 
 
 def _create(server: ServerProcess, run_id: str, name: str, num_parts: int) -> httpx.Response:
@@ -92,7 +82,7 @@ def test_mlflow_logs_a_file_in_parts_and_reads_it_back(
     server: ServerProcess, mlflow_env: None, tmp_path: Path
 ) -> None:
     client = MlflowClient(server.url)
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     data = os.urandom(16 * CHUNK + 123)  # 17 parts, the last one short
     source = tmp_path / "weights.bin"
     source.write_bytes(data)
@@ -114,7 +104,7 @@ def test_server_info_turns_multipart_on_without_the_variable(
     info = httpx.get(f"{server.url}/api/3.0/mlflow/server-info").json()
     assert info["multipart_uploads_enabled"] is True
     monkeypatch.delenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD")
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     data = os.urandom(3 * CHUNK)
     (tmp_path / "model.bin").write_bytes(data)
     _staging(server).mkdir(parents=True, exist_ok=True)
@@ -130,7 +120,7 @@ def test_a_new_upload_under_an_existing_name_replaces_the_file(
     server: ServerProcess, mlflow_env: None, tmp_path: Path
 ) -> None:
     client = MlflowClient(server.url)
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     first, second = os.urandom(5 * CHUNK), os.urandom(3 * CHUNK + 7)
     for data in (first, second):
         (tmp_path / "w.bin").write_bytes(data)
@@ -140,7 +130,7 @@ def test_a_new_upload_under_an_existing_name_replaces_the_file(
 
 
 def test_an_aborted_upload_leaves_nothing(server: ServerProcess) -> None:
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     created = _create(server, run_id, "big.bin", 3).json()
     upload_id = created["upload_id"]
     assert _put(created["credentials"][0], b"a" * CHUNK).status_code == 200
@@ -158,7 +148,7 @@ def test_an_aborted_upload_leaves_nothing(server: ServerProcess) -> None:
 def test_a_part_of_megabytes_streams_into_the_staging_folder(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     created = _create(server, run_id, "large/w.bin", 2).json()
     first, second = os.urandom(3 * 1024 * 1024 + 11), b"!"
     credentials = created["credentials"]
@@ -175,7 +165,7 @@ def test_a_part_of_megabytes_streams_into_the_staging_folder(
 
 
 def test_a_forged_secret_is_refused(server: ServerProcess) -> None:
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     created = _create(server, run_id, "f.bin", 1).json()
     credential = created["credentials"][0]
     assert SECRET_HEADER in credential["headers"]
@@ -189,7 +179,7 @@ def test_a_forged_secret_is_refused(server: ServerProcess) -> None:
 
 
 def test_unknown_uploads_parts_and_etags_are_refused(server: ServerProcess) -> None:
-    run_id = _new_run(server)
+    run_id = new_run(server.url)
     unknown = _finish(server, run_id, "complete", "u.bin", upload_id="0" * 32,
                       parts=[{"part_number": 1, "etag": "e"}])  # fmt: skip
     _error(unknown, 404, "RESOURCE_DOES_NOT_EXIST")
@@ -215,8 +205,8 @@ def test_unknown_uploads_parts_and_etags_are_refused(server: ServerProcess) -> N
 
 
 def test_paths_that_escape_the_run_are_refused(server: ServerProcess) -> None:
-    run_id = _new_run(server)
-    base = f"{server.url}/api/2.0/mlflow-artifacts/mpu/create/0/{run_id}/artifacts"
+    run_id = new_run(server.url)
+    base = mpu_url(server.url, "create", run_id)
     for folder, local in (("%2E%2E/%2E%2E/x", "/tmp/f.bin"), ("", "/tmp/.."), ("a", "..")):
         url = f"{base}/{folder}" if folder else base
         answer = httpx.post(url, json={"path": local, "num_parts": 1})
@@ -238,7 +228,7 @@ def test_a_store_that_cannot_take_parts_makes_the_client_send_one_upload(
     try:
         info = httpx.get(f"{server.url}/api/3.0/mlflow/server-info").json()
         assert info["multipart_uploads_enabled"] is False
-        run_id = _new_run(server)
+        run_id = new_run(server.url)
         answer = _create(server, run_id, "w.bin", 4)
         message = _error(answer, 501, "NOT_IMPLEMENTED")
         assert message.startswith(_UnsupportedMultipartUploadException.MESSAGE)

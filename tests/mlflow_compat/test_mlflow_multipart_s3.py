@@ -14,6 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from runhistory import Run, Workspace
+from support.mlflow_uploads import mpu_url, new_run, send_in_parts
 from support.services import (
     BUCKET,
     ServerProcess,
@@ -47,14 +48,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess
 
 @pytest.fixture
 def mlflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1024")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(PART))
-
-
-def _mpu(server: ServerProcess, step: str, run_id: str) -> str:
-    return f"{server.url}/api/2.0/mlflow-artifacts/mpu/{step}/0/{run_id}/artifacts"
+    send_in_parts(monkeypatch, PART)
 
 
 def test_mlflow_sends_the_parts_straight_to_s3(
@@ -63,7 +57,7 @@ def test_mlflow_sends_the_parts_straight_to_s3(
     server, endpoint = s3
     assert httpx.get(f"{server.url}/api/3.0/mlflow/server-info").json()["multipart_uploads_enabled"]
     client = MlflowClient(server.url)
-    run_id = client.create_run("0").info.run_id  # this server's Default experiment
+    run_id = new_run(server.url)
     data = os.urandom(2 * PART + 4321)  # 3 parts
     (tmp_path / "weights.bin").write_bytes(data)
     client.log_artifact(run_id, str(tmp_path / "weights.bin"), "checkpoints")
@@ -80,8 +74,8 @@ def test_mlflow_sends_the_parts_straight_to_s3(
 
 def test_an_aborted_s3_upload_leaves_no_parts(s3: tuple[ServerProcess, str]) -> None:
     server, endpoint = s3
-    run_id = MlflowClient(server.url).create_run("0").info.run_id
-    created = httpx.post(_mpu(server, "create", run_id),
+    run_id = new_run(server.url)
+    created = httpx.post(mpu_url(server.url, "create", run_id),
                          json={"path": "/local/big.bin", "num_parts": 2}).json()  # fmt: skip
     first = created["credentials"][0]
     assert first["url"].startswith(endpoint) and first["headers"] == {}
@@ -89,9 +83,9 @@ def test_an_aborted_s3_upload_leaves_no_parts(s3: tuple[ServerProcess, str]) -> 
     uploads = s3_client(endpoint).list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
     assert [u["UploadId"] for u in uploads] == [created["upload_id"]]
     body = {"path": "/local/big.bin", "upload_id": created["upload_id"]}
-    assert httpx.post(_mpu(server, "abort", run_id), json=body).status_code == 200
+    assert httpx.post(mpu_url(server.url, "abort", run_id), json=body).status_code == 200
     assert s3_client(endpoint).list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
-    again = httpx.post(_mpu(server, "abort", run_id), json=body)  # S3 answers NoSuchUpload
+    again = httpx.post(mpu_url(server.url, "abort", run_id), json=body)  # S3 answers NoSuchUpload
     assert again.status_code == 404
     assert again.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert Run.get(Workspace(tracking_uri=server.url), run_id).get_file_names() == []
@@ -99,8 +93,8 @@ def test_an_aborted_s3_upload_leaves_no_parts(s3: tuple[ServerProcess, str]) -> 
 
 def test_escaping_paths_are_refused_before_s3_is_asked(s3: tuple[ServerProcess, str]) -> None:
     server, endpoint = s3
-    run_id = MlflowClient(server.url).create_run("0").info.run_id
-    answer = httpx.post(_mpu(server, "create", run_id) + "/%2E%2E/%2E%2E/x",
+    run_id = new_run(server.url)
+    answer = httpx.post(mpu_url(server.url, "create", run_id) + "/%2E%2E/%2E%2E/x",
                         json={"path": "/local/f.bin", "num_parts": 1})  # fmt: skip
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -20,7 +20,7 @@ from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from support.services import free_port, postgres_database, start_server, stop, wait_until_up
+from support.services import free_port, server_on, stop, wait_until_up
 
 # MLflow's client warns about its own deprecations.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -125,23 +125,9 @@ def ours(
 ) -> Iterator[Side]:
     """``runhistory server`` on SQLite or on a fresh PostgreSQL database with the same runs."""
     folder = tmp_path_factory.mktemp(f"ordered-{request.param}")
-    env = {"RUNHISTORY_HOME": str(folder / "home"), "MLFLOW_DISABLE_TELEMETRY": "true"}
-    artifacts = str(folder / "artifacts")
-    if request.param == "sqlite":
-        process = start_server(f"sqlite:///{folder / 'runhistory.db'}", folder / "server.log",
-                               artifact_location=artifacts, env=env)  # fmt: skip
-        try:
-            yield _populate(_client(process.url))
-        finally:
-            process.stop()
-        return
-    with postgres_database("rh_mlflow_ordered") as database:
-        process = start_server(database, folder / "server.log", artifact_location=artifacts,
-                               env=env)  # fmt: skip
-        try:
-            yield _populate(_client(process.url))
-        finally:
-            process.stop()
+    env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    with server_on(request.param, folder, "rh_mlflow_ordered", env=env) as process:
+        yield _populate(_client(process.url))
 
 
 def _pages(side: Side, experiment_ids: list[str], order: list[str], size: int,

@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from runhistory import Run, Workspace
-from support.services import ServerProcess, postgres_database, start_server
+from support.services import ServerProcess, server_on, start_server
 
 # MLflow's client and the frameworks it drives warn about their own deprecations.
 pytestmark = [pytest.mark.filterwarnings("ignore::Warning"), pytest.mark.slow]
@@ -33,20 +33,8 @@ def server(
 ) -> Iterator[ServerProcess]:
     """A real ``runhistory server`` on SQLite or on a fresh PostgreSQL database."""
     folder = tmp_path_factory.mktemp(f"mlflow-{request.param}")
-    env = {"RUNHISTORY_HOME": str(folder / "home")}
-    if request.param == "sqlite":
-        process = start_server(f"sqlite:///{folder / 'runhistory.db'}", folder / "server.log",
-                               artifact_location=str(folder / "artifacts"), env=env)  # fmt: skip
+    with server_on(request.param, folder, "rh_mlflow") as process:
         yield process
-        process.stop()
-        return
-    with postgres_database("rh_mlflow") as database:
-        process = start_server(database, folder / "server.log",
-                               artifact_location=str(folder / "artifacts"), env=env)  # fmt: skip
-        try:
-            yield process
-        finally:
-            process.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from runhistory.server.app import create_app
 from runhistory.server.config import ServerSettings, open_services
 from runhistory.store.sql.tokens import SqlTokenStore
-from support.services import ServerProcess, free_port, postgres_database, start_server
+from support.services import ServerProcess, free_port, server_on
 
 
 @contextmanager
@@ -77,12 +77,5 @@ def auth_app(tmp_path: Path) -> Iterator[AuthApp]:
 @pytest.fixture
 def pg_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A real ``runhistory server`` subprocess on a fresh PostgreSQL database."""
-    with postgres_database("rh_srv") as database:
-        server = start_server(
-            database, tmp_path / "server.log", artifact_location=str(tmp_path / "artifacts"),
-            env={"RUNHISTORY_HOME": str(tmp_path / "server-home")},
-        )  # fmt: skip
-        try:
-            yield server
-        finally:
-            server.stop()
+    with server_on("postgresql", tmp_path, "rh_srv", home="server-home") as server:
+        yield server

@@ -23,29 +23,18 @@ import pytest
 from conftest import serving
 from runhistory import Experiment, Run, Workspace
 from runhistory.errors import PropertyImmutableError
-from support.services import ServerProcess, postgres_database, start_server
+from support.services import ServerProcess, server_on, start_server
 
 STORES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real server subprocess on a SQLite file or on a fresh PostgreSQL database."""
-    env = {"RUNHISTORY_HOME": str(tmp_path / "server-home")}
-    if request.param == "sqlite":
-        started = start_server(str(tmp_path / "ws"), tmp_path / "server.log", env=env)
-        try:
-            yield started
-        finally:
-            started.stop()
-        return
-    with postgres_database("rh_chg") as database:
-        started = start_server(database, tmp_path / "server.log",
-                               artifact_location=str(tmp_path / "artifacts"), env=env)  # fmt: skip
-        try:
-            yield started
-        finally:
-            started.stop()
+    """A real server subprocess on a SQLite workspace or on a fresh PostgreSQL database."""
+    with server_on(
+        request.param, tmp_path, "rh_chg", workspace=True, home="server-home"
+    ) as started:
+        yield started
 
 
 def _experiment_id(server: ServerProcess, name: str) -> str:

@@ -33,7 +33,7 @@ from runhistory.tracking.entities import (
     WriteOutcome,
 )
 from runhistory.tracking.service import TrackingService
-from support.services import ServerProcess, postgres_database, start_server
+from support.services import ServerProcess, postgres_database, server_on
 
 STORES = ["sqlite", "postgresql"]
 
@@ -185,24 +185,10 @@ def test_retried_batches_are_stored_once(service: TrackingService) -> None:
 # ---- over HTTP: a real server, concurrent clients ----------------------------------------
 @pytest.fixture(params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real server subprocess on a SQLite file or on a fresh PostgreSQL database."""
-    env = {"RUNHISTORY_HOME": str(tmp_path / "server-home")}
-    if request.param == "sqlite":
-        started = start_server(str(tmp_path / "ws"), tmp_path / "server.log", env=env)
-    else:
-        database = request.getfixturevalue("_postgres")
-        started = start_server(database, tmp_path / "server.log",
-                               artifact_location=str(tmp_path / "artifacts"), env=env)  # fmt: skip
-    try:
+    """A real server subprocess on a SQLite workspace or on a fresh PostgreSQL database."""
+    with server_on(request.param, tmp_path, "rh_grp_http", workspace=True,
+                   home="server-home") as started:  # fmt: skip
         yield started
-    finally:
-        started.stop()
-
-
-@pytest.fixture
-def _postgres() -> Iterator[str]:
-    with postgres_database("rh_grp_http") as database:
-        yield database
 
 
 def _create(run_id: str, experiment_id: str, tag: str) -> dict[str, Any]:

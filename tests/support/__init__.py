@@ -1,1 +1,2 @@
-"""Helpers shared by several test folders: real service subprocesses on loopback."""
+"""Helpers shared by several test folders: real service subprocesses on loopback, child
+processes, single store writes and MLflow's multipart uploads."""

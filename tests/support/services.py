@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,3 +212,40 @@ def start_server(
     url = f"http://127.0.0.1:{port}"
     process, seconds = _launch(command, full_env, log_path, url)
     return ServerProcess(url, port, process, log_path, command, full_env, seconds)
+
+
+@contextmanager
+def server_on(
+    store: str,
+    folder: Path,
+    prefix: str,
+    *,
+    workspace: bool = False,
+    home: str = "home",
+    env: dict[str, str] | None = None,
+) -> Iterator[ServerProcess]:
+    """A real ``runhistory server`` on ``store``, stopped afterwards (its database dropped).
+
+    ``store`` is ``"sqlite"``: the file ``runhistory.db`` in ``folder``, or with ``workspace``
+    the workspace folder ``folder/ws``; or ``"postgresql"``: a fresh database named
+    ``<prefix>_<hex>``. Artifacts go to ``folder/artifacts`` (a workspace folder keeps its
+    own), the log to ``folder/server.log``; the server's ``RUNHISTORY_HOME`` is
+    ``folder/<home>`` and ``env`` adds variables.
+    """
+    artifacts: str | None = str(folder / "artifacts")
+    with ExitStack() as stack:
+        if store == "postgresql":
+            backend = stack.enter_context(postgres_database(prefix))
+        elif store != "sqlite":
+            raise ValueError(f"unknown store {store!r}: 'sqlite' or 'postgresql'")
+        elif workspace:
+            backend, artifacts = str(folder / "ws"), None
+        else:
+            backend = f"sqlite:///{folder / 'runhistory.db'}"
+        variables = {"RUNHISTORY_HOME": str(folder / home), **(env or {})}
+        server = start_server(backend, folder / "server.log", artifact_location=artifacts,
+                              env=variables)  # fmt: skip
+        try:
+            yield server
+        finally:
+            server.stop()

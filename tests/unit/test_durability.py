@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from runhistory import Experiment, Run, Workspace
+from support.processes import killed_after_first_line
 
 POINTS = 10_000
 OWN_RUN_WORKERS = 4
@@ -103,15 +103,8 @@ time.sleep(120)
 def test_flushed_values_survive_sigkill(tmp_path: Path) -> None:
     folder = str(tmp_path / "ws")
     script = _script(tmp_path, "killed.py", FLUSH_THEN_SLEEP)
-    process = _start(str(script), folder)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    line, code = killed_after_first_line(script, folder)
+    assert code == -signal.SIGKILL
     word, run_id = line.split()
     assert word == "FLUSHED"
     run = Run.get(Workspace(path=folder), run_id)

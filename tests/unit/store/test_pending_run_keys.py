@@ -10,7 +10,6 @@ runs reads the runs by their ids, never the whole table.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from runhistory.tracking.entities import (
     TagChange,
     WriteBatch,
 )
+from support.processes import killed_after_first_line
 
 
 def _create(store: SqlTrackingStore, experiment_id: str, i: int, **documents: Any) -> str:
@@ -200,20 +200,8 @@ def test_waiting_keys_survive_a_killed_process(tmp_path: Path) -> None:
     folder = tmp_path / "ws"
     script = tmp_path / "killed.py"
     script.write_text(FLUSH_THEN_SLEEP)
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(folder)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL and line.startswith("FLUSHED"), line
+    line, code = killed_after_first_line(script, str(folder))
+    assert code == -signal.SIGKILL and line.startswith("FLUSHED"), line
     run_id = line.split()[1]
     from runhistory import Experiment, Run, Workspace
 
