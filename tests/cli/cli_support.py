@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,41 @@ def populate(workspace_folder: Path, scratch: Path) -> dict[str, str]:
     }
     close_all()
     return ids
+
+
+def log_status_runs(
+    experiment: Any,
+    tags: dict[str, str | None] | None = None,
+    properties: dict[str, str] | None = None,
+) -> None:
+    """Runs ``n0`` … ``n13`` of ``experiment``, completed, canceled and failed in turn, with tags
+    and properties a listing must print as they are (a tab, a line break, None, non-ASCII),
+    and ``tags`` and ``properties`` more."""
+    for number in range(14):
+        run = experiment.start_logging(outputs=False, display_name=f"n{number}")
+        run.set_tags({"i": str(number), "tab\there": "line\nbreak", "none": None, **(tags or {})})
+        run.add_properties({"p": "ü" * (number % 3), **(properties or {})})
+        if number % 3 == 0:
+            run.complete()
+        elif number % 3 == 1:
+            run.cancel()
+        else:
+            run.fail(error_details="bad")
+
+
+def silence_and_tie(workspace: Path) -> None:
+    """In the database of a workspace closed by every process: run ``n12`` is Running but
+    stopped beating long ago (NotResponding), and ``n2`` was created at the very time of ``n1``
+    (ties are broken by number)."""
+    now = time.time()
+    run_sql(workspace, "UPDATE runs SET status = 'Running', end_time = NULL, "
+            f"heartbeat_time = {now - 10_000} WHERE display_name = 'n12'")  # fmt: skip
+    run_sql(workspace, "UPDATE runs SET created_time = (SELECT created_time FROM runs "
+            "WHERE display_name = 'n1') WHERE display_name = 'n2'")  # fmt: skip
+
+
+def run_sql(workspace: Path, sql: str) -> None:
+    """Execute one statement on a workspace's SQLite database."""
+    with sqlite3.connect(workspace / "runhistory.db") as conn:
+        conn.execute(sql)
+    conn.close()

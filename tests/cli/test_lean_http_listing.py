@@ -8,16 +8,14 @@ normal path, with the same messages and exit status."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_support import EXE, Cli, make_cli, populate
+from cli_support import EXE, Cli, log_status_runs, make_cli, populate, silence_and_tie
 
 from runhistory import Experiment, Workspace
 from support.services import ServerProcess, free_port, start_server
@@ -48,26 +46,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     cli = make_cli(root)
     ids = populate(cli.workspace, root / "scratch")
     workspace = Workspace(path=cli.workspace)
-    experiment = Experiment(workspace, "statuses")
-    for number in range(14):
-        run = experiment.start_logging(outputs=False, display_name=f"n{number}")
-        run.set_tags({"i": str(number), "tab\there": "line\nbreak", "none": None, "$int": "7"})
-        run.add_properties({"p": "ü" * (number % 3), "$float": "inf"})
-        if number % 3 == 0:
-            run.complete()
-        elif number % 3 == 1:
-            run.cancel()
-        else:
-            run.fail(error_details="bad")
+    log_status_runs(Experiment(workspace, "statuses"), {"$int": "7"}, {"$float": "inf"})
     many = Experiment(workspace, "many")
     for number in range(55):
         many.start_logging(outputs=False, display_name=f"m{number}").complete()
     close_all()
-    now = time.time()
-    _execute(cli.workspace, "UPDATE runs SET status = 'Running', end_time = NULL, "
-             f"heartbeat_time = {now - 10_000} WHERE display_name = 'n12'")  # fmt: skip
-    _execute(cli.workspace, "UPDATE runs SET created_time = (SELECT created_time FROM runs "
-             "WHERE display_name = 'n1') WHERE display_name = 'n2'")  # fmt: skip
+    silence_and_tie(cli.workspace)
     made = subprocess.run(
         [str(EXE), "token", "create", "--name", "cli", "--backend-store-uri", str(cli.workspace)],
         capture_output=True, text=True, env=cli.environment(), check=True, timeout=120,
@@ -86,12 +70,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(cli, server, token, ids)
     finally:
         server.stop()
-
-
-def _execute(workspace: Path, sql: str) -> None:
-    with sqlite3.connect(workspace / "runhistory.db") as conn:
-        conn.execute(sql)
-    conn.close()
 
 
 def _both(cli: Cli, *args: str, code: int = 0) -> tuple[subprocess.CompletedProcess[str], ...]:

@@ -14,7 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_support import Cli, Populated, make_cli, populate
+from cli_support import (
+    Cli,
+    Populated,
+    log_status_runs,
+    make_cli,
+    populate,
+    run_sql,
+    silence_and_tie,
+)
 
 from runhistory import Experiment, Workspace
 
@@ -30,27 +38,12 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> Populated:
     root = tmp_path_factory.mktemp("cli-lean")
     cli = make_cli(root)
     ids = populate(cli.workspace, root / "scratch")
-    experiment = Experiment(Workspace(path=cli.workspace), "statuses")
-    for number in range(14):
-        run = experiment.start_logging(outputs=False, display_name=f"n{number}")
-        run.set_tags({"i": str(number), "tab\there": "line\nbreak", "none": None})
-        run.add_properties({"p": "ü" * (number % 3)})
-        if number % 3 == 0:
-            run.complete()
-        elif number % 3 == 1:
-            run.cancel()
-        else:
-            run.fail(error_details="bad")
+    log_status_runs(Experiment(Workspace(path=cli.workspace), "statuses"))
     close_all()
-    now = time.time()
-    # n12 stopped beating long ago, n13 beats; both are Running in the database.
-    _execute(cli.workspace, "UPDATE runs SET status = 'Running', end_time = NULL, "
-             f"heartbeat_time = {now - 10_000} WHERE display_name = 'n12'")  # fmt: skip
-    _execute(cli.workspace, "UPDATE runs SET status = 'Running', end_time = NULL, "
-             f"heartbeat_time = {now + 3600} WHERE display_name = 'n13'")  # fmt: skip
-    # One run created at the very time of another (ties are broken by number).
-    _execute(cli.workspace, "UPDATE runs SET created_time = (SELECT created_time FROM runs "
-             "WHERE display_name = 'n1') WHERE display_name = 'n2'")  # fmt: skip
+    silence_and_tie(cli.workspace)  # n12 stopped beating long ago; n2 ties with n1
+    # n13 beats: Running in the database, and Running it is.
+    run_sql(cli.workspace, "UPDATE runs SET status = 'Running', end_time = NULL, "
+            f"heartbeat_time = {time.time() + 3600} WHERE display_name = 'n13'")  # fmt: skip
     ids["silent"] = _one(cli.workspace, "SELECT id FROM runs WHERE display_name = 'n12'")
     ids["beating"] = _one(cli.workspace, "SELECT id FROM runs WHERE display_name = 'n13'")
     return Populated(cli, ids)
@@ -61,12 +54,6 @@ def _one(workspace: Path, sql: str) -> str:
         found = str(conn.execute(sql).fetchone()[0])
     conn.close()
     return found
-
-
-def _execute(workspace: Path, sql: str) -> None:
-    with sqlite3.connect(workspace / "runhistory.db") as conn:
-        conn.execute(sql)
-    conn.close()
 
 
 LISTINGS = [
@@ -161,7 +148,7 @@ def test_a_database_of_a_newer_runhistory_is_refused_as_before(tmp_path: Path) -
     from runhistory.client.backend import close_all
 
     close_all()
-    _execute(cli.workspace, "UPDATE alembic_version SET version_num = '9999'")
+    run_sql(cli.workspace, "UPDATE alembic_version SET version_num = '9999'")
     lean = cli("run", "list", code=1)
     cli.env.update(NORMAL)
     normal = cli("run", "list", code=1)
@@ -205,7 +192,7 @@ def test_since_and_until_select_by_creation_time(fresh: Cli) -> None:
     day = 86400.0
     for index, run in enumerate(made):  # created 3, 2 and 1 days ago
         created = time.time() - (3 - index) * day
-        _execute(fresh.workspace, f"UPDATE runs SET created_time = {created} WHERE id = '{run.id}'")
+        run_sql(fresh.workspace, f"UPDATE runs SET created_time = {created} WHERE id = '{run.id}'")
     for env in ({}, NORMAL):
         fresh.env.update(env)
         ids = [r["runId"] for r in fresh.json("run", "list", "--since", "50h")]
