@@ -1,12 +1,14 @@
 """The benchmark harness (benchmarks/rhbench): workers, alternation, error cells and tables.
 
 MLflow and Aim are not needed here: their sides are reported as not available. `make bench-quick`
-runs the real thing against both (building their venvs under benchmarks/ on first use).
+runs the real thing against both (building their venvs under benchmarks/ on first use). The
+database helpers run against the tests' PostgreSQL server.
 """
 
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import run
-from rhbench import aim_side, b3_runs
+from rhbench import aim_side, b3_runs, b10_mlflow_api, pg
 from rhbench.harness import AIM, ML, RH, Harness, NotAvailable, Row, Settings, WorkerError
 from rhbench.report import markdown_table, number, text_table
+
+from support.services import POSTGRES_URL
 
 
 @pytest.fixture
@@ -173,3 +177,22 @@ def test_aim_cells_go_into_runhistorys_row_of_the_same_measure(harness: Harness)
     assert aim_side._row(harness, "B4", "HTTP, 8 client", "points/s", higher=True) is many
     added = aim_side._row(harness, "B7", "get_runs() first 50")  # runhistory's B7 did not run
     assert harness.rows[-1] is added and added.measure == "get_runs() first 50…"
+
+
+def test_a_named_database_stays_until_it_is_dropped() -> None:
+    name = f"bench_test_{uuid.uuid4().hex[:8]}"
+    assert not pg.database_exists(POSTGRES_URL, name)
+    pg.create_database(POSTGRES_URL, name)
+    try:
+        assert pg.database_exists(POSTGRES_URL, name)
+    finally:
+        pg.drop_database(POSTGRES_URL, name)
+    assert not pg.database_exists(POSTGRES_URL, name)
+
+
+def test_b10_reuses_its_searched_databases_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(b10_mlflow_api.REUSE, raising=False)
+    assert not b10_mlflow_api.reuse()
+    for value, wanted in (("1", True), ("yes", True), ("0", False), ("", False)):
+        monkeypatch.setenv(b10_mlflow_api.REUSE, value)
+        assert b10_mlflow_api.reuse() is wanted
