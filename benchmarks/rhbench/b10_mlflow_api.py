@@ -14,8 +14,10 @@ two workers). Measured:
 Filling the searched experiment through ``mlflow server`` takes about 20 minutes at full size.
 With ``RHBENCH_B10_REUSE=1`` the searched databases are named ``bench_b10_<side>_<runs>``
 (``bench_b10_runhistory_10000``, ``bench_b10_mlflow_10000``; quick: ``…_300``) and kept
-after the run: a later run with the variable set finds them filled and only measures (a
-database whose filling did not finish is dropped and filled again). That also compares two
+after the run with their servers' folders (``<tmp>/rhbench-b10/<name>``: a runhistory
+server's secret key must be the one its database was first served with): a later run with
+the variable set finds them filled and only measures (a database whose filling did not
+finish, or whose folder is gone, is dropped and filled again). That also compares two
 builds of runhistory on the same data: run ``benchmarks/run.py --only B10`` with each build's
 interpreter. A kept database is never dropped by the benchmark (``DROP DATABASE`` it when done);
 one made by an older runhistory schema needs ``runhistory db upgrade`` first.
@@ -24,6 +26,8 @@ one made by an older runhistory schema needs ``runhistory db upgrade`` first.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +50,7 @@ FILTER = "metrics.acc > 0.25 AND params.kind = 'b10'"
 SEARCHED = "b10-search"  # the searched experiment
 FILLED_TAG = "rhbench.filled"  # set on it, to the number of runs, once all are made
 REUSE = "RHBENCH_B10_REUSE"
+KEPT = Path(tempfile.gettempdir()) / "rhbench-b10"  # the kept databases' server folders
 FILL_THREADS = 4
 
 
@@ -139,29 +144,34 @@ def log_session(h: Harness, side: str) -> Result:
                       folder)  # fmt: skip
 
 
-def search_database(h: Harness, side: str, runs: int, stack: ExitStack) -> tuple[str, str]:
-    """The database of ``side`` holding the searched experiment, and the experiment's id.
+def search_database(h: Harness, side: str, runs: int, stack: ExitStack) -> tuple[str, str, Path]:
+    """The database of ``side`` holding the searched experiment, the experiment's id and the
+    folder of its servers (their home: every runhistory server of a database has its key).
 
     A fresh database (dropped when ``stack`` closes), filled; or with :func:`reuse` the kept
-    one of this side and size, filled first if it is new or its filling did not finish.
+    one of this side and size, filled first if it is new, its folder is gone or its filling
+    did not finish.
     """
     admin = h.settings.postgres_url
-    folder = h.scratch(f"b10-fill-{side}")
     if not reuse():
+        folder = h.scratch(f"b10-search-{side}")
         database = stack.enter_context(fresh_database(admin))
-        return database, _fill(h, side, database, runs, folder)
+        return database, _fill(h, side, database, runs, folder), folder
     name = f"bench_b10_{side}_{runs}"
-    database = with_database(admin, name)
+    database, folder = with_database(admin, name), KEPT / name
     if database_exists(admin, name):
-        with running(h, side, database, folder) as server:
-            found = h.call(ML, "b10_mlflow_api", "filled", {"url": server.url, "runs": runs},
-                           folder)  # fmt: skip
-        if found["experiment_id"] is not None:
-            h.notes.append(f"B10 search_runs: {side} reused the filled database {name}.")
-            return database, str(found["experiment_id"])
+        if folder.is_dir():
+            with running(h, side, database, folder) as server:
+                found = h.call(ML, "b10_mlflow_api", "filled",
+                               {"url": server.url, "runs": runs}, folder)  # fmt: skip
+            if found["experiment_id"] is not None:
+                h.notes.append(f"B10 search_runs: {side} reused the filled database {name}.")
+                return database, str(found["experiment_id"]), folder
         drop_database(admin, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     create_database(admin, name)
-    return database, _fill(h, side, database, runs, folder)
+    return database, _fill(h, side, database, runs, folder), folder
 
 
 def _fill(h: Harness, side: str, database: str, runs: int, folder: Path) -> str:
@@ -178,14 +188,13 @@ def search_sessions(h: Harness) -> dict[str, list[Result] | str]:
     """Both sides' searches, alternating, each on its filled database and a fresh server."""
     runs = sizes(h.settings.quick)["runs"]
     with ExitStack() as stack:
-        databases: dict[str, tuple[str, str]] = {}
+        databases: dict[str, tuple[str, str, Path]] = {}
 
         def measure(side: str) -> Callable[[int], Result]:
             def once(rep: int) -> Result:
                 if side not in databases:
                     databases[side] = search_database(h, side, runs, stack)
-                database, experiment_id = databases[side]
-                folder = h.scratch(f"b10-search-{side}")
+                database, experiment_id, folder = databases[side]
                 params = {"experiment_id": experiment_id, "expected": _expected(runs)}
                 with running(h, side, database, folder) as server:
                     return h.call(ML, "b10_mlflow_api", "search", {"url": server.url, **params},
