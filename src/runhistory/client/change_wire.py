@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from runhistory.client.wire import decode_write, encode_writes
+import orjson
+
+from runhistory.client.wire import decode_write, dumps, encode_writes
 from runhistory.errors import ValidationError
 from runhistory.tracking.entities import (
     PropertyChange,
@@ -23,6 +25,7 @@ from runhistory.tracking.entities import (
 )
 
 FEATURE = "change-batches"  # named in a server's /server-info when it takes these batches
+ENVIRONMENT = "environment"  # the key of a run definition's environment
 _PARTS = ("creates", "updates", "tags", "properties", "statuses", "metrics")
 _NUMBER = (int, float)
 # The fields of a run creation and the types each may hold (None: may be null).
@@ -40,7 +43,7 @@ def encode_changes(changes: RunChanges) -> dict[str, Any]:
     """A batch as a JSON-ready object (only the parts it has)."""
     found: dict[str, Any] = {}
     if changes.creates:
-        found["creates"] = [_fields(c, _CREATE_NAMES) for c in changes.creates]
+        found["creates"] = [_create_fields(c) for c in changes.creates]
     if changes.updates:
         found["updates"] = [{"run_id": c.run_id, "fields": c.fields} for c in changes.updates]
     if changes.tags:
@@ -61,6 +64,32 @@ def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(change, name) for name in names}
 
 
+def _create_fields(create: RunCreate) -> dict[str, Any]:
+    """A run creation's fields, its definition's environment as JSON already encoded.
+
+    The SDK hands every run of a process the very same environment object (a few hundred
+    packages, never changed): encoded once, it is embedded as it is (``orjson.Fragment``)
+    instead of being encoded, and searched for non-finite floats, with each run.
+    """
+    fields = _fields(create, _CREATE_NAMES)
+    definition = create.run_definition
+    if definition is not None and type(definition.get(ENVIRONMENT)) is dict:
+        fields["run_definition"] = {**definition, ENVIRONMENT: _encoded(definition[ENVIRONMENT])}
+    return fields
+
+
+def _encoded(environment: dict[str, Any]) -> orjson.Fragment:
+    global _last_environment
+    last = _last_environment  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is environment:
+        return last[1]
+    fragment = orjson.Fragment(dumps(environment))
+    _last_environment = (environment, fragment)  # holds the object: its id stays unique
+    return fragment
+
+
+# The last environment object encoded, and its JSON.
+_last_environment: tuple[dict[str, Any], orjson.Fragment] | None = None
 _CREATE_NAMES = tuple(f.name for f in dataclasses.fields(RunCreate))
 _STATUS_NAMES = tuple(f.name for f in dataclasses.fields(StatusChange))
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from runhistory import __version__
+from runhistory.client.plain_http import PlainPoster
 from runhistory.client.wire import dumps, loads
 from runhistory.errors import (
     AuthenticationError,
@@ -79,6 +80,32 @@ class HttpClient:
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
         )
+        self._poster = PlainPoster.of(self.base_url + API_PREFIX, headers, timeout, 10.0)
+
+    def post_bytes(self, path: str, content: bytes, headers: dict[str, str]) -> Any:
+        """``POST`` a prepared body once (no retry) and return the parsed JSON answer: the
+        spool sender's requests, over a kept-alive ``http.client`` connection when the
+        server is plain ``http`` without a proxy (see :mod:`runhistory.client.plain_http`).
+
+        Raises:
+            StorageError: the server could not be reached (send it again later).
+            RunhistoryError: the error the server answered with.
+        """
+        if self._poster is None:
+            try:
+                response = self._client.post(path, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                raise StorageError(f"cannot reach {self.base_url}: {exc!r}") from exc
+        else:
+            answer = self._poster.post(path, content, headers)
+            if answer.status < 400:
+                return loads(answer.content)
+            url = self._poster.base_url + path
+            response = httpx.Response(answer.status, headers=answer.headers,
+                                      content=answer.content,
+                                      request=httpx.Request("POST", url))  # fmt: skip
+        raise_for_error(response)
+        return loads(response.content)
 
     def call(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
         """Send a request with a JSON body (if any) and return the parsed JSON answer."""
@@ -147,6 +174,8 @@ class HttpClient:
     def close(self) -> None:
         """Close the connections."""
         self._client.close()
+        if self._poster is not None:
+            self._poster.close()
 
 
 class _Unreachable(Exception):

@@ -25,13 +25,11 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from runhistory.client.change_wire import encode_changes
-from runhistory.client.http import HttpClient, raise_for_error
+from runhistory.client.http import HttpClient
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
-from runhistory.client.wire import dumps, encode_writes, loads
+from runhistory.client.wire import dumps, encode_writes
 from runhistory.errors import (
     AuthenticationError,
     FlushTimeoutError,
@@ -66,14 +64,8 @@ class BatchSender:
         body = b'{"batches":[' + b",".join(b.load() for b in group) + b"]}"
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
-        try:
-            response = self.http._client.post(
-                path, content=gzip.compress(body, compresslevel=1), headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise StorageError(f"cannot reach {self.http.base_url}: {exc!r}") from exc
-        raise_for_error(response)
-        results = loads(response.content)["results"]
+        answer = self.http.post_bytes(path, gzip.compress(body, compresslevel=1), headers)
+        results = answer["results"]
         return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
 
 

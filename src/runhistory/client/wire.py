@@ -62,7 +62,8 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(encode(value), default=_default)
 
 
-_PLAIN = (str, int, bool, type(None))
+# orjson.Fragment: JSON encoded by dumps already (its floats were checked then).
+_PLAIN = (str, int, bool, type(None), orjson.Fragment)
 
 
 def _all_finite(value: Any) -> bool:

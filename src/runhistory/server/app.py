@@ -79,6 +79,13 @@ def create_app(
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
+    # The batch route first, on its own: each request's route is found by trying the routes
+    # in order, and FastAPI tries the routes of nested routers once per level (once to pick
+    # the API router, once the module's router, once inside it). ``POST /changes/batches``
+    # behind four module routers took some 65 tries, a third of the server's CPU per run of
+    # B3 over HTTP. Its path is a constant no other route matches: the order changes nothing
+    # else.
+    app.include_router(batches.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     app.include_router(_api_router())
     app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
     app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"], response_model=Health)
@@ -94,7 +101,7 @@ def create_app(
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (lookup, experiments, runs, metrics, batches, files, models, environments,
+    for module in (lookup, experiments, runs, metrics, files, models, environments,
                    compute, jobs, secrets, about):  # fmt: skip
         api.include_router(module.router)
     api.include_router(runs.count_router)

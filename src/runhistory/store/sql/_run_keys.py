@@ -24,8 +24,10 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    String,
     and_,
     bindparam,
+    cast,
     delete,
     exists,
     func,
@@ -35,6 +37,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
@@ -64,6 +67,19 @@ def exact_key(value: str) -> bool:
 def _insert_keys(dialect: str) -> Executable:
     """A key row (``:experiment_id``, ``:kind``, ``:key``, ``:value`` …)."""
     return insert(run_keys)
+
+
+def _insert_key_arrays(dialect: str) -> Executable:
+    """Key rows from one array per column (``:experiment_id`` … as lists; PostgreSQL): one
+    statement, one execution for the keys of any number of runs."""
+    # Strings as VARCHAR[] without their length: a cast to VARCHAR(n) would cut a longer
+    # value where the insert must refuse it, as one row at a time does.
+    arrays = [
+        cast(bindparam(c.name), ARRAY(String() if isinstance(c.type, String) else c.type))
+        for c in run_keys.c
+    ]
+    rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived()
+    return insert(run_keys).from_select(list(_COLUMNS), select(*rows.c))
 
 
 def _delete_keys(dialect: str) -> Executable:
@@ -106,6 +122,7 @@ def _delete_pending(dialect: str) -> Executable:
 
 
 INSERT_KEYS = statement(_insert_keys)
+INSERT_KEY_ARRAYS = statement(_insert_key_arrays)
 DELETE_KEYS = statement(_delete_keys)
 INSERT_PENDING = statement(_insert_pending)
 COUNT_PENDING = statement(_count_pending)
@@ -162,8 +179,12 @@ def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> bool:
     Returns whether keys were left waiting.
     """
     if not waits(conn):
+        # PostgreSQL: one execution with a list per column, instead of one per key (fifteen
+        # a B3 run); each execution costs the driver and the server far more than a row.
         found = [k for row in rows for k in key_rows(row, row["tags"], row["properties"])]
-        execute_many(conn, INSERT_KEYS, found)
+        if found:
+            arrays = {name: [k[name] for k in found] for name in _COLUMNS}
+            execute(conn, INSERT_KEY_ARRAYS, arrays).close()
         return False
     pending = [_pending_row(row) for row in rows]
     if not pending:
