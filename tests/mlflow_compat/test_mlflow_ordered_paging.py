@@ -278,3 +278,34 @@ def test_registry_searches_page_by_checked_tokens(ours: Side) -> None:
     with pytest.raises(MlflowException) as refused:  # a token of another search
         client.search_registered_models("name LIKE 'ordered-%'", page_token=versions.token)
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+FILTERS = [
+    "metrics.acc > 0.3", "metrics.acc != 0.5", "metrics.acc <= 0.25", "metrics.acc = 0.5",
+    "metrics.acc < 0", "metrics.loss >= 1", "params.lr LIKE '0.%'", "params.lr != '0.1'",
+    "params.lr IS NULL", "params.kind ILIKE 'X'", "tags.group = 'A'", "tags.group != 'A'",
+    "tags.group ILIKE 'b'", "tags.group LIKE 'B'", "tags.group IS NULL",
+    "tags.group IS NOT NULL", "attributes.run_name LIKE 'run-%'",
+    "attributes.run_name ILIKE 'RUN-A'", "attributes.run_name != 'run-a'",
+    "attributes.run_name = 'Run-b'", "attributes.run_name LIKE 'r_n-_'",
+    "attributes.status = 'KILLED'", "attributes.status != 'RUNNING'",
+    "attributes.status = 'FINISHED'", f"attributes.start_time > {BASE + 10_000}",
+    f"attributes.start_time <= {BASE + 20_000}", f"attributes.end_time >= {BASE + 60_000}",
+    "attributes.end_time != 0", "metrics.acc >= 0.25 AND params.kind = 'y' AND tags.group != 'B'",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("filter_string", FILTERS)
+def test_ordered_searches_filter_as_mlflow_does(
+    ours: Side, reference: Side, filter_string: str
+) -> None:
+    order = ["metrics.acc DESC", "params.lr ASC"]
+    mine = [ours.experiment_id, ours.other_id]
+    whole = ours.client.search_runs(mine, filter_string, order_by=order, max_results=1000)
+    paged = _pages(ours, mine, order, 4, filter_string)
+    assert [r.info.run_id for r in paged] == [r.info.run_id for r in whole]
+    theirs = reference.client.search_runs(
+        [reference.experiment_id, reference.other_id], filter_string, order_by=order,
+        max_results=1000,
+    )  # fmt: skip
+    assert _groups(list(whole), order) == _groups(list(theirs), order)

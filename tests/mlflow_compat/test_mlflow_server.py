@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -125,6 +126,27 @@ def test_fluent_runs_params_tags_metrics_nested_read_back_by_the_sdk(
     assert run.get_status() == "Completed" and run.display_name == "parent"
     children = list(run.get_children())
     assert [c.id for c in children] == [child.info.run_id]
+
+
+def test_runs_without_a_name_get_a_readable_one(
+    client: MlflowClient, server: ServerProcess
+) -> None:
+    experiment = mlflow.set_experiment("unnamed-runs")
+    with mlflow.start_run() as active:
+        mlflow.log_param("p", 1)
+    name = active.info.run_name
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d{1,3}", name), name
+    got = client.get_run(active.info.run_id)
+    assert got.info.run_name == name and got.data.tags["mlflow.runName"] == name
+    assert Run.get(_workspace(server), active.info.run_id).display_name == name
+    made = [client.create_run(experiment.experiment_id).info.run_name for _ in range(5)]
+    assert all(re.fullmatch(r"[a-z]+-[a-z]+-\d{1,3}", n) for n in made)
+    assert len({name, *made}) > 1  # drawn at random
+    named = client.create_run(experiment.experiment_id, run_name="mine")
+    tagged = client.create_run(experiment.experiment_id, tags={"mlflow.runName": "tagged"})
+    assert (named.info.run_name, tagged.info.run_name) == ("mine", "tagged")
+    found = client.search_runs([experiment.experiment_id], f"attributes.run_name = '{name}'")
+    assert [r.info.run_id for r in found] == [active.info.run_id]
 
 
 def test_params_are_write_once_and_statuses_map_both_ways(client: MlflowClient) -> None:

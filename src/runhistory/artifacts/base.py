@@ -36,6 +36,23 @@ class ArtifactStore(abc.ABC):
     def open_read(self, key: str) -> BinaryIO:
         """A readable binary stream of ``key``'s contents (caller closes it)."""
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        """A readable binary stream of ``key`` from byte ``start`` that holds at least
+        ``length`` bytes (fewer at the end of the file); the caller reads no more than
+        ``length`` and closes it. Stores that can fetch a range alone override this."""
+        stream = self.open_read(key)
+        try:
+            stream.seek(start)
+        except BaseException:
+            stream.close()
+            raise
+        return stream
+
+    def size(self, key: str) -> int:
+        """The size of ``key``'s contents in bytes."""
+        with self.open_read(key) as stream:
+            return stream.seek(0, 2)
+
     @abc.abstractmethod
     def get_bytes(self, key: str) -> bytes:
         """The whole contents of ``key``."""

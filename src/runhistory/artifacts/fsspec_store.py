@@ -65,6 +65,7 @@ class FsspecArtifactStore(ArtifactStore):
         self._protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
         self._options = dict(storage_options or {})
         self._multipart: MultipartUploads | None = None
+        self._s3_client: Any = None
         if self._local is None:
             self._fs, self._base = _open_filesystem(root, dict(storage_options or {}))
             self._base = self._base.rstrip("/")
@@ -176,6 +177,45 @@ class FsspecArtifactStore(ArtifactStore):
                 raise FileNotFoundError(path)  # when the store cannot be reached
             return cast(BinaryIO, self._fs.open(path, "rb", block_size=_READ_BLOCK))
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        """A readable stream of ``key`` from byte ``start`` holding at least ``length`` bytes
+        (fewer at the end); the caller reads no more than ``length`` and closes it. An S3 store
+        asks the bucket for exactly those bytes (one ``GET`` with a ``Range``), streamed.
+
+        Raises:
+            NotFoundError: there is no file at ``key``.
+        """
+        if self._local is not None or self._protocol not in _NO_LISTINGS_CACHE or length <= 0:
+            return super().open_range(key, start, length)
+        bucket, _, name = self._path(key).partition("/")
+        with self._reading(key):
+            try:
+                answer = self._s3().get_object(
+                    Bucket=bucket, Key=name, Range=f"bytes={start}-{start + length - 1}"
+                )
+            except Exception as exc:
+                if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                    raise FileNotFoundError(key) from exc
+                raise
+        return cast(BinaryIO, answer["Body"])
+
+    def size(self, key: str) -> int:
+        """The size of ``key``'s contents in bytes.
+
+        Raises:
+            NotFoundError: there is no file at ``key``.
+        """
+        path = self._path(key)
+        with self._reading(key):
+            if self._local is not None:
+                if os.path.isdir(path):
+                    raise FileNotFoundError(path)
+                return os.path.getsize(path)
+            found = self._fs.info(path)
+            if found.get("type") != "file":
+                raise FileNotFoundError(path)
+            return int(found["size"])
+
     def get_bytes(self, key: str) -> bytes:
         """The whole contents of ``key``.
 
@@ -224,6 +264,12 @@ class FsspecArtifactStore(ArtifactStore):
         if self._local is not None:
             return os.path.join(self._local, *clean.split("/"))
         return self._fs_path(clean)
+
+    def _s3(self) -> Any:
+        """The botocore S3 client of ranged reads (made once: clients are thread-safe)."""
+        if self._s3_client is None:
+            self._s3_client = _s3_client(self._options)
+        return self._s3_client
 
     def _fs_path(self, clean_key: str) -> str:
         return f"{self._base}/{clean_key}" if self._base else clean_key
@@ -296,6 +342,14 @@ def _is_store_failure(exc: BaseException) -> bool:
         return True
     module = type(exc).__module__.split(".", 1)[0]
     return module in _STORE_LIBRARIES
+
+
+def _error_code(exc: BaseException) -> str:
+    """The error code of an S3 answer (botocore's ``ClientError``), else ``""``."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str((response.get("Error") or {}).get("Code", ""))
 
 
 def _atomic_write(dest: str, source: BinaryIO) -> int:

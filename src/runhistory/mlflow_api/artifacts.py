@@ -7,7 +7,8 @@ path ``<experiment id>/<run id>/artifacts/<name>`` is the run's file ``<name>`` 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from runhistory.errors import NotFoundError
 from runhistory.mlflow_api.errors import MlflowApiError, not_found
@@ -100,3 +101,26 @@ def list_model_directory(service: TrackingService, path: str) -> dict[str, Any]:
         {"path": entry, "is_dir": is_dir} for entry, is_dir in model_directory(names, relative)
     ]
     return {"files": files} if files else {}
+
+
+def download(
+    service: TrackingService, path: str
+) -> tuple[str, int, Callable[[int, int], BinaryIO]]:
+    """The file an artifact path names (a run's or a model version's): its name, its size
+    and what opens ``length`` bytes of it from byte ``start`` (``open(start, length)``)."""
+    model = model_path(path)
+    if model is not None:
+        model_name, version, name = model
+        size = service.model_file_size(model_name, version, name)
+
+        def open_model(start: int, length: int) -> BinaryIO:
+            return service.open_model_file_range(model_name, version, name, start, length)
+
+        return name, size, open_model
+    run_id, name = file_name(path)
+    size = service.download_info(run_id, name).size
+
+    def open_run_file(start: int, length: int) -> BinaryIO:
+        return service.open_file_range(run_id, name, start, length)
+
+    return name, size, open_run_file

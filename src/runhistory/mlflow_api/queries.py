@@ -1,9 +1,12 @@
 """MLflow's read queries over runs: ``runs/search``, ``metrics/get-history`` (and its bulk
 interval form) and ``artifacts/list``.
 
-``runs/search`` lists each experiment's runs through the service, matches MLflow's filter
-against the values MLflow shows (params, tags, attributes, and each metric's latest value,
-read for all candidate runs in one query), orders them and pages within this layer.
+``runs/search`` lists each experiment's runs through the service and matches MLflow's filter
+against the values MLflow shows (params, tags, attributes, and each metric's latest value). An
+ordered search hands the clauses it can to the store's sorted listing (SQL, see
+:mod:`runhistory.tracking.run_matching`) and checks only the others here; the newest-first
+search of one experiment checks them all here, reading the metrics of each slice of runs in
+one query.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from runhistory.mlflow_api.search import (
     parse_order_by,
 )
 from runhistory.tracking.entities import MetricInfo, RunCursor, RunInfo
+from runhistory.tracking.run_matching import RunFilter, applicable, exact
 from runhistory.tracking.run_sorting import SortedRunQuery, SortTerm, key_layout
 from runhistory.tracking.service import TrackingService
 
@@ -144,12 +148,14 @@ class MlflowQueries:
         if not resolved:
             return [], None
         read = min(max(size + 1, STORE_PAGE), MAX_STORE_PAGE)
+        pushed, rest = store_filters(clauses, stage)
 
         def slice_after(after: tuple[Any, ...] | None) -> list[tuple[RunInfo, tuple[Any, ...]]]:
-            return self.service.search_runs_sorted(SortedRunQuery(resolved, terms, read, after))
+            query = SortedRunQuery(resolved, terms, read, after, pushed)
+            return self.service.search_runs_sorted(query)
 
         after = decode_key_token(token, scope, layout) if token else None
-        shown, last = self._first_matches(slice_after, after, read, clauses, stage, size)
+        shown, last = self._first_matches(slice_after, after, read, rest, stage, size)
         return shown, None if last is None else encode_key_token(last, scope)
 
     def _first_matches(
@@ -255,6 +261,25 @@ def directory(service: TrackingService, run_id: str, path: str) -> list[tuple[st
         head, slash, _ = rest.partition("/")
         children[head] = (True, 0) if slash else (False, info.size)
     return [(name, is_dir, size) for name, (is_dir, size) in sorted(children.items())]
+
+
+def store_filters(
+    clauses: list[Clause], stage: str | None
+) -> tuple[tuple[RunFilter, ...], list[Clause]]:
+    """The clauses (and the lifecycle stage) a store's sorted listing applies itself, and
+    the clauses left for :func:`~runhistory.mlflow_api.search.matches` (those it cannot
+    apply, and those it may let more runs through for)."""
+    pushed: list[RunFilter] = []
+    rest: list[Clause] = []
+    for clause in clauses:
+        found = RunFilter(_KINDS[clause.entity], clause.key, clause.op, clause.value)
+        if applicable(found):
+            pushed.append(found)
+        if not applicable(found) or not exact(found):
+            rest.append(clause)
+    if stage is not None:
+        pushed.append(RunFilter("attribute", "lifecycle_stage", "=", stage))
+    return tuple(pushed), rest
 
 
 def _searchable(run: RunInfo, stage: str | None) -> bool:

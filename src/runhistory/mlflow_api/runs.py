@@ -16,6 +16,7 @@ from runhistory.mlflow_api import mapping as mp
 from runhistory.mlflow_api.errors import MlflowApiError, not_found
 from runhistory.mlflow_api.experiments import MlflowExperiments
 from runhistory.mlflow_api.fields import key_of, pairs, refuse_hidden, value_of
+from runhistory.mlflow_api.run_names import random_run_name
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
     KIND_SCALAR,
@@ -93,13 +94,17 @@ class MlflowRuns:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def create(self, body: dict[str, Any], user: str | None = None) -> dict[str, Any]:
-        """``runs/create``: a RUNNING run; ``mlflow.parentRunId`` makes it a child run."""
+        """``runs/create``: a RUNNING run; ``mlflow.parentRunId`` makes it a child run. A run
+        without a name gets a readable random one (``brisk-heron-417``), as MLflow's server
+        gives it, shown as its name and its ``mlflow.runName`` tag."""
         experiment = self.experiments.resolve(body.get("experiment_id") or "0")
         tags = pairs(body.get("tags"), "tags")
         refuse_hidden(tags, mp.HIDDEN_RUN_TAGS)
         parent = tags.pop(mp.PARENT_TAG, None) or None
         name = body.get("run_name") or tags.pop(mp.RUN_NAME_TAG, None) or None
         tags.pop(mp.RUN_NAME_TAG, None)
+        if not isinstance(name, str):  # MLflow's server names every run it creates
+            name = random_run_name()
         if parent is not None:
             self.find({"run_id": parent})
         start = body.get("start_time")
@@ -111,7 +116,7 @@ class MlflowRuns:
             created_time=started,
             start_time=started,
             parent_run_id=parent,
-            display_name=name if isinstance(name, str) else None,
+            display_name=name,
             submitted_by=user or body.get("user_id") or None,
             tags=dict(tags),
         )

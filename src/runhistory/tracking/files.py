@@ -148,9 +148,22 @@ class FileRules:
         self.artifacts.get_to_file(run_file_key(run, name), local_path)
         return local_path
 
-    def _require_file(self, run: RunInfo, name: str) -> None:
+    def download_info(self, run_id: str, name: str) -> FileInfo:
+        """The index entry of a run file about to be read (a missing file's error lists the
+        run's files)."""
+        return self._require_file(self.store.get_run(run_id), validate_artifact_name(name))
+
+    def open_file_range(self, run_id: str, name: str, start: int, length: int) -> BinaryIO:
+        """A binary stream of ``length`` bytes of one run file from byte ``start`` on (read no
+        more than that; close it when done). An S3 store is asked for those bytes alone."""
+        name = validate_artifact_name(name)
+        run = self.store.get_run(run_id)
+        self._require_file(run, name)
+        return self.artifacts.open_range(run_file_key(run, name), start, length)
+
+    def _require_file(self, run: RunInfo, name: str) -> FileInfo:
         try:
-            self.store.get_file_entry(run.run_id, name)
+            return self.store.get_file_entry(run.run_id, name)
         except NotFoundError:
             names = [f.name for f in self.store.list_file_entries(run.run_id)]
             shown = ", ".join(names[:20]) or "no files"

@@ -143,6 +143,17 @@ class ModelFileRules:
         """One file of a model version, open for reading."""
         return self.artifacts.open_read(self._model_file(name, version, relative))
 
+    def model_file_size(self, name: str, version: int, relative: str) -> int:
+        """The size in bytes of one file of a model version."""
+        return self.artifacts.size(self._model_file(name, version, relative))
+
+    def open_model_file_range(
+        self, name: str, version: int, relative: str, start: int, length: int
+    ) -> BinaryIO:
+        """``length`` bytes of one file of a model version from byte ``start`` (read no more
+        than that; an S3 store is asked for those bytes alone)."""
+        return self.artifacts.open_range(self._model_file(name, version, relative), start, length)
+
     def download_model_file(self, name: str, version: int, relative: str, local: str) -> None:
         """Copy one file of a model version to ``local``."""
         self.artifacts.get_to_file(self._model_file(name, version, relative), local)

@@ -11,7 +11,10 @@ id, ascending.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runhistory.tracking.run_matching import RunFilter
 
 ATTRIBUTE = "attribute"
 METRIC = "metric"
@@ -46,12 +49,14 @@ class SortTerm:
 @dataclass(frozen=True)
 class SortedRunQuery:
     """Runs of ``experiment_ids`` in the order of ``terms``, at most ``limit`` of them,
-    starting strictly after the run whose sort key is ``after`` (from the start without)."""
+    starting strictly after the run whose sort key is ``after`` (from the start without),
+    that pass every one of ``filters`` (see :mod:`runhistory.tracking.run_matching`)."""
 
     experiment_ids: tuple[str, ...]
     terms: tuple[SortTerm, ...]
     limit: int
     after: tuple[Any, ...] | None = None
+    filters: tuple[RunFilter, ...] = ()
 
 
 def key_layout(terms: tuple[SortTerm, ...]) -> tuple[type, ...]:

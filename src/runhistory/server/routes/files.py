@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, StreamingResponse
+from starlette.responses import FileResponse
 
 from runhistory.artifacts.paths import validate_artifact_name
-from runhistory.errors import ValidationError
 from runhistory.server.answers import FilePage, SnapshotAnswer, binary
 from runhistory.server.body import WireRoute, body_to_temp_file
+from runhistory.server.errors import error_response
 from runhistory.server.params import Count
+from runhistory.server.ranges import ranged_response
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import tracking
 from runhistory.server.zips import extract_zip
@@ -28,8 +27,6 @@ from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, tags=["files"])
 Service = Depends(tracking)
-CHUNK = 1024 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _RAW_BODY = {
     "requestBody": {
         "required": True,
@@ -68,53 +65,16 @@ def get_file_info(run_id: str, name: str, service: TrackingService = Service) ->
 def download_file(
     run_id: str, name: str, request: Request, service: TrackingService = Service
 ) -> Any:
-    """The bytes of one run file, streamed; a single ``Range: bytes=a-b`` is honoured."""
-    stream = service.open_file(run_id, name)  # a missing file's error lists the run's files
-    info = service.get_file_info(run_id, name)
+    """The bytes of one run file, streamed; a single ``Range: bytes=a-b`` is honoured (206,
+    or 416 past the end; an S3 store is asked for the range alone)."""
+    info = service.download_info(run_id, name)  # a missing file's error lists the run's files
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    span = _parse_range(request.headers.get("range"), info.size)
-    if span is None:
-        headers = {"Content-Length": str(info.size), "Accept-Ranges": "bytes"}
-        return StreamingResponse(_chunks(stream, info.size), media_type=kind, headers=headers)
-    start, end = span
-    stream.seek(start)
-    headers = {
-        "Content-Range": f"bytes {start}-{end}/{info.size}",
-        "Content-Length": str(end - start + 1),
-        "Accept-Ranges": "bytes",
-    }
-    body = _chunks(stream, end - start + 1)
-    return StreamingResponse(body, status_code=206, media_type=kind, headers=headers)
 
+    def open_range(start: int, length: int) -> BinaryIO:
+        return service.open_file_range(run_id, name, start, length)
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if match is None or match.group(0) == "bytes=-":
-        raise ValidationError(f"unsupported Range {header!r}: use one range, bytes=start-end")
-    first, last = match.groups()
-    if first == "":
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start > end or start >= size:
-        error = ValidationError(f"range {header!r} is outside the file of {size} bytes")
-        error.status_code = 416  # type: ignore[misc]
-        raise error
-    return start, end
-
-
-def _chunks(stream: BinaryIO, remaining: int) -> Iterator[bytes]:
-    try:
-        while remaining > 0:
-            chunk = stream.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        stream.close()
+    header = request.headers.get("range")
+    return ranged_response(header, info.size, open_range, kind, error_response)
 
 
 @router.post("/runs/{run_id}/snapshot", openapi_extra=_RAW_BODY, response_model=SnapshotAnswer)

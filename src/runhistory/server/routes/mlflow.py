@@ -10,31 +10,31 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 
 from runhistory import __version__
 from runhistory.artifacts.multipart import SECRET_HEADER
 from runhistory.errors import RunhistoryError
 from runhistory.mlflow_api.api import MlflowApi
-from runhistory.mlflow_api.artifacts import file_name, list_directory, model_path
+from runhistory.mlflow_api.artifacts import download, file_name, list_directory, model_path
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
 from runhistory.mlflow_api.multipart import MultipartProxy
 from runhistory.server.auth import require_token
 from runhistory.server.body import BlockingBody, body_to_temp_file
 from runhistory.server.errors import mlflow_error_response, public_error
+from runhistory.server.ranges import ranged_response
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import per_app
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 _LIST_FIELDS = frozenset(("run_ids", "experiment_ids", "order_by", "stages"))
-CHUNK = 1024 * 1024
 
 # (HTTP method, path under the prefix, MlflowApi method)
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -145,26 +145,15 @@ async def _list_artifacts(request: Request) -> Response:
 
 
 async def _download_artifact(request: Request) -> Response:
-    """MLflow's artifact proxy: the bytes of one artifact, streamed."""
+    """MLflow's artifact proxy: the bytes of one artifact, or of the ``Range`` asked, streamed."""
     service = request.app.state.services.tracking
     path = request.path_params["artifact_path"]
-    model = model_path(path)
-    if model is not None:  # a file of a registered model version
-        model_name, version, name = model
-        stream: BinaryIO = await run_in_threadpool(
-            service.open_model_file, model_name, version, name
-        )
-    else:
-        run_id, name = file_name(path)
-        stream = await run_in_threadpool(service.open_file, run_id, name)
+    name, size, open_range = await run_in_threadpool(download, service, path)
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return StreamingResponse(_chunks(stream), media_type=kind)
-
-
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    with stream:
-        while chunk := stream.read(CHUNK):
-            yield chunk
+    header = request.headers.get("range")
+    return await run_in_threadpool(
+        ranged_response, header, size, open_range, kind, mlflow_error_response
+    )
 
 
 async def _upload_artifact(request: Request) -> Response:

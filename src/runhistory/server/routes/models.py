@@ -18,10 +18,11 @@ from runhistory.errors import NotFoundError, ValidationError
 from runhistory.server.answers import ModelPage, binary
 from runhistory.server.body import WireRoute, body_to_temp_file
 from runhistory.server.params import DEFAULT_LIMIT, INT64_MAX, Limit, Offset, PageToken
+from runhistory.server.ranges import stream_chunks
 from runhistory.server.responses import JsonResponse, slice_page
 from runhistory.server.routes import tracking
 from runhistory.server.routes.experiments import parse_pairs
-from runhistory.server.routes.files import _RAW_BODY, _chunks
+from runhistory.server.routes.files import _RAW_BODY
 from runhistory.server.schemas import ModelRegister, ModelUpdate
 from runhistory.server.zips import extract_zip, read_small_member
 from runhistory.store.base import UNCHANGED
@@ -166,4 +167,4 @@ def model_file(name: str, version: str, file: str, service: TrackingService = Se
         shown = ", ".join(model.files[:20]) or "no files"
         raise NotFoundError(f"model {model.model_id} has no file {relative!r}; it has: {shown}")
     stream = service.artifacts.open_read(model_file_key(name, model.version, relative))
-    return StreamingResponse(_chunks(stream, 1 << 62), media_type="application/octet-stream")
+    return StreamingResponse(stream_chunks(stream, 1 << 62), media_type="application/octet-stream")

@@ -10,21 +10,23 @@ the keyset comparison of :func:`~runhistory.store.sql._run_table.after_key` hold
 compare byte by byte (``COLLATE "C"`` on PostgreSQL, SQLite's default), as MLflow's own store on
 SQLite and Python do.
 
-The sort reads every run of the experiments (no index covers a property, tag or metric order):
-about 10,000 runs in tens of milliseconds, once per page.
+The sort reads every run of the experiments that passes the query's filters (no index covers
+a property, tag or metric order): about 10,000 runs in tens of milliseconds, once per page. The
+filters are SQL too (see :mod:`runhistory.store.sql._sorted_filters`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, literal, null
+from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, literal
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
-from runhistory.store.sql._run_table import Key, _document_value, after_key, keyed_rows
+from runhistory.store.sql import _mlflow_values as shown
+from runhistory.store.sql._run_table import Key, after_key, keyed_rows
+from runhistory.store.sql._sorted_filters import filter_conditions
 from runhistory.store.sql.schema import metrics, runs
-from runhistory.tracking import mlflow_names as mp
 from runhistory.tracking.entities import KIND_SCALAR, VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, RunInfo
 from runhistory.tracking.run_sorting import (
     ATTRIBUTE,
@@ -46,53 +48,6 @@ def _text(conn: Connection, value: ColumnElement[Any]) -> ColumnElement[Any]:
     if conn.dialect.name == "postgresql":
         return cast(value, String).collate("C")
     return cast(value, String)
-
-
-def _status() -> ColumnElement[Any]:
-    """A run's MLflow status (SCHEDULED for every status before running)."""
-    named = [(runs.c.status == ours, literal(theirs)) for ours, theirs in mp.MLFLOW_STATUSES]
-    return case(*named, else_=literal("SCHEDULED"))
-
-
-def _tag(conn: Connection, key: str) -> ColumnElement[Any]:
-    """The tag ``key`` as MLflow shows it (NULL: none)."""
-    if mp.hidden_run_tag(key):
-        return null()
-    own = _document_value(conn, runs.c.tags, key)
-    if key == mp.RUN_NAME_TAG:
-        named = and_(runs.c.display_name.is_not(None), runs.c.display_name != "")
-        return case((named, runs.c.display_name), else_=own)
-    if key == mp.PARENT_TAG:
-        return func.coalesce(runs.c.parent_run_id, own)
-    if key == mp.USER_TAG:
-        user = case((runs.c.submitted_by != "", runs.c.submitted_by), else_=null())
-        return func.coalesce(own, user)
-    return own
-
-
-def _attribute(conn: Connection, key: str) -> ColumnElement[Any]:
-    """The attribute ``key`` of a run as MLflow shows it (NULL: none)."""
-    if key == "start_time":
-        return func.coalesce(runs.c.start_time, runs.c.created_time)
-    if key == "end_time":
-        return runs.c.end_time
-    if key == "run_id":
-        return runs.c.id
-    if key == "run_name":
-        return func.coalesce(runs.c.display_name, "")
-    if key == "status":
-        return _status()
-    if key == "user_id":
-        return func.coalesce(runs.c.submitted_by, "")
-    if key == "artifact_uri":
-        uri = literal("mlflow-artifacts:/").concat(runs.c.experiment_id)
-        return uri.concat("/").concat(runs.c.id).concat("/artifacts")
-    if key == "lifecycle_stage":
-        deleted = _document_value(conn, runs.c.tags, mp.LIFECYCLE_TAG) == mp.DELETED
-        return case((deleted, literal(mp.DELETED)), else_=literal(mp.ACTIVE))
-    raise ValidationError(
-        f"cannot sort runs by attribute {key!r}: use one of {', '.join(SORT_ATTRIBUTES)}"
-    )
 
 
 def _metric(conn: Connection, key: str, index: int) -> tuple[Key, Key, Join]:
@@ -121,11 +76,16 @@ def sort_keys(conn: Connection, terms: tuple[SortTerm, ...]) -> tuple[list[Key],
             joins.append(join)
             continue
         if term.kind == ATTRIBUTE:
-            found = _attribute(conn, term.key)
+            if term.key not in SORT_ATTRIBUTES:
+                raise ValidationError(
+                    f"cannot sort runs by attribute {term.key!r}: use one of "
+                    f"{', '.join(SORT_ATTRIBUTES)}"
+                )
+            found = shown.attribute(conn, term.key)
         elif term.kind == PARAM:
-            found = _document_value(conn, runs.c.properties, term.key)
+            found = shown.param(conn, term.key)
         elif term.kind == TAG:
-            found = _tag(conn, term.key)
+            found = shown.tag(conn, term.key)
         else:
             raise ValidationError(f"cannot sort runs by {term.kind!r}")
         missing = case((found.is_(None), 1), else_=0)
@@ -134,7 +94,7 @@ def sort_keys(conn: Connection, terms: tuple[SortTerm, ...]) -> tuple[list[Key],
         else:
             keys += [(missing, False), (_text(conn, func.coalesce(found, "")), term.descending)]
     if len(key_layout(terms)) > 2 * len(terms) + 1:  # start time not among the terms
-        keys.append((func.coalesce(runs.c.start_time, runs.c.created_time), True))
+        keys.append((shown.start_time(), True))
     keys.append((_text(conn, runs.c.id), False))
     return keys, joins
 
@@ -153,6 +113,7 @@ def sorted_runs(
     for table, on in joins:
         stmt = stmt.outerjoin(table, on)
     conditions: list[ColumnElement[bool]] = [runs.c.experiment_id.in_(query.experiment_ids)]
+    conditions += filter_conditions(conn, query.filters, query.experiment_ids)
     if query.after is not None:
         conditions.append(after_key(keys, query.after))
 
