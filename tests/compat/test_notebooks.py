@@ -2,8 +2,9 @@
 
 Each notebook is written the way the original SDK's public samples are (version print,
 ``Workspace.from_config()``, experiments, every kind of logging, submissions to ``local``,
-environments, models) and ends with a cell of checks. Its only runhistory line is
-``%load_ext runhistory.compat.azureml``.
+environments, models) and ends with a cell of checks that read back what it logged. Its only
+runhistory line is ``%load_ext runhistory.compat.azureml``. Notebooks 13-19 follow named public
+samples call by call (their first cell says which, and which cloud-only cell was replaced).
 """
 
 from __future__ import annotations

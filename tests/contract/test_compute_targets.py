@@ -34,6 +34,32 @@ def test_a_cluster_without_default_cluster_is_a_local_pool_said_in_a_log_line(
     assert status.provisioning_state == "Succeeded" and status.current_node_count == 3
 
 
+def test_a_pools_nodes_are_listed_and_its_scale_settings_updated(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNHISTORY_DEFAULT_CLUSTER", raising=False)
+    config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=4)
+    cluster = ComputeTarget.create(workspace, "cpu-cluster", config)
+    nodes = cluster.list_nodes()
+    assert [n["nodeId"] for n in nodes] == [f"cpu-cluster-{i}" for i in range(4)]
+    assert {(n["nodeState"], n["privateIpAddress"]) for n in nodes} == {("idle", "127.0.0.1")}
+
+    cluster.update(idle_seconds_before_scaledown=300)
+    cluster.update(min_nodes=0)
+    assert "min_nodes_requested" not in cluster.serialize()["properties"]
+    cluster.update(min_nodes=1, max_nodes=2)
+    loaded = ComputeTarget(workspace=workspace, name="cpu-cluster")
+    assert (
+        isinstance(loaded, AmlCompute) and loaded.max_nodes == 2 and len(loaded.list_nodes()) == 2
+    )
+    properties = loaded.serialize()["properties"]
+    assert properties["idle_seconds_before_scaledown"] == 300
+    assert (properties["min_nodes_requested"], properties["vm_size"]) == (1, "STANDARD_D2_V2")
+    with pytest.raises(ComputeTargetException, match="max_nodes"):
+        loaded.update(max_nodes=0)
+    assert ComputeTarget(workspace=workspace, name="cpu-cluster").max_nodes == 2  # kept
+
+
 def test_a_cluster_with_default_cluster_is_that_ray_cluster(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

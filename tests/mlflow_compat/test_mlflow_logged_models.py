@@ -17,6 +17,7 @@ from mlflow_targets import Target
 from sklearn.linear_model import LinearRegression
 
 from runhistory import Model, Run
+from runhistory.errors import NotFoundError
 
 # MLflow's client and the frameworks it drives warn about their own deprecations.
 pytestmark = [pytest.mark.filterwarnings("ignore::Warning"), pytest.mark.slow]
@@ -97,3 +98,24 @@ def test_sklearn_autolog_logs_the_fitted_model(target: Target) -> None:
     mine = Run.get(target.workspace, run.info.run_id)
     assert mine.properties["fit_intercept"] == "True"
     assert [c.id for c in mine.get_children()] == [logged[0].model_id]
+
+
+def test_run_register_model_takes_a_path_of_the_runs_logged_model(target: Target) -> None:
+    """The original SDK's ``run.register_model(model_path="model/model.pkl")`` after MLflow 3
+    logged ``model``: the files are the logged model's (MLflow 2 put them among the run's)."""
+    mlflow.set_experiment(_unique("sdk-register"))
+    fitted = LinearRegression().fit(X, Y)
+    with mlflow.start_run() as run:
+        mlflow.log_metric("mse", 0.0)
+        mlflow.sklearn.log_model(fitted, name="model", serialization_format="cloudpickle")
+    mine = Run.get(target.workspace, run.info.run_id)
+    assert not [n for n in mine.get_file_names() if n.startswith("model/")]
+
+    one_file = mine.register_model(_unique("pkl"), model_path="model/model.pkl")
+    assert one_file.run_id == run.info.run_id and one_file.serialize()["files"] == ["model.pkl"]
+    folder = mine.register_model(_unique("folder"), model_path="model")
+    assert {"MLmodel", "model.pkl"} <= set(folder.serialize()["files"])
+    with pytest.raises(NotFoundError, match="matches no file"):
+        mine.register_model(_unique("absent"), model_path="model/absent.pkl")
+    with pytest.raises(NotFoundError, match="matches no file"):
+        mine.register_model(_unique("other"), model_path="other/model.pkl")

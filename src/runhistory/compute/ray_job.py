@@ -22,6 +22,7 @@ from typing import Any
 from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section
 from runhistory.compute.envbuild import describe_interpreter
 from runhistory.compute.logs import PrepareLog
+from runhistory.compute.mlflow_env import mlflow_variables
 from runhistory.compute.processes import host_name
 from runhistory.compute.ray_target import world_size
 from runhistory.compute.supervisor import Supervisor
@@ -95,6 +96,7 @@ class RayJobDriver(Supervisor):
                 env[name] = os.environ[name]
         env.update({"RUNHISTORY_RUN_ID": self.run_id, "AZUREML_RUN_ID": self.run_id,
                     "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        env.update(mlflow_variables(self.run_id, env))
         return env
 
 

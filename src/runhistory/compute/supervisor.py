@@ -29,6 +29,7 @@ from runhistory.compute.base import LOG_FILE
 from runhistory.compute.definition import COMPUTE, ENVIRONMENT, merge_section, section, section_of
 from runhistory.compute.envbuild import describe_interpreter, plan_environment, prepare_interpreter
 from runhistory.compute.logs import LogUploader, PrepareLog
+from runhistory.compute.mlflow_env import mlflow_variables
 from runhistory.compute.process import JobProcess
 from runhistory.compute.processes import start_ticks
 from runhistory.compute.slots import acquire_slot
@@ -186,6 +187,7 @@ class Supervisor:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(mlflow_variables(self.run_id, env))
         if interpreter != sys.executable:
             env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
         return env

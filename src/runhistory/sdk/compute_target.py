@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from runhistory import settings
 from runhistory.errors import NotFoundError, RunhistoryError
-from runhistory.tracking.compute_rules import check_ray_address
+from runhistory.tracking.compute_rules import check_compute_target, check_ray_address
 from runhistory.tracking.entities import ComputeTargetInfo
 
 if TYPE_CHECKING:
@@ -364,6 +364,53 @@ class AmlCompute(ComputeTarget):
     ) -> list[dict[str, Any]]:
         """The VM size names accepted (recorded with the target; nothing is provisioned)."""
         return [dict(size) for size in _VM_SIZES]
+
+    def list_nodes(self) -> builtins.list[dict[str, Any]]:
+        """The target's nodes as the original lists them: a local pool's job slots (on this
+        machine, ``nodeState`` idle), a Ray cluster's alive nodes (running)."""
+        status = self.get_status()
+        local = self.kind == LOCAL
+        return [
+            {
+                "nodeId": f"{self.name}-{index}",
+                "port": None,
+                "publicIpAddress": None,
+                "privateIpAddress": "127.0.0.1" if local else None,
+                "nodeState": "idle" if local else "running",
+            }
+            for index in range(status.current_node_count)
+        ]
+
+    def update(
+        self,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+    ) -> None:
+        """Change the recorded scale settings; ``max_nodes`` is also the number of jobs a local
+        pool runs at once from the next submission on. The record is written anew (same name).
+
+        Raises:
+            ComputeTargetException: the settings are not usable or the target is gone.
+        """
+        config = dict(self._info.config)
+        changes = {
+            "min_nodes_requested": min_nodes,
+            "max_nodes_requested": max_nodes,
+            "idle_seconds_before_scaledown": idle_seconds_before_scaledown,
+        }
+        config.update({key: value for key, value in changes.items() if value is not None})
+        if min_nodes == 0:  # scale to zero: recorded as no minimum, as at creation
+            config.pop("min_nodes_requested", None)
+        if max_nodes is not None and self.kind == LOCAL:
+            config["max_nodes"] = int(max_nodes)
+        backend = self.workspace._connection.backend
+        try:
+            check_compute_target(self.name, self.kind, config)  # before the old record goes
+            backend.delete_compute_target(self.name)
+            self._info = backend.create_compute_target(self.name, self.kind, config)
+        except RunhistoryError as exc:
+            raise ComputeTargetException(str(exc)) from None
 
 
 class ComputeInstance(ComputeTarget):

@@ -13,7 +13,9 @@ from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.base import UNCHANGED, TrackingStore
 from runhistory.tracking.entities import ModelInfo, ModelsPage
 from runhistory.tracking.files import run_file_key
+from runhistory.tracking.mlflow_names import LOGGED_MODEL_TAG
 from runhistory.tracking.paging import check_page_size, decode_key_token, encode_key_token, scope_of
+from runhistory.tracking.records import RunQuery
 from runhistory.tracking.validation import (
     check_filter,
     check_model_name,
@@ -53,13 +55,37 @@ class ModelRules:
         check_model_name(model_name)
         _check_fields(description, model_framework, model_framework_version)
         path = validate_artifact_name(model_path or model_name)
-        matches = _match_files([f.name for f in self.store.list_file_entries(run_id)], path, run_id)
+        holder, names = run_id, [f.name for f in self.store.list_file_entries(run_id)]
+        if not _matching(names, path):
+            logged = self._logged_model_files(run_id, path)
+            if logged is not None:
+                holder, names, path = logged
+        matches = _match_files(names, path, run_id)
         base = posixpath.dirname(path)
         relatives = [posixpath.relpath(m, base) if base else m for m in matches]
         return self._register_run_files(
-            run_id, model_name, matches, relatives, tags, properties, model_framework,
+            holder, model_name, matches, relatives, tags, properties, model_framework,
             model_framework_version, description, source, run_id,
         )  # fmt: skip
+
+    def _logged_model_files(self, run_id: str, path: str) -> tuple[str, list[str], str] | None:
+        """Where ``path`` of a run is when MLflow 3 logged it as a model of its own.
+
+        MLflow 3 keeps a model that a run logs (``mlflow.sklearn.log_model(m, name="model")``,
+        autologging) apart from the run's artifacts, as a logged model (here a child run). For
+        ``model/model.pkl`` of the run this answers the newest logged model named ``model`` of
+        the run, its files and ``model.pkl``; None when the run has no such logged model.
+        """
+        head, _, rest = path.partition("/")
+        query = RunQuery(parent_run_id=run_id, tags={LOGGED_MODEL_TAG: head}, limit=1)
+        found = self.store.search_runs(query)
+        if not found:
+            return None
+        holder = found[0].run_id
+        names = [f.name for f in self.store.list_file_entries(holder)]
+        if rest and not _matching(names, rest):
+            return None
+        return holder, names, rest or ""
 
     def register_run_files(
         self, run_id: str, model_name: str, source: str, recorded_run_id: str | None = None
@@ -248,7 +274,15 @@ class ModelRules:
         self.artifacts.delete_prefix(f"models/{name}/{version}")
 
 
+def _matching(names: list[str], path: str) -> bool:
+    """Whether ``path`` is one of ``names`` or a folder holding some (``""``: any file)."""
+    folder = path.rstrip("/") + "/" if path else ""
+    return path in names or any(n.startswith(folder) for n in names)
+
+
 def _match_files(names: list[str], path: str, run_id: str) -> list[str]:
+    if not path:
+        return list(names)
     if path in names:
         return [path]
     under = [n for n in names if n.startswith(path.rstrip("/") + "/")]

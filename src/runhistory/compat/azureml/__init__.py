@@ -103,4 +103,7 @@ def run_script(argv: Sequence[str]) -> None:
     sys.argv = list(argv)
     # As ``python script.py`` does: modules beside the script import by name.
     sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
+    from runhistory.compat.azureml.mlflow_job import keep_job_run_open
+
+    keep_job_run_open()  # in a submitted job: MLflow does not end the job's run
     runpy.run_path(argv[0], run_name="__main__")

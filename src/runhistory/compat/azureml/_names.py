@@ -126,6 +126,8 @@ ALIASES: dict[str, dict[str, str]] = {
         "ServicePrincipalAuthentication": f"{_CLOUD}:LocalAuthentication",
         "AzureCliAuthentication": f"{_CLOUD}:LocalAuthentication",
         "MsiAuthentication": f"{_CLOUD}:LocalAuthentication",
+        "TokenAuthentication": f"{_CLOUD}:TokenAuthentication",
+        "Audience": f"{_CLOUD}:Audience",
     },
     "azureml.widgets": {"RunDetails": "runhistory.widgets:RunDetails"},
     "azureml.exceptions": {

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from runhistory.errors import ValidationError
@@ -66,6 +67,30 @@ class LocalAuthentication:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.arguments = kwargs
+
+
+class Audience:
+    """The token audiences of the original's ``TokenAuthentication`` (names only here)."""
+
+    aml = AML = "aml"
+    arm = ARM = "arm"
+
+
+class TokenAuthentication(LocalAuthentication):
+    """Accepted and ignored like the other sign-ins; ``get_token`` asks the given function.
+
+    Args:
+        get_token_for_audience: a function of the audience returning a token (kept, called
+            only by :meth:`get_token`).
+    """
+
+    def __init__(self, get_token_for_audience: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.get_token_for_audience = get_token_for_audience
+
+    def get_token(self, audience: str = Audience.aml) -> str:
+        """The token ``get_token_for_audience`` gives for ``audience``; runhistory uses none."""
+        return self.get_token_for_audience(audience)
 
 
 class _OfflineRun:
