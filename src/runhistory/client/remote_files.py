@@ -18,7 +18,7 @@ import orjson
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.client.http import HttpClient
 from runhistory.client.wire import record, records
-from runhistory.errors import ConflictError, NotFoundError, ValidationError
+from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, ValidationError
 from runhistory.tracking.entities import FileInfo, ModelInfo
 from runhistory.tracking.files import file_sha256, folder_files
 from runhistory.tracking.validation import check_model_name, check_properties, check_tags
@@ -130,7 +130,7 @@ class RemoteFilesMixin:
             return self._open(url)
         try:
             return self._open(url, headers={"Range": f"bytes={offset}-"})
-        except ValidationError as exc:
+        except RunhistoryError as exc:  # the server names its 416 error by its own class
             if exc.fields.get("http_status") == 416:  # nothing after offset (yet)
                 return io.BytesIO(b"")  # type: ignore[return-value]
             raise
