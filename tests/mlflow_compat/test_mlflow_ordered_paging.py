@@ -7,20 +7,17 @@ refused with ``INVALID_PARAMETER_VALUE``."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow_targets import launch_mlflow_server
 
-from support.services import free_port, server_on, stop, wait_until_up
+from support.services import server_on, stop
 
 # MLflow's client warns about its own deprecations.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -53,26 +50,6 @@ class Side:
     client: MlflowClient
     experiment_id: str
     other_id: str
-
-
-def _launch_mlflow(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mlflow server`` on SQLite on a free loopback port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--default-artifact-root", str(folder / "artifacts"), "--workers", "1",
-    ]  # fmt: skip
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    with open(folder / "mlflow.log", "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_until_up(f"{url}/health", process, timeout=180.0)
-    except BaseException:
-        stop(process)
-        raise
-    return process, url
 
 
 def _client(url: str) -> MlflowClient:
@@ -112,7 +89,7 @@ def _populate(client: MlflowClient) -> Side:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
     """``mlflow server`` on SQLite with the test's runs."""
     folder = tmp_path_factory.mktemp("mlflow-reference")
-    process, url = _launch_mlflow(folder)
+    process, url = launch_mlflow_server(folder)
     try:
         yield _populate(_client(url))
     finally:
