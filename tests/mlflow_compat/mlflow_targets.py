@@ -1,12 +1,17 @@
-"""Where an MLflow compatibility test sends MLflow (see the ``target`` fixture in conftest.py)."""
+"""Where an MLflow compatibility test sends MLflow (see the ``target`` fixture in conftest.py),
+and a real ``mlflow server`` to compare runhistory with."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlflow.tracking import MlflowClient
 
 from runhistory import Workspace
 from support.services import free_port, stop, wait_until_up
@@ -20,9 +25,10 @@ class Target:
     workspace: Workspace
 
 
-def launch_mlflow_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mlflow server`` on SQLite in ``folder`` on a free loopback port, and its URL (stop
-    it with ``support.services.stop``)."""
+@contextmanager
+def mlflow_server(folder: Path) -> Iterator[str]:
+    """``mlflow server`` on SQLite in ``folder`` on a free loopback port; yields its URL and
+    stops it afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -35,7 +41,12 @@ def launch_mlflow_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_until_up(f"{url}/health", process, timeout=180.0)
-    except BaseException:
+        yield url
+    finally:
         stop(process)
-        raise
-    return process, url
+
+
+def client_of(url: str) -> MlflowClient:
+    """A client of ``url`` for tracking and registry alike: without ``registry_uri`` MLflow
+    takes the registry URI an earlier test set in this process."""
+    return MlflowClient(url, registry_uri=url)

@@ -15,9 +15,9 @@ import pytest
 from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from mlflow_targets import launch_mlflow_server
+from mlflow_targets import client_of, mlflow_server
 
-from support.services import server_on, stop
+from support.services import server_on
 
 # MLflow's client warns about its own deprecations.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -52,12 +52,6 @@ class Side:
     other_id: str
 
 
-def _client(url: str) -> MlflowClient:
-    """A client of ``url`` for tracking and registry alike: without ``registry_uri`` MLflow
-    takes the registry URI an earlier test set in this process."""
-    return MlflowClient(url, registry_uri=url)
-
-
 def _populate(client: MlflowClient) -> Side:
     """The same runs on any server: ties, NaN, infinities and missing values in every key."""
     experiment_id = client.create_experiment("ordered")
@@ -89,11 +83,8 @@ def _populate(client: MlflowClient) -> Side:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
     """``mlflow server`` on SQLite with the test's runs."""
     folder = tmp_path_factory.mktemp("mlflow-reference")
-    process, url = launch_mlflow_server(folder)
-    try:
-        yield _populate(_client(url))
-    finally:
-        stop(process)
+    with mlflow_server(folder) as url:
+        yield _populate(client_of(url))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -104,7 +95,7 @@ def ours(
     folder = tmp_path_factory.mktemp(f"ordered-{request.param}")
     env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
     with server_on(request.param, folder, "rh_mlflow_ordered", env=env) as process:
-        yield _populate(_client(process.url))
+        yield _populate(client_of(process.url))
 
 
 def _pages(side: Side, experiment_ids: list[str], order: list[str], size: int,

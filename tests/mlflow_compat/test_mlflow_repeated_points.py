@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
-from mlflow_targets import launch_mlflow_server
+from mlflow_targets import client_of, mlflow_server
 
-from support.services import server_on, stop
+from support.services import server_on
 
 # MLflow's client warns about its own deprecations.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -24,12 +24,6 @@ History = dict[str, list[tuple[int, float | str, int]]]
 
 def _comparable(value: float) -> float | str:
     return "NaN" if math.isnan(value) else value
-
-
-def _client(url: str) -> MlflowClient:
-    """A client of ``url`` for tracking and registry alike: without ``registry_uri`` MLflow
-    takes the registry URI an earlier test set in this process."""
-    return MlflowClient(url, registry_uri=url)
 
 
 def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, float | str, int]]:
@@ -68,11 +62,8 @@ def _log(client: MlflowClient) -> History:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     """What ``mlflow server`` on SQLite keeps of the calls."""
     folder = tmp_path_factory.mktemp("mlflow-repeated")
-    process, url = launch_mlflow_server(folder)
-    try:
-        yield _log(_client(url))
-    finally:
-        stop(process)
+    with mlflow_server(folder) as url:
+        yield _log(client_of(url))
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
@@ -82,7 +73,7 @@ def test_repeated_points_are_stored_once_as_mlflow_server_does(
     folder = tmp_path_factory.mktemp(f"repeated-{store}")
     env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
     with server_on(store, folder, "rh_mlflow_repeated", env=env) as process:
-        ours = _log(_client(process.url))
+        ours = _log(client_of(process.url))
     assert ours == {
         "a": [(0, 1.0, T), (0, 1.0, T + 1), (0, 2.0, T), (1, 1.0, T)],
         "b": [(3, 5.0, T), (3, 5.0, T + 2)],
