@@ -7,7 +7,8 @@ catch by type instead of comparing codes::
     ├── ValidationError (also ValueError)      bad input: names, values, shapes
     │   ├── InvalidNameError                   experiment / model / artifact names
     │   ├── InvalidMetricError                 metric values, kinds, structured documents
-    │   └── UnsafePathError                    artifact names escaping their run
+    │   ├── UnsafePathError                    artifact names escaping their run
+    │   └── RangeNotSatisfiableError           a download's Range holds no byte (HTTP 416)
     ├── NotFoundError (also KeyError)          no such experiment / run / file / model / secret
     ├── ConflictError                          the request contradicts what is stored
     │   ├── InvalidTransitionError             a run cannot move to the asked status
@@ -45,6 +46,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PropertyImmutableError",
+    "RangeNotSatisfiableError",
     "RunhistoryError",
     "SchemaVersionError",
     "SnapshotError",
@@ -89,6 +91,13 @@ class InvalidMetricError(ValidationError):
 
 class UnsafePathError(ValidationError):
     """An artifact name that is absolute or contains ``..`` and would escape its run."""
+
+
+class RangeNotSatisfiableError(ValidationError):
+    """A download's ``Range`` that asks for no byte of the file, one starting at its end or
+    past it (HTTP 416); ``fields['size']`` is the file's size."""
+
+    status_code = 416
 
 
 class NotFoundError(RunhistoryError, KeyError):

@@ -94,6 +94,10 @@ def test_sklearn_autolog_logs_the_fitted_model(target: Target) -> None:
     finished = mlflow.get_run(run.info.run_id)
     assert finished.data.params["fit_intercept"] == "True"
     assert "training_score" in finished.data.metrics
+    # log_model sent the run's metrics once more, linked to the model: stored once all the same
+    client = MlflowClient(target.uri, registry_uri=target.uri)
+    history = client.get_metric_history(run.info.run_id, "training_score")
+    assert len(history) == 1
     # the fit's run through runhistory's own SDK: params are properties, the model a child run
     mine = Run.get(target.workspace, run.info.run_id)
     assert mine.properties["fit_intercept"] == "True"
@@ -110,6 +114,7 @@ def test_run_register_model_takes_a_path_of_the_runs_logged_model(target: Target
         mlflow.sklearn.log_model(fitted, name="model", serialization_format="cloudpickle")
     mine = Run.get(target.workspace, run.info.run_id)
     assert not [n for n in mine.get_file_names() if n.startswith("model/")]
+    assert mine.get_metrics()["mse"] == 0.0  # one point, though log_model sent it once more
 
     one_file = mine.register_model(_unique("pkl"), model_path="model/model.pkl")
     assert one_file.run_id == run.info.run_id and one_file.serialize()["files"] == ["model.pkl"]

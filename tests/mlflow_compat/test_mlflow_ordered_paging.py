@@ -7,20 +7,17 @@ refused with ``INVALID_PARAMETER_VALUE``."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow_targets import client_of, mlflow_server
 
-from support.services import free_port, server_on, stop, wait_until_up
+from support.services import server_on
 
 # MLflow's client warns about its own deprecations.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -55,32 +52,6 @@ class Side:
     other_id: str
 
 
-def _launch_mlflow(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mlflow server`` on SQLite on a free loopback port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--default-artifact-root", str(folder / "artifacts"), "--workers", "1",
-    ]  # fmt: skip
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    with open(folder / "mlflow.log", "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_until_up(f"{url}/health", process, timeout=180.0)
-    except BaseException:
-        stop(process)
-        raise
-    return process, url
-
-
-def _client(url: str) -> MlflowClient:
-    """A client of ``url`` for tracking and registry alike: without ``registry_uri`` MLflow
-    takes the registry URI an earlier test set in this process."""
-    return MlflowClient(url, registry_uri=url)
-
-
 def _populate(client: MlflowClient) -> Side:
     """The same runs on any server: ties, NaN, infinities and missing values in every key."""
     experiment_id = client.create_experiment("ordered")
@@ -112,11 +83,8 @@ def _populate(client: MlflowClient) -> Side:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
     """``mlflow server`` on SQLite with the test's runs."""
     folder = tmp_path_factory.mktemp("mlflow-reference")
-    process, url = _launch_mlflow(folder)
-    try:
-        yield _populate(_client(url))
-    finally:
-        stop(process)
+    with mlflow_server(folder) as url:
+        yield _populate(client_of(url))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -127,7 +95,7 @@ def ours(
     folder = tmp_path_factory.mktemp(f"ordered-{request.param}")
     env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
     with server_on(request.param, folder, "rh_mlflow_ordered", env=env) as process:
-        yield _populate(_client(process.url))
+        yield _populate(client_of(process.url))
 
 
 def _pages(side: Side, experiment_ids: list[str], order: list[str], size: int,

@@ -8,23 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from support.services import (
-    BUCKET,
-    ServerProcess,
-    free_port,
-    s3_client,
-    s3_environment,
-    start_server,
-    stop,
-    wait_until_up,
-)
+from support.services import BUCKET, ServerProcess, moto_server, s3_environment, start_server
 
 SIZE = 3 * 1024 * 1024 + 17  # several of the server's 1 MiB chunks, and a short one
 PREFIX = "ranges"
@@ -48,18 +37,8 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto S3 server (its request recorder writing into its own folder) with the bucket."""
     folder = tmp_path_factory.mktemp("ranges-moto")
-    port = free_port()
-    command = [sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"]
-    env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(folder / "recording")}
-    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(endpoint, process)
-        s3_client(endpoint).create_bucket(Bucket=BUCKET)
+    with moto_server(recording=folder / "recording") as endpoint:
         yield endpoint
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -10,8 +11,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from runhistory import Experiment, Workspace
+from runhistory.client.http import HttpClient
+from runhistory.errors import RangeNotSatisfiableError, RunhistoryError
 from support.services import ServerProcess, stop, wait_until_up
 
 SIZE = 48 * 1024 * 1024 + 123  # several chunks, not a multiple of the chunk size
@@ -44,17 +48,37 @@ def test_large_file_round_trip(pg_server: ServerProcess, tmp_path: Path) -> None
 
 def test_range_requests(pg_server: ServerProcess) -> None:
     run = Experiment(Workspace(tracking_uri=pg_server.url), "ranges").start_logging(outputs=False)
-    import io
-
     run.upload_file("logs/out.txt", io.BytesIO(b"0123456789"))
     url = f"{pg_server.url}/api/v1/runs/{run.id}/files/logs/out.txt"
     part = httpx.get(url, headers={"Range": "bytes=2-5"})
     assert part.status_code == 206 and part.content == b"2345"
     assert part.headers["content-range"] == "bytes 2-5/10"
     assert httpx.get(url, headers={"Range": "bytes=-3"}).content == b"789"
-    assert httpx.get(url, headers={"Range": "bytes=20-30"}).status_code == 416
+    refused = httpx.get(url, headers={"Range": "bytes=20-30"})
+    assert refused.status_code == 416 and refused.json()["error"] == "RangeNotSatisfiableError"
     whole = httpx.get(url)
     assert whole.content == b"0123456789" and whole.headers["content-type"].startswith("text/plain")
+
+
+def test_a_log_tail_past_the_end_reads_empty(pg_server: ServerProcess) -> None:
+    """The client knows the server's 416 by name: a tail at the end of the file is empty, a
+    ranged request past it raises :class:`RangeNotSatisfiableError` with the file's size."""
+    run = Experiment(Workspace(tracking_uri=pg_server.url), "tails").start_logging(outputs=False)
+    run.upload_file("logs/out.txt", io.BytesIO(b"0123456789"))
+    with run._backend.open_file(run.id, "logs/out.txt", offset=4) as tail:
+        assert tail.read() == b"456789"
+    for offset in (10, 25):
+        with run._backend.open_file(run.id, "logs/out.txt", offset=offset) as tail:
+            assert tail.read() == b""
+    http = HttpClient(pg_server.url)
+    try:
+        with pytest.raises(RangeNotSatisfiableError) as refused:
+            http.send("GET", f"/runs/{run.id}/files/logs/out.txt", headers={"Range": "bytes=10-"})
+    finally:
+        http.close()
+    assert refused.value.fields["size"] == 10 and refused.value.fields["http_status"] == 416
+    assert RangeNotSatisfiableError.status_code == 416
+    assert issubclass(RangeNotSatisfiableError, RunhistoryError)
 
 
 def test_ui_starts_a_server_on_the_workspace(tmp_path: Path) -> None:

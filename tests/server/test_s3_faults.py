@@ -3,58 +3,24 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from support.services import (
-    BUCKET,
-    ServerProcess,
-    free_port,
-    s3_client,
-    s3_environment,
-    start_server,
-    stop,
-    wait_until_up,
-)
+from support.services import BUCKET, MotoServer, ServerProcess, s3_environment, start_server
 
 # Make botocore fail fast instead of retrying a refused connection for seconds.
 FAST_FAILURE = {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}
 
 
-class Moto:
-    """A moto S3 server that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.process: Any = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "moto.server", "-p", str(self.port), "-H", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_until_up(self.endpoint, self.process)
-        s3_client(self.endpoint).create_bucket(Bucket=BUCKET)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-
 @contextmanager
-def _server_on_s3(tmp_path: Path) -> Iterator[tuple[ServerProcess, Moto]]:
-    moto = Moto()
+def _server_on_s3(tmp_path: Path) -> Iterator[tuple[ServerProcess, MotoServer]]:
+    moto = MotoServer()
     moto.start()
     env = {**s3_environment(moto.endpoint), **FAST_FAILURE}
     server = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "server.log",

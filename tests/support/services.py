@@ -67,19 +67,54 @@ def stop(process: subprocess.Popen[Any]) -> None:
         process.wait()
 
 
+class MotoServer:
+    """A moto S3 server on a port of its own, with bucket :data:`BUCKET`; it can be stopped
+    and started again on the same port (an object store that goes away and comes back).
+
+    Args:
+        recording: the file moto's request recorder writes to (its ``moto-api/recorder``
+            endpoints), or ``None`` for moto's default.
+    """
+
+    def __init__(self, recording: Path | None = None) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.recording = recording
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers; the bucket is made (again)."""
+        command = [sys.executable, "-m", "moto.server", "-p", str(self.port), "-H", "127.0.0.1"]
+        env = dict(os.environ)
+        if self.recording is not None:
+            env["MOTO_RECORDER_FILEPATH"] = str(self.recording)
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_until_up(self.endpoint, self.process)
+            s3_client(self.endpoint).create_bucket(Bucket=BUCKET)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the server (a stopped one stays stopped)."""
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto S3 server with bucket :data:`BUCKET`; yields its endpoint URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
+def moto_server(recording: Path | None = None) -> Iterator[str]:
+    """A moto S3 server with bucket :data:`BUCKET` (see :class:`MotoServer`); yields its
+    endpoint URL."""
+    server = MotoServer(recording)
+    server.start()
     try:
-        wait_until_up(endpoint, process)
-        s3_client(endpoint).create_bucket(Bucket=BUCKET)
-        yield endpoint
+        yield server.endpoint
     finally:
-        stop(process)
+        server.stop()
 
 
 def s3_client(endpoint: str) -> Any:

@@ -169,12 +169,9 @@ class FsspecArtifactStore(ArtifactStore):
         """
         path = self._path(key)
         with self._reading(key):
+            self._file_size(path)
             if self._local is not None:
-                if os.path.isdir(path):
-                    raise FileNotFoundError(path)
                 return open(path, "rb")
-            if self._fs.info(path).get("type") != "file":  # unlike isfile(), info() says
-                raise FileNotFoundError(path)  # when the store cannot be reached
             return cast(BinaryIO, self._fs.open(path, "rb", block_size=_READ_BLOCK))
 
     def open_range(self, key: str, start: int, length: int) -> BinaryIO:
@@ -205,16 +202,20 @@ class FsspecArtifactStore(ArtifactStore):
         Raises:
             NotFoundError: there is no file at ``key``.
         """
-        path = self._path(key)
         with self._reading(key):
-            if self._local is not None:
-                if os.path.isdir(path):
-                    raise FileNotFoundError(path)
-                return os.path.getsize(path)
-            found = self._fs.info(path)
-            if found.get("type") != "file":
+            return self._file_size(self._path(key))
+
+    def _file_size(self, path: str) -> int:
+        """The size of the file at ``path``; ``FileNotFoundError`` for a folder or nothing
+        (called within :meth:`_reading`, which names the key)."""
+        if self._local is not None:
+            if os.path.isdir(path):
                 raise FileNotFoundError(path)
-            return int(found["size"])
+            return os.path.getsize(path)
+        found = self._fs.info(path)  # unlike isfile(), info() says when the store is out of reach
+        if found.get("type") != "file":
+            raise FileNotFoundError(path)
+        return int(found["size"])
 
     def get_bytes(self, key: str) -> bytes:
         """The whole contents of ``key``.

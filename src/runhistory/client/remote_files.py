@@ -18,7 +18,12 @@ import orjson
 from runhistory.artifacts.paths import validate_artifact_name
 from runhistory.client.http import HttpClient
 from runhistory.client.wire import record, records
-from runhistory.errors import ConflictError, NotFoundError, RunhistoryError, ValidationError
+from runhistory.errors import (
+    ConflictError,
+    NotFoundError,
+    RangeNotSatisfiableError,
+    ValidationError,
+)
 from runhistory.tracking.entities import FileInfo, ModelInfo
 from runhistory.tracking.files import file_sha256, folder_files
 from runhistory.tracking.validation import check_model_name, check_properties, check_tags
@@ -130,10 +135,8 @@ class RemoteFilesMixin:
             return self._open(url)
         try:
             return self._open(url, headers={"Range": f"bytes={offset}-"})
-        except RunhistoryError as exc:  # the server names its 416 error by its own class
-            if exc.fields.get("http_status") == 416:  # nothing after offset (yet)
-                return io.BytesIO(b"")  # type: ignore[return-value]
-            raise
+        except RangeNotSatisfiableError:  # nothing after offset (yet)
+            return io.BytesIO(b"")  # type: ignore[return-value]
 
     def _open(self, url: str, headers: dict[str, str] | None = None) -> BinaryIO:
         closer = self.http.stream("GET", url, headers=headers)

@@ -16,6 +16,7 @@ from runhistory.mlflow_api import mapping as mp
 from runhistory.mlflow_api.errors import MlflowApiError, not_found
 from runhistory.mlflow_api.experiments import MlflowExperiments
 from runhistory.mlflow_api.fields import key_of, pairs, refuse_hidden, value_of
+from runhistory.mlflow_api.repeated_points import new_points
 from runhistory.mlflow_api.run_names import random_run_name
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import (
@@ -154,9 +155,12 @@ class MlflowRuns:
 
     # ---- logging ------------------------------------------------------------------------
     def log_metric(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``runs/log-metric``."""
+        """``runs/log-metric``: a point the run already has (same value, timestamp and step)
+        is not stored again, as MLflow's server does."""
         run = self.find(body)
-        self._write(RunChanges(metrics={run.run_id: metric_writes([body])}))
+        writes = new_points(self.service, run.run_id, metric_writes([body]))
+        if writes:
+            self._write(RunChanges(metrics={run.run_id: writes}))
         return {}
 
     def log_param(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +189,8 @@ class MlflowRuns:
 
     def log_batch(self, body: dict[str, Any]) -> dict[str, Any]:
         """``runs/log-batch``: metrics, params and tags in one transaction, within MLflow's
-        limits (1000 metrics, 100 params, 100 tags, 1000 in all)."""
+        limits (1000 metrics, 100 params, 100 tags, 1000 in all). A metric point the run
+        already has, or one repeated in the batch, is stored once (see ``repeated_points``)."""
         run = self.find(body)
         metrics = _items(body.get("metrics"), "metrics")
         params = pairs(_unique_params(body.get("params")), "params")
@@ -197,8 +202,9 @@ class MlflowRuns:
         changes = tag_changes(run, tags)
         if params:
             changes.properties.append(PropertyChange(run.run_id, params))
-        if metrics:
-            changes.metrics[run.run_id] = metric_writes(metrics)
+        writes = new_points(self.service, run.run_id, metric_writes(metrics)) if metrics else []
+        if writes:
+            changes.metrics[run.run_id] = writes
         self._write(changes)
         return {}
 

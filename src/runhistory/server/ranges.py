@@ -17,18 +17,12 @@ from typing import BinaryIO
 
 from starlette.responses import Response, StreamingResponse
 
-from runhistory.errors import RunhistoryError, ValidationError
+from runhistory.errors import RangeNotSatisfiableError, RunhistoryError
 
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 Opener = Callable[[int, int], BinaryIO]  # (first byte, length) -> a stream of them
 Refusal = Callable[[RunhistoryError, dict[str, str]], Response]
-
-
-class RangeNotSatisfiableError(ValidationError):
-    """A ``Range`` that asks for no byte of the file (HTTP 416)."""
-
-    status_code = 416
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -92,4 +86,4 @@ def stream_chunks(stream: BinaryIO, remaining: int) -> Iterator[bytes]:
         stream.close()
 
 
-__all__ = ["RangeNotSatisfiableError", "byte_range", "ranged_response", "stream_chunks"]
+__all__ = ["byte_range", "ranged_response", "stream_chunks"]

@@ -232,8 +232,11 @@ class TrackingStore(abc.ABC):
         name: str,
         min_step: int | None = None,
         max_step: int | None = None,
+        times: tuple[float, float] | None = None,
     ) -> MetricColumns:
-        """Every point of one metric as parallel lists in logging order (the fast read)."""
+        """Every point of one metric as parallel lists in logging order (the fast read),
+        optionally within a step range and a range of logging times (epoch seconds,
+        ``(first, last)``)."""
 
     @abc.abstractmethod
     def get_metric_series(

@@ -150,6 +150,18 @@ def test_points_in_a_step_range(store: SqlTrackingStore) -> None:
 
 
 @pytest.mark.usefixtures("run")
+def test_points_in_a_range_of_logging_times(store: SqlTrackingStore) -> None:
+    for batch in range(3):  # one step for every point, times 100.0 to 114.0 in three batches
+        points: list[Point] = [(0, VTYPE_FLOAT, float(batch * 5 + i), None,
+                                100.0 + batch * 5 + i) for i in range(5)]  # fmt: skip
+        writes.log_metrics(store, "r", [MetricWrite("m", "scalar", points)])
+    found = store.get_metric_columns("r", "m", 0, 0, times=(104.0, 106.0))
+    assert (found.values, found.times) == ([4.0, 5.0, 6.0], [104.0, 105.0, 106.0])
+    assert store.get_metric_columns("r", "m", 1, 1, times=(104.0, 106.0)).values == []
+    assert store.get_metric_columns("r", "m", times=(200.0, 300.0)).values == []
+
+
+@pytest.mark.usefixtures("run")
 def test_missing_run_or_metric(store: SqlTrackingStore) -> None:
     with pytest.raises(NotFoundError, match="no run with id 'ghost'"):
         writes.log_metrics(store, "ghost", [floats("a", [1.0])])

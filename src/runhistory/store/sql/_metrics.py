@@ -92,10 +92,11 @@ class MetricsMixin(SqlStoreBase):
         name: str,
         min_step: int | None = None,
         max_step: int | None = None,
+        times: tuple[float, float] | None = None,
     ) -> MetricColumns:
         def work(conn: Connection) -> MetricColumns:
             row = self._metric_row(conn, run_id, name)
-            return read_columns(conn, row._mapping, min_step, max_step)
+            return read_columns(conn, row._mapping, min_step, max_step, times)
 
         return self._read(work)
 

@@ -8,14 +8,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, case, exists, func, literal, null
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Double,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+)
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
 from runhistory.store.sql._run_table import _document_value
 from runhistory.store.sql.schema import runs
 from runhistory.tracking import mlflow_names as mp
+from runhistory.tracking.entities import VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT
 from runhistory.tracking.run_sorting import SORT_ATTRIBUTES
+
+NUMERIC_VTYPES = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
+
+
+def latest_number(conn: Connection, metric: Any) -> ColumnElement[bool]:
+    """Whether the latest value of ``metric`` (an alias of the ``metrics`` table) is a number
+    other than NaN: SQLite stores NaN as NULL, PostgreSQL keeps it, and there NaN = NaN."""
+    value = metric.c.last_value
+    number = and_(metric.c.last_vtype.in_(NUMERIC_VTYPES), value.is_not(None))
+    if conn.dialect.name == "postgresql":
+        number = and_(number, value != not_a_number())
+    return number
+
+
+def not_a_number() -> ColumnElement[Any]:
+    """NaN as a SQL double (PostgreSQL)."""
+    return cast(literal("NaN"), Double)
 
 
 def status() -> ColumnElement[Any]:

@@ -20,11 +20,18 @@ _BLOBS = (_chunk.first_seq, _chunk.count, _chunk.steps, _chunk.vals, _chunk.time
           _chunk.vtypes, _chunk.texts)  # fmt: skip
 
 
-def _in_range(query: Any, min_step: int | None, max_step: int | None) -> Any:
+def _in_range(
+    query: Any,
+    min_step: int | None,
+    max_step: int | None,
+    times: tuple[float, float] | None = None,
+) -> Any:
     if min_step is not None:
         query = query.where(_chunk.x_max >= min_step)
     if max_step is not None:
         query = query.where(_chunk.x_min <= max_step)
+    if times is not None:
+        query = query.where(_chunk.time_max >= times[0], _chunk.time_min <= times[1])
     return query
 
 
@@ -33,11 +40,14 @@ def read_columns(
     metric: Mapping[str, Any],
     min_step: int | None = None,
     max_step: int | None = None,
+    times: tuple[float, float] | None = None,
 ) -> MetricColumns:
-    """Every point of a metric (within an optional x range), in logging order.
+    """Every point of a metric (within an optional x range, and logging-time range
+    ``times``), in logging order.
 
     ``metric`` is its row (``id``, ``count``, ``has_step`` and the last point): a metric with
-    one point keeps it there, not in a chunk.
+    one point keeps it there, not in a chunk. Only the chunks that may hold points within the
+    ranges are read.
     """
     has_step = bool(metric["has_step"])
     if metric["count"] == 1:
@@ -50,20 +60,30 @@ def read_columns(
         seqs: list[int] = []
         steps: list[int] | None = [] if has_step else None
         values: list[Any] = []
-        times: list[float] = []
-        for row in conn.execute(_in_range(query, min_step, max_step)):
-            decode_into(row, seqs, steps, values, times)
-        columns = MetricColumns(seqs, steps, values, times)
-    if min_step is None and max_step is None:
+        at: list[float] = []
+        for row in conn.execute(_in_range(query, min_step, max_step, times)):
+            decode_into(row, seqs, steps, values, at)
+        columns = MetricColumns(seqs, steps, values, at)
+    if min_step is None and max_step is None and times is None:
         return columns
-    return _clip(columns, min_step, max_step)
+    return _clip(columns, min_step, max_step, times)
 
 
-def _clip(columns: MetricColumns, min_step: int | None, max_step: int | None) -> MetricColumns:
+def _clip(
+    columns: MetricColumns,
+    min_step: int | None,
+    max_step: int | None,
+    times: tuple[float, float] | None = None,
+) -> MetricColumns:
     xs = columns.steps if columns.steps is not None else columns.seqs
     low = -math.inf if min_step is None else min_step
     high = math.inf if max_step is None else max_step
-    keep = [i for i, x in enumerate(xs) if low <= x <= high]
+    first, last = times if times is not None else (-math.inf, math.inf)
+    keep = [
+        i
+        for i, (x, t) in enumerate(zip(xs, columns.times, strict=True))
+        if low <= x <= high and first <= t <= last
+    ]
     return MetricColumns(
         [columns.seqs[i] for i in keep],
         None if columns.steps is None else [columns.steps[i] for i in keep],

@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Double, and_, cast, exists, false, literal, not_, or_
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
@@ -29,16 +29,12 @@ from runhistory.tracking import mlflow_names as mp
 from runhistory.tracking.entities import (
     KIND_LIST,
     KIND_SCALAR,
-    VTYPE_BOOL,
     VTYPE_FLOAT,
-    VTYPE_INT,
     VTYPE_NAN,
 )
 from runhistory.tracking.run_matching import WIDE_LETTERS, RunFilter, applicable
 from runhistory.tracking.run_sorting import ATTRIBUTE, METRIC, PARAM
 from runhistory.tracking.run_sorting import TAG as TAG_KIND
-
-_NUMBERS = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 
 
 def filter_conditions(
@@ -68,11 +64,9 @@ def _metric(conn: Connection, each: RunFilter, index: int) -> ColumnElement[bool
     # SQLite stores NaN as NULL; PostgreSQL keeps it, and there NaN = NaN.
     nan = or_(metric.c.last_vtype == VTYPE_NAN,
               and_(metric.c.last_vtype == VTYPE_FLOAT, value.is_(None)))  # fmt: skip
-    number = and_(metric.c.last_vtype.in_(_NUMBERS), value.is_not(None))
     if conn.dialect.name == "postgresql":
-        not_a_number = cast(literal("NaN"), Double)
-        nan = or_(nan, and_(metric.c.last_vtype == VTYPE_FLOAT, value == not_a_number))
-        number = and_(number, value != not_a_number)
+        nan = or_(nan, and_(metric.c.last_vtype == VTYPE_FLOAT, value == shown.not_a_number()))
+    number = shown.latest_number(conn, metric)
     compared = or_(nan, and_(number, value != each.value)) if each.op == "!=" else and_(
         number, _compare(value, each.op, each.value))  # fmt: skip
     return exists().where(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Double, String, and_, case, cast, func, literal
+from sqlalchemy import ColumnElement, String, and_, case, cast, func
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import ValidationError
@@ -27,7 +27,7 @@ from runhistory.store.sql import _mlflow_values as shown
 from runhistory.store.sql._run_table import Key, after_key, keyed_rows
 from runhistory.store.sql._sorted_filters import filter_conditions
 from runhistory.store.sql.schema import metrics, runs
-from runhistory.tracking.entities import KIND_SCALAR, VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, RunInfo
+from runhistory.tracking.entities import KIND_SCALAR, RunInfo
 from runhistory.tracking.run_sorting import (
     ATTRIBUTE,
     METRIC,
@@ -39,7 +39,6 @@ from runhistory.tracking.run_sorting import (
     key_layout,
 )
 
-_NUMERIC_VTYPES = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 Join = tuple[Any, ColumnElement[bool]]
 
 
@@ -58,9 +57,7 @@ def _metric(conn: Connection, key: str, index: int) -> tuple[Key, Key, Join]:
         metric.c.kind == KIND_SCALAR, metric.c.count > 0,
     )  # fmt: skip
     value = metric.c.last_value
-    number = and_(metric.c.last_vtype.in_(_NUMERIC_VTYPES), value.is_not(None))
-    if conn.dialect.name == "postgresql":  # NaN is a value there (SQLite stores NULL)
-        number = and_(number, value != cast(literal("NaN"), Double))
+    number = shown.latest_number(conn, metric)
     rank = case((number, 0), (metric.c.id.is_not(None), 1), else_=2)
     return (rank, False), (case((number, value), else_=0.0), False), (metric, joined)
 
