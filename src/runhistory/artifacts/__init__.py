@@ -6,13 +6,32 @@ Open a store with :func:`open_artifact_store`; every key is checked with
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from runhistory.artifacts.base import ArtifactStore
-from runhistory.artifacts.fsspec_store import FsspecArtifactStore
-from runhistory.artifacts.paths import validate_artifact_name
+if TYPE_CHECKING:
+    from runhistory.artifacts.base import ArtifactStore
+    from runhistory.artifacts.fsspec_store import FsspecArtifactStore
+    from runhistory.artifacts.paths import validate_artifact_name
 
 __all__ = ["ArtifactStore", "FsspecArtifactStore", "open_artifact_store", "validate_artifact_name"]
+
+# Imported on first use: the SDK imports the light ``paths`` module of this package, and the
+# store's implementation (multipart uploads, fsspec) is needed only once a store is opened.
+_LAZY = {
+    "ArtifactStore": "runhistory.artifacts.base",
+    "FsspecArtifactStore": "runhistory.artifacts.fsspec_store",
+    "validate_artifact_name": "runhistory.artifacts.paths",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def open_artifact_store(uri: str, storage_options: dict[str, Any] | None = None) -> ArtifactStore:
@@ -34,4 +53,6 @@ def open_artifact_store(uri: str, storage_options: dict[str, Any] | None = None)
         >>> store.put_bytes("exp/run_1/outputs/note.txt", b"hello")  # doctest: +SKIP
         5
     """
+    from runhistory.artifacts.fsspec_store import FsspecArtifactStore
+
     return FsspecArtifactStore(uri, storage_options)

@@ -21,11 +21,11 @@ from runhistory.client.location import SECRET_KEY_FILE as SECRET_KEY_FILE
 from runhistory.client.location import Location as Location
 from runhistory.client.location import home_folder as home_folder
 from runhistory.client.location import resolve_location as resolve_location
-from runhistory.client.protocol import Backend
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from runhistory.client.protocol import Backend
     from runhistory.tracking.service import TrackingService
 
 

@@ -13,8 +13,6 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from runhistory.artifacts.local_tree import walk_tree
-
 __all__ = ["WARNINGS_FILE", "upload_output_folders"]
 
 WARNINGS_FILE = "logs/runhistory_warnings.txt"
@@ -31,6 +29,8 @@ def upload_output_folders(backend: Any, run_id: str, folders: Mapping[str, str])
     Returns:
         The warnings written (one line per skipped entry).
     """
+    from runhistory.artifacts.local_tree import walk_tree  # only when a run ends
+
     warnings: list[str] = []
     for name, folder in folders.items():
         tree = walk_tree(folder)

@@ -39,7 +39,6 @@ from runhistory.client.batches import (
 )
 from runhistory.client.run_errors import RunErrors
 from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError
-from runhistory.faults import is_transient
 from runhistory.forking import reset_in_child
 from runhistory.retry import Backoff, retry
 from runhistory.tracking.entities import MetricWrite, RunChanges
@@ -243,6 +242,8 @@ class MetricQueue:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
+                import runhistory.faults  # noqa: F401  (here, not in the writer thread at exit)
+
                 self._thread = threading.Thread(
                     target=self._run, name="runhistory-metric-writer", daemon=True
                 )
@@ -373,7 +374,13 @@ class MetricQueue:
     @staticmethod
     def _retry(call: Callable[[], T]) -> T:
         """``call()``, again after a pause while the store reports itself unavailable (a
-        read-only folder or a full disk is reported at once)."""
+        read-only folder or a full disk is reported at once).
+
+        The fault rules (with :mod:`logging`) are imported on the first write, not with the
+        SDK.
+        """
+        from runhistory.faults import is_transient
+
         return retry(call, is_transient, _RETRY)
 
     @property

@@ -13,7 +13,7 @@ from runhistory.client.batches import QueueItem
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import InvalidMetricError, ValidationError
 from runhistory.tracking import entities as e
-from runhistory.tracking.metric_rules import kind_rule_error, step_rule_error
+from runhistory.tracking.metric_errors import kind_rule_error, step_rule_error
 from runhistory.tracking.metrics import check_row, check_table, encode_document, encode_value
 from runhistory.tracking.validation import check_metric_name, check_step, check_text
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 
 from runhistory import __version__
 from runhistory.server.answers import PROMETHEUS, READINESS, Health, Readiness
@@ -86,7 +86,7 @@ def create_app(
     # B3 over HTTP. Its path is a constant no other route matches: the order changes nothing
     # else.
     app.include_router(batches.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    app.include_router(_api_router())
+    _include_api(app)
     app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
     app.add_api_route("/healthz", _healthz, methods=["GET"], tags=["health"], response_model=Health)
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"],
@@ -99,13 +99,18 @@ def create_app(
     return app
 
 
-def _api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
-    for module in (lookup, experiments, runs, metrics, files, models, environments,
-                   compute, jobs, secrets, about):  # fmt: skip
-        api.include_router(module.router)
-    api.include_router(runs.count_router)
-    return api
+def _include_api(app: FastAPI) -> None:
+    """Every API router under :data:`API_PREFIX`, behind the token, straight into the app.
+
+    Not through one API router: FastAPI builds the handler of every route of a router
+    included without a prefix once more just to check its paths (a worker's start-up paid for
+    every API route twice), and tries the routes of each nesting level in turn.
+    """
+    token = [Depends(require_token)]
+    for router in (lookup.router, experiments.router, runs.router, metrics.router,
+                   files.router, models.router, environments.router, compute.router,
+                   jobs.router, secrets.router, about.router, runs.count_router):  # fmt: skip
+        app.include_router(router, prefix=API_PREFIX, dependencies=token)
 
 
 async def _healthz() -> Any:

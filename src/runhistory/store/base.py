@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runhistory.errors import ConflictError, NotFoundError
 from runhistory.tracking.entities import (
@@ -37,7 +37,9 @@ from runhistory.tracking.entities import (
     WriteBatch,
     WriteOutcome,
 )
-from runhistory.tracking.run_sorting import SortedRunQuery
+
+if TYPE_CHECKING:
+    from runhistory.tracking.run_sorting import SortedRunQuery
 
 # Sentinel meaning "leave this field as it is" in update calls.
 UNCHANGED: Any = object()

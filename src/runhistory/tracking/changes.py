@@ -25,7 +25,7 @@ from runhistory.tracking.entities import (
     TagChange,
     WriteBatch,
 )
-from runhistory.tracking.metric_rules import kind_rule_error
+from runhistory.tracking.metric_errors import kind_rule_error
 from runhistory.tracking.run_records import check_run_fields, refusal_error, status_write
 from runhistory.tracking.validation import (
     MAX_TAG_VALUE,

@@ -6,8 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runhistory.errors import InvalidMetricError, NotFoundError, ValidationError
-from runhistory.store.base import TrackingStore
+from runhistory.errors import NotFoundError, ValidationError
 from runhistory.tracking.entities import (
     MetricColumns,
     MetricInfo,
@@ -18,29 +17,15 @@ from runhistory.tracking.entities import (
     SeriesX,
     WriteBatch,
 )
+from runhistory.tracking.metric_errors import kind_rule_error as kind_rule_error
+from runhistory.tracking.metric_errors import step_rule_error as step_rule_error
 from runhistory.tracking.metrics import DOCUMENT_KINDS, collate, decode_documents
 from runhistory.tracking.validation import check_write
 
+if TYPE_CHECKING:
+    from runhistory.store.base import TrackingStore
+
 MAX_NAMES_PAGE = 10_000
-
-
-def step_rule_error(name: str, has_step: bool) -> InvalidMetricError:
-    """The error for a metric that mixes values with and without ``step``."""
-    had = "with" if has_step else "without"
-    return InvalidMetricError(
-        f"metric {name!r} was logged {had} a step before; if any value of a metric has a "
-        f"step, all its values must have one",
-        metric=name,
-    )
-
-
-def kind_rule_error(name: str, stored: str, new: str) -> InvalidMetricError:
-    """The error for logging a metric name as a different kind than before."""
-    return InvalidMetricError(
-        f"metric {name!r} is a {stored} metric; it cannot also be logged as {new} "
-        f"(use another name)",
-        metric=name,
-    )
 
 
 class MetricRules:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mimetypes
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -21,16 +21,19 @@ from starlette.responses import PlainTextResponse, Response
 from runhistory import __version__
 from runhistory.artifacts.multipart import SECRET_HEADER
 from runhistory.errors import RunhistoryError
-from runhistory.mlflow_api.api import MlflowApi
-from runhistory.mlflow_api.artifacts import download, file_name, list_directory, model_path
 from runhistory.mlflow_api.errors import BAD_REQUEST, NOT_IMPLEMENTED, MlflowApiError
-from runhistory.mlflow_api.multipart import MultipartProxy
 from runhistory.server.auth import require_token
 from runhistory.server.body import BlockingBody, body_to_temp_file
 from runhistory.server.errors import mlflow_error_response, public_error
 from runhistory.server.ranges import ranged_response
 from runhistory.server.responses import JsonResponse
 from runhistory.server.routes import per_app
+
+# MLflow's API (its requests, artifacts and multipart uploads) is imported by its first request,
+# not by every worker as it starts.
+if TYPE_CHECKING:
+    from runhistory.mlflow_api.api import MlflowApi
+    from runhistory.mlflow_api.multipart import MultipartProxy
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")  # and their artifacts proxy:
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
@@ -98,6 +101,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 
 def _api(request: Request) -> MlflowApi:
+    from runhistory.mlflow_api.api import MlflowApi
+
     return per_app(request, "mlflow_api", MlflowApi)
 
 
@@ -139,6 +144,8 @@ def _endpoint(method_name: str) -> Callable[[Request], Any]:
 
 async def _list_artifacts(request: Request) -> Response:
     """MLflow's artifact proxy: list what lies under ``?path=``."""
+    from runhistory.mlflow_api.artifacts import list_directory
+
     service = request.app.state.services.tracking
     path = request.query_params.get("path", "")
     return JsonResponse(await run_in_threadpool(list_directory, service, path))
@@ -146,6 +153,8 @@ async def _list_artifacts(request: Request) -> Response:
 
 async def _download_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: the bytes of one artifact, or of the ``Range`` asked, streamed."""
+    from runhistory.mlflow_api.artifacts import download
+
     service = request.app.state.services.tracking
     path = request.path_params["artifact_path"]
     name, size, open_range = await run_in_threadpool(download, service, path)
@@ -158,6 +167,8 @@ async def _download_artifact(request: Request) -> Response:
 
 async def _upload_artifact(request: Request) -> Response:
     """MLflow's artifact proxy: store the body as one artifact (a run file)."""
+    from runhistory.mlflow_api.artifacts import file_name, model_path
+
     service = request.app.state.services.tracking
     if model_path(request.path_params["artifact_path"]) is not None:
         raise MlflowApiError(
@@ -183,6 +194,8 @@ async def _delete_artifact(request: Request) -> Response:
 
 
 def _multipart(request: Request) -> MultipartProxy:
+    from runhistory.mlflow_api.multipart import MultipartProxy
+
     return per_app(request, "mlflow_multipart", MultipartProxy)
 
 
