@@ -14,6 +14,7 @@ from runhistory.server.auth import require_token
 from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
+from runhistory.server.lean_batches import LeanBatches
 from runhistory.server.openapi import install_openapi
 from runhistory.server.operations import (
     CompressionMiddleware,
@@ -79,6 +80,7 @@ def create_app(
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
+    app.add_middleware(LeanBatches)  # outermost: POST /changes/batches bypasses the rest
     # The batch route first, on its own: each request's route is found by trying the routes
     # in order, and FastAPI tries the routes of nested routers once per level (once to pick
     # the API router, once the module's router, once inside it). ``POST /changes/batches``
