@@ -47,13 +47,14 @@ async def read_body(request: Request, limit: int, hint: str) -> bytes:
     data = b"".join(parts)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "gzip":
-        return _gunzip(data, limit, hint)
+        return gunzip(data, limit, hint)
     if encoding not in ("identity", ""):
         raise ValidationError(f"unsupported Content-Encoding {encoding!r}: use gzip or none")
     return data
 
 
-def _gunzip(data: bytes, limit: int, hint: str) -> bytes:
+def gunzip(data: bytes, limit: int, hint: str) -> bytes:
+    """``data`` gunzipped, refusing more than ``limit`` bytes with 413."""
     inflater = zlib.decompressobj(wbits=31)
     try:
         out = inflater.decompress(data, limit + 1)
@@ -134,12 +135,12 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await error_response(_json_too_large(declared, self.limit))(scope, receive, send)
+            await error_response(json_too_large(declared, self.limit))(scope, receive, send)
             return
         if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
             body = await _read_all(receive, self.limit)  # chunked: count before the route reads
             if body is None:
-                too_big = _json_too_large(f"more than {self.limit}", self.limit)
+                too_big = json_too_large(f"more than {self.limit}", self.limit)
                 await error_response(too_big)(scope, receive, send)
                 return
             receive = _replay(body, receive)
@@ -163,7 +164,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _json_too_large(size: int | str, limit: int) -> PayloadTooLargeError:
+def json_too_large(size: int | str, limit: int) -> PayloadTooLargeError:
+    """The 413 error for a JSON body over the server's limit."""
     return too_large("the JSON body", size, limit, "send less data per request")
 
 

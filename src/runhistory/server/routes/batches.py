@@ -26,7 +26,6 @@ from runhistory.server.change_groups import ChangeGroups
 from runhistory.server.config import ServerSettings
 from runhistory.server.operations import count_points
 from runhistory.server.responses import JsonResponse
-from runhistory.server.routes import per_app
 from runhistory.server.routes.metrics import (
     _BATCHES_BODY,
     _WRITES_SCHEMA,
@@ -41,7 +40,7 @@ from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, tags=["runs"])
 __all__ = ["FEATURE", "router"]
-_HINT = "send fewer runs or metric points per request"
+HINT = "send fewer runs or metric points per request"
 _ENTRIES = {"type": "array", "items": {"type": "object", "required": ["run_id"]}}
 _CHANGES = {
     "type": "object",
@@ -86,21 +85,36 @@ async def write_batches(request: Request) -> Any:
     token's name.
     """
     settings: ServerSettings = request.app.state.settings
-    raw = await read_body(request, settings.max_metric_bytes, _HINT)
+    raw = await read_body(request, settings.max_metric_bytes, HINT)
+    user = getattr(request.state, "token_name", None)
+    return JsonResponse({"results": await store_request(request.app.state, settings, raw, user)})
+
+
+async def store_request(
+    state: Any, settings: ServerSettings, raw: bytes, user: str | None
+) -> list[dict[str, Any]]:
+    """Store a request's batches (its whole, decompressed body ``raw``) for the token's name
+    ``user``; the answer's ``results``.
+
+    Args:
+        state: the application's state (its services and its change groups).
+
+    Raises:
+        ValidationError: the body is not a request of batches (400) or is over a limit (413).
+        StorageError: the store is unavailable (503); the request may be sent again.
+    """
     batches = _object(_parse(raw), "batches").get("batches")
     if not isinstance(batches, list):
         raise ValidationError("'batches' must be a list of {batch_id, changes} or metric batches")
-    service: TrackingService = request.app.state.services.tracking
-    user = getattr(request.state, "token_name", None)
     if batches and all(isinstance(b, dict) and "changes" in b for b in batches):
-        results = await _store_grouped(request, settings, batches, user)
-    else:  # metric batches among them: stored in order, request by request
-        results = await run_in_threadpool(_store, service, settings, batches, user)
-    return JsonResponse({"results": results})
+        return await _store_grouped(state, settings, batches, user)
+    # metric batches among them: stored in order, request by request
+    service: TrackingService = state.services.tracking
+    return await run_in_threadpool(_store, service, settings, batches, user)
 
 
 async def _store_grouped(
-    request: Request, settings: ServerSettings, batches: list[Any], user: str | None
+    state: Any, settings: ServerSettings, batches: list[Any], user: str | None
 ) -> list[dict[str, Any]]:
     """Batches of run changes only: stored with those of concurrent requests (group commit)."""
     points = _check_points(settings, batches)
@@ -113,20 +127,23 @@ async def _store_grouped(
         else:
             results.append(None)
             items.append(decoded)
-    errors = iter(await _groups(request).write(items))  # StorageError: 503, retried
+    errors = iter(await _groups(state).write(items))  # StorageError: 503, retried
     count_points(points)
     return [r if r is not None else _answer(True, next(errors)) for r in results]
 
 
-def _groups(request: Request) -> ChangeGroups:
-    return per_app(request, "change_groups", ChangeGroups)
+def _groups(state: Any) -> ChangeGroups:
+    found: ChangeGroups | None = getattr(state, "change_groups", None)
+    if found is None:
+        found = state.change_groups = ChangeGroups(state.services.tracking)
+    return found
 
 
 def _check_points(settings: ServerSettings, batches: list[Any]) -> int:
     points = sum(_points(b) for b in batches)
     if points > settings.max_metric_points:
         raise too_large("a batch request", f"{points} points (not bytes)",
-                        settings.max_metric_points, _HINT)  # fmt: skip
+                        settings.max_metric_points, HINT)  # fmt: skip
     return points
 
 

@@ -37,7 +37,8 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import column as column_of
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
@@ -69,17 +70,20 @@ def _insert_keys(dialect: str) -> Executable:
     return insert(run_keys)
 
 
-def _insert_key_arrays(dialect: str) -> Executable:
-    """Key rows from one array per column (``:experiment_id`` … as lists; PostgreSQL): one
-    statement, one execution for the keys of any number of runs."""
-    # Strings as VARCHAR[] without their length: a cast to VARCHAR(n) would cut a longer
-    # value where the insert must refuse it, as one row at a time does.
-    arrays = [
-        cast(bindparam(c.name), ARRAY(String() if isinstance(c.type, String) else c.type))
-        for c in run_keys.c
+def _insert_key_rows(dialect: str) -> Executable:
+    """Key rows from one JSON array of rows (``:rows``, each an object of ``run_keys``'
+    columns; PostgreSQL): one statement, one parameter for the keys of any
+    number of runs. The driver sends the JSON text as it is, where a list per column was
+    dumped element by element (in Python); the database reads it with ``json_to_recordset``.
+    """
+    # Strings as VARCHAR without their length: a cast to VARCHAR(n) would cut a longer value
+    # where the insert must refuse it, as one row at a time does.
+    columns = [
+        column_of(c.name, String() if isinstance(c.type, String) else c.type) for c in run_keys.c
     ]
-    rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived()
-    return insert(run_keys).from_select(list(_COLUMNS), select(*rows.c))
+    rows = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(*columns)
+    found = rows.render_derived(name="r", with_types=True)
+    return insert(run_keys).from_select(list(_COLUMNS), select(*found.c))
 
 
 def _delete_keys(dialect: str) -> Executable:
@@ -122,7 +126,7 @@ def _delete_pending(dialect: str) -> Executable:
 
 
 INSERT_KEYS = statement(_insert_keys)
-INSERT_KEY_ARRAYS = statement(_insert_key_arrays)
+INSERT_KEY_ROWS = statement(_insert_key_rows)
 DELETE_KEYS = statement(_delete_keys)
 INSERT_PENDING = statement(_insert_pending)
 COUNT_PENDING = statement(_count_pending)
@@ -179,12 +183,11 @@ def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> bool:
     Returns whether keys were left waiting.
     """
     if not waits(conn):
-        # PostgreSQL: one execution with a list per column, instead of one per key (fifteen
-        # a B3 run); each execution costs the driver and the server far more than a row.
+        # PostgreSQL: one execution for every key, instead of one per key (fifteen a B3 run);
+        # each execution costs the driver and the server far more than a row.
         found = [k for row in rows for k in key_rows(row, row["tags"], row["properties"])]
         if found:
-            arrays = {name: [k[name] for k in found] for name in _COLUMNS}
-            execute(conn, INSERT_KEY_ARRAYS, arrays).close()
+            execute(conn, INSERT_KEY_ROWS, {"rows": orjson.dumps(found).decode()}).close()
         return False
     pending = [_pending_row(row) for row in rows]
     if not pending:
