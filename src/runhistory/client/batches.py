@@ -43,8 +43,12 @@ def group_writes(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str,
 def changes_batch(
     changes: Sequence[RunChange], metrics: dict[str, list[MetricWrite]]
 ) -> RunChanges:
-    """Sort queued run changes into one :class:`RunChanges` batch, keeping their order."""
-    batch = RunChanges(metrics=metrics)
+    """Sort queued run changes into one :class:`RunChanges` batch, keeping their order.
+
+    The SDK checks creations, tags and properties before it queues them (see
+    :mod:`runhistory.sdk.write_behind`), so the batch is marked ``checked``.
+    """
+    batch = RunChanges(metrics=metrics, checked=True)
     for change in changes:
         if type(change) is RunCreate:
             batch.creates.append(change)

@@ -250,11 +250,27 @@ class MetricQueue:
                 self._thread.start()
 
     def _run(self) -> None:
+        seen: Any = None  # the run change first in the queue when the writer last looked
         while not self._closed or self._items:
-            if not self._items:
+            items = self._items
+            if not items:
                 self._wake.wait(_IDLE_WAIT)
                 self._wake.clear()
                 continue
+            try:
+                head = items[0]
+            except IndexError:  # a flushing thread stored them meanwhile
+                continue
+            if type(head) is not tuple and head is not seen and not self._closed:
+                # A run change queued since the last look: its run is most likely still being
+                # made, and ``complete()`` stores all of it in one transaction. Taking part of
+                # it now would cost the run a second transaction, so it is left one interval
+                # (unless someone waits for it: ``wait`` wakes the writer).
+                seen = head
+                woken = self._wake.wait(_IDLE_WAIT)
+                self._wake.clear()
+                if not woken:
+                    continue
             with self._write_lock:
                 if self._items:  # a flushing thread may have stored them meanwhile
                     self._write_one_batch()

@@ -95,7 +95,11 @@ class ChangeRules:
             RunhistoryError: a change breaks a rule; the batch is refused as a whole.
         """
         limits = (tag_value_limit, property_value_limit)
-        creates = [_checked_create(c, *limits) for c in changes.creates]
+        # Checked where they were made (the SDK's queue), under these very limits.
+        checked = changes.checked and limits == (MAX_TAG_VALUE, MAX_TAG_VALUE)
+        creates = changes.creates
+        if not checked:
+            creates = [_checked_create(c, *limits) for c in creates]
         for create in creates:
             self._mark_new_run(create.run_id)
         metrics: dict[str, list[MetricWrite]] = {}
@@ -112,10 +116,11 @@ class ChangeRules:
             claim=claim,
             creates=creates,
             updates=[RunUpdate(c.run_id, check_run_fields(c.fields)) for c in changes.updates],
-            tags=[_checked_tags(c, tag_value_limit) for c in changes.tags],
-            properties=[PropertyChange(c.run_id, check_properties(c.properties,
-                                                                  property_value_limit))
-                        for c in changes.properties],
+            tags=changes.tags if checked else [_checked_tags(c, tag_value_limit)
+                                               for c in changes.tags],
+            properties=changes.properties if checked else [
+                PropertyChange(c.run_id, check_properties(c.properties, property_value_limit))
+                for c in changes.properties],
             metrics=metrics,  # type: ignore[arg-type]
             statuses=[status_write(c.run_id, c.status, c.time, c.error) for c in changes.statuses],
         )  # fmt: skip

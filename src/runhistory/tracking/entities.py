@@ -403,6 +403,11 @@ class RunChanges:
     They take effect in this order: creations, field updates, tag changes, properties, metric
     points, status changes — the order in which one process makes them, so a batch read back
     equals the same calls made one by one.
+
+    ``checked`` says that the creations, tag and property changes were checked by the rules of
+    :mod:`runhistory.tracking.validation` where they were made, in this process (the SDK's
+    write queue): the service does not check them again. Batches from elsewhere (a server's
+    clients) never have it.
     """
 
     creates: list[RunCreate] = field(default_factory=list)
@@ -411,6 +416,7 @@ class RunChanges:
     metrics: dict[str, list[MetricWrite]] = field(default_factory=dict)
     statuses: list[StatusChange] = field(default_factory=list)
     updates: list[RunUpdate] = field(default_factory=list)
+    checked: bool = False
 
     def run_ids(self) -> list[str]:
         """Every run the batch changes, in the order they first appear (creations first)."""

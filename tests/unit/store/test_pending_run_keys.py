@@ -183,6 +183,30 @@ def test_closing_the_store_moves_what_it_left_waiting(store_uri: str) -> None:
         reopened.close()
 
 
+def test_stores_sharing_a_file_count_the_waiting_runs_of_both(store_uri: str) -> None:
+    """A store counts the waiting runs on its first write and whenever its own writes could
+    have made :data:`MOVE_AT` since: runs another store left waiting are moved by that count,
+    and runs another store moved meanwhile are not moved again."""
+    first, second = SqlTrackingStore(store_uri), SqlTrackingStore(store_uri)
+    try:
+        exp = first.create_experiment("exp").experiment_id
+        for i in range(MOVE_AT - 1):
+            _create(first, exp, i)
+        sqlite = store_uri.startswith("sqlite")
+        assert _waiting_count(first) == (MOVE_AT - 1 if sqlite else 0)
+        _create(second, exp, MOVE_AT - 1)  # its first write counts: MOVE_AT wait, all moved
+        assert _waiting_count(second) == 0
+        assert len(_indexed_runs(second)) == MOVE_AT
+        _create(first, exp, MOVE_AT)  # the first store's count finds one run: it waits
+        assert _waiting_count(first) == (1 if sqlite else 0)
+        assert len(_indexed_runs(first)) == (MOVE_AT if sqlite else MOVE_AT + 1)
+        query = RunQuery(experiment_id=exp, tags={"group": "g0"})
+        assert _ids(first, query) == _expected(MOVE_AT + 1, lambda i: i % 2 == 0)
+    finally:
+        first.close()
+        second.close()
+
+
 FLUSH_THEN_SLEEP = """
 import sys, time
 from runhistory import Experiment, Workspace

@@ -58,11 +58,12 @@ class ChangesMixin(SqlStoreBase):
 
     _known_environments: set[str]
     _keys_wait = False  # this store left new runs' keys waiting (see _run_keys.py)
+    _waiting_runs: int | None = None  # runs whose keys wait, as this store last knew
 
     def write_changes(self, batch: WriteBatch) -> WriteOutcome:
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
-        waiting = [False]  # keys of new runs left waiting by the batch
+        waiting: list[int | None] = [None]  # runs whose keys wait after the batch
         numbers = reserve_apart(self._engine.dialect.name, self._write, batch.creates)
 
         def work(conn: Connection) -> WriteOutcome:
@@ -92,7 +93,7 @@ class ChangesMixin(SqlStoreBase):
                         Refusal("status", write.run_id, row["status"], write.status)
                     )
             insert_rows(conn, new)
-            waiting[0] = insert_new(conn, new.values())
+            waiting[0] = insert_new(conn, new.values(), self._waiting_runs)
             _metrics(conn, batch, new, outcome)
             outcome.refusals += write_statuses(conn, later)
             if batch.claim is not None and not claimed and not claim_batch(conn, *batch.claim):
@@ -109,7 +110,9 @@ class ChangesMixin(SqlStoreBase):
                 return WriteOutcome(replayed=True)
             raise
         known.update(inserted)  # committed
-        self._keys_wait = self._keys_wait or waiting[0]
+        if waiting[0] is not None:
+            self._waiting_runs = waiting[0]
+            self._keys_wait = self._keys_wait or waiting[0] > 0
         return outcome
 
     def _move_waiting_keys(self) -> None:
@@ -118,6 +121,7 @@ class ChangesMixin(SqlStoreBase):
         if self._keys_wait:
             try:
                 self._write_hot(move_pending)
+                self._waiting_runs = 0
             except RunhistoryError as exc:
                 _log.warning("the keys of new runs stay waiting: %s", exc.message)
             self._keys_wait = False

@@ -11,9 +11,10 @@ JSON (each value already keyed, as text: no JSON number or boolean, so moving th
 ``"True"`` and ``"5"`` as they are): fifteen index rows a run landed on fifteen pages of the
 index in each run's own transaction, most of the cost of creating a run. Once
 :data:`MOVE_AT` runs wait, the write that got there moves them all into ``run_keys`` in one
-statement; a store moves what it left waiting when it is closed. Listings read both (see
-:func:`waiting_runs`); a change of a waiting run's tags or properties rewrites its waiting row,
-and deleting a run deletes it. PostgreSQL writes ``run_keys`` directly.
+statement (a store counts the waiting rows only when its own writes since its last count
+could have got there); a store moves what it left waiting when it is closed. Listings read
+both (see :func:`waiting_runs`); a change of a waiting run's tags or properties rewrites its
+waiting row, and deleting a run deletes it. PostgreSQL writes ``run_keys`` directly.
 """
 
 from __future__ import annotations
@@ -176,11 +177,19 @@ def key_rows(
     ]
 
 
-def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> bool:
+def insert_new(
+    conn: Connection, rows: Iterable[Mapping[str, Any]], waiting: int | None = None
+) -> int | None:
     """Index the tags and properties of new run rows (see ``new_rows``); on SQLite they wait,
     and all waiting keys are moved once :data:`MOVE_AT` runs wait.
 
-    Returns whether keys were left waiting.
+    ``waiting`` is how many runs the caller last knew to be waiting (``None``: unknown). They
+    are counted only when that many and these could reach :data:`MOVE_AT`, which saves a
+    statement on nearly every write; runs other processes left waiting meanwhile are found
+    by that count, so each process moves them at most :data:`MOVE_AT` of its own runs late.
+
+    Returns how many runs wait now as far as this write knows (``None`` when it knows nothing
+    new: PostgreSQL, or no new run).
     """
     if not waits(conn):
         # PostgreSQL: one execution for every key, instead of one per key (fifteen a B3 run);
@@ -188,18 +197,20 @@ def insert_new(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> bool:
         found = [k for row in rows for k in key_rows(row, row["tags"], row["properties"])]
         if found:
             execute(conn, INSERT_KEY_ROWS, {"rows": orjson.dumps(found).decode()}).close()
-        return False
+        return None
     pending = [_pending_row(row) for row in rows]
     if not pending:
-        return False
+        return None
     execute_many(conn, INSERT_PENDING, pending)
+    if waiting is not None and waiting + len(pending) < MOVE_AT:
+        return waiting + len(pending)
     counted = execute(conn, COUNT_PENDING, {})
-    waiting = int(counted.fetchone()[0])
+    now = int(counted.fetchone()[0])
     counted.close()
-    if waiting < MOVE_AT:
-        return True
+    if now < MOVE_AT:
+        return now
     move_pending(conn)
-    return False
+    return 0
 
 
 def move_pending(conn: Connection) -> None:
