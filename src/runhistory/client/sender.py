@@ -2,7 +2,8 @@
 
 :class:`SpoolSender` is the remote backend's ``log_metrics`` and ``write_changes``: it spools
 the batch (so it survives a dead server or a dead process) and returns; its thread sends up
-to :data:`MAX_POINTS_PER_REQUEST` points per gzip-compressed request, retries with backoff
+to :data:`MAX_POINTS_PER_REQUEST` points per request (gzip-compressed from
+:data:`GZIP_MINIMUM` bytes on), retries with backoff
 while the server is unreachable, and deletes each batch once the server acknowledged it.
 Requests that hold only metric batches go to ``/metrics/batches``; a request with a batch of
 run changes goes to ``/changes/batches``, which takes both kinds in order.
@@ -44,6 +45,12 @@ from runhistory.tracking.entities import MetricWrite, RunChanges
 MAX_POINTS_PER_REQUEST = 200_000
 MAX_BYTES_PER_REQUEST = 32 * 1024 * 1024
 MEMORY_BYTES = 64 * 1024 * 1024  # batch bytes kept in memory; beyond, re-read from the spool
+# A request body smaller than this goes out as it is: a run written behind (about 7 KB with
+# its environment) cost the client more to compress than to send, and the server more to
+# decompress; big metric batches still travel compressed.
+GZIP_MINIMUM = 32 * 1024
+_PLAIN = {"Content-Type": "application/json"}
+_GZIPPED = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 _BACKOFF = Backoff(first=0.1, cap=5.0)  # the pauses between tries; spooled batches never expire
 
 
@@ -62,9 +69,11 @@ class BatchSender:
             RunhistoryError: the server refused the whole request (auth, size, shape).
         """
         body = b'{"batches":[' + b",".join(b.load() for b in group) + b"]}"
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        headers = _PLAIN
+        if len(body) >= GZIP_MINIMUM:
+            body, headers = gzip.compress(body, compresslevel=1), _GZIPPED
         path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
-        answer = self.http.post_bytes(path, gzip.compress(body, compresslevel=1), headers)
+        answer = self.http.post_bytes(path, body, headers)
         results = answer["results"]
         return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
 
