@@ -1,7 +1,8 @@
 """The background sender: spooled batches to the server, in order, many per request.
 
 :class:`SpoolSender` is the remote backend's ``log_metrics`` and ``write_changes``: it spools
-the batch (so it survives a dead server or a dead process) and returns; its thread sends up
+the batch and returns (on disk once anything else waits to be sent, so what waits survives a
+dead server or a dead process; see :meth:`SpoolSender._spool_batch`); its thread sends up
 to :data:`MAX_POINTS_PER_REQUEST` points per request (gzip-compressed from
 :data:`GZIP_MINIMUM` bytes on), retries with backoff
 while the server is unreachable, and deletes each batch once the server acknowledged it.
@@ -130,31 +131,54 @@ class SpoolSender:
         return self._spool.path
 
     def submit(self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None) -> bool:
-        """Spool one batch (written to disk before this returns) for sending."""
+        """Spool one batch for sending (on disk before this returns when others wait: see
+        :meth:`_spool_batch`)."""
         points = sum(len(w.points) for w in writes)
         record = {"run_id": run_id, "batch_id": batch_id or uuid.uuid4().hex,
                   "writes": encode_writes(writes)}  # fmt: skip
         with self._changed:
-            batch = self._spool.append(record, points, self._memory < MEMORY_BYTES)
-            self._memory += len(batch.data or b"")
-            self._pending.append(batch)
+            self._pending.append(self._spool_batch(record, points))
             self._unsent_points += points
             self._changed.notify_all()
         return True
 
     def submit_changes(self, changes: RunChanges) -> None:
-        """Spool one batch of run changes (written to disk before this returns) for sending."""
+        """Spool one batch of run changes for sending (see :meth:`_spool_batch`)."""
         encoded = encode_changes(changes)
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
         record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
         with self._changed:
-            batch = self._spool.append(record, points, self._memory < MEMORY_BYTES, dumps(record))
-            self._memory += len(batch.data or b"")
-            self._pending.append(batch)
+            self._pending.append(self._spool_batch(record, points, dumps(record)))
             self._unsent_points += points
             self._unsent_changes += 1
             self._changed.notify_all()
+
+    def _spool_batch(
+        self, record: dict[str, Any], points: int, data: bytes | None = None
+    ) -> SpooledBatch:
+        """The next batch (holding the lock): kept in memory only while nothing else waits to
+        be sent, else written to disk with every batch before it.
+
+        The server stores a batch before a flush returns, so a flushed value survives the
+        process either way; the file is for the values that wait — the server being away
+        (the sender writes every waiting batch to disk when a request fails), or behind — so
+        that ``runhistory sync`` sends them if the process dies. A batch is in memory only
+        for as long as its one request to an answering server takes.
+        """
+        batch = self._spool.reserve(record, points, data)
+        if self._pending or self._memory >= MEMORY_BYTES:
+            self._persist()
+            self._spool.write(batch)
+            if self._memory >= MEMORY_BYTES:
+                batch.data = None  # read back from disk when sent
+        self._memory += len(batch.data or b"")
+        return batch
+
+    def _persist(self) -> None:
+        """Write every waiting batch to disk, in order (holding the lock)."""
+        for batch in self._pending:
+            self._spool.write(batch)
 
     def wait_for_changes(self, timeout_seconds: float) -> None:
         """Wait (at most ``timeout_seconds``) until the server acknowledged every batch of
@@ -183,6 +207,7 @@ class SpoolSender:
             while self._pending and time.monotonic() < deadline:
                 self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
             if self._pending:
+                self._persist()
                 raise FlushTimeoutError(
                     f"flush timed out after {timeout_seconds} s with {self._unsent_points} metric "
                     f"values in {len(self._pending)} batches not yet stored by "
@@ -213,6 +238,7 @@ class SpoolSender:
                 failures += 1
                 delay = _BACKOFF.delay(failures)
                 with self._changed:
+                    self._persist()  # the server is away: what waits goes to disk
                     if self._closed and failures > 3:
                         return
                     self._changed.wait(delay)
@@ -258,10 +284,9 @@ class SpoolSender:
     def _acknowledge(
         self, group: list[SpooledBatch], refusals: list[list[RunhistoryError]]
     ) -> None:
-        for batch in group:
-            self._spool.remove(batch)
         with self._changed:
             for batch, errors in zip(group, refusals, strict=True):
+                self._spool.remove(batch)
                 self._pending.popleft()
                 self._unsent_points -= batch.points
                 self._unsent_changes -= batch.changes
@@ -288,6 +313,7 @@ class SpoolSender:
             self._changed.notify_all()
         self._thread.join(timeout_seconds)
         with self._changed:
+            self._persist()  # what the thread could not send, for 'runhistory sync'
             left = self._unsent_points
         if not self._spool.close() and left:
             print(
