@@ -121,3 +121,26 @@ def test_a_flush_that_times_out_leaves_the_batch_on_disk() -> None:
     finally:
         server.release.set()
         sender.close()
+
+
+def test_a_disk_that_refuses_the_spool_keeps_the_batches_in_memory_and_sending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _Server()
+    server.away = True
+    sender = _sender(server)
+    refused: list[str] = []
+
+    def full_disk(batch: Any) -> None:
+        refused.append(batch.path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sender._spool, "write", full_disk)
+    try:
+        sender.submit("run-1", _writes(1.0), "kept")
+        _wait_for(lambda: refused)  # the failed request tried to spool it, and could not
+        server.away = False
+        sender.wait_until_sent(30)  # the sender thread lives on and delivers it
+        assert server.files_seen and _files(sender.spool_path) == []
+    finally:
+        sender.close()

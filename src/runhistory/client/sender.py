@@ -168,17 +168,23 @@ class SpoolSender:
         """
         batch = self._spool.reserve(record, points, data)
         if self._pending or self._memory >= MEMORY_BYTES:
-            self._persist()
+            for waiting in self._pending:  # an OSError (a full disk) is the caller's, as ever
+                self._spool.write(waiting)
             self._spool.write(batch)
             if self._memory >= MEMORY_BYTES:
                 batch.data = None  # read back from disk when sent
         self._memory += len(batch.data or b"")
         return batch
 
-    def _persist(self) -> None:
-        """Write every waiting batch to disk, in order (holding the lock)."""
-        for batch in self._pending:
-            self._spool.write(batch)
+    def _persist(self) -> bool:
+        """Write every waiting batch to disk, in order (holding the lock); False if the disk
+        refused (the batches stay in memory and are written with the next batch waiting)."""
+        try:
+            for batch in self._pending:
+                self._spool.write(batch)
+        except OSError:
+            return False
+        return True
 
     def wait_for_changes(self, timeout_seconds: float) -> None:
         """Wait (at most ``timeout_seconds``) until the server acknowledged every batch of
@@ -313,9 +319,12 @@ class SpoolSender:
             self._changed.notify_all()
         self._thread.join(timeout_seconds)
         with self._changed:
-            self._persist()  # what the thread could not send, for 'runhistory sync'
+            kept = self._persist()  # what the thread could not send, for 'runhistory sync'
             left = self._unsent_points
-        if not self._spool.close() and left:
+        if not kept and left:
+            print(f"runhistory: {left} metric values were not sent to {self.tracking_uri} and "
+                  f"could not be written to {self._spool.path}", file=sys.stderr)  # fmt: skip
+        if not self._spool.close() and left and kept:
             print(
                 f"runhistory: {left} metric values were not sent to {self.tracking_uri}; they "
                 f"are kept in {self._spool.path}; run 'runhistory sync' to send them",
