@@ -1,12 +1,14 @@
-"""The spooled batches' requests over one kept-alive ``http.client`` connection.
+"""The spooled batches' requests over one kept-alive connection of their own.
 
 The background sender makes one ``POST`` per group of spooled batches; a process writing runs
 behind makes one per run it completes (B3 over HTTP: one request a run). Through httpx such a
 request cost about 1 ms of the client's CPU (its URL and header models, the connection pool,
 the cookie jar), a third of what the client spends on a run; the standard library's
-``http.client`` on one kept-alive connection costs a fraction of that. It serves plain
-``http://`` servers reached without a proxy; any other server (``https``, a proxy named in the
-environment) keeps httpx with its TLS and proxy settings (see ``HttpClient.post_bytes``).
+``http.client`` cost a fraction of that, and writing the request and reading the answer
+straight off one kept-alive socket (:mod:`runhistory.client.http1`) a fraction again. It
+serves plain ``http://`` servers reached without a proxy; any other server (``https``, a proxy
+named in the environment) keeps httpx with its TLS and proxy settings (see
+``HttpClient.post_bytes``).
 
 A request on a kept-alive connection the server has closed meanwhile (it closes idle ones) is
 sent once more on a new connection: the batches carry their ids, so a batch the server did
@@ -15,23 +17,16 @@ store is skipped the second time. The token travels in the ``Authorization`` hea
 
 from __future__ import annotations
 
-import http.client
 import os
+import socket
 import urllib.parse
-from dataclasses import dataclass
 
+from runhistory.client.http1 import Answer, MalformedAnswer, read_answer, request_head
 from runhistory.errors import StorageError
 
+__all__ = ["Answer", "PlainPoster"]
+
 _PROXY_VARIABLES = frozenset({"http_proxy", "all_proxy"})  # those httpx uses for http://
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A server's answer: its status, headers and whole body."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    content: bytes
 
 
 class PlainPoster:
@@ -55,7 +50,10 @@ class PlainPoster:
         self._headers = dict(headers)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._conn: http.client.HTTPConnection | None = None
+        default_port = self._port == 80
+        host = f"[{self._host}]" if ":" in self._host else self._host  # an IPv6 address
+        self._host_header = host if default_port else f"{host}:{self._port}"
+        self._sock: socket.socket | None = None
 
     @classmethod
     def of(
@@ -78,10 +76,10 @@ class PlainPoster:
         """
         wanted = {**self._headers, **headers}
         for _ in range(2):
-            reused = self._conn is not None
+            reused = self._sock is not None
             try:
                 return self._exchange(path, body, wanted)
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, MalformedAnswer) as exc:
                 self.close()
                 if reused:
                     continue  # a kept-alive connection the server closed: once more, anew
@@ -91,22 +89,21 @@ class PlainPoster:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        conn = self._conn
-        if conn is None:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._connect_timeout)
-            conn.connect()
-            assert conn.sock is not None
-            conn.sock.settimeout(self._timeout)
-            self._conn = conn
-        conn.request("POST", self._prefix + path, body=body, headers=headers)
-        response = conn.getresponse()
-        content = response.read()
-        if response.will_close:
+        sock = self._sock
+        if sock is None:
+            sock = socket.create_connection((self._host, self._port), self._connect_timeout)
+            sock.settimeout(self._timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = sock
+        sock.sendall(request_head(self._prefix + path, self._host_header, headers, len(body))
+                     + body)  # fmt: skip
+        answer, keep_alive = read_answer(sock)
+        if not keep_alive:
             self.close()
-        return Answer(response.status, response.getheaders(), content)
+        return answer
 
     def close(self) -> None:
         """Close the connection (the next request opens another)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()

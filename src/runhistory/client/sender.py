@@ -1,8 +1,10 @@
 """The background sender: spooled batches to the server, in order, many per request.
 
 :class:`SpoolSender` is the remote backend's ``log_metrics`` and ``write_changes``: it spools
-the batch (so it survives a dead server or a dead process) and returns; its thread sends up
-to :data:`MAX_POINTS_PER_REQUEST` points per gzip-compressed request, retries with backoff
+the batch and returns (on disk once anything else waits to be sent, so what waits survives a
+dead server or a dead process; see :meth:`SpoolSender._spool_batch`); its thread sends up
+to :data:`MAX_POINTS_PER_REQUEST` points per request (gzip-compressed from
+:data:`GZIP_MINIMUM` bytes on), retries with backoff
 while the server is unreachable, and deletes each batch once the server acknowledged it.
 Requests that hold only metric batches go to ``/metrics/batches``; a request with a batch of
 run changes goes to ``/changes/batches``, which takes both kinds in order.
@@ -44,6 +46,12 @@ from runhistory.tracking.entities import MetricWrite, RunChanges
 MAX_POINTS_PER_REQUEST = 200_000
 MAX_BYTES_PER_REQUEST = 32 * 1024 * 1024
 MEMORY_BYTES = 64 * 1024 * 1024  # batch bytes kept in memory; beyond, re-read from the spool
+# A request body smaller than this goes out as it is: a run written behind (about 7 KB with
+# its environment) cost the client more to compress than to send, and the server more to
+# decompress; big metric batches still travel compressed.
+GZIP_MINIMUM = 32 * 1024
+_PLAIN = {"Content-Type": "application/json"}
+_GZIPPED = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 _BACKOFF = Backoff(first=0.1, cap=5.0)  # the pauses between tries; spooled batches never expire
 
 
@@ -62,9 +70,11 @@ class BatchSender:
             RunhistoryError: the server refused the whole request (auth, size, shape).
         """
         body = b'{"batches":[' + b",".join(b.load() for b in group) + b"]}"
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        headers = _PLAIN
+        if len(body) >= GZIP_MINIMUM:
+            body, headers = gzip.compress(body, compresslevel=1), _GZIPPED
         path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
-        answer = self.http.post_bytes(path, gzip.compress(body, compresslevel=1), headers)
+        answer = self.http.post_bytes(path, body, headers)
         results = answer["results"]
         return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
 
@@ -121,31 +131,60 @@ class SpoolSender:
         return self._spool.path
 
     def submit(self, run_id: str, writes: Sequence[MetricWrite], batch_id: str | None) -> bool:
-        """Spool one batch (written to disk before this returns) for sending."""
+        """Spool one batch for sending (on disk before this returns when others wait: see
+        :meth:`_spool_batch`)."""
         points = sum(len(w.points) for w in writes)
         record = {"run_id": run_id, "batch_id": batch_id or uuid.uuid4().hex,
                   "writes": encode_writes(writes)}  # fmt: skip
         with self._changed:
-            batch = self._spool.append(record, points, self._memory < MEMORY_BYTES)
-            self._memory += len(batch.data or b"")
-            self._pending.append(batch)
+            self._pending.append(self._spool_batch(record, points))
             self._unsent_points += points
             self._changed.notify_all()
         return True
 
     def submit_changes(self, changes: RunChanges) -> None:
-        """Spool one batch of run changes (written to disk before this returns) for sending."""
+        """Spool one batch of run changes for sending (see :meth:`_spool_batch`)."""
         encoded = encode_changes(changes)
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
         record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
         with self._changed:
-            batch = self._spool.append(record, points, self._memory < MEMORY_BYTES, dumps(record))
-            self._memory += len(batch.data or b"")
-            self._pending.append(batch)
+            self._pending.append(self._spool_batch(record, points, dumps(record)))
             self._unsent_points += points
             self._unsent_changes += 1
             self._changed.notify_all()
+
+    def _spool_batch(
+        self, record: dict[str, Any], points: int, data: bytes | None = None
+    ) -> SpooledBatch:
+        """The next batch (holding the lock): kept in memory only while nothing else waits to
+        be sent, else written to disk with every batch before it.
+
+        The server stores a batch before a flush returns, so a flushed value survives the
+        process either way; the file is for the values that wait — the server being away
+        (the sender writes every waiting batch to disk when a request fails), or behind — so
+        that ``runhistory sync`` sends them if the process dies. A batch is in memory only
+        for as long as its one request to an answering server takes.
+        """
+        batch = self._spool.reserve(record, points, data)
+        if self._pending or self._memory >= MEMORY_BYTES:
+            for waiting in self._pending:  # an OSError (a full disk) is the caller's, as ever
+                self._spool.write(waiting)
+            self._spool.write(batch)
+            if self._memory >= MEMORY_BYTES:
+                batch.data = None  # read back from disk when sent
+        self._memory += len(batch.data or b"")
+        return batch
+
+    def _persist(self) -> bool:
+        """Write every waiting batch to disk, in order (holding the lock); False if the disk
+        refused (the batches stay in memory and are written with the next batch waiting)."""
+        try:
+            for batch in self._pending:
+                self._spool.write(batch)
+        except OSError:
+            return False
+        return True
 
     def wait_for_changes(self, timeout_seconds: float) -> None:
         """Wait (at most ``timeout_seconds``) until the server acknowledged every batch of
@@ -174,6 +213,7 @@ class SpoolSender:
             while self._pending and time.monotonic() < deadline:
                 self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
             if self._pending:
+                self._persist()
                 raise FlushTimeoutError(
                     f"flush timed out after {timeout_seconds} s with {self._unsent_points} metric "
                     f"values in {len(self._pending)} batches not yet stored by "
@@ -204,6 +244,7 @@ class SpoolSender:
                 failures += 1
                 delay = _BACKOFF.delay(failures)
                 with self._changed:
+                    self._persist()  # the server is away: what waits goes to disk
                     if self._closed and failures > 3:
                         return
                     self._changed.wait(delay)
@@ -249,10 +290,9 @@ class SpoolSender:
     def _acknowledge(
         self, group: list[SpooledBatch], refusals: list[list[RunhistoryError]]
     ) -> None:
-        for batch in group:
-            self._spool.remove(batch)
         with self._changed:
             for batch, errors in zip(group, refusals, strict=True):
+                self._spool.remove(batch)
                 self._pending.popleft()
                 self._unsent_points -= batch.points
                 self._unsent_changes -= batch.changes
@@ -279,8 +319,12 @@ class SpoolSender:
             self._changed.notify_all()
         self._thread.join(timeout_seconds)
         with self._changed:
+            kept = self._persist()  # what the thread could not send, for 'runhistory sync'
             left = self._unsent_points
-        if not self._spool.close() and left:
+        if not kept and left:
+            print(f"runhistory: {left} metric values were not sent to {self.tracking_uri} and "
+                  f"could not be written to {self._spool.path}", file=sys.stderr)  # fmt: skip
+        if not self._spool.close() and left and kept:
             print(
                 f"runhistory: {left} metric values were not sent to {self.tracking_uri}; they "
                 f"are kept in {self._spool.path}; run 'runhistory sync' to send them",

@@ -1,12 +1,17 @@
 """The offline spool: metric batches and run changes on disk until the server has stored them.
 
-A remote client writes every metric batch (and every batch of run changes: creations, tags,
-properties, status changes with the metric values logged among them) to its spool folder
-*before* sending it, one file per batch named by a sequence number, and deletes the file once
-the server acknowledged it.
-So nothing logged is lost when the server is down or the process dies: a living process keeps
-resending in order, and ``runhistory sync`` sends what a dead process left behind. Each batch
-carries an id and the server stores a batch id only once, so resending is always safe.
+A remote client's sender keeps each batch (metric values, or run changes: creations, tags,
+properties, status changes with the metric values logged among them) as a file in its spool
+folder, named by a sequence number, from the moment anything waits to be sent: the server is
+away or behind. A batch sent while nothing else waits is only *reserved* (named, in memory)
+until the server answers: a flush returns once the server stored it, so the file would
+only be written and deleted again (see ``SpoolSender._spool_batch``). A waiting batch is
+written with every batch before it, so whenever more than one batch waits they are all on disk,
+in order, and deleted once the server acknowledged them.
+So nothing flushed is lost, and nothing waiting either when the server is down or the process
+dies: a living process keeps resending in order, and ``runhistory sync`` sends what a dead
+process left behind. Each batch carries an id and the server stores a batch id only once, so
+resending is always safe.
 
 Layout: ``$RUNHISTORY_HOME/spool/<server digest>/<pid>-<random>/`` holding ``meta.json`` (the
 tracking URI), ``lock`` (held by the living process) and ``<seq>.batch`` files (JSON).
@@ -57,6 +62,7 @@ class SpooledBatch:
     run_id: str | None = None
     changes: bool = False
     run_ids: tuple[str, ...] = ()
+    on_disk: bool = True  # False: named, but held in memory only until :meth:`SpoolDir.write`
 
     def load(self) -> bytes:
         """The batch's JSON bytes (read back from disk if they were not kept in memory)."""
@@ -113,14 +119,31 @@ class SpoolDir:
     ) -> SpooledBatch:
         """Write one batch to disk (atomically) and return its handle (``data``: the record
         already encoded)."""
+        batch = self.reserve(record, points, data)
+        self.write(batch)
+        if not keep_in_memory:
+            batch.data = None
+        return batch
+
+    def reserve(
+        self, record: dict[str, Any], points: int, data: bytes | None = None
+    ) -> SpooledBatch:
+        """A handle for the next batch, named in order but held in memory only: :meth:`write`
+        puts it on disk (``data``: the record already encoded)."""
         self._seq += 1
         data = orjson.dumps(record) if data is None else data
         path = os.path.join(self.path, f"{self._seq:012d}{BATCH_SUFFIX}")
-        _write_atomic(path, data)
-        kept = data if keep_in_memory else None
         if "changes" in record:
-            return SpooledBatch(path, points, kept, None, True, tuple(record.get("run_ids", ())))
-        return SpooledBatch(path, points, kept, record.get("run_id"))
+            run_ids = tuple(record.get("run_ids", ()))
+            return SpooledBatch(path, points, data, None, True, run_ids, on_disk=False)
+        return SpooledBatch(path, points, data, record.get("run_id"), on_disk=False)
+
+    def write(self, batch: SpooledBatch) -> None:
+        """Put a reserved batch on disk (atomically); nothing if it is there already."""
+        if not batch.on_disk:
+            assert batch.data is not None, "a batch held in memory only has its bytes"
+            _write_atomic(batch.path, batch.data)
+            batch.on_disk = True
 
     def pending(self) -> list[SpooledBatch]:
         """The batches on disk, oldest first (for a spool left by a dead process)."""
@@ -134,6 +157,8 @@ class SpoolDir:
 
     def remove(self, batch: SpooledBatch) -> None:
         """Forget a batch the server has acknowledged."""
+        if not batch.on_disk:
+            return
         try:
             os.unlink(batch.path)
         except FileNotFoundError:
