@@ -131,7 +131,7 @@ def _forget_metrics(pid: int) -> None:
     if os.environ.get(MULTIPROCESS_VARIABLE):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 @contextmanager

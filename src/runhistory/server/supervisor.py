@@ -77,6 +77,8 @@ class Supervisor:
         finally:
             if self.children:  # an error in the parent: leave no worker behind
                 self._send(signal.SIGKILL)
+                for pid in self.children:
+                    os.waitpid(pid, 0)
             signal.set_wakeup_fd(previous_wakeup)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -96,7 +98,7 @@ class Supervisor:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.children.add(pid)
 
-    def _work(self, mask: set[signal.Signals]) -> NoReturn:
+    def _work(self, mask: set[int | signal.Signals]) -> NoReturn:
         """The forked worker: default signal handling, then ``target``; never returns."""
         status = 1
         try:
