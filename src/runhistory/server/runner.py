@@ -80,8 +80,9 @@ def serve(
 
 
 def _import_worker_modules(settings: ServerSettings, log_level: str) -> None:
-    """Import what a worker runs (the application, uvicorn's protocols and event loop) once
-    in the parent: every forked worker then starts with them."""
+    """Import what a worker runs (the application, uvicorn's protocols and event loop, the
+    Prometheus client) once in the parent: every forked worker then starts with them."""
+    import prometheus_client.multiprocess  # noqa: F401 (the shared folder is set by now)
     import uvicorn  # noqa: F401
 
     from runhistory.server import app  # noqa: F401
