@@ -1,10 +1,13 @@
-"""Running the server: uvicorn in this process, or uvicorn's supervisor with N workers.
+"""Running the server: uvicorn in this process, or N forked worker processes.
 
 The parent opens the stores once (creating an empty database's schema, or refusing an old or
 newer one) before it listens, so a misconfigured server fails at once with a clear message.
-With ``workers > 1`` uvicorn's own supervisor starts the workers (and restarts one that dies);
-each builds the application from the same :class:`ServerSettings`, handed over as a Python
-object, and opens its own database connections.
+With ``workers > 1`` the parent then closes them, imports the application's modules (FastAPI,
+SQLAlchemy, psycopg, uvicorn's protocols) and forks the workers
+(:class:`~runhistory.server.supervisor.Supervisor`): each starts with those modules already
+imported, opens its own database connections, builds the application and serves the
+inherited socket. The workers keep their Prometheus metrics in a shared folder, summed by
+``/metrics``.
 
 The listening socket is a TCP socket made with ``IPPROTO_TCP`` and ``TCP_NODELAY``: the event
 loop then turns Nagle's algorithm off on every accepted connection, so small responses on a
@@ -18,11 +21,15 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
+from runhistory.errors import StorageError
 from runhistory.server.config import ServerSettings, Services, open_services
+from runhistory.server.supervisor import Supervisor
 
 _KEEP_ALIVE_SECONDS = 30
 
@@ -46,28 +53,86 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     settings: ServerSettings, sock: socket.socket, workers: int = 1, log_level: str = "info"
 ) -> None:
-    """Serve on ``sock`` until interrupted; with ``workers > 1`` through uvicorn's supervisor.
+    """Serve on ``sock`` until interrupted; with ``workers > 1`` in that many forked processes.
 
     Raises:
         SchemaVersionError: the database schema is older (run ``runhistory db upgrade``) or
             was written by a newer runhistory.
         StorageError: the stores cannot be opened.
     """
-    import uvicorn
-
-    services = open_services(settings)  # before accepting any request
     if workers <= 1:
+        import uvicorn
+
         from runhistory.server.app import create_app
 
+        services = open_services(settings)  # before accepting any request
         app: Any = create_app(settings, services)
         uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
         return
-    services.close()
-    from uvicorn.supervisors import Multiprocess
+    with _shared_metrics_folder():  # before prometheus_client is imported
+        open_services(settings).close()  # before accepting any request
+        _import_worker_modules(settings, log_level)
+        _check_no_threads()
+        supervisor = Supervisor(
+            workers, partial(_work, settings, sock, log_level), on_exit=_forget_metrics
+        )
+        supervisor.run()
 
-    config = _config(WorkerApp(settings), settings, log_level, workers=workers)
-    with _shared_metrics_folder():
-        Multiprocess(config, sockets=[sock]).run()
+
+def _import_worker_modules(settings: ServerSettings, log_level: str) -> None:
+    """Import what a worker runs (the application, uvicorn's protocols and event loop, the
+    Prometheus client) once in the parent: every forked worker then starts with them."""
+    import prometheus_client.multiprocess  # noqa: F401 (the shared folder is set by now)
+    import uvicorn  # noqa: F401
+
+    from runhistory.server import app  # noqa: F401
+
+    async def nothing(scope: Any, receive: Any, send: Any) -> None:
+        """A placeholder application: loading a configuration imports uvicorn's protocols."""
+
+    config = _config(nothing, settings, log_level)
+    config.load()
+    config.get_loop_factory()  # imports the event loop's module; makes no loop
+
+
+def _check_no_threads() -> None:
+    """A forked worker inherits no thread: locks a thread held would stay held there."""
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if others:
+        raise StorageError(
+            f"threads still run after the stores were closed ({', '.join(others)}); "
+            "the server cannot fork its workers"
+        )
+
+
+def _work(settings: ServerSettings, sock: socket.socket, log_level: str) -> None:
+    """One forked worker: its own services and application, serving the inherited socket."""
+    import uvicorn
+
+    from runhistory.server.app import create_app
+
+    try:
+        services: Services = open_services(settings)
+    except Exception as exc:  # e.g. the database is down while a worker restarts
+        logging.getLogger("runhistory.server").error(
+            "worker %d cannot open the stores (%s)", os.getpid(), exc
+        )
+        raise SystemExit(1) from exc
+    try:
+        app: Any = create_app(settings, services)
+        uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
+    finally:
+        services.close()
+
+
+def _forget_metrics(pid: int) -> None:
+    """Drop a stopped worker's live gauges from the shared metrics (its counters stay)."""
+    from runhistory.server.operations import MULTIPROCESS_VARIABLE
+
+    if os.environ.get(MULTIPROCESS_VARIABLE):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 @contextmanager
@@ -88,45 +153,13 @@ def _shared_metrics_folder() -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _config(app: Any, settings: ServerSettings, log_level: str, workers: int = 1) -> Any:
+def _config(app: Any, settings: ServerSettings, log_level: str) -> Any:
     import uvicorn
 
     return uvicorn.Config(
         app,
-        workers=workers,
         log_level=log_level,
         timeout_keep_alive=_KEEP_ALIVE_SECONDS,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-
-
-class WorkerApp:
-    """The ASGI application of one worker process, built from the settings on first use.
-
-    The supervisor hands this object (settings only, no connections) to every worker it
-    starts; the first ASGI call there (uvicorn's lifespan start-up) opens that worker's
-    services and builds the FastAPI application.
-    """
-
-    def __init__(self, settings: ServerSettings) -> None:
-        self.settings = settings
-        self._app: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings, "_app": None}
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self._app is None:
-            from runhistory.server.app import create_app
-
-            try:
-                services: Services = open_services(self.settings)
-            except Exception as exc:  # e.g. the database is down while a worker restarts
-                logging.getLogger("runhistory.server").error(
-                    "worker %d cannot open the stores (%s); it tries again on the next request",
-                    os.getpid(), exc,
-                )  # fmt: skip
-                raise
-            self._app = create_app(self.settings, services)
-        await self._app(scope, receive, send)
