@@ -95,9 +95,20 @@ def _import_worker_modules(settings: ServerSettings, log_level: str) -> None:
     config.get_loop_factory()  # imports the event loop's module; makes no loop
 
 
+# Threads whose library starts afresh in a forked child: fsspec's event-loop thread (opened by
+# an S3 artifact store) is forgotten by fsspec's own at-fork handler, and the child's first S3
+# call starts its own loop.
+_FORK_SAFE_THREADS = frozenset({"fsspecIO"})
+
+
 def _check_no_threads() -> None:
-    """A forked worker inherits no thread: locks a thread held would stay held there."""
-    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    """A forked worker inherits no thread: locks a thread held would stay held there. Threads
+    of :data:`_FORK_SAFE_THREADS` are allowed: their library resets itself in the child."""
+    others = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.name not in _FORK_SAFE_THREADS
+    ]
     if others:
         raise StorageError(
             f"threads still run after the stores were closed ({', '.join(others)}); "
