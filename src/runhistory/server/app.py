@@ -45,13 +45,15 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(
-    settings: ServerSettings, services: Services, close_services: bool = True
+    settings: ServerSettings, services: Services | None, close_services: bool = True
 ) -> FastAPI:
     """The tracking server's application.
 
     Args:
         settings: limits and options of this server process.
-        services: the tracking service (and token store) the routes call.
+        services: the tracking service (and token store) the routes call; ``None``: set
+            ``app.state.services`` before serving (a forked worker opens its own services in
+            an application its parent built).
         close_services: close the services when the application shuts down.
 
     Example:
@@ -63,7 +65,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if close_services:
-            services.close()
+            app.state.services.close()
 
     app = FastAPI(
         title="runhistory",

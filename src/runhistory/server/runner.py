@@ -1,9 +1,12 @@
 """Running the server: uvicorn in this process, or N forked worker processes.
 
-The parent opens the stores once (creating an empty database's schema, or refusing an old or
-newer one) before it listens, so a misconfigured server fails at once with a clear message.
-With ``workers > 1`` the parent then closes them, imports the application's modules (FastAPI,
-SQLAlchemy, psycopg, uvicorn's protocols) and forks the workers
+The stores are opened once (creating an empty database's schema, or refusing an old or newer
+one) before any request is served, so a misconfigured server fails at once with a clear
+message. With ``workers > 1`` that check runs in a forked process of its own
+(:class:`_StoreCheck`) while the parent imports the application's modules (FastAPI,
+SQLAlchemy, psycopg, uvicorn's protocols): the database's work (creating the schema) overlaps
+the imports, and the parent itself never opens a connection or a client that starts a thread
+(an S3 store's event loop). It then forks the workers
 (:class:`~runhistory.server.supervisor.Supervisor`): each starts with those modules already
 imported, opens its own database connections, builds the application and serves the
 inherited socket. The workers keep their Prometheus metrics in a shared folder, summed by
@@ -16,12 +19,18 @@ kept-alive connection leave at once instead of waiting for the peer's delayed AC
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
+import pickle
 import shutil
+import signal
 import socket
+import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -51,7 +60,10 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    settings: ServerSettings, sock: socket.socket, workers: int = 1, log_level: str = "info"
+    settings: ServerSettings,
+    sock: socket.socket,
+    workers: int = 1,
+    log_level: str = "info",
 ) -> None:
     """Serve on ``sock`` until interrupted; with ``workers > 1`` in that many forked processes.
 
@@ -70,57 +82,143 @@ def serve(
         uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
         return
     with _shared_metrics_folder():  # before prometheus_client is imported
-        open_services(settings).close()  # before accepting any request
-        _import_worker_modules(settings, log_level)
+        _import_store_modules()  # once, for the check's process and the workers
+        check = _StoreCheck(settings)  # before accepting any request
+        try:
+            config = _worker_config(settings, log_level)  # meanwhile
+        finally:
+            check.wait()
         _check_no_threads()
-        supervisor = Supervisor(
-            workers, partial(_work, settings, sock, log_level), on_exit=_forget_metrics
-        )
+        gc.freeze()  # a collection in a worker then leaves the parent's objects alone (no copy)
+        supervisor = Supervisor(workers, partial(_work, settings, sock, config),
+                                on_exit=_forget_metrics)  # fmt: skip
         supervisor.run()
 
 
-def _import_worker_modules(settings: ServerSettings, log_level: str) -> None:
-    """Import what a worker runs (the application, uvicorn's protocols and event loop, the
-    Prometheus client) once in the parent: every forked worker then starts with them."""
+def _worker_config(settings: ServerSettings, log_level: str) -> Any:
+    """The application (without its services) and uvicorn's configuration, built once in the
+    parent with everything a worker imports (FastAPI, uvicorn's protocols and event loop, the
+    Prometheus client): every forked worker starts with them."""
     import prometheus_client.multiprocess  # noqa: F401 (the shared folder is set by now)
-    import uvicorn  # noqa: F401
+    from cryptography import fernet  # noqa: F401 (the secret key's check)
 
-    from runhistory.server import app  # noqa: F401
+    import runhistory.store.sql.identity
+    import runhistory.tracking.secrets  # noqa: F401
+    from runhistory.server.app import create_app
 
-    async def nothing(scope: Any, receive: Any, send: Any) -> None:
-        """A placeholder application: loading a configuration imports uvicorn's protocols."""
-
-    config = _config(nothing, settings, log_level)
-    config.load()
+    config = _config(create_app(settings, None), settings, log_level)
+    config.load()  # imports uvicorn's protocols
     config.get_loop_factory()  # imports the event loop's module; makes no loop
+    return config
 
 
-# Threads whose library starts afresh in a forked child: fsspec's event-loop thread (opened by
-# an S3 artifact store) is forgotten by fsspec's own at-fork handler, and the child's first S3
-# call starts its own loop.
-_FORK_SAFE_THREADS = frozenset({"fsspecIO"})
+def _import_store_modules() -> None:
+    """Import what opening the stores needs (SQLAlchemy, the database driver, the store)
+    before the check forks: the check's process and every worker then start with these
+    imports done."""
+    import runhistory.artifacts.fsspec_store
+    import runhistory.client.backend
+    import runhistory.store.sql.store
+    import runhistory.tracking.service  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # PostgreSQL's driver is an optional extra
+        import psycopg  # noqa: F401
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+
+
+class _StoreCheck:
+    """Opens and closes the stores (:func:`open_services`) in a forked process; :meth:`wait`
+    raises the error it met.
+
+    The parent goes on importing meanwhile, and never holds a connection, an artifact store's
+    client or a thread of theirs: a worker forked later inherits none.
+    """
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self._read, write = os.pipe()
+        sys.stdout.flush()  # else the child would write the parent's buffered output again
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover (runs in the forked process)
+            os.close(self._read)
+            _check_in_child(settings, write)
+        os.close(write)
+
+    def wait(self) -> None:
+        """Wait for the check; raise its error (the check is killed if this is interrupted).
+
+        Raises:
+            SchemaVersionError, StorageError, ConfigurationError: as :func:`open_services`.
+        """
+        pid, self.pid = self.pid, 0
+        try:
+            with os.fdopen(self._read, "rb") as answer:
+                payload = answer.read()
+            _, status = os.waitpid(pid, 0)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        finally:
+            _forget_metrics(pid)
+        if payload:
+            raise pickle.loads(payload)
+        if status != 0:
+            raise StorageError(
+                f"the check of the stores ended with status {os.waitstatus_to_exitcode(status)}"
+            )
+
+
+def _check_in_child(settings: ServerSettings, write: int) -> None:
+    """The check's process: open and close the stores, write the error (pickled) to ``write``
+    if that failed; never returns."""
+    status = 0
+    try:
+        try:
+            open_services(settings).close()
+            payload = b""
+        except BaseException as exc:
+            status = 1
+            payload = _pickled(exc)
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
+
+
+def _pickled(exc: BaseException) -> bytes:
+    """``exc`` pickled, its traceback (from the check's process) kept as a note for --debug;
+    one that cannot be pickled becomes a :class:`StorageError` with its type and message."""
+    note = "in the server's check of the stores:\n" + "".join(traceback.format_exception(exc))
+    try:
+        if sys.version_info >= (3, 11):
+            exc.add_note(note)  # shown with the traceback (--debug)
+        return pickle.dumps(exc)
+    except Exception:
+        return pickle.dumps(StorageError(f"{type(exc).__name__}: {exc}"))
 
 
 def _check_no_threads() -> None:
-    """A forked worker inherits no thread: locks a thread held would stay held there. Threads
-    of :data:`_FORK_SAFE_THREADS` are allowed: their library resets itself in the child."""
-    others = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.main_thread() and t.name not in _FORK_SAFE_THREADS
-    ]
+    """A forked worker inherits no thread: locks a thread held would stay held there, and its
+    library would believe it still runs. The parent starts none (the stores are checked in a
+    process of their own); a library that does anyway stops the server here."""
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if others:
         raise StorageError(
-            f"threads still run after the stores were closed ({', '.join(others)}); "
-            "the server cannot fork its workers"
+            f"threads run in the server's parent process ({', '.join(others)}); "
+            "it cannot fork its workers"
         )
 
 
-def _work(settings: ServerSettings, sock: socket.socket, log_level: str) -> None:
-    """One forked worker: its own services and application, serving the inherited socket."""
+def _work(settings: ServerSettings, sock: socket.socket, config: Any) -> None:
+    """One forked worker: its own services in the parent's application, serving the inherited
+    socket."""
     import uvicorn
-
-    from runhistory.server.app import create_app
 
     try:
         services: Services = open_services(settings)
@@ -129,9 +227,10 @@ def _work(settings: ServerSettings, sock: socket.socket, log_level: str) -> None
             "worker %d cannot open the stores (%s)", os.getpid(), exc
         )
         raise SystemExit(1) from exc
+
     try:
-        app: Any = create_app(settings, services)
-        uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
+        config.app.state.services = services
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         services.close()
 
