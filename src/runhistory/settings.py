@@ -170,6 +170,12 @@ _SETTINGS = [
     Setting("RUNHISTORY_SERVER_HOST", str, "127.0.0.1", "Address the server listens on (--host)."),
     Setting("RUNHISTORY_SERVER_PORT", int, 5000, "Port the server listens on (--port)."),
     Setting("RUNHISTORY_SERVER_WORKERS", int, 1, "Server processes sharing the port (--workers)."),
+    Setting(
+        "RUNHISTORY_SERVER_WORKER_TIMEOUT",
+        float,
+        30.0,
+        "Seconds a silent server worker lives before it is replaced (--worker-timeout).",
+    ),
     Setting("RUNHISTORY_SERVER_AUTH", bool, False, "Require a token on the server (--auth)."),
     Setting(
         "RUNHISTORY_SECRET_KEY_FILE",

@@ -1,4 +1,5 @@
-"""``runhistory server --workers N``: forked workers, replaced when they die, stopped together."""
+"""``runhistory server --workers N``: forked workers, replaced when they die or hang, replaced
+one at a time on SIGHUP, stopped together; the stores are checked before the workers start."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import subprocess
 
-from support.services import postgres_database, start_server
+import httpx
+import psycopg
+
+from support.services import (
+    BUCKET,
+    moto_server,
+    postgres_database,
+    runhistory_command,
+    s3_environment,
+    start_server,
+)
 
 POSTGRES_PORT_HEX = f"{5432:04X}"
 
@@ -85,3 +96,93 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) 
             assert not any(Path(f"/proc/{pid}").exists() for pid in now)
         finally:
             server.stop()
+
+
+def test_sighup_replaces_the_workers_one_at_a_time_while_the_port_answers(
+    tmp_path: Path,
+) -> None:
+    with postgres_database("rh_forked") as database:
+        server = start_server(database, tmp_path / "server.log", extra_args=["--workers", "2"],
+                              artifact_location=str(tmp_path / "artifacts"))  # fmt: skip
+        parent = server.process.pid
+        try:
+            _wait_for(lambda: len(_workers(parent)) == 2)
+            first = _workers(parent)
+            server.process.send_signal(signal.SIGHUP)
+            answers = []
+            deadline = time.monotonic() + 30
+            while _workers(parent) & first or len(_workers(parent)) != 2:
+                assert time.monotonic() < deadline, "the workers were not replaced"
+                # a new connection each time: whichever worker accepts it must answer
+                answers.append(httpx.get(f"{server.url}/api/v1/experiments").status_code)
+            assert answers and set(answers) == {200}
+            assert len(_workers(parent)) == 2
+            assert "starting another" not in server.log()  # a reload, not a failure
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(20) == 0
+        finally:
+            server.stop()
+
+
+def test_a_stopped_worker_is_killed_after_the_timeout_and_replaced(tmp_path: Path) -> None:
+    with postgres_database("rh_forked") as database:
+        server = start_server(
+            database,
+            tmp_path / "server.log",
+            extra_args=["--workers", "2", "--worker-timeout", "1"],
+            artifact_location=str(tmp_path / "artifacts"),
+        )
+        parent = server.process.pid
+        try:
+            _wait_for(lambda: len(_workers(parent)) == 2)
+            first = _workers(parent)
+            hung = min(first)
+            os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
+            _wait_for(lambda: hung not in _workers(parent))
+            _wait_for(lambda: len(_workers(parent)) == 2)
+            assert f"worker {hung} did not answer for 1 s and was killed" in server.log()
+            for _ in range(10):
+                assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
+            assert (_workers(parent) & first) == first - {hung}  # the live one stayed
+        finally:
+            server.stop()
+
+
+def test_two_workers_on_an_s3_store_start_and_take_uploads(tmp_path: Path) -> None:
+    with postgres_database("rh_forked") as database, moto_server() as endpoint:
+        server = start_server(database, tmp_path / "server.log", extra_args=["--workers", "2"],
+                              artifact_location=f"s3://{BUCKET}/artifacts",
+                              env=s3_environment(endpoint))  # fmt: skip
+        try:
+            _wait_for(lambda: len(_workers(server.process.pid)) == 2)
+            with httpx.Client(base_url=server.url) as http:
+                experiment = http.post("/api/v1/experiments", json={"name": "s3-workers"})
+                run = http.post("/api/v1/runs",
+                                json={"experiment_id": experiment.json()["experiment_id"]})  # fmt: skip
+                files = f"/api/v1/runs/{run.json()['run_id']}/files"
+            for number in range(6):  # a new connection each: both workers upload
+                content = f"upload {number}".encode()
+                put = httpx.put(f"{server.url}{files}/outputs/{number}.txt", content=content)
+                assert put.status_code == 200, put.text
+                got = httpx.get(f"{server.url}{files}/outputs/{number}.txt")
+                assert got.status_code == 200 and got.content == content
+            assert "Traceback" not in server.log()
+        finally:
+            server.stop()
+
+
+def test_with_workers_a_newer_schema_is_refused_before_any_worker_starts(
+    tmp_path: Path,
+) -> None:
+    with postgres_database("rh_forked") as database:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+            conn.execute("INSERT INTO alembic_version VALUES ('9999')")
+        done = subprocess.run(
+            [runhistory_command(), "server", "--port", "0", "--workers", "2",
+             "--backend-store-uri", database, "--artifact-location", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "revision '9999'" in done.stderr and "newer runhistory" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -34,6 +34,12 @@ __all__ = ["server", "sync", "token", "ui"]
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
     envvar="RUNHISTORY_SERVER_WORKERS", help="Server processes sharing the port.",
 )  # fmt: skip
+@click.option(
+    "--worker-timeout", default=30.0, show_default=True, type=click.FloatRange(min=1.0),
+    envvar="RUNHISTORY_SERVER_WORKER_TIMEOUT", metavar="SECONDS",
+    help="With --workers > 1: a worker whose event loop is silent this long is killed and "
+    "replaced.",
+)  # fmt: skip
 @click.option("--auth", is_flag=True, envvar="RUNHISTORY_SERVER_AUTH",
               help="Require a token (see `runhistory token`).")  # fmt: skip
 @click.option(
@@ -56,8 +62,8 @@ __all__ = ["server", "sync", "token", "ui"]
 )  # fmt: skip
 @common_options
 def server(host: str, port: int, backend_store_uri: str | None, artifact_location: str | None,
-           workers: int, auth: bool, secret_key_file: str | None, public_url: str | None,
-           forwarded_allow_ips: str, log_level: str) -> None:  # fmt: skip
+           workers: int, worker_timeout: float, auth: bool, secret_key_file: str | None,
+           public_url: str | None, forwarded_allow_ips: str, log_level: str) -> None:  # fmt: skip
     """Run the runhistory tracking server (REST API under /api/v1, studio at /).
 
     An empty database gets its schema at start; an older one is refused until `runhistory db
@@ -81,7 +87,7 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     click.echo(f"runhistory server on http://{shown}:{sock.getsockname()[1]} ({workers} "
                f"worker{'s' if workers > 1 else ''}, auth {'on' if auth else 'off'})",
                err=True)  # fmt: skip
-    serve(settings, sock, workers=workers, log_level=log_level)
+    serve(settings, sock, workers=workers, log_level=log_level, worker_timeout=worker_timeout)
 
 
 @click.command()

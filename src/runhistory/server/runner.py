@@ -38,7 +38,7 @@ from typing import Any
 
 from runhistory.errors import StorageError
 from runhistory.server.config import ServerSettings, Services, open_services
-from runhistory.server.supervisor import Supervisor
+from runhistory.server.supervisor import WORKER_TIMEOUT_SECONDS, Supervisor, beat
 
 _KEEP_ALIVE_SECONDS = 30
 
@@ -64,8 +64,10 @@ def serve(
     sock: socket.socket,
     workers: int = 1,
     log_level: str = "info",
+    worker_timeout: float = WORKER_TIMEOUT_SECONDS,
 ) -> None:
-    """Serve on ``sock`` until interrupted; with ``workers > 1`` in that many forked processes.
+    """Serve on ``sock`` until interrupted; with ``workers > 1`` in that many forked processes
+    (one silent for ``worker_timeout`` seconds is killed and replaced).
 
     Raises:
         SchemaVersionError: the database schema is older (run ``runhistory db upgrade``) or
@@ -91,7 +93,7 @@ def serve(
         _check_no_threads()
         gc.freeze()  # a collection in a worker then leaves the parent's objects alone (no copy)
         supervisor = Supervisor(workers, partial(_work, settings, sock, config),
-                                on_exit=_forget_metrics)  # fmt: skip
+                                on_exit=_forget_metrics, timeout=worker_timeout)  # fmt: skip
         supervisor.run()
 
 
@@ -228,9 +230,16 @@ def _work(settings: ServerSettings, sock: socket.socket, config: Any) -> None:
         )
         raise SystemExit(1) from exc
 
+    class Worker(uvicorn.Server):
+        """uvicorn's server, telling the supervisor at every tick of its loop that it lives."""
+
+        async def on_tick(self, counter: int) -> bool:
+            beat()
+            return await super().on_tick(counter)
+
     try:
         config.app.state.services = services
-        uvicorn.Server(config).run(sockets=[sock])
+        Worker(config).run(sockets=[sock])
     finally:
         services.close()
 
