@@ -7,9 +7,10 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 import runhistory.store.sql as sql_package
 from runhistory.errors import SchemaVersionError, StorageError
@@ -19,10 +20,12 @@ from runhistory.store.sql.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
     MIGRATIONS_DIR,
+    current_revision,
     upgrade_schema,
     upgrade_with_alembic,
 )
 from runhistory.store.sql.schema import metadata
+from support.services import fresh_schema
 
 SRC_DIR = Path(sql_package.__file__).resolve().parents[3]
 
@@ -209,3 +212,90 @@ def test_upgrade_from_0002_keeps_every_run_detail(store_uri: str) -> None:
         assert store.get_last_metric_values(["r1"], value="max") == {"r1": {"loss": 976.0}}
     finally:
         store.close()
+
+
+def _table_shape(found: Any, table: str) -> dict[str, Any]:
+    def text_of(options: dict[str, Any]) -> str:
+        return str(sorted((key, str(value)) for key, value in options.items()))
+
+    columns = [
+        (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+        for c in found.get_columns(table)
+    ]
+    foreign_keys = [
+        (fk["name"] or "", fk["constrained_columns"], fk["referred_table"],
+         fk["referred_columns"], text_of(fk["options"]))
+        for fk in found.get_foreign_keys(table)
+    ]  # fmt: skip
+    indexes = [
+        (ix["name"] or "", [str(c) for c in ix["column_names"]], ix["unique"],
+         ix.get("expressions") or [], text_of(ix.get("dialect_options", {})))
+        for ix in found.get_indexes(table)
+    ]  # fmt: skip
+    uniques = [(u["name"] or "", u["column_names"]) for u in found.get_unique_constraints(table)]
+    checks = [(c["name"] or "", c["sqltext"]) for c in found.get_check_constraints(table)]
+    return {
+        "columns": sorted(columns),
+        "primary key": found.get_pk_constraint(table)["constrained_columns"],
+        "foreign keys": sorted(map(str, foreign_keys)),
+        "indexes": sorted(map(str, indexes)),
+        "unique": sorted(map(str, uniques)),
+        "checks": sorted(checks),
+    }
+
+
+def _shape(uri: str) -> dict[str, Any]:
+    """Every table of the database at ``uri`` as reflected: columns (name, type, nullability,
+    default), primary key, foreign keys, indexes, unique and check constraints."""
+    engine = create_store_engine(uri)
+    try:
+        with engine.connect() as conn, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes
+            found = inspect(conn)
+            return {table: _table_shape(found, table) for table in found.get_table_names()}
+    finally:
+        engine.dispose()
+
+
+def _alembic(uri: str, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    def run(conn: Any) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, revision)
+
+    engine = create_store_engine(uri)
+    try:
+        run_transaction(engine, run)
+    finally:
+        engine.dispose()
+
+
+def test_the_schema_created_at_head_is_the_migrated_one_and_migrates_on(
+    store_uri: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """An empty database gets schema.py's tables stamped at the head revision; the migrations
+    from nothing must build the same tables, columns, types, indexes and constraints, and
+    Alembic must take the created database from there (down a revision and up again)."""
+    if store_uri.startswith("sqlite"):
+        migrated = f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        migrated = fresh_schema(request.getfixturevalue("postgres_database"))
+    open_store(store_uri).close()  # created from schema.py, stamped
+    _alembic(migrated, "upgrade", "head")  # every migration from an empty database
+    created_shape = _shape(store_uri)
+    assert created_shape == _shape(migrated)
+    assert "runs" in created_shape and "alembic_version" in created_shape
+
+    engine = create_store_engine(store_uri)
+    try:
+        assert run_transaction(engine, current_revision, read_only=True) == HEAD_REVISION
+    finally:
+        engine.dispose()
+    _alembic(store_uri, "downgrade", "-1")
+    _alembic(store_uri, "upgrade", "head")
+    assert _shape(store_uri) == created_shape
+    open_store(store_uri).close()  # at head again: opens as it is
