@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import subprocess
 
 import httpx
 import psycopg
@@ -156,9 +155,8 @@ def test_two_workers_on_an_s3_store_start_and_take_uploads(tmp_path: Path) -> No
         try:
             _wait_for(lambda: len(_workers(server.process.pid)) == 2)
             with httpx.Client(base_url=server.url) as http:
-                experiment = http.post("/api/v1/experiments", json={"name": "s3-workers"})
-                run = http.post("/api/v1/runs",
-                                json={"experiment_id": experiment.json()["experiment_id"]})  # fmt: skip
+                experiment = http.post("/api/v1/experiments", json={"name": "s3-workers"}).json()
+                run = http.post("/api/v1/runs", json={"experiment_id": experiment["experiment_id"]})
                 files = f"/api/v1/runs/{run.json()['run_id']}/files"
             for number in range(6):  # a new connection each: both workers upload
                 content = f"upload {number}".encode()

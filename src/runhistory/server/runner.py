@@ -84,14 +84,18 @@ def serve(
         uvicorn.Server(_config(app, settings, log_level)).run(sockets=[sock])
         return
     with _shared_metrics_folder():  # before prometheus_client is imported
-        _import_store_modules()  # once, for the check's process and the workers
-        check = _StoreCheck(settings)  # before accepting any request
+        gc.disable()  # the imports make objects that live on: collecting meanwhile is wasted
         try:
-            config = _worker_config(settings, log_level)  # meanwhile
+            _import_store_modules()  # once, for the check's process and the workers
+            check = _StoreCheck(settings)  # before accepting any request
+            try:
+                config = _worker_config(settings, log_level)  # meanwhile
+            finally:
+                check.wait()
+            _check_no_threads()
+            gc.freeze()  # a worker's collections leave the parent's objects alone (no copy)
         finally:
-            check.wait()
-        _check_no_threads()
-        gc.freeze()  # a collection in a worker then leaves the parent's objects alone (no copy)
+            gc.enable()
         supervisor = Supervisor(workers, partial(_work, settings, sock, config),
                                 on_exit=_forget_metrics, timeout=worker_timeout)  # fmt: skip
         supervisor.run()
