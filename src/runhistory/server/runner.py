@@ -180,6 +180,7 @@ def _check_in_child(settings: ServerSettings, write: int) -> None:
     """The check's process: open and close the stores, write the error (pickled) to ``write``
     if that failed; never returns."""
     status = 0
+    gc.enable()  # off in the parent while it imports; an old SQLite file may migrate here
     try:
         try:
             open_services(settings).close()
