@@ -124,6 +124,8 @@ def test_every_server_option_has_a_documented_variable() -> None:
             expected: type = bool
         elif isinstance(param.type, (click.types.IntParamType, click.IntRange)):
             expected = int
+        elif isinstance(param.type, (click.types.FloatParamType, click.FloatRange)):
+            expected = float
         else:
             expected = str
         assert SETTINGS[variable].type is expected, (param.name, variable)
