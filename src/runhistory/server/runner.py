@@ -7,10 +7,10 @@ message. With ``workers > 1`` that check runs in a forked process of its own
 SQLAlchemy, psycopg, uvicorn's protocols): the database's work (creating the schema) overlaps
 the imports, and the parent itself never opens a connection or a client that starts a thread
 (an S3 store's event loop). It then forks the workers
-(:class:`~runhistory.server.supervisor.Supervisor`): each starts with those modules already
-imported, opens its own database connections, builds the application and serves the
-inherited socket. The workers keep their Prometheus metrics in a shared folder, summed by
-``/metrics``.
+(:class:`~runhistory.server.supervisor.Supervisor`): each starts with those modules imported
+and the application built, opens its own database connections and artifact-store client,
+and serves the inherited socket; its event loop beats to tell the parent it is alive. The
+workers keep their Prometheus metrics in a shared folder, summed by ``/metrics``.
 
 The listening socket is a TCP socket made with ``IPPROTO_TCP`` and ``TCP_NODELAY``: the event
 loop then turns Nagle's algorithm off on every accepted connection, so small responses on a
@@ -87,6 +87,7 @@ def serve(
         gc.disable()  # the imports make objects that live on: collecting meanwhile is wasted
         try:
             _import_store_modules()  # once, for the check's process and the workers
+            _check_no_threads()
             check = _StoreCheck(settings)  # before accepting any request
             try:
                 config = _worker_config(settings, log_level)  # meanwhile
