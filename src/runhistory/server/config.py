@@ -83,9 +83,10 @@ def check_secret_key(database_url: str, key_path: str) -> None:
         )
 
 
-def open_services(settings: ServerSettings) -> Services:
+def open_services(settings: ServerSettings, check_key: bool = True) -> Services:
     """Open the stores named by ``settings`` (creating an empty database's schema) and check
-    the secret key against the database's.
+    the secret key against the database's (unless ``check_key`` is false: a forked worker
+    whose parent's check did it).
 
     Raises:
         SchemaVersionError: the schema is older (``runhistory db upgrade``) or newer.
@@ -105,7 +106,7 @@ def open_services(settings: ServerSettings) -> Services:
         location = replace(location, secret_key_path=settings.secret_key_file)
     tracking = open_local_service(location)
     try:
-        if location.secret_key_path and location.database_url:
+        if check_key and location.secret_key_path and location.database_url:
             check_secret_key(location.database_url, location.secret_key_path)
     except BaseException:
         tracking.close()

@@ -107,10 +107,7 @@ def _worker_config(settings: ServerSettings, log_level: str) -> Any:
     parent with everything a worker imports (FastAPI, uvicorn's protocols and event loop, the
     Prometheus client): every forked worker starts with them."""
     import prometheus_client.multiprocess  # noqa: F401 (the shared folder is set by now)
-    from cryptography import fernet  # noqa: F401 (the secret key's check)
 
-    import runhistory.store.sql.identity
-    import runhistory.tracking.secrets  # noqa: F401
     from runhistory.server.app import create_app
 
     config = _config(create_app(settings, None), settings, log_level)
@@ -229,7 +226,7 @@ def _work(settings: ServerSettings, sock: socket.socket, config: Any) -> None:
     import uvicorn
 
     try:
-        services: Services = open_services(settings)
+        services: Services = open_services(settings, check_key=False)  # checked at start
     except Exception as exc:  # e.g. the database is down while a worker restarts
         logging.getLogger("runhistory.server").error(
             "worker %d cannot open the stores (%s)", os.getpid(), exc
