@@ -115,9 +115,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             _track_outputs=True,
             _write_behind=behind,
         )
-        queue = connection.queue
+        queue, run_id = connection.queue, info.run_id
+        # The beat names the connection, not the run: a run that references its own beat
+        # would be a reference cycle, freed only by the garbage collector (every run of a
+        # loop like B3's), instead of as soon as the caller drops it.
         run._heartbeat = start_heartbeat(
-            lambda: run._backend.heartbeat(run.id), run.id, lambda: not queue.closed
+            lambda: connection.backend.heartbeat(run_id), run_id, lambda: not queue.closed
         )
         folder = run._outputs_dir
         if folder is not None and not os.path.isdir(folder):  # as the original: it exists at once
