@@ -84,3 +84,9 @@ def test_a_key_like_a_marker_is_escaped_and_a_big_integer_kept() -> None:
     definition = loads(data)["changes"]["creates"][0]["run_definition"]
     assert definition == {"$float": "a key, not a marker", "big": 2**70}
     assert data == dumps(record)
+
+
+def test_dollars_in_values_and_keys_round_trip() -> None:
+    value = {"path": "$HOME/x", "$float": "a key", "$$int": 1, "cost": "12$", "n": None}
+    assert loads(dumps(value)) == value
+    assert loads(dumps([value, math.inf])) == [value, math.inf]

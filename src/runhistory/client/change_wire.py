@@ -13,7 +13,14 @@ from typing import Any
 
 import orjson
 
-from runhistory.client.wire import _all_finite, _default, decode_write, dumps, encode_writes
+from runhistory.client.wire import (
+    _all_finite,
+    _default,
+    _has_marker_key,
+    decode_write,
+    dumps,
+    encode_writes,
+)
 from runhistory.errors import ValidationError
 from runhistory.tracking.entities import (
     PropertyChange,
@@ -23,7 +30,6 @@ from runhistory.tracking.entities import (
     StatusChange,
     TagChange,
 )
-from runhistory.tracking.markers import KEY_LIKE
 
 FEATURE = "change-batches"  # named in a server's /server-info when it takes these batches
 ENVIRONMENT = "environment"  # the key of a run definition's environment
@@ -75,8 +81,8 @@ def dumps_batch(record: dict[str, Any], checked: bool) -> bytes:
         data = orjson.dumps(record, default=_default)
     except TypeError:  # an integer beyond 64 bits: dumps marks it
         return dumps(record)
-    if (b"null" not in data or _changes_finite(record["changes"], checked)) and (
-        b'"$' not in data or KEY_LIKE.search(data) is None
+    if (b"null" not in data or _changes_finite(record["changes"], checked)) and not (
+        _has_marker_key(data)
     ):
         return data
     return dumps(record)
