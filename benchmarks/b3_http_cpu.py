@@ -146,7 +146,10 @@ def _session(
             # clients: from the start signal to their exit (imports and warm-up run left out)
             "cpu_ms_per_run": {"server": round(server_cpu / total * 1e3, 3),
                                "postgresql": round(db_cpu / total * 1e3, 3),
-                               "clients": round(client_cpu / total * 1e3, 3)},
+                               "clients": round(client_cpu / total * 1e3, 3),
+                               # the clients' run loops alone (no exit, no start signal)
+                               "client_loops": round(sum(r.get("cpu", 0.0) for r in results)
+                                                     / total * 1e3, 3)},
         }  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)

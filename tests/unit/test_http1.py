@@ -26,7 +26,7 @@ def test_the_request_head_names_the_target_host_length_and_headers() -> None:
     head = request_head("/api/v1/changes/batches", "127.0.0.1:5000",
                         {"Content-Type": "application/json"}, 42)  # fmt: skip
     assert head == (b"POST /api/v1/changes/batches HTTP/1.1\r\nHost: 127.0.0.1:5000\r\n"
-                    b"Content-Length: 42\r\nContent-Type: application/json\r\n\r\n")  # fmt: skip
+                    b"Content-Type: application/json\r\nContent-Length: 42\r\n\r\n")  # fmt: skip
 
 
 def test_a_header_with_a_line_break_is_refused() -> None:

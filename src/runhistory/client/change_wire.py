@@ -13,7 +13,14 @@ from typing import Any
 
 import orjson
 
-from runhistory.client.wire import decode_write, dumps, encode_writes
+from runhistory.client.wire import (
+    _all_finite,
+    _default,
+    _has_marker_key,
+    decode_write,
+    dumps,
+    encode_writes,
+)
 from runhistory.errors import ValidationError
 from runhistory.tracking.entities import (
     PropertyChange,
@@ -57,6 +64,47 @@ def encode_changes(changes: RunChanges) -> dict[str, Any]:
     if changes.metrics:
         found["metrics"] = {run_id: encode_writes(w) for run_id, w in changes.metrics.items()}
     return found
+
+
+def dumps_batch(record: dict[str, Any], checked: bool) -> bytes:
+    """A spooled batch of run changes (``{"batch_id", "run_ids", "changes"}``, ``changes``
+    from :func:`encode_changes`) as :func:`~runhistory.client.wire.dumps` writes it, cheaper.
+
+    ``dumps`` looks for a non-finite float in every value when the JSON holds a ``null``, and
+    a run creation always has some (no parent, no description): a hundred values walked for
+    each run. Here only the values that may hold a float are: times, run definitions and
+    errors, updated fields, metric times (their numbers are made finite or strings by
+    ``encode_writes``); tags and properties too unless ``checked`` (the SDK checked them:
+    text or ``None``).
+    """
+    try:
+        data = orjson.dumps(record, default=_default)
+    except TypeError:  # an integer beyond 64 bits: dumps marks it
+        return dumps(record)
+    if (b"null" not in data or _changes_finite(record["changes"], checked)) and not (
+        _has_marker_key(data)
+    ):
+        return data
+    return dumps(record)
+
+
+def _changes_finite(changes: dict[str, Any], checked: bool) -> bool:
+    """Whether the parts of an encoded batch that may hold a float hold only finite ones."""
+    loose: list[Any] = []
+    for create in changes.get("creates", ()):
+        loose += (create["created_time"], create["start_time"], create["end_time"],
+                  create["error"], create["run_definition"])  # fmt: skip
+        if not checked:
+            loose += (create["tags"], create["properties"])
+    loose += (u["fields"] for u in changes.get("updates", ()))
+    if not checked:
+        loose += (t["set"] for t in changes.get("tags", ()))
+        loose += (p["properties"] for p in changes.get("properties", ()))
+    for status in changes.get("statuses", ()):
+        loose += (status["time"], status["error"])
+    for writes in changes.get("metrics", {}).values():
+        loose += (w["columns"][4] for w in writes)
+    return _all_finite(loose)
 
 
 def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -36,12 +36,22 @@ def request_head(target: str, host: str, headers: dict[str, str], length: int) -
     Raises:
         ValueError: a header name or value holds a line break (it would split the head).
     """
-    lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}"]
+    return b"%s%d\r\n\r\n" % (head_before_length(target, host, headers), length)
+
+
+def head_before_length(target: str, host: str, headers: dict[str, str]) -> bytes:
+    """A ``POST`` head up to its ``Content-Length`` value (the same for every request with
+    these headers: kept by the sender); the length's digits and ``\\r\\n\\r\\n`` end it.
+
+    Raises:
+        ValueError: a header name or value holds a line break (it would split the head).
+    """
+    lines = [f"POST {target} HTTP/1.1", f"Host: {host}"]
     for name, value in headers.items():
         if any(c in name or c in value for c in _FORBIDDEN):
             raise ValueError(f"header {name!r} holds a line break")
         lines.append(f"{name}: {value}")
-    lines.append("\r\n")
+    lines.append("Content-Length: ")
     return "\r\n".join(lines).encode("latin-1")
 
 

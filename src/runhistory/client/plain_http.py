@@ -21,7 +21,7 @@ import os
 import socket
 import urllib.parse
 
-from runhistory.client.http1 import Answer, MalformedAnswer, read_answer, request_head
+from runhistory.client.http1 import Answer, MalformedAnswer, head_before_length, read_answer
 from runhistory.errors import StorageError
 
 __all__ = ["Answer", "PlainPoster"]
@@ -54,6 +54,9 @@ class PlainPoster:
         host = f"[{self._host}]" if ":" in self._host else self._host  # an IPv6 address
         self._host_header = host if default_port else f"{host}:{self._port}"
         self._sock: socket.socket | None = None
+        # The head of a request up to its length, per path and header set: the sender posts
+        # to one or two paths with one of two header sets, once per run written behind.
+        self._heads: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
 
     @classmethod
     def of(
@@ -74,11 +77,17 @@ class PlainPoster:
             StorageError: the server could not be reached, or closed the connection without
                 answering (send it again later).
         """
-        wanted = {**self._headers, **headers}
+        key = (path, tuple(headers.items()))
+        head = self._heads.get(key)
+        if head is None:
+            head = head_before_length(self._prefix + path, self._host_header,
+                                      {**self._headers, **headers})  # fmt: skip
+            if len(self._heads) < 16:
+                self._heads[key] = head
         for _ in range(2):
             reused = self._sock is not None
             try:
-                return self._exchange(path, body, wanted)
+                return self._exchange(head, body)
             except (OSError, MalformedAnswer) as exc:
                 self.close()
                 if reused:
@@ -88,15 +97,14 @@ class PlainPoster:
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _exchange(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+    def _exchange(self, head: bytes, body: bytes) -> Answer:
         sock = self._sock
         if sock is None:
             sock = socket.create_connection((self._host, self._port), self._connect_timeout)
             sock.settimeout(self._timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock = sock
-        sock.sendall(request_head(self._prefix + path, self._host_header, headers, len(body))
-                     + body)  # fmt: skip
+        sock.sendall(b"%s%d\r\n\r\n%s" % (head, len(body), body))
         answer, keep_alive = read_answer(sock)
         if not keep_alive:
             self.close()

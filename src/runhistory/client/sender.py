@@ -27,11 +27,11 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from runhistory.client.change_wire import encode_changes
+from runhistory.client.change_wire import dumps_batch, encode_changes
 from runhistory.client.http import HttpClient
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
-from runhistory.client.wire import dumps, encode_writes
+from runhistory.client.wire import encode_writes
 from runhistory.errors import (
     AuthenticationError,
     FlushTimeoutError,
@@ -148,8 +148,9 @@ class SpoolSender:
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
         record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
+        data = dumps_batch(record, changes.checked)
         with self._changed:
-            self._pending.append(self._spool_batch(record, points, dumps(record)))
+            self._pending.append(self._spool_batch(record, points, data))
             self._unsent_points += points
             self._unsent_changes += 1
             self._changed.notify_all()

@@ -55,9 +55,7 @@ def dumps(value: Any) -> bytes:
     # orjson writes NaN/inf as null; a key like a marker needs escaping: neither, nothing to do.
     # A null is mostly a None (a run creation has several): looking for a non-finite float
     # costs a tenth of encoding the whole value again.
-    if (b"null" not in data or _all_finite(value)) and (
-        b'"$' not in data or KEY_LIKE.search(data) is None
-    ):
+    if (b"null" not in data or _all_finite(value)) and not _has_marker_key(data):
         return data
     return orjson.dumps(encode(value), default=_default)
 
@@ -91,7 +89,19 @@ def loads(data: bytes | str) -> Any:
     value = orjson.loads(data)
     raw = data if isinstance(data, bytes) else data.encode()
     # markers and escaped keys start with '$' (which other writers may write as \u0024)
-    return decode(value) if b'"$' in raw or b"\\u" in raw else value
+    return decode(value) if _may_hold_marker(raw) or b"\\u" in raw else value
+
+
+def _has_marker_key(data: bytes) -> bool:
+    """Whether compact JSON has an object key that looks like a marker (escaped then)."""
+    # '$' alone first: a quote is in every other byte of JSON, so searching for '"$' tries
+    # nearly every position (10 µs for a run's 7 KB batch), a '$' is rare (0.2 µs).
+    return b"$" in data and KEY_LIKE.search(data) is not None
+
+
+def _may_hold_marker(data: bytes) -> bool:
+    """Whether JSON text may hold a marker or an escaped key (a string starting with '$')."""
+    return b"$" in data and b'"$' in data
 
 
 def _default(value: Any) -> Any:

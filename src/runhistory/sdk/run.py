@@ -9,10 +9,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from runhistory.errors import ActivityFailedException, ValidationError
+from runhistory.sdk.environment_info import shared_environment
 from runhistory.sdk.run_files import RunFilesMixin
 from runhistory.sdk.run_metrics import RunMetricsMixin
 from runhistory.sdk.run_pages import lazy_runs
 from runhistory.sdk.run_state import RunStateMixin
+from runhistory.sdk.write_behind import queue_new_run, writes_behind
+from runhistory.sysmetrics.monitor import check_settings
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import PropertyChange, RunInfo, RunsPage, TagChange
 from runhistory.tracking.run_records import property_conflict
@@ -81,10 +84,7 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         system_metrics: bool | None = None,
         **kwargs: Any,
     ) -> Run:
-        from runhistory.sdk.environment_info import shared_environment
-        from runhistory.sdk.heartbeat import start_heartbeat
-        from runhistory.sdk.write_behind import queue_new_run, writes_behind
-        from runhistory.sysmetrics.monitor import check_settings
+        from runhistory.sdk.heartbeat import start_heartbeat  # with logging: not for readers
 
         sampling = check_settings(system_metrics)  # a bad setting is said before the run exists
         connection = experiment.workspace._connection
@@ -115,9 +115,12 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             _track_outputs=True,
             _write_behind=behind,
         )
-        queue = connection.queue
+        queue, run_id = connection.queue, info.run_id
+        # The beat names the connection, not the run: a run that references its own beat
+        # would be a reference cycle, freed only by the garbage collector (every run of a
+        # loop like B3's), instead of as soon as the caller drops it.
         run._heartbeat = start_heartbeat(
-            lambda: run._backend.heartbeat(run.id), run.id, lambda: not queue.closed
+            lambda: connection.backend.heartbeat(run_id), run_id, lambda: not queue.closed
         )
         folder = run._outputs_dir
         if folder is not None and not os.path.isdir(folder):  # as the original: it exists at once
@@ -350,8 +353,6 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
     ) -> Run:
         """Create and start a child run (``name`` is its display name)."""
-        from runhistory.sdk.write_behind import queue_new_run, writes_behind
-
         behind = writes_behind(self._connection) and run_id is None
         if behind:
             info = queue_new_run(
@@ -390,8 +391,6 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
                 or ``count`` differs from the number of ``tag_values``.
         """
         tag_sets = _children_tags(count, tag_key, tag_values)
-        from runhistory.sdk.write_behind import queue_new_run, writes_behind
-
         behind = writes_behind(self._connection)
         children = []
         for tags in tag_sets:

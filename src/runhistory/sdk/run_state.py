@@ -12,6 +12,7 @@ from runhistory.client.outputs import upload_output_folders
 from runhistory.client.queue import MetricQueue
 from runhistory.errors import RunhistoryError
 from runhistory.sdk.timefmt import iso_utc
+from runhistory.sysmetrics.monitor import start_monitor
 from runhistory.tracking import status as st
 from runhistory.tracking.entities import RunInfo, StatusChange
 from runhistory.tracking.validation import printable
@@ -98,8 +99,6 @@ class RunStateMixin:
 
     def _start_system_metrics(self, wanted: bool | None) -> None:
         """Sample the machine's figures under ``system/`` until the run ends (unless off)."""
-        from runhistory.sysmetrics.monitor import start_monitor
-
         self._system_monitor = start_monitor(self.log, wanted)  # type: ignore[attr-defined]
 
     def _stop_system_metrics(self) -> None:

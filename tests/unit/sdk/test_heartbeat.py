@@ -89,3 +89,47 @@ def test_a_beat_due_before_the_thread_wakes_is_beaten_on_time() -> None:
     assert beaten["late"].wait(5)
     fast.stop()
     late.stop()  # the thread ends a minute after its last run
+
+
+def test_a_finished_run_is_freed_when_dropped_without_the_garbage_collector(
+    tmp_path: Path,
+) -> None:
+    import gc
+    import weakref
+
+    workspace = Workspace(path=str(tmp_path / "ws"))
+    enabled = gc.isenabled()
+    gc.disable()  # only reference counting frees it
+    try:
+        experiment = Experiment(workspace, "freed-runs")
+        run = experiment.start_logging(outputs=False)
+        run.add_properties({"lr": "0.1"})
+        run.set_tags({"team": "vision"})
+        run.log("loss", 0.5)
+        run.complete()
+        gone = weakref.ref(run)
+        del run
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+        close_all()
+
+
+def test_a_run_dropped_while_running_keeps_beating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNHISTORY_HEARTBEAT_INTERVAL", "0.05")
+    workspace = Workspace(path=str(tmp_path / "ws"))
+    try:
+        run_id = Experiment(workspace, "dropped-beats").start_logging(outputs=False).id
+        deadline = time.monotonic() + 10
+        first = None
+        while first is None and time.monotonic() < deadline:
+            first = _beat_of(workspace, run_id)
+            time.sleep(0.05)
+        while _beat_of(workspace, run_id) == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first is not None and (_beat_of(workspace, run_id) or 0) > first
+    finally:
+        close_all()
