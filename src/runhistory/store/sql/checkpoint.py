@@ -15,7 +15,7 @@ itself, after a commit that follows a background checkpoint: only the frames wri
 are left, a small copy, but two syncs. It does so once every :data:`COMMITS_PER_CATCH_UP`
 commits, not after every background checkpoint: catching up after each (every 64 commits)
 cost B3's run loop 7-9 % of its time, mostly waiting for those syncs, and the log now grows
-to about 256 commits (~13 MB for B3's runs) before it starts over. The background checkpoints
+to about 256 commits (~15 MB for B3's runs) before it starts over. The background checkpoints
 in between keep syncing the log every 64 commits, so what a power loss can take is unchanged.
 """
 
