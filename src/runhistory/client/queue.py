@@ -395,9 +395,12 @@ class MetricQueue:
         The fault rules (with :mod:`logging`) are imported on the first write, not with the
         SDK.
         """
-        from runhistory.faults import is_transient
+        global _is_transient
+        if _is_transient is None:
+            from runhistory.faults import is_transient
 
-        return retry(call, is_transient, _RETRY)
+            _is_transient = is_transient
+        return retry(call, _is_transient, _RETRY)
 
     @property
     def closed(self) -> bool:
@@ -427,6 +430,7 @@ class MetricQueue:
 
 
 _QUEUES: weakref.WeakSet[MetricQueue] = weakref.WeakSet()
+_is_transient: Callable[[BaseException], bool] | None = None  # imported on the first write
 
 
 def flush_all(timeout_seconds: float = 60) -> None:

@@ -110,8 +110,10 @@ class ChangeRules:
                 self._check_write(run_id, write)
             if kept:
                 metrics[run_id] = kept
-        run_ids = changes.run_ids()
-        claim = (run_ids[0], batch_id) if batch_id is not None and run_ids else None
+        claim = None
+        if batch_id is not None:
+            run_ids = changes.run_ids()
+            claim = (run_ids[0], batch_id) if run_ids else None
         return WriteBatch(
             claim=claim,
             creates=creates,

@@ -140,12 +140,16 @@ def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> lis
     if not batch.tags and not batch.properties:
         return []
     touched = {c.run_id for c in batch.tags} | {c.run_id for c in batch.properties}
-    touched -= set(new)
+    touched -= new.keys()
+    if not touched:  # only runs of this batch (a short run's): their rows are not stored yet
+        documents: Documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
+        apply_tags(documents, batch.tags)
+        return apply_properties(documents, batch.properties)
     positions: dict[str, dict[str, Any]] = {}
     stored = read_documents(conn, list(touched), positions) if touched else {}
     for run_id in touched - set(stored):
         raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
-    documents: Documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
+    documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
     documents.update(stored)
     before = {r: (dict(t), dict(p)) for r, (t, p) in stored.items()}
     apply_tags(documents, batch.tags)

@@ -26,6 +26,7 @@ from runhistory.store.sql._statements import (
     CLAIM_STORED,
     INSERT_CHUNKS,
     INSERT_METRIC,
+    INSERT_METRIC_ROWS,
     INSERT_METRICS,
     METRIC_COLUMNS,
     NEW_METRIC,
@@ -36,6 +37,9 @@ from runhistory.store.sql.schema import metric_batches, metrics
 from runhistory.tracking.entities import VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, MetricWrite
 
 _METRICS_PER_INSERT = 64
+# SQLite: new metric rows of one point inserted by one statement up to this many (a short
+# run's few); one execution of a three-row insert costs less than three of a one-row insert.
+_SINGLE_ROWS_PER_INSERT = 8
 _NUMERIC = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 _IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
 # A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
@@ -217,7 +221,11 @@ def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrit
             rows.append((run_id, write))
     # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
     single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
-    execute_many(conn, INSERT_METRIC, single)
+    if 1 < len(single) <= _SINGLE_ROWS_PER_INSERT and conn.dialect.name == "sqlite":
+        values = [value for row in single for value in row]
+        execute(conn, INSERT_METRIC_ROWS, values, len(single)).close()
+    else:
+        execute_many(conn, INSERT_METRIC, single)
     ids: dict[tuple[str, str], int] = {}
     longer = [(r, w) for r, w in rows if len(w.points) > 1]
     for start in range(0, len(longer), _METRICS_PER_INSERT):

@@ -154,7 +154,10 @@ def waits(conn: Connection) -> bool:
 
 def _keyed(document: Mapping[str, Any]) -> str:
     """A document as a waiting row holds it: JSON of each value's key (text)."""
-    return orjson.dumps({key: indexed_value(v) for key, v in document.items()}).decode()
+    for value in document.values():
+        if type(value) is not str or len(value) >= RUN_KEY_VALUE_CHARS:
+            return orjson.dumps({key: indexed_value(v) for key, v in document.items()}).decode()
+    return orjson.dumps(document).decode()  # every value is its own key
 
 
 def _pending_row(run: Mapping[str, Any]) -> dict[str, Any]:

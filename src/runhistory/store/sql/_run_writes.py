@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -42,6 +42,7 @@ from runhistory.tracking.entities import (
 from runhistory.tracking.validation import dump_document
 
 ENVIRONMENT = "environment"
+_WRITABLE_FIELDS = UPDATABLE_FIELDS | {"start_time", "end_time", "error"}
 Documents = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
     runs.c.id.in_(bindparam("ids", expanding=True))
@@ -65,7 +66,8 @@ def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | Non
     The SDK hands every run of a process the very same environment object (it is never
     changed), so the last one's encoding is kept and reused when the object comes again.
     """
-    if definition is not None and not isinstance(definition, Mapping):
+    plain = definition is None or type(definition) is dict
+    if not plain and not isinstance(definition, Mapping):
         raise ValidationError(f"run_definition must be a dict, got {type(definition).__name__}")
     if definition is None or ENVIRONMENT not in definition:
         return dump(definition, "run_definition"), None
@@ -95,6 +97,10 @@ def store_environments(conn: Connection, found: Sequence[tuple[str, str]]) -> No
     execute_many(conn, INSERT_ENVIRONMENTS, list(rows.values()))
 
 
+def _experiment_of(create: RunCreate) -> str:
+    return create.experiment_id
+
+
 def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, int]:
     """Reserve the run numbers of new runs, in one statement per experiment: ``{run id:
     number}`` in creation order (see :mod:`._run_numbers` for where this runs).
@@ -103,8 +109,12 @@ def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str,
         NotFoundError: an experiment does not exist.
     """
     numbers: dict[str, int] = {}
-    ordered = sorted(creates, key=lambda c: c.experiment_id)  # stable: keeps creation order
-    for experiment_id, group in groupby(ordered, key=lambda c: c.experiment_id):
+    experiment = creates[0].experiment_id
+    if all(c.experiment_id == experiment for c in creates):  # nearly every batch
+        groups: Iterable[tuple[str, Iterable[RunCreate]]] = ((experiment, creates),)
+    else:  # sorted stably: each experiment's runs keep their creation order
+        groups = groupby(sorted(creates, key=_experiment_of), key=_experiment_of)
+    for experiment_id, group in groups:
         mine = list(group)
         params = {"experiment": experiment_id, "count": len(mine),
                   "activity": max(c.created_time for c in mine)}  # fmt: skip
@@ -253,8 +263,8 @@ def apply_properties(documents: Documents, changes: Sequence[PropertyChange]) ->
 
 def field_values(conn: Connection | None, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Column values of updatable run fields (a definition's environment is stored apart)."""
-    unknown = sorted(set(fields) - UPDATABLE_FIELDS - {"start_time", "end_time", "error"})
-    if unknown:
+    if not fields.keys() <= _WRITABLE_FIELDS:
+        unknown = sorted(fields.keys() - _WRITABLE_FIELDS)
         raise ValidationError(f"run fields {unknown} cannot be updated", fields=unknown)
     values = {k: dump(v, "error") if k == "error" else v for k, v in fields.items()}
     if "run_definition" in fields:

@@ -101,6 +101,15 @@ def _insert_metrics(dialect: str, count: int) -> Executable:
     return insert(metrics).values(rows).returning(metrics.c.id, metrics.c.run_id, metrics.c.name)
 
 
+def _insert_metric_rows(dialect: str, count: int) -> Executable:
+    """``count`` metric rows in one statement, values positional in :data:`METRIC_COLUMNS`
+    order, row after row (no ``RETURNING``)."""
+    rows: list[dict[str, Any]] = [
+        {name: bindparam(f"{name}_{i}") for name in METRIC_COLUMNS} for i in range(count)
+    ]
+    return insert(metrics).values(rows)
+
+
 def _insert_metric(dialect: str) -> Executable:
     """One metric row, values positional in :data:`METRIC_COLUMNS` order (for executemany)."""
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
@@ -174,6 +183,7 @@ SET_STATUS = statement(_set_status)
 STATUS_OF = statement(_status_of)
 INSERT_METRICS = statement(_insert_metrics, positional=True)
 INSERT_METRIC = statement(_insert_metric, positional=True)
+INSERT_METRIC_ROWS = statement(_insert_metric_rows, positional=True)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)

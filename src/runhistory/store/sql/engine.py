@@ -260,11 +260,15 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
     return _retrying(once)
 
 
-def _retrying(once: Callable[[], T]) -> T:
-    def locked(exc: BaseException) -> bool:
-        return isinstance(exc, OperationalError) and is_retryable_error(exc)
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and is_retryable_error(exc)
 
-    return retry(once, locked, Backoff(first=0.05, jitter=1.0, attempts=LOCKED_RETRIES))
+
+_LOCKED_BACKOFF = Backoff(first=0.05, jitter=1.0, attempts=LOCKED_RETRIES)
+
+
+def _retrying(once: Callable[[], T]) -> T:
+    return retry(once, _locked, _LOCKED_BACKOFF)
 
 
 class HeldConnection:
