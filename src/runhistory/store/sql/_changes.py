@@ -64,7 +64,9 @@ class ChangesMixin(SqlStoreBase):
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
         waiting: list[int | None] = [None]  # runs whose keys wait after the batch
-        numbers = reserve_apart(self._engine.dialect.name, self._write, batch.creates)
+        reserved: dict[str, int] = {}
+        first = reserve_apart(self._engine.dialect.name, batch.creates, reserved)
+        numbers = reserved if first is not None else None
 
         def work(conn: Connection) -> WriteOutcome:
             outcome = WriteOutcome()
@@ -103,7 +105,7 @@ class ChangesMixin(SqlStoreBase):
             return outcome
 
         try:
-            outcome = self._write_hot(work)
+            outcome = self._write_hot(work, first)
         except ConflictError:
             claim = batch.claim
             if claim is not None and self._write_hot(lambda conn: batch_claimed(conn, *claim)):
