@@ -10,11 +10,13 @@ order), continues their sequence numbers from ``count`` and inserts the chunks w
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 
@@ -26,6 +28,7 @@ from runhistory.store.sql._statements import (
     CLAIM_STORED,
     INSERT_CHUNKS,
     INSERT_METRIC,
+    INSERT_METRIC_ROWS,
     INSERT_METRICS,
     METRIC_COLUMNS,
     NEW_METRIC,
@@ -38,6 +41,7 @@ from runhistory.tracking.entities import VTYPE_BOOL, VTYPE_FLOAT, VTYPE_INT, Met
 _METRICS_PER_INSERT = 64
 _NUMERIC = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 _IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
+_JSON_KEYS = tuple(str(name) for name in METRIC_COLUMNS)  # plain str: orjson's keys
 # A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
 ROW_COLUMNS = (
     metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
@@ -205,6 +209,22 @@ def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
     return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
 
 
+def _json_rows(rows: Sequence[tuple[Any, ...]]) -> str | None:
+    """Metric rows (:data:`METRIC_COLUMNS` order) as one JSON array of objects, or None when
+    JSON cannot carry a value as it is (a NaN or infinity, a NUL character, an integer
+    beyond 64 bits): those rows go one execution each, as the driver binds them."""
+    for row in rows:
+        for value in row:
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, str) and "\x00" in value:
+                return None
+    try:
+        return orjson.dumps([dict(zip(_JSON_KEYS, row, strict=True)) for row in rows]).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        return None
+
+
 def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
     """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
     rows: list[tuple[str, MetricWrite]] = []
@@ -217,7 +237,11 @@ def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrit
             rows.append((run_id, write))
     # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
     single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
-    execute_many(conn, INSERT_METRIC, single)
+    as_json = _json_rows(single) if single and conn.dialect.name == "postgresql" else None
+    if as_json is not None:
+        execute(conn, INSERT_METRIC_ROWS, {"rows": as_json}).close()
+    else:
+        execute_many(conn, INSERT_METRIC, single)
     ids: dict[tuple[str, str], int] = {}
     longer = [(r, w) for r, w in rows if len(w.points) > 1]
     for start in range(0, len(longer), _METRICS_PER_INSERT):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, String, Table, bindparam, cast, func, insert, select, update
+from sqlalchemy import column as column_of
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.sql.expression import Executable
 
 from runhistory.store.sql._direct import statement
@@ -106,6 +108,22 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
+def _insert_metric_rows(dialect: str) -> Executable:
+    """Metric rows from one JSON array of rows (``:rows``, each an object of
+    :data:`METRIC_COLUMNS`; PostgreSQL): one statement for the new metrics of any number of
+    runs, instead of one execution a metric (the driver dumps every parameter of each in
+    Python; orjson encodes the array at once)."""
+    # Strings as VARCHAR without their length (a longer value is refused, not cut).
+    columns = [
+        column_of(c.name, String() if isinstance(c.type, String) else c.type)
+        for c in metrics.c
+        if c.name in METRIC_COLUMNS
+    ]
+    rows = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(*columns)
+    found = rows.render_derived(name="r", with_types=True)
+    return insert(metrics).from_select(list(METRIC_COLUMNS), select(*found.c))
+
+
 def _new_metric(dialect: str) -> Executable:
     """An empty metric row (``:run_id``, ``:name``, ``:kind``, ``:description``) unless the
     run has one of that name."""
@@ -174,6 +192,7 @@ SET_STATUS = statement(_set_status)
 STATUS_OF = statement(_status_of)
 INSERT_METRICS = statement(_insert_metrics, positional=True)
 INSERT_METRIC = statement(_insert_metric, positional=True)
+INSERT_METRIC_ROWS = statement(_insert_metric_rows)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
