@@ -3,7 +3,8 @@
 A process writing runs behind sends one small request per run it completes (B3 over HTTP).
 Through FastAPI each such request passed five middleware layers, the router, the dependency
 solver and the route's response handling before and after storing anything: about a third of
-the server's CPU per run. This ASGI middleware, the outermost of the application's, answers
+the server's CPU per run. This ASGI middleware, in front of the whole stack (FastAPI's own
+server-error, telemetry and body-size layers too: see ``app._lean_batches_first``), answers
 that one route itself and hands every other request on untouched. It does what the stack did
 for the route, through the very functions the stack uses (so the two cannot drift apart):
 
