@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from runhistory.errors import ConflictError, NotFoundError, RunhistoryError
 from runhistory.store.sql._common import SqlStoreBase, require_run
-from runhistory.store.sql._direct import execute_many
+from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._metric_writes import (
     append,
     append_new,
@@ -43,7 +43,7 @@ from runhistory.store.sql._run_writes import (
     write_statuses,
     write_updates,
 )
-from runhistory.store.sql._statements import CLAIM_BATCHES
+from runhistory.store.sql._statements import CLAIM_BATCH_ROWS, CLAIM_BATCHES
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
 _log = logging.getLogger("runhistory.store")
@@ -133,7 +133,14 @@ def _claim_all(conn: Connection, claims: Sequence[tuple[str, str]]) -> bool:
     """Record the batch ids of a group in one statement; False if one was stored before."""
     now = time.time()
     rows = [{"run_id": r, "batch_id": b, "created_time": now} for r, b in claims]
-    return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
+    as_json = json_rows(rows) if conn.dialect.name == "postgresql" else None
+    if as_json is None:
+        return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
+    found = execute(conn, CLAIM_BATCH_ROWS, {"rows": as_json})  # one execution for all
+    try:
+        return int(found.rowcount) == len(rows)
+    finally:
+        found.close()
 
 
 def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> list[Refusal]:

@@ -10,19 +10,17 @@ order), continues their sequence numbers from ``count`` and inserts the chunks w
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-import orjson
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from runhistory.errors import InvalidMetricError
 from runhistory.store.sql._chunks import encode_chunks
-from runhistory.store.sql._direct import execute, execute_many
+from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._statements import (
     CLAIM_BATCH,
     CLAIM_STORED,
@@ -209,22 +207,6 @@ def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
     return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
 
 
-def _json_rows(rows: Sequence[tuple[Any, ...]]) -> str | None:
-    """Metric rows (:data:`METRIC_COLUMNS` order) as one JSON array of objects, or None when
-    JSON cannot carry a value as it is (a NaN or infinity, a NUL character, an integer
-    beyond 64 bits): those rows go one execution each, as the driver binds them."""
-    for row in rows:
-        for value in row:
-            if isinstance(value, float) and not math.isfinite(value):
-                return None
-            if isinstance(value, str) and "\x00" in value:
-                return None
-    try:
-        return orjson.dumps([dict(zip(_JSON_KEYS, row, strict=True)) for row in rows]).decode()
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits
-        return None
-
-
 def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
     """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
     rows: list[tuple[str, MetricWrite]] = []
@@ -237,7 +219,9 @@ def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrit
             rows.append((run_id, write))
     # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
     single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
-    as_json = _json_rows(single) if single and conn.dialect.name == "postgresql" else None
+    as_json = None
+    if single and conn.dialect.name == "postgresql":
+        as_json = json_rows([dict(zip(_JSON_KEYS, row, strict=True)) for row in single])
     if as_json is not None:
         execute(conn, INSERT_METRIC_ROWS, {"rows": as_json}).close()
     else:
