@@ -43,7 +43,7 @@ from runhistory.store.sql._run_writes import (
     write_statuses,
     write_updates,
 )
-from runhistory.store.sql._statements import CLAIM_BATCH_ROWS, CLAIM_BATCHES
+from runhistory.store.sql._statements import CLAIM_BATCHES, CLAIM_BATCHES_JSON
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
 _log = logging.getLogger("runhistory.store")
@@ -136,7 +136,7 @@ def _claim_all(conn: Connection, claims: Sequence[tuple[str, str]]) -> bool:
     as_json = json_rows(rows) if conn.dialect.name == "postgresql" else None
     if as_json is None:
         return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
-    found = execute(conn, CLAIM_BATCH_ROWS, {"rows": as_json})  # one execution for all
+    found = execute(conn, CLAIM_BATCHES_JSON, {"rows": as_json})  # one execution for all
     try:
         return int(found.rowcount) == len(rows)
     finally:

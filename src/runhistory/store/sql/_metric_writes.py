@@ -26,8 +26,8 @@ from runhistory.store.sql._statements import (
     CLAIM_STORED,
     INSERT_CHUNKS,
     INSERT_METRIC,
-    INSERT_METRIC_ROWS,
     INSERT_METRICS,
+    INSERT_METRICS_JSON,
     METRIC_COLUMNS,
     NEW_METRIC,
     UPDATE_METRIC,
@@ -223,7 +223,7 @@ def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrit
     if single and conn.dialect.name == "postgresql":
         as_json = json_rows([dict(zip(_JSON_KEYS, row, strict=True)) for row in single])
     if as_json is not None:
-        execute(conn, INSERT_METRIC_ROWS, {"rows": as_json}).close()
+        execute(conn, INSERT_METRICS_JSON, {"rows": as_json}).close()
     else:
         execute_many(conn, INSERT_METRIC, single)
     ids: dict[tuple[str, str], int] = {}

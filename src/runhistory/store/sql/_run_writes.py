@@ -23,8 +23,8 @@ from runhistory.store.sql._common import chunks
 from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._statements import (
     INSERT_ENVIRONMENTS,
-    INSERT_RUN_ROWS,
     INSERT_RUNS,
+    INSERT_RUNS_JSON,
     RESERVE_NUMBERS,
     SET_STATUS,
     STATUS_OF,
@@ -192,7 +192,7 @@ def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
     as_json = json_rows(values) if conn.dialect.name == "postgresql" and values else None
     try:
         if as_json is not None:  # one execution for every run
-            execute(conn, INSERT_RUN_ROWS, {"rows": as_json}).close()
+            execute(conn, INSERT_RUNS_JSON, {"rows": as_json}).close()
         else:
             execute_many(conn, INSERT_RUNS, values)
     except IntegrityError as exc:  # the only unique key new rows can break is the id
