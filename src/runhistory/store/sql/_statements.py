@@ -140,7 +140,7 @@ def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
     return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
 
 
-def _insert_metric_rows(dialect: str) -> Executable:
+def _insert_metrics_json(dialect: str) -> Executable:
     """Metric rows from one JSON array (``:rows``, objects of :data:`METRIC_COLUMNS`;
     PostgreSQL): one execution for the new metrics of any number of runs."""
     return insert(metrics).from_select(
@@ -148,13 +148,13 @@ def _insert_metric_rows(dialect: str) -> Executable:
     )
 
 
-def _insert_run_rows(dialect: str) -> Executable:
+def _insert_runs_json(dialect: str) -> Executable:
     """Run rows from one JSON array (``:rows``, objects naming every column of ``runs``,
     documents as JSON text; PostgreSQL): one execution for any number of new runs."""
     return insert(runs).from_select(list(RUN_COLUMNS), _from_json_rows(runs, RUN_COLUMNS))
 
 
-def _claim_batch_rows(dialect: str) -> Executable:
+def _claim_batches_json(dialect: str) -> Executable:
     """Record batch ids (``:rows``, objects of ``run_id``, ``batch_id``, ``created_time``;
     PostgreSQL) unless recorded before: the rows inserted tell how many were not there."""
     names = ("run_id", "batch_id", "created_time")
@@ -234,9 +234,9 @@ SET_STATUS = statement(_set_status)
 STATUS_OF = statement(_status_of)
 INSERT_METRICS = statement(_insert_metrics, positional=True)
 INSERT_METRIC = statement(_insert_metric, positional=True)
-INSERT_METRICS_JSON = statement(_insert_metric_rows)
-INSERT_RUNS_JSON = statement(_insert_run_rows)
-CLAIM_BATCHES_JSON = statement(_claim_batch_rows)
+INSERT_METRICS_JSON = statement(_insert_metrics_json)
+INSERT_RUNS_JSON = statement(_insert_runs_json)
+CLAIM_BATCHES_JSON = statement(_claim_batches_json)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
