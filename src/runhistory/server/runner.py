@@ -15,9 +15,10 @@ kept-alive connection leave at once instead of waiting for the peer's delayed AC
 
 HTTP is parsed by ``httptools`` and the event loop is ``uvloop`` when they are installed (the
 ``server`` extra installs both; B3 over HTTP measured about a sixth less server CPU a run
-than with the pure-Python ``h11`` and asyncio loop, which serve otherwise). ``RUNHISTORY_SERVER_HTTP=python`` chooses the
-pure-Python pair anyway. The loop is made in each worker, after the fork (:func:`_config` only
-names it); the parent merely imports its module.
+than with the pure-Python ``h11`` and asyncio loop, which serve otherwise).
+``RUNHISTORY_SERVER_HTTP=python`` chooses the pure-Python pair anyway. The loop is made in
+each worker, after the fork (:func:`_config` only names it); the parent merely imports its
+module.
 """
 
 from __future__ import annotations
