@@ -93,14 +93,14 @@ def _serve(database_url: str, profiles: ThreadProfiles) -> tuple[Any, str]:
 
     from runhistory.server.app import create_app
     from runhistory.server.config import ServerSettings, open_services
-    from runhistory.server.runner import bind
+    from runhistory.server.runner import _config, bind
 
     settings = ServerSettings(backend_store_uri=database_url,
                               artifact_location=tempfile.mkdtemp())  # fmt: skip
     app = create_app(settings, open_services(settings))
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=30))
+    server = uvicorn.Server(_config(app, settings, "warning"))  # as `runhistory server`
     profiles.install()
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -196,6 +196,12 @@ _SETTINGS = [
         "Proxies whose X-Forwarded-* headers the server trusts (--forwarded-allow-ips).",
     ),
     Setting("RUNHISTORY_SERVER_LOG_LEVEL", str, "info", "Server log level (--log-level)."),
+    Setting(
+        "RUNHISTORY_SERVER_HTTP",
+        str,
+        "auto",
+        "Server HTTP stack: auto (httptools and uvloop where installed) or python (h11, asyncio).",
+    ),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 

@@ -73,7 +73,7 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     --artifact-location s3://ml-runs/artifacts --host 0.0.0.0 --workers 4 --auth
     """
     from runhistory.server.config import ServerSettings
-    from runhistory.server.runner import bind, serve
+    from runhistory.server.runner import bind, implementations, serve
 
     uri, artifacts = store_location(backend_store_uri, artifact_location)
     settings = ServerSettings(backend_store_uri=uri, artifact_location=artifacts, auth=auth,
@@ -84,9 +84,10 @@ def server(host: str, port: int, backend_store_uri: str | None, artifact_locatio
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     shown = f"[{host}]" if ":" in host else host
+    http, loop = implementations()
     click.echo(f"runhistory server on http://{shown}:{sock.getsockname()[1]} ({workers} "
-               f"worker{'s' if workers > 1 else ''}, auth {'on' if auth else 'off'})",
-               err=True)  # fmt: skip
+               f"worker{'s' if workers > 1 else ''}, auth {'on' if auth else 'off'}, "
+               f"HTTP {http}, loop {loop})", err=True)  # fmt: skip
     serve(settings, sock, workers=workers, log_level=log_level, worker_timeout=worker_timeout)
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
 from runhistory import __version__
 from runhistory.server.answers import PROMETHEUS, READINESS, Health, Readiness
@@ -82,7 +83,7 @@ def create_app(
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
-    app.add_middleware(LeanBatches)  # outermost: POST /changes/batches bypasses the rest
+    _lean_batches_first(app)  # POST /changes/batches bypasses the whole stack
     # ``POST /changes/batches`` is answered by LeanBatches above, before FastAPI routes
     # anything; the route is declared here for the OpenAPI document (first and on its own, as
     # its path is a constant no other route matches: the order changes nothing else).
@@ -98,6 +99,20 @@ def create_app(
     mount_studio(app)
     install_openapi(app)
     return app
+
+
+def _lean_batches_first(app: FastAPI) -> None:
+    """Put :class:`LeanBatches` in front of the whole middleware stack, FastAPI's own layers
+    too (its server-error, telemetry and body-size layers wrap every request and every
+    message it sends): the batch route's request reaches it first, with ``scope["app"]`` set
+    by the application. LeanBatches answers its own errors; every other request goes on to
+    the stack as it is."""
+    build = app.build_middleware_stack
+
+    def build_behind_lean_batches() -> ASGIApp:
+        return LeanBatches(build())
+
+    app.build_middleware_stack = build_behind_lean_batches  # type: ignore[method-assign]
 
 
 def _include_api(app: FastAPI) -> None:

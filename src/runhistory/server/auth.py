@@ -37,17 +37,30 @@ def csrf_value(session: str) -> str:
 async def require_token(request: Request) -> None:
     """Refuse the request (401/403) unless it is authenticated and allowed (when auth is on);
     the token's name is left in ``request.state.token_name``."""
-    services: Services = request.app.state.services
+    found = await allowed_token(request, request.app.state.services)
+    if found is not None:
+        request.state.token_name = found.name
+        request.state.token_id = found.token_id
+
+
+async def allowed_token(request: Request, services: Services) -> TokenInfo | None:
+    """The token that may make ``request`` (None when the server requires none): what both
+    the routes (:func:`require_token`) and the lean batch route check.
+
+    Raises:
+        AuthenticationError: see :func:`authenticate` (401).
+        PermissionDeniedError: a read-only token's change, or a cookie-authenticated change
+            without the CSRF header (403).
+    """
     if services.tokens is None:
-        return
+        return None
     found = await authenticate(request, services)
     if found.read_only and request.method not in SAFE_METHODS:
         raise PermissionDeniedError(
             f"the token {found.name!r} is read-only (scope 'read'): it cannot "
             f"{request.method} {request.url.path}"
         )
-    request.state.token_name = found.name
-    request.state.token_id = found.token_id
+    return found
 
 
 async def authenticate(request: Request, services: Services) -> TokenInfo:

@@ -34,22 +34,37 @@ def too_large(what: str, size: int | str, limit: int, hint: str) -> PayloadTooLa
 
 async def read_body(request: Request, limit: int, hint: str) -> bytes:
     """The whole (decompressed) body, refusing more than ``limit`` bytes with 413."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large("the request body", declared, limit, hint)
+    declared = content_length(request.scope)
+    if declared is not None and declared > limit:
+        raise body_too_large(declared, limit, hint)
     parts: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large("the request body", f"more than {limit}", limit, hint)
+            raise body_too_large(f"more than {limit}", limit, hint)
         parts.append(chunk)
-    data = b"".join(parts)
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding == "gzip":
+    return decoded_body(b"".join(parts), request.headers.get("content-encoding"), limit, hint)
+
+
+def body_too_large(size: int | str, limit: int, hint: str) -> PayloadTooLargeError:
+    """The 413 error for a request body over a route's own limit."""
+    return too_large("the request body", size, limit, hint)
+
+
+def decoded_body(data: bytes, encoding: str | None, limit: int, hint: str) -> bytes:
+    """A request body as sent with ``Content-Encoding: encoding``, decompressed (gzip) within
+    ``limit`` bytes.
+
+    Raises:
+        ValidationError: an encoding other than gzip or none, or a body that is not gzip.
+        PayloadTooLargeError: more than ``limit`` bytes once decompressed.
+    """
+    name = (encoding or "identity").lower()
+    if name == "gzip":
         return gunzip(data, limit, hint)
-    if encoding not in ("identity", ""):
-        raise ValidationError(f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+    if name not in ("identity", ""):
+        raise ValidationError(f"unsupported Content-Encoding {name!r}: use gzip or none")
     return data
 
 
@@ -133,9 +148,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or _exempt(scope):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await error_response(json_too_large(declared, self.limit))(scope, receive, send)
+        declared = content_length(scope)
+        over = over_json_limit(declared, self.limit)
+        if over is not None:
+            await error_response(over)(scope, receive, send)
             return
         if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
             body = await _read_all(receive, self.limit)  # chunked: count before the route reads
@@ -157,10 +173,19 @@ def _exempt(scope: Scope) -> bool:
     return path.endswith(_STREAMED_SUFFIXES)
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
+    """The request's declared ``Content-Length`` (None if absent or not a number)."""
     for key, value in scope.get("headers", ()):
         if key == b"content-length" and value.isdigit():
             return int(value)
+    return None
+
+
+def over_json_limit(declared: int | None, limit: int) -> PayloadTooLargeError | None:
+    """The 413 error for a body declared larger than the JSON limit (None within it): what
+    :class:`BodyLimitMiddleware` and the lean batch route answer before reading."""
+    if declared is not None and declared > limit:
+        return json_too_large(declared, limit)
     return None
 
 

@@ -76,10 +76,23 @@ def _wire_name(exc: RunhistoryError) -> str:
 
 async def _on_runhistory_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RunhistoryError)
+    return runhistory_error_answer(exc, mlflow=_is_mlflow(request))
+
+
+def runhistory_error_answer(exc: RunhistoryError, mlflow: bool = False) -> Response:
+    """The answer to a request that raised ``exc`` (the routes' handler and the lean batch
+    route): its JSON error body (MLflow's shape under MLflow's API), 401 with
+    ``WWW-Authenticate``, a storage fault reduced to its reason and error id."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    if _is_mlflow(request):
+    if mlflow:
         return mlflow_error_response(public_error(exc), headers)
     return error_response(public_error(exc), headers)
+
+
+def unexpected_error_answer(exc: Exception, method: str, path: str) -> Response:
+    """The answer to a request that raised an exception no route turned into a runhistory
+    error (:class:`UnexpectedErrorMiddleware` and the lean batch route); logged with an id."""
+    return error_response(unexpected_error(exc, method, path))
 
 
 def public_error(exc: RunhistoryError) -> RunhistoryError:
@@ -173,8 +186,8 @@ class UnexpectedErrorMiddleware:
         except Exception as exc:
             if started:
                 raise
-            error = unexpected_error(exc, scope.get("method", ""), scope.get("path", ""))
-            await error_response(error)(scope, receive, send)
+            answer = unexpected_error_answer(exc, scope.get("method", ""), scope.get("path", ""))
+            await answer(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -3,19 +3,28 @@
 A process writing runs behind sends one small request per run it completes (B3 over HTTP).
 Through FastAPI each such request passed five middleware layers, the router, the dependency
 solver and the route's response handling before and after storing anything: about a third of
-the server's CPU per run. This ASGI middleware, the outermost of the application's, answers
+the server's CPU per run. This ASGI middleware, in front of the whole stack (FastAPI's own
+server-error, telemetry and body-size layers too: see ``app._lean_batches_first``), answers
 that one route itself and hands every other request on untouched. It does what the stack did
-for the route, in the same words:
+for the route, through the very functions the stack uses (so the two cannot drift apart):
 
-- the bearer token or studio session is checked as :func:`~runhistory.server.auth.require_token`
-  checks it (401 with ``WWW-Authenticate``, 403 for a read-only token or a missing CSRF
-  header);
-- the JSON body limit (413, as :class:`~runhistory.server.body.BodyLimitMiddleware` answers
-  it), then the batch route's own limits and gzip request bodies (:func:`read_body`);
-- errors are answered with the same JSON error bodies (a storage fault keeps only its reason
-  and error id); an unexpected exception is logged with an error id and answered 500;
-- the request is counted and timed in the Prometheus metrics under the route's template;
-- a large answer goes out gzip-compressed to a client that accepts it.
+- the bearer token or studio session: :func:`~runhistory.server.auth.allowed_token`, as
+  :func:`~runhistory.server.auth.require_token` (401 with ``WWW-Authenticate``, 403 for a
+  read-only token or a missing CSRF header);
+- the JSON body limit: :func:`~runhistory.server.body.over_json_limit`, as
+  :class:`~runhistory.server.body.BodyLimitMiddleware` (413), then the batch route's own
+  limit and gzip request bodies: :func:`~runhistory.server.body.body_too_large` and
+  :func:`~runhistory.server.body.decoded_body`, as :func:`~runhistory.server.body.read_body`;
+- errors: :func:`~runhistory.server.errors.runhistory_error_answer` (a storage fault keeps
+  only its reason and error id) and :func:`~runhistory.server.errors.unexpected_error_answer`
+  (logged with an error id, answered 500), as the app's handler and middleware;
+- the Prometheus metrics: the same meters, counted and timed under the route's template by
+  ``answered`` as :class:`~runhistory.server.operations.MetricsMiddleware` does;
+- a large answer goes out gzip-compressed to a client that accepts it, with the size and
+  level of :class:`~runhistory.server.operations.CompressionMiddleware`.
+
+One order differs on purpose: the credentials are checked before the body is read (the stack
+checks the declared size first), so an unauthenticated client learns nothing of the limits.
 
 The route stays declared on FastAPI's router too, so the OpenAPI document describes it.
 """
@@ -29,22 +38,22 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runhistory.client.wire import dumps
-from runhistory.errors import (
-    AuthenticationError,
-    PermissionDeniedError,
-    RunhistoryError,
-    ValidationError,
+from runhistory.errors import RunhistoryError
+from runhistory.server.auth import allowed_token
+from runhistory.server.body import (
+    body_too_large,
+    content_length,
+    decoded_body,
+    json_too_large,
+    over_json_limit,
 )
-from runhistory.server.auth import SAFE_METHODS, authenticate
-from runhistory.server.body import gunzip, json_too_large, too_large
 from runhistory.server.config import ServerSettings, Services
-from runhistory.server.errors import error_response, public_error, unexpected_error
-from runhistory.server.operations import meters
+from runhistory.server.errors import runhistory_error_answer, unexpected_error_answer
+from runhistory.server.operations import GZIP_LEVEL, GZIP_MINIMUM, accepts_gzip, meters
 from runhistory.server.routes.batches import HINT, store_request
 
 PATH = "/api/v1/changes/batches"
 _JSON = (b"content-type", b"application/json")
-_GZIP_MINIMUM = 1024  # as the compression middleware: smaller answers go out as they are
 
 
 class LeanBatches:
@@ -70,8 +79,7 @@ class LeanBatches:
             status = await _serve(scope, receive, send)
         finally:
             in_progress.dec()
-            self._meters.latency.labels("POST", PATH).observe(time.perf_counter() - started)
-            self._meters.requests.labels("POST", PATH, str(status)).inc()
+            self._meters.answered("POST", PATH, status, started)
 
 
 async def _serve(scope: Scope, receive: Receive, send: Send) -> int:
@@ -79,24 +87,21 @@ async def _serve(scope: Scope, receive: Receive, send: Send) -> int:
     app = scope["app"]
     settings: ServerSettings = app.state.settings
     services: Services = app.state.services
-    headers: dict[str, str] | None = None
     try:
         user = await _user(scope, receive, services)
         raw = await _body(scope, receive, settings)
         body = dumps({"results": await store_request(app.state, settings, raw, user)})
     except RunhistoryError as exc:
-        if isinstance(exc, AuthenticationError):
-            headers = {"WWW-Authenticate": "Bearer"}
-        response = error_response(public_error(exc), headers)
+        response = runhistory_error_answer(exc)
         await response(scope, receive, send)
         return response.status_code
     except Exception as exc:
-        response = error_response(unexpected_error(exc, "POST", PATH))
+        response = unexpected_error_answer(exc, "POST", PATH)
         await response(scope, receive, send)
         return response.status_code
     answer = [_JSON]
-    if len(body) >= _GZIP_MINIMUM and _accepts_gzip(scope):
-        body = gzip.compress(body, compresslevel=1)
+    if len(body) >= GZIP_MINIMUM and accepts_gzip(scope):
+        body = gzip.compress(body, compresslevel=GZIP_LEVEL)
         answer += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
     answer.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": answer})
@@ -105,34 +110,22 @@ async def _serve(scope: Scope, receive: Receive, send: Send) -> int:
 
 
 async def _user(scope: Scope, receive: Receive, services: Services) -> str | None:
-    """The token's name when the server requires one (else ``None``); refuses as
-    :func:`~runhistory.server.auth.require_token` does."""
-    if services.tokens is None:
+    """The token's name when the server requires one (else ``None``)."""
+    if services.tokens is None:  # no Request to build
         return None
-    request = Request(scope, receive)
-    found = await authenticate(request, services)
-    if found.read_only and request.method not in SAFE_METHODS:
-        raise PermissionDeniedError(
-            f"the token {found.name!r} is read-only (scope 'read'): it cannot "
-            f"{request.method} {request.url.path}"
-        )
-    return found.name
+    found = await allowed_token(Request(scope, receive), services)
+    return None if found is None else found.name
 
 
 async def _body(scope: Scope, receive: Receive, settings: ServerSettings) -> bytes:
     """The whole, decompressed body within the server's limits."""
     json_limit, limit = settings.max_json_bytes, settings.max_metric_bytes
-    declared = encoding = None
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            declared = value
-        elif name == b"content-encoding":
-            encoding = value
-    if declared is not None and declared.isdigit():
-        if int(declared) > json_limit:
-            raise json_too_large(int(declared), json_limit)
-        if int(declared) > limit:
-            raise too_large("the request body", declared.decode(), limit, HINT)
+    declared = content_length(scope)
+    over = over_json_limit(declared, json_limit)
+    if over is not None:
+        raise over
+    if declared is not None and declared > limit:
+        raise body_too_large(declared, limit, HINT)
     parts: list[bytes] = []
     size = 0
     while True:
@@ -144,25 +137,14 @@ async def _body(scope: Scope, receive: Receive, settings: ServerSettings) -> byt
         if declared is None and size > json_limit:
             raise json_too_large(f"more than {json_limit}", json_limit)
         if size > limit:
-            raise too_large("the request body", f"more than {limit}", limit, HINT)
+            raise body_too_large(f"more than {limit}", limit, HINT)
         parts.append(chunk)
         if not message.get("more_body", False):
             break
     data = parts[0] if len(parts) == 1 else b"".join(parts)
-    return _decoded(data, encoding, limit)
-
-
-def _decoded(data: bytes, encoding: bytes | None, limit: int) -> bytes:
-    name = (encoding or b"identity").decode("latin-1").lower()
-    if name == "gzip":
-        return gunzip(data, limit, HINT)
-    if name not in ("identity", ""):
-        raise ValidationError(f"unsupported Content-Encoding {name!r}: use gzip or none")
-    return data
-
-
-def _accepts_gzip(scope: Scope) -> bool:
+    encoding = None
     for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            return b"gzip" in value
-    return False
+        if name == b"content-encoding":  # the first, as Request.headers.get finds it
+            encoding = value.decode("latin-1")
+            break
+    return decoded_body(data, encoding, limit, HINT)

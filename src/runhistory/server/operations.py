@@ -52,6 +52,12 @@ class _Meters:
             "runhistory_metric_points_written", "Metric values received and stored."
         )
 
+    def answered(self, method: str, route: str, status: int, started: float) -> None:
+        """Count and time one answered request (begun at ``perf_counter()`` ``started``;
+        :class:`MetricsMiddleware` and the lean batch route)."""
+        self.latency.labels(method, route).observe(time.perf_counter() - started)
+        self.requests.labels(method, route, str(status)).inc()
+
 
 _meters: _Meters | None = None
 
@@ -93,10 +99,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             self.meters.in_progress.dec()
-            route = _route_template(scope)
-            method = scope["method"]
-            self.meters.latency.labels(method, route).observe(time.perf_counter() - started)
-            self.meters.requests.labels(method, route, str(status[0])).inc()
+            self.meters.answered(scope["method"], _route_template(scope), status[0], started)
 
 
 def _route_template(scope: Scope) -> str:
@@ -157,13 +160,26 @@ _NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream",
                    "application/x-tar")  # fmt: skip
 
 
-class CompressionMiddleware:
-    """gzip for clients that accept it (JSON, the studio's files), never for Range requests."""
+GZIP_MINIMUM = 1024  # smaller answers go out as they are
+GZIP_LEVEL = 1
 
-    def __init__(self, app: ASGIApp, minimum_size: int = 1024) -> None:
+
+def accepts_gzip(scope: Scope) -> bool:
+    """Whether the client accepts gzip-compressed answers."""
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False
+
+
+class CompressionMiddleware:
+    """gzip for clients that accept it (JSON, the studio's files), never for Range requests
+    (the lean batch route compresses with the same size and level)."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = GZIP_MINIMUM) -> None:
         self.app = app
         self.gzip = GZipMiddleware(
-            app, minimum_size=minimum_size, compresslevel=1,
+            app, minimum_size=minimum_size, compresslevel=GZIP_LEVEL,
             exclude_content_types=_NOT_COMPRESSED,
         )  # fmt: skip
 

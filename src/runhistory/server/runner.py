@@ -15,6 +15,13 @@ workers keep their Prometheus metrics in a shared folder, summed by ``/metrics``
 The listening socket is a TCP socket made with ``IPPROTO_TCP`` and ``TCP_NODELAY``: the event
 loop then turns Nagle's algorithm off on every accepted connection, so small responses on a
 kept-alive connection leave at once instead of waiting for the peer's delayed ACK (~40 ms).
+
+HTTP is parsed by ``httptools`` and the event loop is ``uvloop`` when they are installed (the
+``server`` extra installs both; B3 over HTTP measured about a sixth less server CPU a run
+than with the pure-Python ``h11`` and asyncio loop, which serve otherwise).
+``RUNHISTORY_SERVER_HTTP=python`` chooses the pure-Python pair anyway. The loop is made in
+each worker, after the fork (:func:`_config` only names it); the parent merely imports its
+module.
 """
 
 from __future__ import annotations
@@ -41,6 +48,28 @@ from runhistory.server.config import ServerSettings, Services, open_services
 from runhistory.server.supervisor import WORKER_TIMEOUT_SECONDS, Supervisor, beat
 
 _KEEP_ALIVE_SECONDS = 30
+HTTP_VARIABLE = "RUNHISTORY_SERVER_HTTP"
+log = logging.getLogger("runhistory.server")
+
+
+def implementations() -> tuple[str, str]:
+    """uvicorn's HTTP protocol and event loop for this server: ``("httptools", "uvloop")``
+    where they are installed, each falling back on its own to ``h11`` / ``asyncio``; both
+    pure-Python ones when ``RUNHISTORY_SERVER_HTTP`` is ``python``."""
+    if os.environ.get(HTTP_VARIABLE, "auto").strip().lower() == "python":
+        return "h11", "asyncio"
+    return (
+        "httptools" if _importable("httptools") else "h11",
+        "uvloop" if _importable("uvloop") and sys.platform != "win32" else "asyncio",
+    )
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -74,6 +103,8 @@ def serve(
             was written by a newer runhistory.
         StorageError: the stores cannot be opened.
     """
+    http, loop = implementations()
+    log.info("HTTP parsed by %s, event loop %s", http, loop)
     if workers <= 1:
         import uvicorn
 
@@ -278,8 +309,11 @@ def _shared_metrics_folder() -> Iterator[None]:
 def _config(app: Any, settings: ServerSettings, log_level: str) -> Any:
     import uvicorn
 
+    http, loop = implementations()
     return uvicorn.Config(
         app,
+        http=http,
+        loop=loop,
         log_level=log_level,
         timeout_keep_alive=_KEEP_ALIVE_SECONDS,
         proxy_headers=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -12,6 +13,11 @@ from runhistory.errors import NotFoundError
 from runhistory.store.sql import SqlTrackingStore
 from runhistory.store.sql.schema import environments
 from runhistory.tracking.entities import (
+    VTYPE_BOOL,
+    VTYPE_FLOAT,
+    VTYPE_INT,
+    VTYPE_NAN,
+    VTYPE_STR,
     ExperimentInfo,
     MetricWrite,
     PropertyChange,
@@ -144,3 +150,36 @@ def test_environments_are_stored_once(store: SqlTrackingStore, experiment: Exper
     assert store.get_run("b").run_definition == {"environment": environment}
     writes.update_run(store, "b", run_definition={"script": "other.py"})
     assert store.get_run("b").run_definition == {"script": "other.py"}
+
+
+def test_new_runs_single_point_metrics_of_every_value_come_back(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    """The metrics of new runs are inserted together (PostgreSQL: one JSON parameter, or
+    one execution each when JSON cannot carry a value as it is); every value comes back."""
+    now = time.time()
+    logged: dict[str, tuple[int | None, int, float | None, str | None, float]] = {
+        "float": (None, VTYPE_FLOAT, 0.1, None, now),
+        "step": (7, VTYPE_FLOAT, -2.5e-300, None, now),
+        "int": (None, VTYPE_INT, float(2**53), None, now),
+        "bool": (None, VTYPE_BOOL, 1.0, None, now),
+        "text": (None, VTYPE_STR, None, 'naïve ✓ "quoted" \\ back', now),
+        "nan": (None, VTYPE_NAN, None, None, now),
+    }
+    ok = [MetricWrite(n, "scalar", [p]) for n, p in logged.items()]
+    store.write_changes(WriteBatch(creates=[_create("json-ok", experiment)],
+                                   metrics={"json-ok": ok}))  # fmt: skip
+    inf = [MetricWrite("inf", "scalar", [(None, VTYPE_FLOAT, math.inf, None, now)])]
+    store.write_changes(WriteBatch(creates=[_create("with-inf", experiment)],
+                                   metrics={"with-inf": inf}))  # fmt: skip
+    for name, (step, _vtype, number, text, _at) in logged.items():
+        columns = store.get_metric_columns("json-ok", name)
+        value = columns.values[0]
+        if name == "nan":
+            assert math.isnan(value)
+        else:
+            assert value == (text if text is not None else number)
+        assert columns.steps == (None if step is None else [step])
+    assert store.get_metric_columns("with-inf", "inf").values == [math.inf]
+    infos = {i.name: i for i in store.get_metric_infos("json-ok")}
+    assert infos["step"].last_step == 7 and infos["float"].count == 1

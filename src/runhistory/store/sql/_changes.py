@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from runhistory.errors import ConflictError, NotFoundError, RunhistoryError
 from runhistory.store.sql._common import SqlStoreBase, require_run
-from runhistory.store.sql._direct import execute_many
+from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._metric_writes import (
     append,
     append_new,
@@ -43,7 +43,7 @@ from runhistory.store.sql._run_writes import (
     write_statuses,
     write_updates,
 )
-from runhistory.store.sql._statements import CLAIM_BATCHES
+from runhistory.store.sql._statements import CLAIM_BATCHES, CLAIM_BATCHES_JSON
 from runhistory.tracking.entities import Refusal, StatusWrite, WriteBatch, WriteOutcome
 
 _log = logging.getLogger("runhistory.store")
@@ -64,7 +64,9 @@ class ChangesMixin(SqlStoreBase):
         known = self._known_environments
         inserted: list[str] = []  # environments stored by the batch
         waiting: list[int | None] = [None]  # runs whose keys wait after the batch
-        numbers = reserve_apart(self._engine.dialect.name, self._write, batch.creates)
+        reserved: dict[str, int] = {}
+        first = reserve_apart(self._engine.dialect.name, batch.creates, reserved)
+        numbers = reserved if first is not None else None
 
         def work(conn: Connection) -> WriteOutcome:
             outcome = WriteOutcome()
@@ -103,7 +105,7 @@ class ChangesMixin(SqlStoreBase):
             return outcome
 
         try:
-            outcome = self._write_hot(work)
+            outcome = self._write_hot(work, first)
         except ConflictError:
             claim = batch.claim
             if claim is not None and self._write_hot(lambda conn: batch_claimed(conn, *claim)):
@@ -131,7 +133,14 @@ def _claim_all(conn: Connection, claims: Sequence[tuple[str, str]]) -> bool:
     """Record the batch ids of a group in one statement; False if one was stored before."""
     now = time.time()
     rows = [{"run_id": r, "batch_id": b, "created_time": now} for r, b in claims]
-    return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
+    as_json = json_rows(rows) if conn.dialect.name == "postgresql" else None
+    if as_json is None:
+        return execute_many(conn, CLAIM_BATCHES, rows) == len(rows)
+    found = execute(conn, CLAIM_BATCHES_JSON, {"rows": as_json})  # one execution for all
+    try:
+        return int(found.rowcount) == len(rows)
+    finally:
+        found.close()
 
 
 def _documents(conn: Connection, batch: WriteBatch, new: dict[str, dict]) -> list[Refusal]:

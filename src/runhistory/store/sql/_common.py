@@ -29,17 +29,27 @@ class SqlStoreBase:
     def _write(self, work: Callable[[Connection], T]) -> T:
         return self._call(work, read_only=False)
 
-    def _write_hot(self, work: Callable[[Connection], T]) -> T:
-        """A write on the hot path (metric batches, run changes): on the held connection."""
-        return self._call(work, read_only=False, held=True)
+    def _write_hot(
+        self, work: Callable[[Connection], T], first: Callable[[Connection], None] | None = None
+    ) -> T:
+        """A write on the hot path (metric batches, run changes): on the held connection.
+        ``first``: statements committed on their own just before, on the same connection
+        (PostgreSQL; see :func:`~runhistory.store.sql.engine.run_transaction`)."""
+        return self._call(work, read_only=False, held=True, first=first)
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         return self._call(work, read_only=True)
 
-    def _call(self, work: Callable[[Connection], T], read_only: bool, held: bool = False) -> T:
+    def _call(
+        self,
+        work: Callable[[Connection], T],
+        read_only: bool,
+        held: bool = False,
+        first: Callable[[Connection], None] | None = None,
+    ) -> T:
         try:
             if held:
-                return self._held.run(work)
+                return self._held.run(work, first)
             return run_transaction(self._engine, work, read_only=read_only)
         except RunhistoryError:
             raise

@@ -13,11 +13,13 @@ the drivers take them: JSON as text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Connection, Dialect
@@ -109,6 +111,24 @@ def execute_many(
         raise _as_sqlalchemy_error(conn, compiled.sql, exc) from exc
     finally:
         found.close()
+
+
+def json_rows(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """Rows as one JSON array of objects, for a statement that reads them with PostgreSQL's
+    ``json_to_recordset`` (one execution for any number of rows, where ``executemany`` is one
+    per row, each parameter dumped by the driver in Python); None when JSON cannot carry a
+    value as the driver would bind it (a NaN or infinity, a NUL character, an integer beyond
+    64 bits, a type JSON has not): the caller then runs one execution per row."""
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, str) and "\x00" in value:
+                return None
+    try:
+        return orjson.dumps(rows).decode()
+    except orjson.JSONEncodeError:
+        return None
 
 
 def _as_sqlalchemy_error(conn: Connection, sql: str, exc: Exception) -> Exception:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from runhistory.errors import InvalidMetricError
 from runhistory.store.sql._chunks import encode_chunks
-from runhistory.store.sql._direct import execute, execute_many
+from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._statements import (
     CLAIM_BATCH,
     CLAIM_STORED,
@@ -28,6 +28,7 @@ from runhistory.store.sql._statements import (
     INSERT_METRIC,
     INSERT_METRIC_ROWS,
     INSERT_METRICS,
+    INSERT_METRICS_JSON,
     METRIC_COLUMNS,
     NEW_METRIC,
     UPDATE_METRIC,
@@ -42,6 +43,7 @@ _METRICS_PER_INSERT = 64
 _SINGLE_ROWS_PER_INSERT = 8
 _NUMERIC = (VTYPE_FLOAT, VTYPE_INT, VTYPE_BOOL)
 _IN_COLUMN_ORDER = itemgetter(*METRIC_COLUMNS)
+_JSON_KEYS = tuple(str(name) for name in METRIC_COLUMNS)  # plain str: orjson's keys
 # A metric row, locked (PostgreSQL) until the transaction ends: its count and last point.
 ROW_COLUMNS = (
     metrics.c.id, metrics.c.name, metrics.c.kind, metrics.c.count, metrics.c.has_step,
@@ -221,7 +223,12 @@ def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrit
             rows.append((run_id, write))
     # Only metrics with chunks need their new ids back (RETURNING costs a multi-row insert).
     single = [_metric_values(r, w) for r, w in rows if len(w.points) == 1]
-    if 1 < len(single) <= _SINGLE_ROWS_PER_INSERT and conn.dialect.name == "sqlite":
+    as_json = None
+    if single and conn.dialect.name == "postgresql":
+        as_json = json_rows([dict(zip(_JSON_KEYS, row, strict=True)) for row in single])
+    if as_json is not None:
+        execute(conn, INSERT_METRICS_JSON, {"rows": as_json}).close()
+    elif 1 < len(single) <= _SINGLE_ROWS_PER_INSERT and conn.dialect.name == "sqlite":
         values = [value for row in single for value in row]
         execute(conn, INSERT_METRIC_ROWS, values, len(single)).close()
     else:

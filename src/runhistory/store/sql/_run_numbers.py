@@ -4,8 +4,12 @@ An experiment numbers its runs from a counter on its row (``experiments.next_run
 Reserving numbers locks that row until the transaction that reserved them ends. Reserved in a
 batch's own transaction, the lock would be held while the batch's runs, keys and metrics are
 inserted and committed, so concurrent batches creating runs in one experiment would be
-stored one after the other. On PostgreSQL the numbers are therefore reserved first, in a
-transaction of their own that commits at once, and the batch's transaction takes them.
+stored one after the other. On PostgreSQL the numbers are therefore reserved first, on the
+connection that then begins the batch's transaction, and committed at once: the runs of one
+experiment (the usual batch) in one statement committed on its own (autocommit: one round
+trip, no ``BEGIN``/``COMMIT`` and no second connection of the pool), those of several
+experiments in one short transaction (all reserved, or none when one experiment is missing);
+the batch's transaction takes them.
 
 A batch that fails after that (refused, or a retried request whose runs exist already)
 leaves its numbers unused: a gap in the experiment's numbering. Numbers stay unique and
@@ -16,26 +20,35 @@ numbers are reserved in the batch's transaction and never leave a gap.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
 from runhistory.store.sql._run_writes import reserve_numbers
 from runhistory.tracking.entities import RunCreate
 
-T = TypeVar("T")
-Writer = Callable[[Callable[[Connection], T]], T]
-
 
 def reserve_apart(
-    dialect: str, write: Writer[dict[str, int]], creates: Sequence[RunCreate]
-) -> dict[str, int] | None:
-    """``{run id: number}`` of new runs reserved in a committed transaction of their own
-    (``write`` runs one) on PostgreSQL; None on SQLite (the batch reserves them itself).
+    dialect: str, creates: Sequence[RunCreate], numbers: dict[str, int]
+) -> Callable[[Connection], None] | None:
+    """On PostgreSQL, the work that fills ``numbers`` (``{run id: number}``) with the numbers
+    of new runs, each statement committed on its own (pass it as ``first`` to the batch's
+    transaction); None on SQLite or without new runs (the batch reserves them itself).
 
-    Raises:
-        NotFoundError: an experiment does not exist (nothing was reserved).
+    The work raises NotFoundError when an experiment does not exist (nothing reserved).
     """
     if not creates or dialect != "postgresql":
         return None
-    return write(lambda conn: reserve_numbers(conn, creates))
+
+    several = len({c.experiment_id for c in creates}) > 1
+
+    def reserve(conn: Connection) -> None:
+        numbers.clear()  # a retried transaction reserves afresh
+        if not several:  # one statement, committed alone
+            numbers.update(reserve_numbers(conn, creates))
+            return
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        with driver.transaction():  # every experiment's numbers, or none (a missing one)
+            numbers.update(reserve_numbers(conn, creates))
+
+    return reserve

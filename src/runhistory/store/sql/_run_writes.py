@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 
 from runhistory.errors import ConflictError, NotFoundError, ValidationError
 from runhistory.store.sql._common import chunks
-from runhistory.store.sql._direct import execute, execute_many
+from runhistory.store.sql._direct import execute, execute_many, json_rows
 from runhistory.store.sql._statements import (
     INSERT_ENVIRONMENTS,
     INSERT_RUNS,
+    INSERT_RUNS_JSON,
     RESERVE_NUMBERS,
     SET_STATUS,
     STATUS_OF,
@@ -198,8 +199,12 @@ def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
     """
     values = [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
               for row in rows.values()]  # fmt: skip
+    as_json = json_rows(values) if conn.dialect.name == "postgresql" and values else None
     try:
-        execute_many(conn, INSERT_RUNS, values)
+        if as_json is not None:  # one execution for every run
+            execute(conn, INSERT_RUNS_JSON, {"rows": as_json}).close()
+        else:
+            execute_many(conn, INSERT_RUNS, values)
     except IntegrityError as exc:  # the only unique key new rows can break is the id
         ids = list(rows)
         which = repr(ids[0]) if len(ids) == 1 else f"among {ids[:5]}{'…' if len(ids) > 5 else ''}"

@@ -8,10 +8,25 @@ written by the inserts without touching this module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import column as column_of
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSON, JSONB
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable
 
 from runhistory.store.sql._direct import statement
@@ -115,6 +130,51 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
+def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
+    """``SELECT`` of ``names`` columns of ``table`` from one JSON array of row objects (the
+    parameter ``:rows``; PostgreSQL's ``json_to_recordset``). Strings are read as VARCHAR
+    without their length (a longer value is refused by the insert, not cut); JSON documents
+    come as text and are cast, as a bound text parameter would be."""
+    columns, documents = [], set()
+    for name in names:
+        kind = table.c[name].type
+        if isinstance(kind, String):
+            kind = String()
+        elif isinstance(kind, sqltypes.JSON):
+            kind = Text()
+            documents.add(name)
+        columns.append(column_of(name, kind))
+    rows = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(*columns)
+    found = rows.render_derived(name="r", with_types=True)
+    return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
+
+
+def _insert_metrics_json(dialect: str) -> Executable:
+    """Metric rows from one JSON array (``:rows``, objects of :data:`METRIC_COLUMNS`;
+    PostgreSQL): one execution for the new metrics of any number of runs."""
+    return insert(metrics).from_select(
+        list(METRIC_COLUMNS), _from_json_rows(metrics, METRIC_COLUMNS)
+    )
+
+
+def _insert_runs_json(dialect: str) -> Executable:
+    """Run rows from one JSON array (``:rows``, objects naming every column of ``runs``,
+    documents as JSON text; PostgreSQL): one execution for any number of new runs."""
+    return insert(runs).from_select(list(RUN_COLUMNS), _from_json_rows(runs, RUN_COLUMNS))
+
+
+def _claim_batches_json(dialect: str) -> Executable:
+    """Record batch ids (``:rows``, objects of ``run_id``, ``batch_id``, ``created_time``;
+    PostgreSQL) unless recorded before: the rows inserted tell how many were not there."""
+    names = ("run_id", "batch_id", "created_time")
+    result: Executable = (
+        postgresql.insert(metric_batches)
+        .from_select(list(names), _from_json_rows(metric_batches, names))
+        .on_conflict_do_nothing()
+    )
+    return result
+
+
 def _new_metric(dialect: str) -> Executable:
     """An empty metric row (``:run_id``, ``:name``, ``:kind``, ``:description``) unless the
     run has one of that name."""
@@ -184,6 +244,9 @@ STATUS_OF = statement(_status_of)
 INSERT_METRICS = statement(_insert_metrics, positional=True)
 INSERT_METRIC = statement(_insert_metric, positional=True)
 INSERT_METRIC_ROWS = statement(_insert_metric_rows, positional=True)
+INSERT_METRICS_JSON = statement(_insert_metrics_json)
+INSERT_RUNS_JSON = statement(_insert_runs_json)
+CLAIM_BATCHES_JSON = statement(_claim_batches_json)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)

@@ -242,8 +242,17 @@ def is_retryable_error(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
-def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: bool = False) -> T:
+def run_transaction(
+    engine: Engine,
+    work: Callable[[Connection], T],
+    read_only: bool = False,
+    first: Callable[[Connection], None] | None = None,
+) -> T:
     """Run ``work(connection)`` in one transaction and commit it.
+
+    ``first`` runs on the same connection before the transaction, each of its statements
+    committed on its own (PostgreSQL's autocommit: one round trip a statement, no ``BEGIN``
+    or ``COMMIT`` of their own); it runs again if the transaction is retried.
 
     A transaction that fails because SQLite stayed locked beyond the busy timeout (or that
     PostgreSQL aborted as a deadlock victim) is retried a few times; every other error
@@ -254,6 +263,8 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
         with engine.connect() as conn:
             if read_only:
                 conn.execution_options(**{READ_ONLY_OPTION: True})
+            if first is not None:
+                committed_alone(conn, first)
             with conn.begin():
                 return work(conn)
 
@@ -262,6 +273,18 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], read_only: 
 
 def _locked(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and is_retryable_error(exc)
+
+
+def committed_alone(conn: Connection, work: Callable[[Connection], None]) -> None:
+    """Run ``work``'s statements on the driver connection under ``conn`` (outside any
+    transaction) in autocommit mode: each is committed as it runs."""
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    driver.autocommit = True
+    try:
+        work(conn)
+    finally:
+        driver.autocommit = False
 
 
 _LOCKED_BACKOFF = Backoff(first=0.05, jitter=1.0, attempts=LOCKED_RETRIES)
@@ -291,9 +314,14 @@ class HeldConnection:
         self._lock = threading.Lock()
         reset_in_child(self, HeldConnection._forget_after_fork)
 
-    def run(self, work: Callable[[Connection], T]) -> T:
+    def run(
+        self, work: Callable[[Connection], T], first: Callable[[Connection], None] | None = None
+    ) -> T:
         """``work(connection)`` in one committed write transaction (retried like
-        :func:`run_transaction`)."""
+        :func:`run_transaction`); ``first`` as there (PostgreSQL only: never held)."""
+        if first is not None:
+            assert not self._held, "statements committed alone are for PostgreSQL"
+            return run_transaction(self._engine, work, first=first)
         if not self._held or not self._lock.acquire(blocking=False):
             return run_transaction(self._engine, work)
         try:
