@@ -24,10 +24,16 @@ def test_a_name_that_is_not_exported_raises_attribute_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["runhistory", "runhistory.artifacts", "runhistory.store", "runhistory.server"]
+    "package",
+    [
+        "runhistory",
+        "runhistory.artifacts",
+        "runhistory.store",
+        "runhistory.store.sql",
+        "runhistory.server",
+    ],
 )
 def test_each_name_of_a_packages_all_resolves(package: str) -> None:
-    pytest.importorskip("fastapi")
     module = __import__(package, fromlist=["*"])
     for name in module.__all__:
         assert getattr(module, name) is not None
