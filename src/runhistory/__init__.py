@@ -12,23 +12,12 @@ Public names are imported lazily so that ``import runhistory`` stays fast.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from runhistory.errors import RunhistoryError
+from runhistory.lazy import lazy_getattr
 
 __version__ = "0.1.0"
-
-_EXPORTS = {
-    "Workspace": "runhistory.sdk.workspace",
-    "Experiment": "runhistory.sdk.experiment",
-    "Run": "runhistory.sdk.run",
-    "Model": "runhistory.sdk.model",
-    "Keyvault": "runhistory.sdk.keyvault",
-    "ScriptRunConfig": "runhistory.sdk.script_run_config",
-    "RunConfiguration": "runhistory.sdk.run_configuration",
-    "Environment": "runhistory.sdk.environment",
-}
 
 __all__ = [
     "Environment",
@@ -44,20 +33,29 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from runhistory.sdk.environment import Environment
     from runhistory.sdk.experiment import Experiment
     from runhistory.sdk.keyvault import Keyvault
     from runhistory.sdk.model import Model
     from runhistory.sdk.run import Run
+    from runhistory.sdk.run_configuration import RunConfiguration
+    from runhistory.sdk.script_run_config import ScriptRunConfig
     from runhistory.sdk.workspace import Workspace
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runhistory' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "Workspace": "runhistory.sdk.workspace",
+        "Experiment": "runhistory.sdk.experiment",
+        "Run": "runhistory.sdk.run",
+        "Model": "runhistory.sdk.model",
+        "Keyvault": "runhistory.sdk.keyvault",
+        "ScriptRunConfig": "runhistory.sdk.script_run_config",
+        "RunConfiguration": "runhistory.sdk.run_configuration",
+        "Environment": "runhistory.sdk.environment",
+    },
+    globals(),
+)
 
 
 def __dir__() -> list[str]:

@@ -19,8 +19,16 @@ BACKENDS = ["sqlite", "server"]
 
 
 @pytest.fixture(params=BACKENDS)
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    """A project folder whose config.json points at the backend under test."""
+def project(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A project folder whose config.json points at the backend under test.
+
+    The environments its jobs build are not byte-compiled (pip reads ``PIP_COMPILE=0`` as
+    ``--no-compile``): they are thrown away with the test, and compiling scikit-learn and its
+    dependencies took 7 of the 9.5 s of each build.
+    """
+    monkeypatch.setenv("PIP_COMPILE", "0")
     if request.param == "sqlite":
         yield make_project(tmp_path / "project", None)
         return

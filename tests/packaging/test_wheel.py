@@ -45,10 +45,15 @@ def test_the_wheel_serves_the_studio_from_a_fresh_venv(tmp_path: Path) -> None:
     assert any(n.endswith("/LICENSE") for n in members)
     assert not any("node_modules" in n for n in members)
 
+    # A venv without pip of its own, filled by this environment's pip (``--python``), without
+    # byte-compiling what it installs: a quarter of the time of ``ensurepip`` and a compiling
+    # install, for the same installed packages.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)  # fmt: skip
     install = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", f"{wheel}[server]"],
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--quiet", "--no-compile", f"{wheel}[server]"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-3000:]

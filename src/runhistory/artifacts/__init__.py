@@ -6,8 +6,9 @@ Open a store with :func:`open_artifact_store`; every key is checked with
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from runhistory.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from runhistory.artifacts.base import ArtifactStore
@@ -18,20 +19,15 @@ __all__ = ["ArtifactStore", "FsspecArtifactStore", "open_artifact_store", "valid
 
 # Imported on first use: the SDK imports the light ``paths`` module of this package, and the
 # store's implementation (multipart uploads, fsspec) is needed only once a store is opened.
-_LAZY = {
-    "ArtifactStore": "runhistory.artifacts.base",
-    "FsspecArtifactStore": "runhistory.artifacts.fsspec_store",
-    "validate_artifact_name": "runhistory.artifacts.paths",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "ArtifactStore": "runhistory.artifacts.base",
+        "FsspecArtifactStore": "runhistory.artifacts.fsspec_store",
+        "validate_artifact_name": "runhistory.artifacts.paths",
+    },
+    globals(),
+)
 
 
 def open_artifact_store(uri: str, storage_options: dict[str, Any] | None = None) -> ArtifactStore:

@@ -4,14 +4,14 @@ Build the application with :func:`~runhistory.server.app.create_app`; ``runhisto
 does that from its command-line options.
 """
 
+from typing import TYPE_CHECKING
+
+from runhistory.lazy import lazy_getattr
 from runhistory.server.config import ServerSettings, Services, open_services
+
+if TYPE_CHECKING:
+    from runhistory.server.app import create_app
 
 __all__ = ["ServerSettings", "Services", "create_app", "open_services"]
 
-
-def __getattr__(name: str) -> object:
-    if name == "create_app":
-        from runhistory.server.app import create_app
-
-        return create_app
-    raise AttributeError(name)
+__getattr__ = lazy_getattr(__name__, {"create_app": "runhistory.server.app"}, globals())

@@ -6,17 +6,17 @@ so that the lean read-only reader of that package is imported without the interf
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runhistory.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from runhistory.store.base import UNCHANGED, TrackingStore
 
 __all__ = ["UNCHANGED", "TrackingStore"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from runhistory.store import base
-
-        return getattr(base, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(
+    __name__,
+    {"UNCHANGED": "runhistory.store.base", "TrackingStore": "runhistory.store.base"},
+    globals(),
+)

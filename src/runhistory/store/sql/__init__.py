@@ -6,12 +6,16 @@ listing reader of :mod:`runhistory.store.sql.lean_reader` lives here too and mus
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runhistory.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from runhistory.store.sql.store import SqlTrackingStore
 
 __all__ = ["SqlTrackingStore", "open_store"]
+
+__getattr__ = lazy_getattr(__name__, {"SqlTrackingStore": "runhistory.store.sql.store"}, globals())
 
 
 def open_store(uri: str) -> SqlTrackingStore:
@@ -25,11 +29,3 @@ def open_store(uri: str) -> SqlTrackingStore:
     from runhistory.store.sql.store import SqlTrackingStore
 
     return SqlTrackingStore(uri)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SqlTrackingStore":
-        from runhistory.store.sql.store import SqlTrackingStore
-
-        return SqlTrackingStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
