@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -66,107 +68,99 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def test_a_killed_worker_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+@contextmanager
+def _two_workers(
+    log: Path, artifact_location: str, extra_args: tuple[str, ...] = (), **start: Any
+) -> Iterator[tuple[Any, set[int]]]:
+    """A ``--workers 2`` server on a fresh PostgreSQL database, once both workers run: the
+    server and its first two workers' pids; stopped afterwards."""
     with postgres_database("rh_forked") as database:
-        server = start_server(database, tmp_path / "server.log", extra_args=["--workers", "2"],
-                              artifact_location=str(tmp_path / "artifacts"))  # fmt: skip
-        parent = server.process.pid
+        server = start_server(database, log, extra_args=["--workers", "2", *extra_args],
+                              artifact_location=artifact_location, **start)  # fmt: skip
         try:
-            _wait_for(lambda: len(_workers(parent)) == 2)
-            first = _workers(parent)
-            for _ in range(10):  # a new connection each: both workers answer
-                assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
-            assert _postgres_connections(parent) == 0  # the parent closed its connections
-            assert sum(_postgres_connections(pid) for pid in first) > 0
-
-            victim = min(first)
-            os.kill(victim, signal.SIGKILL)
-            _wait_for(lambda: victim not in _workers(parent))
-            assert httpx.get(f"{server.url}/healthz").status_code == 200  # the other one
-            _wait_for(lambda: len(_workers(parent)) == 2)
-            now = _workers(parent)
-            assert now - first and victim not in now
-            for _ in range(10):
-                assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
-            assert f"worker {victim} was killed by SIGKILL" in server.log()
-
-            server.process.send_signal(signal.SIGTERM)
-            assert server.process.wait(20) == 0
-            assert not any(Path(f"/proc/{pid}").exists() for pid in now)
+            _wait_for(lambda: len(_workers(server.process.pid)) == 2)
+            yield server, _workers(server.process.pid)
         finally:
             server.stop()
+
+
+def test_a_killed_worker_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    log, artifacts = tmp_path / "server.log", str(tmp_path / "artifacts")
+    with _two_workers(log, artifacts) as (server, first):
+        parent = server.process.pid
+        for _ in range(10):  # a new connection each: both workers answer
+            assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
+        assert _postgres_connections(parent) == 0  # the parent closed its connections
+        assert sum(_postgres_connections(pid) for pid in first) > 0
+
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(lambda: victim not in _workers(parent))
+        assert httpx.get(f"{server.url}/healthz").status_code == 200  # the other one
+        _wait_for(lambda: len(_workers(parent)) == 2)
+        now = _workers(parent)
+        assert now - first and victim not in now
+        for _ in range(10):
+            assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
+        assert f"worker {victim} was killed by SIGKILL" in server.log()
+
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(20) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in now)
 
 
 def test_sighup_replaces_the_workers_one_at_a_time_while_the_port_answers(
     tmp_path: Path,
 ) -> None:
-    with postgres_database("rh_forked") as database:
-        server = start_server(database, tmp_path / "server.log", extra_args=["--workers", "2"],
-                              artifact_location=str(tmp_path / "artifacts"))  # fmt: skip
+    log, artifacts = tmp_path / "server.log", str(tmp_path / "artifacts")
+    with _two_workers(log, artifacts) as (server, first):
         parent = server.process.pid
-        try:
-            _wait_for(lambda: len(_workers(parent)) == 2)
-            first = _workers(parent)
-            server.process.send_signal(signal.SIGHUP)
-            answers = []
-            deadline = time.monotonic() + 30
-            while _workers(parent) & first or len(_workers(parent)) != 2:
-                assert time.monotonic() < deadline, "the workers were not replaced"
-                # a new connection each time: whichever worker accepts it must answer
-                answers.append(httpx.get(f"{server.url}/api/v1/experiments").status_code)
-            assert answers and set(answers) == {200}
-            assert len(_workers(parent)) == 2
-            assert "starting another" not in server.log()  # a reload, not a failure
-            server.process.send_signal(signal.SIGTERM)
-            assert server.process.wait(20) == 0
-        finally:
-            server.stop()
+        server.process.send_signal(signal.SIGHUP)
+        answers = []
+        deadline = time.monotonic() + 30
+        while _workers(parent) & first or len(_workers(parent)) != 2:
+            assert time.monotonic() < deadline, "the workers were not replaced"
+            # a new connection each time: whichever worker accepts it must answer
+            answers.append(httpx.get(f"{server.url}/api/v1/experiments").status_code)
+        assert answers and set(answers) == {200}
+        assert len(_workers(parent)) == 2
+        assert "starting another" not in server.log()  # a reload, not a failure
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(20) == 0
 
 
 def test_a_stopped_worker_is_killed_after_the_timeout_and_replaced(tmp_path: Path) -> None:
-    with postgres_database("rh_forked") as database:
-        server = start_server(
-            database,
-            tmp_path / "server.log",
-            extra_args=["--workers", "2", "--worker-timeout", "1"],
-            artifact_location=str(tmp_path / "artifacts"),
-        )
+    log, artifacts = tmp_path / "server.log", str(tmp_path / "artifacts")
+    with _two_workers(log, artifacts, ("--worker-timeout", "1")) as (server, first):
         parent = server.process.pid
-        try:
-            _wait_for(lambda: len(_workers(parent)) == 2)
-            first = _workers(parent)
-            hung = min(first)
-            os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
-            _wait_for(lambda: hung not in _workers(parent))
-            _wait_for(lambda: len(_workers(parent)) == 2)
-            assert f"worker {hung} did not answer for 1 s and was killed" in server.log()
-            for _ in range(10):
-                assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
-            assert (_workers(parent) & first) == first - {hung}  # the live one stayed
-        finally:
-            server.stop()
+        hung = min(first)
+        os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
+        _wait_for(lambda: hung not in _workers(parent))
+        _wait_for(lambda: len(_workers(parent)) == 2)
+        assert f"worker {hung} did not answer for 1 s and was killed" in server.log()
+        for _ in range(10):
+            assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200
+        assert (_workers(parent) & first) == first - {hung}  # the live one stayed
 
 
 def test_two_workers_on_an_s3_store_start_and_take_uploads(tmp_path: Path) -> None:
-    with postgres_database("rh_forked") as database, moto_server() as endpoint:
-        server = start_server(database, tmp_path / "server.log", extra_args=["--workers", "2"],
-                              artifact_location=f"s3://{BUCKET}/artifacts",
-                              env=s3_environment(endpoint))  # fmt: skip
-        try:
-            _wait_for(lambda: len(_workers(server.process.pid)) == 2)
-            with httpx.Client(base_url=server.url) as http:
-                experiment = http.post("/api/v1/experiments", json={"name": "s3-workers"}).json()
-                run = http.post("/api/v1/runs", json={"experiment_id": experiment["experiment_id"]})
-                files = f"/api/v1/runs/{run.json()['run_id']}/files"
-            for number in range(6):  # a new connection each: both workers upload
-                content = f"upload {number}".encode()
-                put = httpx.put(f"{server.url}{files}/outputs/{number}.txt", content=content)
-                assert put.status_code == 200, put.text
-                got = httpx.get(f"{server.url}{files}/outputs/{number}.txt")
-                assert got.status_code == 200 and got.content == content
-            assert "Traceback" not in server.log()
-        finally:
-            server.stop()
+    with (
+        moto_server() as endpoint,
+        _two_workers(
+            tmp_path / "server.log", f"s3://{BUCKET}/artifacts", env=s3_environment(endpoint)
+        ) as (server, _),
+    ):
+        with httpx.Client(base_url=server.url) as http:
+            experiment = http.post("/api/v1/experiments", json={"name": "s3-workers"}).json()
+            run = http.post("/api/v1/runs", json={"experiment_id": experiment["experiment_id"]})
+            files = f"/api/v1/runs/{run.json()['run_id']}/files"
+        for number in range(6):  # a new connection each: both workers upload
+            content = f"upload {number}".encode()
+            put = httpx.put(f"{server.url}{files}/outputs/{number}.txt", content=content)
+            assert put.status_code == 200, put.text
+            got = httpx.get(f"{server.url}{files}/outputs/{number}.txt")
+            assert got.status_code == 200 and got.content == content
+        assert "Traceback" not in server.log()
 
 
 def test_with_workers_a_newer_schema_is_refused_before_any_worker_starts(

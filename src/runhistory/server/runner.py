@@ -45,7 +45,12 @@ from typing import Any
 
 from runhistory.errors import StorageError
 from runhistory.server.config import ServerSettings, Services, open_services
-from runhistory.server.supervisor import WORKER_TIMEOUT_SECONDS, Supervisor, beat
+from runhistory.server.supervisor import (
+    WORKER_TIMEOUT_SECONDS,
+    Supervisor,
+    beat,
+    exit_forked,
+)
 
 _KEEP_ALIVE_SECONDS = 30
 HTTP_VARIABLE = "RUNHISTORY_SERVER_HTTP"
@@ -220,11 +225,7 @@ def _check_in_child(settings: ServerSettings, write: int) -> None:
         with os.fdopen(write, "wb") as out:
             out.write(payload)
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(status)
+        exit_forked(status)
 
 
 def _pickled(exc: BaseException) -> bytes:

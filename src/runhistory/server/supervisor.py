@@ -80,6 +80,16 @@ def beat() -> None:
         _heartbeat.beat()
 
 
+def exit_forked(status: int) -> NoReturn:
+    """End a forked process with ``status``: its buffered output is written first, then it
+    exits at once (no ``atexit`` handlers or finalizers of the parent's objects)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
+
+
 class Supervisor:
     """Runs ``target`` in ``workers`` forked processes until SIGINT or SIGTERM.
 
@@ -213,11 +223,7 @@ class Supervisor:
         except BaseException:
             traceback.print_exc()
         finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(status)
+            exit_forked(status)
 
     def _reap(self) -> None:
         while self.children:

@@ -15,6 +15,18 @@ def _beat_of(workspace: Workspace, run_id: str) -> float | None:
     return workspace._connection.backend.get_run(run_id).heartbeat_time
 
 
+def _next_beat(
+    workspace: Workspace, run_id: str, after: float | None, deadline: float
+) -> float | None:
+    """The run's heartbeat once it differs from ``after`` (``None``: its first one), or what
+    it still is at ``deadline``."""
+    beat = _beat_of(workspace, run_id)
+    while beat == after and time.monotonic() < deadline:
+        time.sleep(0.05)
+        beat = _beat_of(workspace, run_id)
+    return beat
+
+
 def test_interactive_run_beats_until_it_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -23,14 +35,9 @@ def test_interactive_run_beats_until_it_completes(
     try:
         run = Experiment(workspace, "beats").start_logging(outputs=False)
         deadline = time.monotonic() + 10
-        first = None
-        while first is None and time.monotonic() < deadline:
-            first = _beat_of(workspace, run.id)
-            time.sleep(0.05)
+        first = _next_beat(workspace, run.id, None, deadline)
         assert first is not None, "the run never beat"
-        while _beat_of(workspace, run.id) == first and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert (_beat_of(workspace, run.id) or 0) > first  # it keeps beating
+        assert (_next_beat(workspace, run.id, first, deadline) or 0) > first  # it keeps beating
         run.complete()
         time.sleep(0.2)  # a beat that was under way lands
         stopped = _beat_of(workspace, run.id)
@@ -124,12 +131,7 @@ def test_a_run_dropped_while_running_keeps_beating(
     try:
         run_id = Experiment(workspace, "dropped-beats").start_logging(outputs=False).id
         deadline = time.monotonic() + 10
-        first = None
-        while first is None and time.monotonic() < deadline:
-            first = _beat_of(workspace, run_id)
-            time.sleep(0.05)
-        while _beat_of(workspace, run_id) == first and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert first is not None and (_beat_of(workspace, run_id) or 0) > first
+        first = _next_beat(workspace, run_id, None, deadline)
+        assert first is not None and (_next_beat(workspace, run_id, first, deadline) or 0) > first
     finally:
         close_all()
