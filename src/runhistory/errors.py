@@ -51,6 +51,7 @@ __all__ = [
     "SchemaVersionError",
     "SnapshotError",
     "StorageError",
+    "UnknownEnvironmentError",
     "UnsafePathError",
     "ValidationError",
     "error_class_by_name",
@@ -113,6 +114,13 @@ class ConflictError(RunhistoryError):
     """The request contradicts what is already stored."""
 
     status_code = 409
+
+
+class UnknownEnvironmentError(ConflictError):
+    """A run named its environment by an id the server has not stored: send it whole.
+
+    ``fields["environment_ids"]`` lists the ids; nothing of the request was stored.
+    """
 
 
 class InvalidTransitionError(ConflictError):

@@ -4,6 +4,14 @@ A batch is a JSON object with the lists ``creates``, ``updates``, ``tags``, ``pr
 and ``statuses`` and the object ``metrics`` (``{run id: [metric writes]}``, the writes as in
 :func:`~runhistory.client.wire.encode_writes`); every list is optional. Each entry carries its
 ``run_id``. Decoding checks the shapes and types only; the tracking service checks the rules.
+
+A creation whose definition holds an environment also names it by ``environment_id`` (see
+:mod:`runhistory.tracking.run_environments`): sent whole with its id the first time, the
+environment is afterwards named by its id alone (``run_definition`` without
+``environment``), which the server takes once it has stored that id (it answers
+:class:`~runhistory.errors.UnknownEnvironmentError` for the whole request otherwise, and the
+client sends it again whole). A creation without ``environment_id`` carries its environment
+inline, as older clients send it. The spool keeps every batch whole.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from runhistory.client.wire import (
     dumps,
     encode_writes,
 )
-from runhistory.errors import ValidationError
+from runhistory.errors import RunhistoryError, ValidationError
 from runhistory.tracking.entities import (
     PropertyChange,
     RunChanges,
@@ -30,9 +38,15 @@ from runhistory.tracking.entities import (
     StatusChange,
     TagChange,
 )
+from runhistory.tracking.run_environments import (
+    ENVIRONMENT,
+    KnownEnvironment,
+    environment_document,
+)
 
 FEATURE = "change-batches"  # named in a server's /server-info when it takes these batches
-ENVIRONMENT = "environment"  # the key of a run definition's environment
+ENVIRONMENT_ID = "environment_id"  # a creation's field naming its definition's environment
+_HEX = frozenset("0123456789abcdef")
 _PARTS = ("creates", "updates", "tags", "properties", "statuses", "metrics")
 _NUMBER = (int, float)
 # The fields of a run creation and the types each may hold (None: may be null).
@@ -42,12 +56,13 @@ _CREATE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "display_name": ((str,), True), "description": ((str,), True), "run_type": ((str,), False),
     "target": ((str,), False), "submitted_by": ((str,), True), "start_time": (_NUMBER, True),
     "end_time": (_NUMBER, True), "error": ((dict,), True), "run_definition": ((dict,), True),
-    "tags": ((dict,), False), "properties": ((dict,), False),
+    "tags": ((dict,), False), "properties": ((dict,), False), ENVIRONMENT_ID: ((str,), True),
 }  # fmt: skip
 
 
 def encode_changes(changes: RunChanges) -> dict[str, Any]:
-    """A batch as a JSON-ready object (only the parts it has)."""
+    """A batch as a JSON-ready object (only the parts it has), environments whole with their
+    ids (see :func:`by_reference` for the short form)."""
     found: dict[str, Any] = {}
     if changes.creates:
         found["creates"] = [_create_fields(c) for c in changes.creates]
@@ -107,13 +122,32 @@ def _changes_finite(changes: dict[str, Any], checked: bool) -> bool:
     return _all_finite(loose)
 
 
+def by_reference(encoded: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]] | None:
+    """The short form of a batch from :func:`encode_changes`: its creations name their
+    environments by id alone; with those ids (``None`` when no creation names one)."""
+    creates = encoded.get("creates")
+    if not creates or not any(ENVIRONMENT_ID in c for c in creates):
+        return None
+    named: set[str] = set()
+    short = []
+    for create in creates:
+        if ENVIRONMENT_ID in create:
+            named.add(create[ENVIRONMENT_ID])
+            definition = create["run_definition"]
+            rest = {k: v for k, v in definition.items() if k != ENVIRONMENT}
+            create = {**create, "run_definition": rest}
+        short.append(create)
+    return {**encoded, "creates": short}, frozenset(named)
+
+
 def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:
     # Not dataclasses.asdict: it deep-copies the run definition (its environment) of every run.
     return {name: getattr(change, name) for name in names}
 
 
 def _create_fields(create: RunCreate) -> dict[str, Any]:
-    """A run creation's fields, its definition's environment as JSON already encoded.
+    """A run creation's fields, its definition's environment as JSON already encoded, with
+    its id.
 
     The SDK hands every run of a process the very same environment object (a few hundred
     packages, never changed): encoded once, it is embedded as it is (``orjson.Fragment``)
@@ -122,24 +156,58 @@ def _create_fields(create: RunCreate) -> dict[str, Any]:
     fields = _fields(create, _CREATE_NAMES)
     definition = create.run_definition
     if definition is not None and type(definition.get(ENVIRONMENT)) is dict:
-        fields["run_definition"] = {**definition, ENVIRONMENT: _encoded(definition[ENVIRONMENT])}
+        fragment, environment_id = _encoded(definition[ENVIRONMENT])
+        fields["run_definition"] = {**definition, ENVIRONMENT: fragment}
+        if environment_id is not None:
+            fields[ENVIRONMENT_ID] = environment_id
     return fields
 
 
-def _encoded(environment: dict[str, Any]) -> orjson.Fragment:
+def _encoded(environment: dict[str, Any]) -> tuple[orjson.Fragment, str | None]:
+    """An environment's JSON and id (``None``: sent inline only, the server refuses it or
+    stores it under the id it computes; its JSON needs the wire's markers, or the store's
+    text rule refuses it)."""
     global _last_environment
     last = _last_environment  # one read: another thread may replace it meanwhile
     if last is not None and last[0] is environment:
         return last[1]
-    fragment = orjson.Fragment(dumps(environment))
-    _last_environment = (environment, fragment)  # holds the object: its id stays unique
-    return fragment
+    data = dumps(environment)
+    environment_id: str | None = None
+    try:
+        if data == orjson.dumps(environment):  # read back as it is: the server finds this id
+            environment_id = environment_document(environment)[0]
+    except (RunhistoryError, TypeError):
+        pass
+    encoded = (orjson.Fragment(data), environment_id)
+    _last_environment = (environment, encoded)  # holds the object: its id stays unique
+    return encoded
 
 
-# The last environment object encoded, and its JSON.
-_last_environment: tuple[dict[str, Any], orjson.Fragment] | None = None
+# The last environment object encoded, its JSON and its id.
+_last_environment: tuple[dict[str, Any], tuple[orjson.Fragment, str | None]] | None = None
 _CREATE_NAMES = tuple(f.name for f in dataclasses.fields(RunCreate))
 _STATUS_NAMES = tuple(f.name for f in dataclasses.fields(StatusChange))
+
+
+def named_environments(batches: list[Any]) -> set[str]:
+    """The environment ids that creations of encoded batches (``{batch_id, changes}``) name
+    without carrying the environment: the server must have stored them."""
+    named: set[str] = set()
+    for batch in batches:
+        changes = batch.get("changes") if type(batch) is dict else None
+        creates = changes.get("creates") if type(changes) is dict else None
+        if type(creates) is not list:
+            continue
+        for create in creates:
+            if type(create) is not dict:
+                continue
+            environment_id = create.get(ENVIRONMENT_ID)
+            definition = create.get("run_definition")
+            if type(environment_id) is str and (
+                type(definition) is not dict or ENVIRONMENT not in definition
+            ):
+                named.add(environment_id)
+    return named
 
 
 def count_changes(data: dict[str, Any]) -> tuple[int, int]:
@@ -232,4 +300,32 @@ def _create(item: dict[str, Any]) -> RunCreate:
     missing = [n for n in ("run_id", "experiment_id", "status", "created_time") if n not in values]
     if missing:
         raise ValidationError(f"a run creation needs {missing}")
+    environment_id = values.pop(ENVIRONMENT_ID, None)
+    if environment_id is not None:
+        values["run_definition"] = _named(environment_id, values.get("run_definition"))
     return RunCreate(**values)
+
+
+def _named(environment_id: str, definition: dict[str, Any] | None) -> dict[str, Any]:
+    """A definition whose environment is named by ``environment_id``: carried whole (checked
+    against the id) or not (a stored one: the server checked the id before decoding)."""
+    if len(environment_id) != 64 or not _HEX.issuperset(environment_id):
+        raise ValidationError(
+            f"run creation: {ENVIRONMENT_ID!r} must be 64 lowercase hex digits (the SHA-256 "
+            f"of the environment's canonical JSON), got {environment_id!r:.80}",
+            field=ENVIRONMENT_ID,
+        )
+    named = dict(definition or {})
+    if ENVIRONMENT not in named:
+        named[ENVIRONMENT] = KnownEnvironment(environment_id)
+        return named
+    found, document = environment_document(named[ENVIRONMENT])
+    if found != environment_id:
+        raise ValidationError(
+            f"run creation: {ENVIRONMENT_ID!r} {environment_id!r} does not match the "
+            f"environment sent with it (the SHA-256 of its canonical JSON, keys sorted, is "
+            f"{found!r}); send the environment's own id, or the environment without one",
+            field=ENVIRONMENT_ID,
+        )
+    named[ENVIRONMENT] = KnownEnvironment(environment_id, document)
+    return named

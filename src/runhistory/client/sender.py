@@ -14,6 +14,11 @@ its run (raised by that run's ``flush()``/``complete()``). A request refused as 
 can never succeed: an unreadable spool file, an older server that answers for the whole
 request) is split in halves and sent again, down to single batches, so a bad batch never
 costs another one.
+
+A batch of run changes goes out with its runs' environments named by id alone once the
+server stored them (see :mod:`runhistory.client.change_wire`); whole the first time, and
+again, at once, when the server answers that it does not know an id (a fresh database, a
+restarted server): it stored nothing of that request.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from runhistory.client.change_wire import dumps_batch, encode_changes
+from runhistory.client.change_wire import by_reference, dumps_batch, encode_changes
 from runhistory.client.http import HttpClient
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
@@ -38,6 +43,7 @@ from runhistory.errors import (
     PermissionDeniedError,
     RunhistoryError,
     StorageError,
+    UnknownEnvironmentError,
     error_class_by_name,
 )
 from runhistory.retry import Backoff
@@ -61,22 +67,43 @@ class BatchSender:
     def __init__(self, http: HttpClient) -> None:
         self.http = http
         self.max_points = MAX_POINTS_PER_REQUEST
+        self.environments: set[str] = set()  # environment ids the server stored, as known
 
     def send(self, group: Sequence[SpooledBatch]) -> list[list[RunhistoryError]]:
         """Send a group in one request; returns each batch's refusals (none when stored).
+
+        Runs name their environments by id alone when the server stored them before; if it
+        answers that it does not know one, the group goes again at once, whole.
 
         Raises:
             StorageError: the server is unreachable or failed; send the group again later.
             RunhistoryError: the server refused the whole request (auth, size, shape).
         """
-        body = b'{"batches":[' + b",".join(b.load() for b in group) + b"]}"
+        known = self.environments
+        short = [b.short is not None and b.environments <= known for b in group]
+        try:
+            results = self._post(group, short)
+        except UnknownEnvironmentError:
+            if not any(short):
+                raise
+            known.clear()  # nothing of the request was stored: again, whole
+            short = [False] * len(group)
+            results = self._post(group, short)
+        for result, batch, named in zip(results, group, short, strict=True):
+            if batch.environments and not named and result.get("stored"):
+                known |= batch.environments
+        return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
+
+    def _post(self, group: Sequence[SpooledBatch], short: list[bool]) -> list[dict[str, Any]]:
+        parts = [b.short if named and b.short is not None else b.load()
+                 for b, named in zip(group, short, strict=True)]  # fmt: skip
+        body = b'{"batches":[' + b",".join(parts) + b"]}"
         headers = _PLAIN
         if len(body) >= GZIP_MINIMUM:
             body, headers = gzip.compress(body, compresslevel=1), _GZIPPED
         path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
-        answer = self.http.post_bytes(path, body, headers)
-        results = answer["results"]
-        return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
+        results: list[dict[str, Any]] = self.http.post_bytes(path, body, headers)["results"]
+        return results
 
 
 def _refusals(result: dict[str, Any], changes: bool) -> list[RunhistoryError]:
@@ -149,8 +176,14 @@ class SpoolSender:
         record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
         data = dumps_batch(record, changes.checked)
+        short = by_reference(encoded)
+        short_data = None if short is None else dumps_batch({**record, "changes": short[0]},
+                                                            changes.checked)  # fmt: skip
         with self._changed:
-            self._pending.append(self._spool_batch(record, points, data))
+            batch = self._spool_batch(record, points, data)
+            if short is not None and batch.data is not None:
+                batch.short, batch.environments = short_data, short[1]
+            self._pending.append(batch)
             self._unsent_points += points
             self._unsent_changes += 1
             self._changed.notify_all()
@@ -173,7 +206,7 @@ class SpoolSender:
                 self._spool.write(waiting)
             self._spool.write(batch)
             if self._memory >= MEMORY_BYTES:
-                batch.data = None  # read back from disk when sent
+                batch.data = batch.short = None  # read back from disk when sent, whole
         self._memory += len(batch.data or b"")
         return batch
 

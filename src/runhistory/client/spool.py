@@ -63,6 +63,10 @@ class SpooledBatch:
     changes: bool = False
     run_ids: tuple[str, ...] = ()
     on_disk: bool = True  # False: named, but held in memory only until :meth:`SpoolDir.write`
+    # The batch with its runs' environments named by id alone (``short``, in memory only:
+    # the file holds the batch whole) and those ids (see runhistory.client.change_wire).
+    short: bytes | None = None
+    environments: frozenset[str] = frozenset()
 
     def load(self) -> bytes:
         """The batch's JSON bytes (read back from disk if they were not kept in memory)."""

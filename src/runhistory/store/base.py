@@ -163,6 +163,12 @@ class TrackingStore(abc.ABC):
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its descendants with their metrics and file index entries."""
 
+    def stored_environments(self, ids: Sequence[str], look: bool = True) -> set[str]:
+        """Which of the environment ids (see :mod:`runhistory.tracking.run_environments`) are
+        stored (``look=False``: among those known without asking the database). A store that
+        keeps no environments apart has none."""
+        return set()
+
     @abc.abstractmethod
     def write_changes(self, batch: WriteBatch) -> WriteOutcome:
         """Store changes of many runs in one transaction: the only way runs and metrics are

@@ -49,6 +49,12 @@ class ChangeRules:
 
         def _mark_new_run(self, run_id: str) -> None: ...
 
+    def stored_environments(self, ids: Sequence[str], look: bool = True) -> set[str]:
+        """Which of these environment ids are stored (a run may name one instead of carrying
+        it: see :mod:`runhistory.tracking.run_environments`); ``look=False`` answers only
+        from what the store knows already, without asking its database."""
+        return self.store.stored_environments(ids, look)
+
     def write_changes(
         self,
         changes: RunChanges,

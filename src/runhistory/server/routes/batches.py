@@ -9,6 +9,12 @@ refused run's changes one by one, so one bad change costs nothing else. A reques
 changes only is stored together with those of concurrent requests, in one transaction (see
 :mod:`runhistory.server.change_groups`). The answer holds each batch's ``stored`` and the
 ``errors`` of what was refused (each naming its run).
+
+A run creation may name its environment by id instead of carrying it (see
+:mod:`runhistory.client.change_wire`): ids this server process knows to be stored are taken
+as they are; others are looked up in the store, and if one is not stored the request is
+refused as a whole before anything is stored (409, :class:`~runhistory.errors.
+UnknownEnvironmentError`): the client sends it again with the environment.
 """
 
 from __future__ import annotations
@@ -18,8 +24,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from runhistory.client.change_wire import FEATURE, count_changes, decode_changes
-from runhistory.errors import RunhistoryError, ValidationError
+from runhistory.client.change_wire import (
+    FEATURE,
+    count_changes,
+    decode_changes,
+    named_environments,
+)
+from runhistory.errors import RunhistoryError, UnknownEnvironmentError, ValidationError
 from runhistory.server.answers import BatchesAnswer
 from runhistory.server.body import WireRoute, read_body, too_large
 from runhistory.server.change_groups import ChangeGroups
@@ -106,11 +117,34 @@ async def store_request(
     batches = _object(_parse(raw), "batches").get("batches")
     if not isinstance(batches, list):
         raise ValidationError("'batches' must be a list of {batch_id, changes} or metric batches")
+    named = named_environments(batches)
+    if named:
+        await _require_environments(state.services.tracking, named)
     if batches and all(isinstance(b, dict) and "changes" in b for b in batches):
         return await _store_grouped(state, settings, batches, user)
     # metric batches among them: stored in order, request by request
     service: TrackingService = state.services.tracking
     return await run_in_threadpool(_store, service, settings, batches, user)
+
+
+async def _require_environments(service: TrackingService, named: set[str]) -> None:
+    """Refuse the request unless every environment id it names is stored.
+
+    Raises:
+        UnknownEnvironmentError: an id is not stored (nothing of the request is).
+    """
+    ids = sorted(named)
+    found = service.stored_environments(ids, look=False)  # known to this process: no I/O
+    if len(found) < len(ids):
+        found = await run_in_threadpool(service.stored_environments, ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise UnknownEnvironmentError(
+            f"the environments {missing} named by id are not stored on this server; send "
+            f"their runs again with the environments themselves (nothing of this request "
+            f"was stored)",
+            environment_ids=missing,
+        )
 
 
 async def _store_grouped(

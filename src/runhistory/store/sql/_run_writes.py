@@ -8,7 +8,6 @@ run row: changes to stored runs read them locked, apply in memory, and write the
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
@@ -40,9 +39,14 @@ from runhistory.tracking.entities import (
     StatusWrite,
     TagChange,
 )
+from runhistory.tracking.run_environments import (
+    ENVIRONMENT,
+    KnownEnvironment,
+    environment_document,
+)
 from runhistory.tracking.validation import dump_document
 
-ENVIRONMENT = "environment"
+Environment = tuple[str, str | None]  # an environment's id and JSON (None: stored already)
 _WRITABLE_FIELDS = UPDATABLE_FIELDS | {"start_time", "end_time", "error"}
 Documents = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 _ROOTS = select(runs.c.id, runs.c.root_run_id).where(
@@ -60,12 +64,15 @@ def dump(value: Any, field: str = "document") -> str | None:
     return None if value is None else dump_document(value, field)
 
 
-def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | None]:
+def split_definition(definition: Any) -> tuple[str | None, Environment | None]:
     """A run definition as stored: the rest as JSON text, and ``(id, JSON)`` of its
-    environment when it has one (the id is the SHA-256 of the canonical JSON).
+    environment when it has one (see :func:`~runhistory.tracking.run_environments.
+    environment_document`; the JSON is ``None`` for a :class:`~runhistory.tracking.
+    run_environments.KnownEnvironment` that names a stored one).
 
     The SDK hands every run of a process the very same environment object (it is never
     changed), so the last one's encoding is kept and reused when the object comes again.
+    The server hands over environments it checked already (``KnownEnvironment``).
     """
     plain = definition is None or type(definition) is dict
     if not plain and not isinstance(definition, Mapping):
@@ -75,11 +82,13 @@ def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | Non
     global _last_environment
     value = definition[ENVIRONMENT]
     last = _last_environment  # one read: another thread may replace it meanwhile
-    if last is not None and last[0] is value:
+    environment: Environment
+    if type(value) is KnownEnvironment:
+        environment = (value.id, value.document)
+    elif last is not None and last[0] is value:
         environment = last[1]
     else:
-        text = dump_document(value, "run_definition environment", sort_keys=True)
-        environment = (hashlib.sha256(text.encode()).hexdigest(), text)
+        environment = environment_document(value)
         _last_environment = (value, environment)  # holds the object: its id stays unique
     if len(definition) == 1:
         return None, environment
@@ -88,13 +97,15 @@ def split_definition(definition: Any) -> tuple[str | None, tuple[str, str] | Non
 
 
 # The last environment object seen and its (id, JSON).
-_last_environment: tuple[Any, tuple[str, str]] | None = None
+_last_environment: tuple[Any, Environment] | None = None
 
 
-def store_environments(conn: Connection, found: Sequence[tuple[str, str]]) -> None:
-    """Insert environments (``(id, JSON)``) that are not stored yet."""
+def store_environments(conn: Connection, found: Sequence[Environment]) -> None:
+    """Insert environments (``(id, JSON)``) that are not stored yet (one whose JSON is
+    ``None`` names a stored one: skipped)."""
     now = time.time()
-    rows = {env_id: {"id": env_id, "document": doc, "created_time": now} for env_id, doc in found}
+    rows = {env_id: {"id": env_id, "document": doc, "created_time": now}
+            for env_id, doc in found if doc is not None}  # fmt: skip
     execute_many(conn, INSERT_ENVIRONMENTS, list(rows.values()))
 
 
@@ -147,10 +158,10 @@ def new_rows(
         numbers = reserve_numbers(conn, creates)
     roots = _roots(conn, creates) if any(c.parent_run_id for c in creates) else {}
     rows: dict[str, dict[str, Any]] = {}
-    found: list[tuple[str, str]] = []
+    found: list[Environment] = []
     for c in creates:
         definition, environment = split_definition(c.run_definition)
-        if environment is not None and environment[0] not in known:
+        if environment is not None and environment[1] is not None and environment[0] not in known:
             found.append(environment)
         rows[c.run_id] = {
             "id": c.run_id, "experiment_id": c.experiment_id, "number": numbers[c.run_id],

@@ -40,7 +40,6 @@ from runhistory.store.sql._run_table import (
     order_keys,
     text_search,
 )
-from runhistory.store.sql._run_writes import ENVIRONMENT
 from runhistory.store.sql._sorted_runs import sorted_runs
 from runhistory.store.sql.schema import (
     environments,
@@ -54,6 +53,7 @@ from runhistory.store.sql.schema import (
     runs,
 )
 from runhistory.tracking.entities import UNDECODABLE, RunGroup, RunInfo, RunQuery
+from runhistory.tracking.run_environments import ENVIRONMENT
 from runhistory.tracking.run_sorting import SortedRunQuery
 
 _log = logging.getLogger("runhistory.store")

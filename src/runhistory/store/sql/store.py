@@ -6,6 +6,8 @@ runs, metrics, models); this class assembles them and adds the file index and se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Connection
 
@@ -25,7 +27,7 @@ from runhistory.store.sql._runs import RunsMixin
 from runhistory.store.sql._views import ViewsMixin
 from runhistory.store.sql.engine import HeldConnection, create_store_engine
 from runhistory.store.sql.migrate import ensure_schema
-from runhistory.store.sql.schema import files, secrets
+from runhistory.store.sql.schema import environments, files, secrets
 from runhistory.tracking.entities import FileInfo
 
 
@@ -88,6 +90,16 @@ class SqlTrackingStore(
             upsert(conn, files, [row], ["run_id", "name"])
 
         self._write(work)
+
+    def stored_environments(self, ids: Sequence[str], look: bool = True) -> set[str]:
+        """Which environment ids are stored: those this store stored or found before are
+        known without asking the database (environments are never deleted)."""
+        known = self._known_environments
+        wanted = sorted(set(ids) - known)
+        if wanted and look:
+            query = select(environments.c.id).where(environments.c.id.in_(wanted))
+            known.update(self._read(lambda conn: list(conn.execute(query).scalars())))
+        return {i for i in ids if i in known}
 
     def find_file_conflict(self, run_id: str, name: str) -> str | None:
         return self._read(lambda conn: _file_conflict(conn, run_id, name))
