@@ -222,3 +222,59 @@ def test_a_spooled_batch_holds_its_environment_whole(server: ServerProcess) -> N
         assert answer.json()["results"] == [{"stored": True, "errors": []}]
     details = httpx.get(f"{server.url}/api/v1/runs/{run_id}", timeout=30).json()
     assert details["run_definition"]["environment"] == environment
+
+
+class _WithoutEnvironmentIds:
+    """The real app as a server from before environments by id: its ``/server-info`` names
+    only ``change-batches``; every body sent to ``/changes/batches`` is recorded."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if path.endswith("/server-info"):
+            body = b'{"version": "0.0.9", "public_url": null, "features": ["change-batches"]}'
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if not path.endswith("/changes/batches"):
+            await self.app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            parts.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        self.bodies.append(b"".join(parts))
+        replayed = iter([{"type": "http.request", "body": self.bodies[-1], "more_body": False}])
+
+        async def again() -> Any:
+            return next(replayed, {"type": "http.disconnect"})
+
+        await self.app(scope, again, send)
+
+
+def test_a_server_without_environment_ids_gets_environments_inline(tmp_path: Path) -> None:
+    from conftest import serving
+    from runhistory.server.app import create_app
+    from runhistory.server.config import ServerSettings, open_services
+
+    settings = ServerSettings(backend_store_uri=str(tmp_path / "older-ws"))
+    older = _WithoutEnvironmentIds(create_app(settings, open_services(settings)))
+    with serving(older) as http:  # type: ignore[arg-type]
+        workspace = Workspace(tracking_uri=str(http.base_url).rstrip("/"))
+        experiment = Experiment(workspace, "older")
+        runs = [experiment.start_logging() for _ in range(3)]
+        for run in runs:
+            run.complete()
+        creates = [c for body in older.bodies for c in _creates(body)]
+        assert len(creates) == 3
+        for create in creates:
+            assert "environment_id" not in create
+            assert create["run_definition"]["environment"] == shared_environment()
+        for run in runs:
+            assert Run.get(workspace, run.id).get_environment() == shared_environment()

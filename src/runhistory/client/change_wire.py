@@ -45,9 +45,13 @@ from runhistory.tracking.run_environments import (
 )
 
 FEATURE = "change-batches"  # named in a server's /server-info when it takes these batches
+ENVIRONMENT_IDS = "environment-ids"  # named there when it takes creations' environment_id
 ENVIRONMENT_ID = "environment_id"  # a creation's field naming its definition's environment
 _HEX = frozenset("0123456789abcdef")
+_REQUIRED = ("run_id", "experiment_id", "status", "created_time")
+_REQUIRED_SET = frozenset(_REQUIRED)
 _PARTS = ("creates", "updates", "tags", "properties", "statuses", "metrics")
+_PART_SET = frozenset(_PARTS)
 _NUMBER = (int, float)
 # The fields of a run creation and the types each may hold (None: may be null).
 _CREATE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -58,14 +62,20 @@ _CREATE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "end_time": (_NUMBER, True), "error": ((dict,), True), "run_definition": ((dict,), True),
     "tags": ((dict,), False), "properties": ((dict,), False), ENVIRONMENT_ID: ((str,), True),
 }  # fmt: skip
+# The exact types of each field taken as they are (not bool, though an int; null if nullable).
+_EXACT_TYPES: dict[str, frozenset[type]] = {
+    name: frozenset(types) | ({type(None)} if nullable else set())
+    for name, (types, nullable) in _CREATE_FIELDS.items()
+}
 
 
-def encode_changes(changes: RunChanges) -> dict[str, Any]:
-    """A batch as a JSON-ready object (only the parts it has), environments whole with their
-    ids (see :func:`by_reference` for the short form)."""
+def encode_changes(changes: RunChanges, environment_ids: bool = True) -> dict[str, Any]:
+    """A batch as a JSON-ready object (only the parts it has), environments whole, with their
+    ids unless ``environment_ids`` is false (a server that does not name
+    :data:`ENVIRONMENT_IDS`); see :func:`by_reference` for the short form."""
     found: dict[str, Any] = {}
     if changes.creates:
-        found["creates"] = [_create_fields(c) for c in changes.creates]
+        found["creates"] = [_create_fields(c, environment_ids) for c in changes.creates]
     if changes.updates:
         found["updates"] = [{"run_id": c.run_id, "fields": c.fields} for c in changes.updates]
     if changes.tags:
@@ -145,7 +155,7 @@ def _fields(change: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(change, name) for name in names}
 
 
-def _create_fields(create: RunCreate) -> dict[str, Any]:
+def _create_fields(create: RunCreate, with_id: bool) -> dict[str, Any]:
     """A run creation's fields, its definition's environment as JSON already encoded, with
     its id.
 
@@ -158,7 +168,7 @@ def _create_fields(create: RunCreate) -> dict[str, Any]:
     if definition is not None and type(definition.get(ENVIRONMENT)) is dict:
         fragment, environment_id = _encoded(definition[ENVIRONMENT])
         fields["run_definition"] = {**definition, ENVIRONMENT: fragment}
-        if environment_id is not None:
+        if environment_id is not None and with_id:
             fields[ENVIRONMENT_ID] = environment_id
     return fields
 
@@ -227,8 +237,8 @@ def decode_changes(data: Any) -> RunChanges:
     """
     if not isinstance(data, dict):
         raise ValidationError(f"'changes' must be an object, got {type(data).__name__}")
-    unknown = sorted(set(map(str, data)) - set(_PARTS))
-    if unknown:
+    if not _PART_SET.issuperset(data):
+        unknown = sorted(set(map(str, data)) - _PART_SET)
         raise ValidationError(f"'changes' has unknown parts {unknown}; known: {list(_PARTS)}")
     changes = RunChanges()
     changes.creates = [_create(item) for item in _list(data, "creates")]
@@ -262,6 +272,12 @@ def decode_changes(data: Any) -> RunChanges:
 
 def _list(data: dict[str, Any], part: str) -> list[dict[str, Any]]:
     found = data.get(part) or []
+    if type(found) is list:  # as JSON decodes: checked without a generator
+        for item in found:
+            if type(item) is not dict:
+                break
+        else:
+            return found
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
         raise ValidationError(f"{part!r} must be a list of objects")
     return found
@@ -282,6 +298,32 @@ def _dict(item: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _create(item: dict[str, Any]) -> RunCreate:
+    values = _plain_create(item)
+    if values is None:
+        values = _checked_create(item)
+    environment_id = values.pop(ENVIRONMENT_ID, None)
+    if environment_id is not None:
+        values["run_definition"] = _named(environment_id, values.get("run_definition"))
+    return RunCreate(**values)
+
+
+def _plain_create(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A creation's fields if each is of a type :func:`_checked_create` takes as it is (an
+    integer time made a float) and the required ones are there; else ``None`` (checked
+    there, and refused with its message). Most creations: without its tests field by field."""
+    values: dict[str, Any] = {}
+    exact = _EXACT_TYPES
+    for name, value in item.items():
+        kinds = exact.get(name)
+        if kinds is None or type(value) not in kinds:
+            return None
+        values[name] = float(value) if type(value) is int else value
+    if not _REQUIRED_SET.issubset(values):
+        return None
+    return values
+
+
+def _checked_create(item: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(map(str, item)) - set(_CREATE_FIELDS))
     if unknown:
         raise ValidationError(f"'creates' entries have unknown fields {unknown}")
@@ -297,13 +339,10 @@ def _create(item: dict[str, Any]) -> RunCreate:
             kind = "/".join(t.__name__ for t in types) + (" or null" if nullable else "")
             raise ValidationError(f"run creation: {name!r} must be {kind}, got {value!r:.80}")
         values[name] = float(value) if isinstance(value, int | float) else value
-    missing = [n for n in ("run_id", "experiment_id", "status", "created_time") if n not in values]
+    missing = [n for n in _REQUIRED if n not in values]
     if missing:
         raise ValidationError(f"a run creation needs {missing}")
-    environment_id = values.pop(ENVIRONMENT_ID, None)
-    if environment_id is not None:
-        values["run_definition"] = _named(environment_id, values.get("run_definition"))
-    return RunCreate(**values)
+    return values
 
 
 def _named(environment_id: str, definition: dict[str, Any] | None) -> dict[str, Any]:

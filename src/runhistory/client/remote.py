@@ -132,6 +132,7 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         self._retry = float(settings.get("RUNHISTORY_HTTP_RETRY_SECONDS"))
         self.http = HttpClient(self.tracking_uri, token=token, retry_seconds=self._retry)
         self._sender: Any = None
+        self._environment_ids: bool | None = None  # the server takes environments by id
         self._server_info: dict[str, Any] | None = None
         reset_in_child(self, RemoteBackend._after_fork)
 
@@ -449,7 +450,12 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         What the server refuses is raised by the run's next ``flush()`` or ``complete()``
         (see :meth:`wait_until_sent`), never here.
         """
-        self.sender().submit_changes(changes)
+        if self._environment_ids is None:
+            from runhistory.client.change_wire import ENVIRONMENT_IDS
+
+            features = self.get_server_info().get("features") or ()
+            self._environment_ids = ENVIRONMENT_IDS in features
+        self.sender().submit_changes(changes, self._environment_ids)
         return []
 
     def wait_for_changes(self) -> None:

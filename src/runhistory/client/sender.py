@@ -169,9 +169,10 @@ class SpoolSender:
             self._changed.notify_all()
         return True
 
-    def submit_changes(self, changes: RunChanges) -> None:
-        """Spool one batch of run changes for sending (see :meth:`_spool_batch`)."""
-        encoded = encode_changes(changes)
+    def submit_changes(self, changes: RunChanges, environment_ids: bool = False) -> None:
+        """Spool one batch of run changes for sending (see :meth:`_spool_batch`); runs name
+        their environments by id once the server has them if it takes ``environment_ids``."""
+        encoded = encode_changes(changes, environment_ids)
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
         record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip

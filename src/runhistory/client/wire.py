@@ -243,6 +243,8 @@ _INFINITIES = {"inf": math.inf, "-inf": -math.inf}
 
 
 def _check_columns(name: str, columns: list[Any]) -> PointColumns:
+    if len(columns) == 5 and _one_plain_point(columns):
+        return tuple(columns)  # type: ignore[return-value]
     if len(columns) != 5 or not all(isinstance(c, list) for c in columns):
         raise InvalidMetricError(f"metric {name!r}: 'columns' must be five lists")
     if len({len(c) for c in columns}) != 1:
@@ -268,6 +270,26 @@ def _check_columns(name: str, columns: list[Any]) -> PointColumns:
     if int in set(map(type, times)):
         times = [_as_float(name, t) for t in times]
     return (steps, vtypes, numbers, texts, times)
+
+
+def _one_plain_point(columns: list[Any]) -> bool:
+    """Whether five columns hold one point of the types the checks below let through as they
+    are (a step or null, a value type, a float or null, a text or null, a float time): most
+    writes of short runs, checked without the sets of types."""
+    steps, vtypes, numbers, texts, times = columns
+    return (
+        type(steps) is list and type(vtypes) is list and type(numbers) is list
+        and type(texts) is list and type(times) is list
+        and len(steps) == len(vtypes) == len(numbers) == len(texts) == len(times) == 1
+        and type(steps[0]) in _ONE_STEP and type(vtypes[0]) is int
+        and type(numbers[0]) in _ONE_NUMBER and type(texts[0]) in _ONE_TEXT
+        and type(times[0]) is float
+    )  # fmt: skip
+
+
+_ONE_STEP = frozenset({int, _NONE})
+_ONE_NUMBER = frozenset({float, _NONE})  # an int is made a float, a string an infinity: below
+_ONE_TEXT = frozenset({str, _NONE})
 
 
 def _as_float(name: str, number: int) -> float:

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from runhistory.client.change_wire import (
+    ENVIRONMENT_IDS,
     FEATURE,
     count_changes,
     decode_changes,
@@ -50,7 +51,7 @@ from runhistory.tracking.entities import RunChanges
 from runhistory.tracking.service import TrackingService
 
 router = APIRouter(route_class=WireRoute, tags=["runs"])
-__all__ = ["FEATURE", "router"]
+__all__ = ["ENVIRONMENT_IDS", "FEATURE", "router"]
 HINT = "send fewer runs or metric points per request"
 _ENTRIES = {"type": "array", "items": {"type": "object", "required": ["run_id"]}}
 _CHANGES = {
