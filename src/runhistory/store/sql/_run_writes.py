@@ -26,6 +26,7 @@ from runhistory.store.sql._statements import (
     INSERT_RUNS,
     INSERT_RUNS_JSON,
     RESERVE_NUMBERS,
+    RESERVE_NUMBERS_APART,
     SET_STATUS,
     STATUS_OF,
     UPDATE_RUNS,
@@ -102,9 +103,13 @@ def _experiment_of(create: RunCreate) -> str:
     return create.experiment_id
 
 
-def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, int]:
+def reserve_numbers(
+    conn: Connection, creates: Sequence[RunCreate], apart: bool = False
+) -> dict[str, int]:
     """Reserve the run numbers of new runs, in one statement per experiment: ``{run id:
-    number}`` in creation order (see :mod:`._run_numbers` for where this runs).
+    number}`` in creation order (see :mod:`._run_numbers` for where this runs). ``apart``:
+    the reservation is a transaction of its own (PostgreSQL), committed without waiting
+    for the disk.
 
     Raises:
         NotFoundError: an experiment does not exist.
@@ -119,7 +124,8 @@ def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str,
         mine = list(group)
         params = {"experiment": experiment_id, "count": len(mine),
                   "activity": max(c.created_time for c in mine)}  # fmt: skip
-        found_last = execute(conn, RESERVE_NUMBERS, params).fetchone()
+        found_last = execute(conn, RESERVE_NUMBERS_APART if apart else RESERVE_NUMBERS,
+                             params).fetchone()  # fmt: skip
         if found_last is None:
             raise NotFoundError(
                 f"no experiment with id {experiment_id!r}", experiment_id=experiment_id

@@ -20,6 +20,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -65,6 +66,21 @@ def _reserve_numbers(dialect: str) -> Executable:
         )
         .returning(experiments.c.next_run_number)
     )
+
+
+def _reserve_numbers_apart(dialect: str) -> Executable:
+    """:func:`_reserve_numbers` for a reservation committed on its own (PostgreSQL): its
+    commit does not wait for the WAL to reach the disk (``synchronous_commit`` off for that
+    transaction alone, set by the statement itself).
+
+    Nothing stored depends on that wait: a reservation is only used by a run stored in a
+    later transaction, whose own (synchronous) commit flushes the WAL up to its commit record,
+    which lies after the reservation's, so a stored run's number survives a crash with it. A
+    crash before that may lose the reservation, and with it only numbers no run holds.
+    """
+    off: Any = literal_column("set_config('synchronous_commit', 'off', true)")
+    result: Executable = _reserve_numbers(dialect).returning(off)  # type: ignore[attr-defined]
+    return result
 
 
 def _insert_runs(dialect: str) -> Executable:
@@ -236,6 +252,7 @@ def _claim_stored(dialect: str) -> Executable:
 
 
 RESERVE_NUMBERS = statement(_reserve_numbers)
+RESERVE_NUMBERS_APART = statement(_reserve_numbers_apart)
 INSERT_RUNS = statement(_insert_runs)
 INSERT_ENVIRONMENTS = statement(_insert_environments)
 UPDATE_RUNS = statement(_update_runs)
