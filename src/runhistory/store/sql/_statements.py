@@ -37,6 +37,7 @@ from runhistory.store.sql.schema import (
     metric_batches,
     metric_chunks,
     metrics,
+    run_keys,
     runs,
 )
 
@@ -146,7 +147,7 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
-def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
+def _from_json_rows(table: Table, names: Sequence[str], parameter: str = "rows") -> Any:
     """``SELECT`` of ``names`` columns of ``table`` from one JSON array of row objects (the
     parameter ``:rows``; PostgreSQL's ``json_to_recordset``). Strings are read as VARCHAR
     without their length (a longer value is refused by the insert, not cut); JSON documents
@@ -160,7 +161,7 @@ def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
             kind = Text()
             documents.add(name)
         columns.append(column_of(name, kind))
-    rows = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(*columns)
+    rows = func.json_to_recordset(cast(bindparam(parameter), JSON)).table_valued(*columns)
     found = rows.render_derived(name="r", with_types=True)
     return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
 
@@ -188,6 +189,36 @@ def _claim_batches_json(dialect: str) -> Executable:
         .from_select(list(names), _from_json_rows(metric_batches, names))
         .on_conflict_do_nothing()
     )
+    return result
+
+
+def _insert_new_runs(dialect: str) -> Executable:
+    """Everything a batch of new runs writes, in one statement (PostgreSQL), each kind of
+    row from one JSON array: ``:environments`` (kept when stored already), ``:runs``,
+    ``:keys`` (``run_keys``), ``:metrics`` (single-point metrics) and ``:claims`` (batch ids;
+    one recorded before breaks the primary key, which refuses the statement as a whole).
+
+    Each insert is a data-modifying ``WITH`` part of the last one; PostgreSQL runs every
+    part once, and checks the foreign keys at the statement's end."""
+    environment = ("id", "document", "created_time")
+    claim = ("run_id", "batch_id", "created_time")
+    keys = tuple(c.name for c in run_keys.c)
+    parts = {
+        "environments": postgresql.insert(environments)
+        .from_select(list(environment), _from_json_rows(environments, environment, "environments"))
+        .on_conflict_do_nothing(),
+        "runs": insert(runs).from_select(
+            list(RUN_COLUMNS), _from_json_rows(runs, RUN_COLUMNS, "runs")
+        ),
+        "keys": insert(run_keys).from_select(list(keys), _from_json_rows(run_keys, keys, "keys")),
+        "metrics": insert(metrics).from_select(
+            list(METRIC_COLUMNS), _from_json_rows(metrics, METRIC_COLUMNS, "metrics")
+        ),
+    }
+    last = insert(metric_batches).from_select(
+        list(claim), _from_json_rows(metric_batches, claim, "claims")
+    )
+    result: Executable = last.add_cte(*(part.cte(f"new_{name}") for name, part in parts.items()))
     return result
 
 
@@ -264,6 +295,7 @@ INSERT_METRIC_ROWS = statement(_insert_metric_rows, positional=True)
 INSERT_METRICS_JSON = statement(_insert_metrics_json)
 INSERT_RUNS_JSON = statement(_insert_runs_json)
 CLAIM_BATCHES_JSON = statement(_claim_batches_json)
+INSERT_NEW_RUNS = statement(_insert_new_runs)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
