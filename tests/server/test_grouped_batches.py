@@ -242,3 +242,36 @@ def test_concurrent_requests_over_http(server: ServerProcess) -> None:
         assert run["tags"] == ({} if run_id == "c2-r5" else {"tag": "ok"})
         numbers.add(run["number"])
     assert len(numbers) == clients * runs
+
+
+def test_a_second_group_is_stored_while_the_first_is(service: TrackingService) -> None:
+    """Requests arriving while a group is being stored start a second group at once (two
+    writers); later ones wait and are stored together."""
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    inside = threading.Barrier(2, timeout=30)  # both groups inside the store at once
+    original = service.write_changes_together
+    sizes: list[int] = []
+
+    def held(group: Sequence[tuple[RunChanges, str]]) -> list[list[RunhistoryError]]:
+        sizes.append(len(group))
+        if len(sizes) <= 2:
+            inside.wait()
+        return original(group)
+
+    service.write_changes_together = held  # type: ignore[method-assign]
+    groups = ChangeGroups(service)
+
+    async def arriving() -> list[list[list[RunhistoryError]]]:
+        first = asyncio.ensure_future(groups.write([(_run("a", experiment), "b-a")]))
+        await asyncio.sleep(0)  # the first group is taken
+        second = asyncio.ensure_future(groups.write([(_run("b", experiment), "b-b")]))
+        await asyncio.sleep(0)
+        later = [groups.write([(_run(f"c{n}", experiment), f"b-c{n}")]) for n in range(3)]
+        return list(await asyncio.gather(first, second, *later))
+
+    with ThreadPoolExecutor(1) as thread:
+        answers = thread.submit(asyncio.run, arriving()).result()
+    assert answers == [[[]]] * 5
+    assert sizes == [1, 1, 3]  # two groups at once (else the barrier times out), then the rest
+    for run_id in ("a", "b", "c0", "c1", "c2"):
+        assert service.get_run(run_id).status == "Completed"

@@ -2,14 +2,17 @@
 
 Many clients writing runs behind each send a small request at a time (a run or two) and wait
 for its answer. Stored one request per transaction, every request pays for a transaction of
-its own (and its round trips to the database). Here a request's batches join a queue; one
+its own (and its round trips to the database). Here a request's batches join a queue; a
 writer per server process takes everything queued when it is free and stores it with
 :meth:`~runhistory.tracking.changes.ChangeRules.write_changes_together`, in one transaction,
 while the next requests queue up. Each request is still answered with its own batches'
 outcome; a bad batch is stored on its own and costs no other batch anything.
 
-A request waits at most for the group in flight and its own: with no other request around,
-its batches are stored at once, as before.
+A request waits at most for the groups in flight and its own: with no other request around,
+its batches are stored at once, as before. Up to :data:`WRITERS` groups are in flight at once
+per server process: while one group's commit waits for the database's disk flush, the next
+group's statements run (and PostgreSQL flushes the commits that arrive together at once);
+with one writer the process sat idle during every flush.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from runhistory.tracking.service import TrackingService
 
 Item = tuple[RunChanges, str]  # a batch of run changes and its batch id
 MAX_GROUP_BATCHES = 512  # batches stored in one transaction at most
+WRITERS = 2  # groups in flight at once (see the module's description)
 
 
 class ChangeGroups:
@@ -33,13 +37,17 @@ class ChangeGroups:
     Args:
         service: the tracking service that stores the groups.
         max_batches: batches stored together at most.
+        writers: groups stored at once at most.
     """
 
-    def __init__(self, service: TrackingService, max_batches: int = MAX_GROUP_BATCHES) -> None:
+    def __init__(
+        self, service: TrackingService, max_batches: int = MAX_GROUP_BATCHES, writers: int = WRITERS
+    ) -> None:
         self.service = service
         self.max_batches = max_batches
+        self.writers = writers
         self._queue: list[tuple[Sequence[Item], asyncio.Future[list[list[RunhistoryError]]]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def write(self, items: Sequence[Item]) -> list[list[RunhistoryError]]:
         """Store a request's batches (with those of concurrent requests); each one's errors.
@@ -52,13 +60,13 @@ class ChangeGroups:
             return []
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[list[RunhistoryError]]] = loop.create_future()
-        writer = self._writer
-        if writer is not None and writer.get_loop() is not loop:  # the app serves a new loop
+        writers = {w for w in self._writers if not w.done() and w.get_loop() is loop}
+        if len(writers) < len(self._writers):  # ended, or of a loop the app no longer serves
             self._queue = [q for q in self._queue if q[1].get_loop() is loop]
-            writer = None
         self._queue.append((items, future))
-        if writer is None or writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if len(writers) < self.writers:
+            writers.add(asyncio.create_task(self._drain()))
+        self._writers = writers
         return await future
 
     async def _drain(self) -> None:

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from sqlalchemy.engine import Connection
 
 from runhistory.errors import NotFoundError
 from runhistory.store.sql import SqlTrackingStore
@@ -80,3 +81,29 @@ def test_a_missing_experiment_reserves_nothing(
         )
     store.write_changes(WriteBatch(creates=[_create("c", experiment)]))
     assert store.get_run("c").number == 1  # the reservation was refused as a whole
+
+
+def test_the_batch_commits_durably_after_numbers_reserved_apart(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
+    """The reservation's commit skips the wait for the disk; the batch's transaction that
+    follows it on the same connection (and every later one) still waits."""
+    if store._engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reserves numbers in the batch's own transaction")
+    from sqlalchemy import text
+
+    from runhistory.store.sql._run_numbers import reserve_apart
+    from runhistory.store.sql.engine import run_transaction
+
+    numbers: dict[str, int] = {}
+    reserve = reserve_apart("postgresql", [_create("a", experiment)], numbers)
+    assert reserve is not None
+
+    def setting(conn: Connection) -> str:
+        return str(conn.execute(text("SHOW synchronous_commit")).scalar_one())
+
+    assert run_transaction(store._engine, setting, first=reserve) == "on"
+    assert numbers == {"a": 1}
+    with store._engine.connect() as conn:
+        assert setting(conn) == "on"
+        conn.rollback()

@@ -6,8 +6,10 @@ server's) are batches of one. A batch is one transaction with a handful of state
 whatever it holds. Changes of runs created in the same batch are folded into the new rows
 before they are inserted, so a short run (create, tags, properties, a few metrics, complete)
 costs three statements: reserve the numbers, insert the runs, insert the metrics (and the
-chunks of metrics with more than one point). The statements are built from the declared
-tables and run on the driver's cursor (see _direct.py and _statements.py).
+chunks of metrics with more than one point). On PostgreSQL a batch that only creates runs
+and changes those goes out as one statement right after its numbers, without ``BEGIN`` and
+``COMMIT`` (see _new_runs.py). The statements are built from the declared tables and run on
+the driver's cursor (see _direct.py and _statements.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from runhistory.store.sql._metric_writes import (
     claim_batch,
     claim_stored,
 )
+from runhistory.store.sql._new_runs import in_one_statement, write_new_runs
 from runhistory.store.sql._run_keys import insert_new, move_pending, replace_changed
 from runhistory.store.sql._run_numbers import reserve_apart
 from runhistory.store.sql._run_writes import (
@@ -67,8 +70,20 @@ class ChangesMixin(SqlStoreBase):
         reserved: dict[str, int] = {}
         first = reserve_apart(self._engine.dialect.name, batch.creates, reserved)
         numbers = reserved if first is not None else None
+        alone: list[WriteOutcome] = []  # the batch, stored in one statement after the numbers
+        if first is not None and in_one_statement(batch):
+            reserve = first
+
+            def first(conn: Connection) -> None:  # each statement committed on its own
+                alone.clear()  # a retried transaction starts over
+                reserve(conn)
+                stored = write_new_runs(conn, batch, known, reserved, inserted)
+                if stored is not None:
+                    alone.append(stored)
 
         def work(conn: Connection) -> WriteOutcome:
+            if alone:  # stored already: the transaction is empty
+                return alone[0]
             outcome = WriteOutcome()
             # A batch that creates runs is checked only if it fails: a replay of it finds
             # its first run stored (ConflictError below); this saves two statements a batch.

@@ -211,6 +211,12 @@ def _metric_values(run_id: str, write: MetricWrite) -> tuple[Any, ...]:
     return _IN_COLUMN_ORDER(values)  # type: ignore[no-any-return]
 
 
+def metric_json_row(run_id: str, write: MetricWrite) -> dict[str, Any]:
+    """A new metric holding all of ``write``, as an object of :data:`METRIC_COLUMNS` (for a
+    JSON array of rows)."""
+    return dict(zip(_JSON_KEYS, _metric_values(run_id, write), strict=True))
+
+
 def append_new(conn: Connection, writes_by_run: Mapping[str, Sequence[MetricWrite]]) -> None:
     """Metrics of runs created in this batch: rows inserted with their counts, then chunks."""
     rows: list[tuple[str, MetricWrite]] = []

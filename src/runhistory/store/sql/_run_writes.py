@@ -25,6 +25,7 @@ from runhistory.store.sql._statements import (
     INSERT_RUNS,
     INSERT_RUNS_JSON,
     RESERVE_NUMBERS,
+    RESERVE_NUMBERS_APART,
     SET_STATUS,
     STATUS_OF,
     UPDATE_RUNS,
@@ -113,9 +114,13 @@ def _experiment_of(create: RunCreate) -> str:
     return create.experiment_id
 
 
-def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str, int]:
+def reserve_numbers(
+    conn: Connection, creates: Sequence[RunCreate], apart: bool = False
+) -> dict[str, int]:
     """Reserve the run numbers of new runs, in one statement per experiment: ``{run id:
-    number}`` in creation order (see :mod:`._run_numbers` for where this runs).
+    number}`` in creation order (see :mod:`._run_numbers` for where this runs). ``apart``:
+    the reservation is a transaction of its own (PostgreSQL), committed without waiting
+    for the disk.
 
     Raises:
         NotFoundError: an experiment does not exist.
@@ -130,7 +135,8 @@ def reserve_numbers(conn: Connection, creates: Sequence[RunCreate]) -> dict[str,
         mine = list(group)
         params = {"experiment": experiment_id, "count": len(mine),
                   "activity": max(c.created_time for c in mine)}  # fmt: skip
-        found_last = execute(conn, RESERVE_NUMBERS, params).fetchone()
+        found_last = execute(conn, RESERVE_NUMBERS_APART if apart else RESERVE_NUMBERS,
+                             params).fetchone()  # fmt: skip
         if found_last is None:
             raise NotFoundError(
                 f"no experiment with id {experiment_id!r}", experiment_id=experiment_id
@@ -146,13 +152,15 @@ def new_rows(
     creates: Sequence[RunCreate],
     known: set[str],
     numbers: Mapping[str, int] | None = None,
+    environments_out: list[tuple[str, str]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The rows of new runs (numbered, with their root run), not inserted yet, and the ids of
     the environments inserted for them.
 
     ``known`` holds the ids of environments this store has stored already (skipped).
     ``numbers`` are run numbers reserved before (see :mod:`._run_numbers`); without them
-    they are reserved in this transaction.
+    they are reserved in this transaction. ``environments_out``: the environments to store,
+    ``(id, JSON)``, are left there for the caller to insert instead.
     """
     if numbers is None:
         numbers = reserve_numbers(conn, creates)
@@ -174,7 +182,10 @@ def new_rows(
             "start_time": c.start_time, "end_time": c.end_time, "heartbeat_time": None,
             "snapshot_id": None,
         }  # fmt: skip
-    store_environments(conn, found)
+    if environments_out is None:
+        store_environments(conn, found)
+    else:
+        environments_out.extend(found)
     return rows, [environment_id for environment_id, _ in found]
 
 
@@ -208,8 +219,7 @@ def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
     Raises:
         ConflictError: a run id exists already (named when the batch creates one run).
     """
-    values = [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
-              for row in rows.values()]  # fmt: skip
+    values = row_values(rows)
     as_json = json_rows(values) if conn.dialect.name == "postgresql" and values else None
     try:
         if as_json is not None:  # one execution for every run
@@ -217,9 +227,20 @@ def insert_rows(conn: Connection, rows: Mapping[str, dict[str, Any]]) -> None:
         else:
             execute_many(conn, INSERT_RUNS, values)
     except IntegrityError as exc:  # the only unique key new rows can break is the id
-        ids = list(rows)
-        which = repr(ids[0]) if len(ids) == 1 else f"among {ids[:5]}{'…' if len(ids) > 5 else ''}"
-        raise ConflictError(f"a run with id {which} already exists", run_ids=ids) from exc
+        raise run_exists(rows) from exc
+
+
+def row_values(rows: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """New run rows as inserted: their documents as JSON text."""
+    return [{**row, "tags": dump(row["tags"]), "properties": dump(row["properties"])}
+            for row in rows.values()]  # fmt: skip
+
+
+def run_exists(rows: Mapping[str, Any]) -> ConflictError:
+    """The error of new runs whose insert broke a unique key (a run id stored before)."""
+    ids = list(rows)
+    which = repr(ids[0]) if len(ids) == 1 else f"among {ids[:5]}{'…' if len(ids) > 5 else ''}"
+    return ConflictError(f"a run with id {which} already exists", run_ids=ids)
 
 
 def read_documents(

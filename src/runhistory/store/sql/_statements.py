@@ -20,6 +20,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -36,6 +37,7 @@ from runhistory.store.sql.schema import (
     metric_batches,
     metric_chunks,
     metrics,
+    run_keys,
     runs,
 )
 
@@ -65,6 +67,21 @@ def _reserve_numbers(dialect: str) -> Executable:
         )
         .returning(experiments.c.next_run_number)
     )
+
+
+def _reserve_numbers_apart(dialect: str) -> Executable:
+    """:func:`_reserve_numbers` for a reservation committed on its own (PostgreSQL): its
+    commit does not wait for the WAL to reach the disk (``synchronous_commit`` off for that
+    transaction alone, set by the statement itself).
+
+    Nothing stored depends on that wait: a reservation is only used by a run stored in a
+    later transaction, whose own (synchronous) commit flushes the WAL up to its commit record,
+    which lies after the reservation's, so a stored run's number survives a crash with it. A
+    crash before that may lose the reservation, and with it only numbers no run holds.
+    """
+    off: Any = literal_column("set_config('synchronous_commit', 'off', true)")
+    result: Executable = _reserve_numbers(dialect).returning(off)  # type: ignore[attr-defined]
+    return result
 
 
 def _insert_runs(dialect: str) -> Executable:
@@ -130,7 +147,7 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
-def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
+def _from_json_rows(table: Table, names: Sequence[str], parameter: str = "rows") -> Any:
     """``SELECT`` of ``names`` columns of ``table`` from one JSON array of row objects (the
     parameter ``:rows``; PostgreSQL's ``json_to_recordset``). Strings are read as VARCHAR
     without their length (a longer value is refused by the insert, not cut); JSON documents
@@ -144,7 +161,7 @@ def _from_json_rows(table: Table, names: Sequence[str]) -> Any:
             kind = Text()
             documents.add(name)
         columns.append(column_of(name, kind))
-    rows = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(*columns)
+    rows = func.json_to_recordset(cast(bindparam(parameter), JSON)).table_valued(*columns)
     found = rows.render_derived(name="r", with_types=True)
     return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
 
@@ -172,6 +189,36 @@ def _claim_batches_json(dialect: str) -> Executable:
         .from_select(list(names), _from_json_rows(metric_batches, names))
         .on_conflict_do_nothing()
     )
+    return result
+
+
+def _insert_new_runs(dialect: str) -> Executable:
+    """Everything a batch of new runs writes, in one statement (PostgreSQL), each kind of
+    row from one JSON array: ``:environments`` (kept when stored already), ``:runs``,
+    ``:keys`` (``run_keys``), ``:metrics`` (single-point metrics) and ``:claims`` (batch ids;
+    one recorded before breaks the primary key, which refuses the statement as a whole).
+
+    Each insert is a data-modifying ``WITH`` part of the last one; PostgreSQL runs every
+    part once, and checks the foreign keys at the statement's end."""
+    environment = ("id", "document", "created_time")
+    claim = ("run_id", "batch_id", "created_time")
+    keys = tuple(c.name for c in run_keys.c)
+    parts = {
+        "environments": postgresql.insert(environments)
+        .from_select(list(environment), _from_json_rows(environments, environment, "environments"))
+        .on_conflict_do_nothing(),
+        "runs": insert(runs).from_select(
+            list(RUN_COLUMNS), _from_json_rows(runs, RUN_COLUMNS, "runs")
+        ),
+        "keys": insert(run_keys).from_select(list(keys), _from_json_rows(run_keys, keys, "keys")),
+        "metrics": insert(metrics).from_select(
+            list(METRIC_COLUMNS), _from_json_rows(metrics, METRIC_COLUMNS, "metrics")
+        ),
+    }
+    last = insert(metric_batches).from_select(
+        list(claim), _from_json_rows(metric_batches, claim, "claims")
+    )
+    result: Executable = last.add_cte(*(part.cte(f"new_{name}") for name, part in parts.items()))
     return result
 
 
@@ -236,6 +283,7 @@ def _claim_stored(dialect: str) -> Executable:
 
 
 RESERVE_NUMBERS = statement(_reserve_numbers)
+RESERVE_NUMBERS_APART = statement(_reserve_numbers_apart)
 INSERT_RUNS = statement(_insert_runs)
 INSERT_ENVIRONMENTS = statement(_insert_environments)
 UPDATE_RUNS = statement(_update_runs)
@@ -247,6 +295,7 @@ INSERT_METRIC_ROWS = statement(_insert_metric_rows, positional=True)
 INSERT_METRICS_JSON = statement(_insert_metrics_json)
 INSERT_RUNS_JSON = statement(_insert_runs_json)
 CLAIM_BATCHES_JSON = statement(_claim_batches_json)
+INSERT_NEW_RUNS = statement(_insert_new_runs)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
