@@ -56,10 +56,14 @@ _RETRY = Backoff(first=0.05, factor=3.0, cap=5.0, attempts=7)  # about 10 s in a
 
 
 class _FlushMarker:
-    __slots__ = ("done",)
+    """Where a flush waits in the queue: ``done`` once the batch holding it is stored;
+    ``event`` (set then too) only for a flush that waits for the writer thread."""
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
+    __slots__ = ("done", "event")
+
+    def __init__(self, event: threading.Event | None = None) -> None:
+        self.done = False
+        self.event = event
 
 
 class MetricQueue:
@@ -222,18 +226,21 @@ class MetricQueue:
         # writer mean that everything queued before this call is stored.
         if self._thread is None or not (self._items or self._busy):
             return
-        marker = _FlushMarker()
-        self._items.append(marker)
         if self._write_lock.acquire(blocking=False):
+            # Nobody else takes a batch meanwhile: the marker needs no event to wait on.
+            marker = _FlushMarker()
+            self._items.append(marker)
             try:
-                while not marker.done.is_set() and self._items:
+                while not marker.done and self._items:
                     self._write_one_batch()
             finally:
                 self._write_lock.release()
-            if marker.done.is_set():
-                return
+            return
+        marker = _FlushMarker(threading.Event())
+        self._items.append(marker)
         self._wake.set()
-        if not marker.done.wait(timeout_seconds):
+        assert marker.event is not None
+        if not marker.event.wait(timeout_seconds):
             raise FlushTimeoutError(
                 f"flush timed out after {timeout_seconds} s with {len(self._items)} metric "
                 f"values or run changes not yet stored; they stay queued and are written "
@@ -330,7 +337,9 @@ class MetricQueue:
             self._changes_done += len(changes)  # handled: stored or refused
             self._busy = bool(self._items)
             for marker in markers:
-                marker.done.set()
+                marker.done = True
+                if marker.event is not None:
+                    marker.event.set()
             with self._room:
                 self._room.notify_all()
 
