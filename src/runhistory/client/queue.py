@@ -82,6 +82,9 @@ class MetricQueue:
             report of a workspace-wide close or of the interpreter's exit.
         accepts_changes: asked once, on first need, whether ``changes`` may be used (a
             remote backend asks its server); without it, ``changes`` decides.
+        hold: told when a flush that drains begins (``True``) and ends (``False``): the
+            remote backend's sender then leaves the flush's batches to ``drain``, which
+            sends them from the flushing thread.
     """
 
     def __init__(
@@ -93,8 +96,10 @@ class MetricQueue:
         changes: ChangeSink | None = None,
         refusals: Callable[[], list[RunhistoryError]] | None = None,
         accepts_changes: Callable[[], bool] | None = None,
+        hold: Callable[[bool], None] | None = None,
     ) -> None:
         self._sink = sink
+        self._hold = hold if drain is not None else None
         self._accepts_changes = accepts_changes
         self._takes_changes: bool | None = None if accepts_changes else changes is not None
         self._refusals = refusals
@@ -267,10 +272,21 @@ class MetricQueue:
                 message counting the others); the rest of what was queued is stored.
         """
         started = time.monotonic()
-        self.wait(timeout_seconds)
-        self._errors.raise_for(run_id, every_run=run_id is None)
-        if self._drain is not None:
+        hold = self._hold
+        if hold is None:
+            self.wait(timeout_seconds)
+            self._errors.raise_for(run_id, every_run=run_id is None)
+            if self._drain is not None:
+                self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
+            return
+        hold(True)
+        try:
+            self.wait(timeout_seconds)
+            self._errors.raise_for(run_id, every_run=run_id is None)
+            assert self._drain is not None
             self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
+        finally:
+            hold(False)
 
     def take_errors(self) -> list[RunhistoryError]:
         """Remove and return the first refusal of every run (for a report at exit), the
