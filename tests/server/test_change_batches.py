@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import serving
 from runhistory import Experiment, Run, Workspace
+from runhistory.client.sender import BatchSender
 from runhistory.errors import PropertyImmutableError
 from support.services import ServerProcess, server_on, start_server
 
@@ -333,3 +335,37 @@ def test_an_older_server_gets_one_request_per_change(tmp_path: Path) -> None:
         assert stored.get_metrics()["m"] == 1.0
     assert not [p for p in old.paths if p.endswith("/changes/batches")]
     assert any(p.endswith(f"/runs/{run.id}/tags") for p in old.paths)
+
+
+def test_a_flush_sends_its_batch_from_the_flushing_thread(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``complete()`` sends its run's batch itself when nothing else is in flight (no hand-off
+    to the sender's thread and back); a batch spooled with no flush is the thread's."""
+    workspace = Workspace(tracking_uri=server.url)
+    experiment = Experiment(workspace, "inline")
+    experiment.start_logging().complete()  # the server said it takes batches
+    senders: list[str] = []
+    send = BatchSender.send
+
+    def recorded(self: BatchSender, group: Any, timeout: float | None = None) -> Any:
+        senders.append(threading.current_thread().name)
+        return send(self, group, timeout)
+
+    monkeypatch.setattr(BatchSender, "send", recorded)
+    for _ in range(10):  # the writer's thread may take a slow run's changes first
+        run = experiment.start_logging()
+        run.log("m", 1.0)
+        run.complete()
+    assert threading.current_thread().name in senders
+    senders.clear()
+    other = experiment.start_logging()
+    other.log("m", 2.0)  # no flush: the writer stores it, the sender's thread sends it
+    deadline = time.monotonic() + 60
+    while "runhistory-sender" not in senders and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "runhistory-sender" in senders
+    other.complete()
+    assert Run.get(workspace, run.id).get_metrics() == {"m": 1.0}
+    assert Run.get(workspace, other.id).get_metrics() == {"m": 2.0}
+    assert Run.get(workspace, other.id).get_status() == "Completed"

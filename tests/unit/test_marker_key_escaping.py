@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 
 from runhistory.client.wire import dumps, loads, tag_floats
 from runhistory.tracking.entities import KIND_ROW, MetricColumns
-from runhistory.tracking.markers import decode_document, escape_key, unescape_key
+from runhistory.tracking.markers import (
+    decode_document,
+    escape_key,
+    may_hold_marker,
+    unescape_key,
+)
 from runhistory.tracking.metrics import collate, encode_document
 
 MARKER_LIKE = st.sampled_from(
@@ -107,3 +112,13 @@ def test_a_row_keyed_undecodable_is_the_users_row() -> None:
 
 def test_the_widget_json_keeps_keys_as_they_are() -> None:
     assert tag_floats({"$int": "1", "x": math.nan}) == {"$int": "1", "x": {"$float": "nan"}}
+
+
+def test_may_hold_marker_finds_every_dollar_string_and_escape() -> None:
+    """The one search the client's decoder and the lean CLI share: a string that starts
+    with ``$`` (or any ``\\u`` escape, which may spell one) is found, else nothing is."""
+    assert may_hold_marker(b'{"a":{"$float":"nan"}}')
+    assert may_hold_marker(b'["$$int"]')
+    assert may_hold_marker(b'{"a":"\\u0024int"}')
+    assert not may_hold_marker(b'{"price":"5$"}')  # a '$' inside a string only
+    assert not may_hold_marker(b'{"a":[1,2,null],"b":"x"}')

@@ -16,7 +16,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.posts: list[tuple[str, bytes, dict[str, str]]] = []
 
-    def post_bytes(self, path: str, content: bytes, headers: dict[str, str]) -> Any:
+    def post_bytes(
+        self, path: str, content: bytes, headers: dict[str, str], timeout: float | None = None
+    ) -> Any:
         self.posts.append((path, content, headers))
         count = len(json.loads(_plain(content, headers))["batches"])
         return {"results": [{"stored": True, "errors": []}] * count}

@@ -29,9 +29,12 @@ class _Server:
         self.files_seen: list[list[str]] = []
         self.spool = ""
 
-    def post_bytes(self, path: str, content: bytes, headers: dict[str, str]) -> Any:
+    def post_bytes(
+        self, path: str, content: bytes, headers: dict[str, str], timeout: float | None = None
+    ) -> Any:
         self.files_seen.append(_files(self.spool))
-        self.release.wait(10)
+        if not self.release.wait(10 if timeout is None else timeout) and timeout is not None:
+            raise StorageError("the server did not answer in time")  # as the HTTP client
         if self.away:
             raise StorageError("cannot reach the server")
         count = len(json.loads(content)["batches"])

@@ -26,6 +26,8 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from runhistory.tracking.markers import may_hold_marker
+
 if TYPE_CHECKING:
     import socket
 
@@ -242,7 +244,7 @@ def _loads(body: bytes) -> Any:
     """An answer's JSON as the remote backend reads it: only an answer that may hold the
     wire's markers or escaped keys (see :mod:`runhistory.client.wire`) needs its decoder,
     whose import (the tracking records' module) costs more than the listing."""
-    if b'"$' in body or b"\\u" in body:
+    if may_hold_marker(body):
         from runhistory.client.wire import loads
 
         return loads(body)

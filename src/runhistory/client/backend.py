@@ -48,6 +48,7 @@ class Connection:
             changes=getattr(backend, "write_changes", None),
             refusals=getattr(backend, "take_refusals", None),
             accepts_changes=getattr(backend, "takes_changes", None),
+            hold=getattr(backend, "hold_sending", None),
         )
         ordered = hasattr(backend, "write_changes")
         settle = getattr(backend, "wait_for_changes", None)

@@ -4,7 +4,7 @@ else: first into the changes of each run, then a run's into single changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
 
@@ -29,7 +29,9 @@ _by_key = itemgetter(0)
 _SMALL = 64  # values grouped one by one in Python (beyond: at C speed, by groupby and zip)
 
 
-def group_writes(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str, list[MetricWrite]]:
+def group_writes(
+    batch: list[QueueItem], keys: Mapping[int, MetricKey]
+) -> dict[str, list[MetricWrite]]:
     """Group queued values into one ``MetricWrite`` per (run, metric), keeping their order."""
     batch.sort(key=_by_key)  # stable: values of one metric keep their order
     if len(batch) <= _SMALL:
@@ -43,7 +45,9 @@ def group_writes(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str,
     return grouped
 
 
-def _group_small(batch: list[QueueItem], keys: Sequence[MetricKey]) -> dict[str, list[MetricWrite]]:
+def _group_small(
+    batch: list[QueueItem], keys: Mapping[int, MetricKey]
+) -> dict[str, list[MetricWrite]]:
     """:func:`group_writes` of a few values (sorted already), most of them one per metric (a
     short run's): a metric's single value is made a write without transposing a group (a
     third of the time)."""

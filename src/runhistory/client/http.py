@@ -82,7 +82,9 @@ class HttpClient:
         )
         self._poster = PlainPoster.of(self.base_url + API_PREFIX, headers, timeout, 10.0)
 
-    def post_bytes(self, path: str, content: bytes, headers: dict[str, str]) -> Any:
+    def post_bytes(
+        self, path: str, content: bytes, headers: dict[str, str], timeout: float | None = None
+    ) -> Any:
         """``POST`` a prepared body once (no retry) and return the parsed JSON answer: the
         spool sender's requests, over a kept-alive ``http.client`` connection when the
         server is plain ``http`` without a proxy (see :mod:`runhistory.client.plain_http`).
@@ -90,14 +92,17 @@ class HttpClient:
         Raises:
             StorageError: the server could not be reached (send it again later).
             RunhistoryError: the error the server answered with.
+
+        ``timeout``: the most seconds the request may take (else the client's own).
         """
         if self._poster is None:
+            extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
             try:
-                response = self._client.post(path, content=content, headers=headers)
+                response = self._client.post(path, content=content, headers=headers, **extra)
             except httpx.TransportError as exc:
                 raise StorageError(f"cannot reach {self.base_url}: {exc!r}") from exc
         else:
-            answer = self._poster.post(path, content, headers)
+            answer = self._poster.post(path, content, headers, timeout)
             if answer.status < 400:
                 return loads(answer.content)
             url = self._poster.base_url + path

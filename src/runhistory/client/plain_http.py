@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import urllib.parse
 
 from runhistory.client.http1 import Answer, MalformedAnswer, head_before_length, read_answer
@@ -70,8 +71,11 @@ class PlainPoster:
             return None
         return cls(base_url, headers, timeout, connect_timeout)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        """Send ``body`` and return the answer, whatever its status.
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str], timeout: float | None = None
+    ) -> Answer:
+        """Send ``body`` and return the answer, whatever its status (``timeout``: the most
+        seconds the whole exchange may take, else this poster's timeouts).
 
         Raises:
             StorageError: the server could not be reached, or closed the connection without
@@ -84,28 +88,37 @@ class PlainPoster:
                                       {**self._headers, **headers})  # fmt: skip
             if len(self._heads) < 16:
                 self._heads[key] = head
+        deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(2):
             reused = self._sock is not None
             try:
-                return self._exchange(head, body)
+                return self._exchange(head, body, deadline)
             except (OSError, MalformedAnswer) as exc:
                 self.close()
-                if reused:
+                if reused and (deadline is None or time.monotonic() < deadline):
                     continue  # a kept-alive connection the server closed: once more, anew
                 raise StorageError(
                     f"cannot reach {self.base_url}: {exc!r}", url=self.base_url
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _exchange(self, head: bytes, body: bytes) -> Answer:
+    def _exchange(self, head: bytes, body: bytes, deadline: float | None) -> Answer:
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
         sock = self._sock
         if sock is None:
-            sock = socket.create_connection((self._host, self._port), self._connect_timeout)
+            connect = self._connect_timeout if left is None else min(self._connect_timeout, left)
+            sock = socket.create_connection((self._host, self._port), connect)
             sock.settimeout(self._timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock = sock
-        sock.sendall(b"%s%d\r\n\r\n%s" % (head, len(body), body))
-        answer, keep_alive = read_answer(sock)
+        if left is not None and left < self._timeout:
+            sock.settimeout(left)  # each wait on the socket; the exchange is a few of them
+        try:
+            sock.sendall(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+            answer, keep_alive = read_answer(sock)
+        finally:
+            if left is not None and left < self._timeout and self._sock is sock:
+                sock.settimeout(self._timeout)
         if not keep_alive:
             self.close()
         return answer

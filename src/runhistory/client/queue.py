@@ -42,6 +42,7 @@ from runhistory.errors import FlushTimeoutError, RunhistoryError, StorageError
 from runhistory.forking import reset_in_child
 from runhistory.retry import Backoff, retry
 from runhistory.tracking.entities import MetricWrite, RunChanges
+from runhistory.tracking.status import is_terminal
 
 Sink = Callable[[str, Sequence[MetricWrite]], Any]
 ChangeSink = Callable[[RunChanges], list[RunhistoryError]]
@@ -50,14 +51,19 @@ Drain = Callable[[float, "str | None"], None]
 T = TypeVar("T")
 
 _IDLE_WAIT = 0.02
+RETAINED_RUNS = 256  # finished runs whose metric keys are kept (see MetricQueue._retire)
 _RETRY = Backoff(first=0.05, factor=3.0, cap=5.0, attempts=7)  # about 10 s in all
 
 
 class _FlushMarker:
-    __slots__ = ("done",)
+    """Where a flush waits in the queue: ``done`` once the batch holding it is stored;
+    ``event`` (set then too) only for a flush that waits for the writer thread."""
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
+    __slots__ = ("done", "event")
+
+    def __init__(self, event: threading.Event | None = None) -> None:
+        self.done = False
+        self.event = event
 
 
 class MetricQueue:
@@ -76,6 +82,9 @@ class MetricQueue:
             report of a workspace-wide close or of the interpreter's exit.
         accepts_changes: asked once, on first need, whether ``changes`` may be used (a
             remote backend asks its server); without it, ``changes`` decides.
+        hold: told when a flush that drains begins (``True``) and ends (``False``): the
+            remote backend's sender then leaves the flush's batches to ``drain``, which
+            sends them from the flushing thread.
     """
 
     def __init__(
@@ -87,8 +96,10 @@ class MetricQueue:
         changes: ChangeSink | None = None,
         refusals: Callable[[], list[RunhistoryError]] | None = None,
         accepts_changes: Callable[[], bool] | None = None,
+        hold: Callable[[bool], None] | None = None,
     ) -> None:
         self._sink = sink
+        self._hold = hold if drain is not None else None
         self._accepts_changes = accepts_changes
         self._takes_changes: bool | None = None if accepts_changes else changes is not None
         self._refusals = refusals
@@ -108,8 +119,16 @@ class MetricQueue:
         self._closed = False
         self._busy = False
         self._write_lock = threading.Lock()  # held while a batch is being stored
+        # The metric keys of queued values. A run's are retired when the writer takes its
+        # final status (every value queued before it is grouped by then) and dropped after
+        # RETAINED_RUNS more runs were retired: a long-lived process creating runs keeps
+        # the table as small as its live runs (see :meth:`_retire`).
         self._keys: dict[tuple[str, str, str], int] = {}
-        self._key_info: list[MetricKey] = []
+        self._key_info: dict[int, MetricKey] = {}
+        self._next_key = 0
+        self._run_keys: dict[str, list[tuple[str, str, str]]] = {}
+        self._scalar_caches: dict[str, dict[str, tuple[int, bool]]] = {}
+        self._retired: deque[str] = deque()
         _QUEUES.add(self)
         reset_in_child(self, MetricQueue._after_fork)
 
@@ -121,9 +140,41 @@ class MetricQueue:
             with self._start_lock:  # the description of the first call is the one stored
                 found = self._keys.get(identity)
                 if found is None:
-                    found = self._keys[identity] = len(self._key_info)
-                    self._key_info.append((run_id, name, kind, description))
+                    found = self._keys[identity] = self._next_key
+                    self._next_key += 1
+                    self._key_info[found] = (run_id, name, kind, description)
+                    self._run_keys.setdefault(run_id, []).append(identity)
         return found
+
+    def scalar_cache(self, run_id: str) -> dict[str, tuple[int, bool]]:
+        """The cache of scalar metric keys every ``Run`` object of ``run_id`` shares
+        (``{name: (key, has_step)}``); emptied when the run's keys are retired, so that no
+        object keeps a key the table may drop."""
+        cache = self._scalar_caches.get(run_id)
+        if cache is None:
+            cache = self._scalar_caches.setdefault(run_id, {})
+        return cache
+
+    def _retire(self, run_ids: Sequence[str]) -> None:
+        """Retire the metric keys of runs that just finished (writer side, holding
+        ``_write_lock``): their shared caches are emptied now, their entries dropped once
+        :data:`RETAINED_RUNS` more runs were retired — a thread that read a cached key just
+        before still finds it when the value it logs is grouped."""
+        retired = self._retired
+        for run_id in run_ids:
+            cache = self._scalar_caches.pop(run_id, None)
+            if cache is not None:
+                cache.clear()
+            retired.append(run_id)
+        with self._start_lock:
+            while len(retired) > RETAINED_RUNS:
+                gone = retired.popleft()
+                if gone in self._scalar_caches:  # logged to again after it finished
+                    continue
+                for identity in self._run_keys.pop(gone, ()):
+                    found = self._keys.pop(identity, None)
+                    if found is not None:
+                        del self._key_info[found]
 
     # ---- producer side -------------------------------------------------------------
     def put(self, item: QueueItem) -> None:
@@ -180,18 +231,21 @@ class MetricQueue:
         # writer mean that everything queued before this call is stored.
         if self._thread is None or not (self._items or self._busy):
             return
-        marker = _FlushMarker()
-        self._items.append(marker)
         if self._write_lock.acquire(blocking=False):
+            # Nobody else takes a batch meanwhile: the marker needs no event to wait on.
+            marker = _FlushMarker()
+            self._items.append(marker)
             try:
-                while not marker.done.is_set() and self._items:
+                while not marker.done and self._items:
                     self._write_one_batch()
             finally:
                 self._write_lock.release()
-            if marker.done.is_set():
-                return
+            return
+        marker = _FlushMarker(threading.Event())
+        self._items.append(marker)
         self._wake.set()
-        if not marker.done.wait(timeout_seconds):
+        assert marker.event is not None
+        if not marker.event.wait(timeout_seconds):
             raise FlushTimeoutError(
                 f"flush timed out after {timeout_seconds} s with {len(self._items)} metric "
                 f"values or run changes not yet stored; they stay queued and are written "
@@ -218,10 +272,21 @@ class MetricQueue:
                 message counting the others); the rest of what was queued is stored.
         """
         started = time.monotonic()
-        self.wait(timeout_seconds)
-        self._errors.raise_for(run_id, every_run=run_id is None)
-        if self._drain is not None:
+        hold = self._hold
+        if hold is None:
+            self.wait(timeout_seconds)
+            self._errors.raise_for(run_id, every_run=run_id is None)
+            if self._drain is not None:
+                self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
+            return
+        hold(True)
+        try:
+            self.wait(timeout_seconds)
+            self._errors.raise_for(run_id, every_run=run_id is None)
+            assert self._drain is not None
             self._drain(max(timeout_seconds - (time.monotonic() - started), 0.0), run_id)
+        finally:
+            hold(False)
 
     def take_errors(self) -> list[RunhistoryError]:
         """Remove and return the first refusal of every run (for a report at exit), the
@@ -288,7 +353,9 @@ class MetricQueue:
             self._changes_done += len(changes)  # handled: stored or refused
             self._busy = bool(self._items)
             for marker in markers:
-                marker.done.set()
+                marker.done = True
+                if marker.event is not None:
+                    marker.event.set()
             with self._room:
                 self._room.notify_all()
 
@@ -340,6 +407,9 @@ class MetricQueue:
         """Store run changes with the metric values queued among them, in one transaction;
         if that is refused, run by run; a refused run's changes one by one."""
         whole = changes_batch(changes, self._grouped(batch))
+        finished = [c.run_id for c in whole.statuses if is_terminal(c.status)]
+        if finished:
+            self._retire(finished)
         error = self._apply(None, whole)
         if error is None:
             return

@@ -471,6 +471,12 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         """Spool a batch for the background sender and return at once (never blocks)."""
         return bool(self.sender().submit(run_id, writes, batch_id))
 
+    def hold_sending(self, held: bool) -> None:
+        """A flush begins or ends: its batches are sent by :meth:`wait_until_sent` from the
+        flushing thread, not handed to the sender's thread (see ``SpoolSender.hold``)."""
+        if self._sender is not None:
+            self._sender.hold(held)
+
     def sender(self) -> Any:
         """The background sender of metric batches (started on first use)."""
         if self._sender is None:

@@ -69,8 +69,11 @@ class BatchSender:
         self.max_points = MAX_POINTS_PER_REQUEST
         self.environments: set[str] = set()  # environment ids the server stored, as known
 
-    def send(self, group: Sequence[SpooledBatch]) -> list[list[RunhistoryError]]:
+    def send(
+        self, group: Sequence[SpooledBatch], timeout: float | None = None
+    ) -> list[list[RunhistoryError]]:
         """Send a group in one request; returns each batch's refusals (none when stored).
+        ``timeout``: the most seconds the request may take (else the client's own).
 
         Runs name their environments by id alone when the server stored them before; if it
         answers that it does not know one, the group goes again at once, whole.
@@ -81,20 +84,24 @@ class BatchSender:
         """
         known = self.environments
         short = [b.short is not None and b.environments <= known for b in group]
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            results = self._post(group, short)
+            results = self._post(group, short, timeout)
         except UnknownEnvironmentError:
             if not any(short):
                 raise
             known.clear()  # nothing of the request was stored: again, whole
             short = [False] * len(group)
-            results = self._post(group, short)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            results = self._post(group, short, left)
         for result, batch, named in zip(results, group, short, strict=True):
             if batch.environments and not named and result.get("stored"):
                 known |= batch.environments
         return [_refusals(result, b.changes) for result, b in zip(results, group, strict=True)]
 
-    def _post(self, group: Sequence[SpooledBatch], short: list[bool]) -> list[dict[str, Any]]:
+    def _post(
+        self, group: Sequence[SpooledBatch], short: list[bool], timeout: float | None
+    ) -> list[dict[str, Any]]:
         parts = [b.short if named and b.short is not None else b.load()
                  for b, named in zip(group, short, strict=True)]  # fmt: skip
         body = b'{"batches":[' + b",".join(parts) + b"]}"
@@ -102,7 +109,11 @@ class BatchSender:
         if len(body) >= GZIP_MINIMUM:
             body, headers = gzip.compress(body, compresslevel=1), _GZIPPED
         path = "/changes/batches" if any(b.changes for b in group) else "/metrics/batches"
-        results: list[dict[str, Any]] = self.http.post_bytes(path, body, headers)["results"]
+        if timeout is None:
+            answer = self.http.post_bytes(path, body, headers)
+        else:
+            answer = self.http.post_bytes(path, body, headers, timeout=timeout)
+        results: list[dict[str, Any]] = answer["results"]
         return results
 
 
@@ -146,7 +157,15 @@ class SpoolSender:
         self._unsent_changes = 0  # batches of run changes not yet acknowledged
         self._memory = 0
         self._errors = RunErrors()
-        self._changed = threading.Condition()
+        # One lock, two conditions: ``_changed`` wakes those waiting for acknowledgements,
+        # ``_work`` the thread. A flushing caller sends itself when nothing is in flight
+        # (``_sending``): two thread switches fewer per flush; while one announced it will
+        # (``hold``), a spooled batch does not wake the thread (see :meth:`hold`).
+        lock = threading.RLock()
+        self._changed = threading.Condition(lock)
+        self._work = threading.Condition(lock)
+        self._sending = False
+        self._holds = 0
         self._noted = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="runhistory-sender", daemon=True)
@@ -166,7 +185,8 @@ class SpoolSender:
         with self._changed:
             self._pending.append(self._spool_batch(record, points))
             self._unsent_points += points
-            self._changed.notify_all()
+            if not self._holds:
+                self._work.notify()
         return True
 
     def submit_changes(self, changes: RunChanges, environment_ids: bool = False) -> None:
@@ -187,7 +207,8 @@ class SpoolSender:
             self._pending.append(batch)
             self._unsent_points += points
             self._unsent_changes += 1
-            self._changed.notify_all()
+            if not self._holds:
+                self._work.notify()
 
     def _spool_batch(
         self, record: dict[str, Any], points: int, data: bytes | None = None
@@ -221,6 +242,15 @@ class SpoolSender:
             return False
         return True
 
+    def hold(self, held: bool) -> None:
+        """A flush begins (``True``: its batches are about to be spooled, and it sends them
+        itself in :meth:`wait_until_sent`, so they need not wake the thread) or ends
+        (``False``: whatever still waits is the thread's again)."""
+        with self._changed:
+            self._holds = self._holds + 1 if held else max(self._holds - 1, 0)
+            if not held and self._pending and not self._sending:
+                self._work.notify()
+
     def wait_for_changes(self, timeout_seconds: float) -> None:
         """Wait (at most ``timeout_seconds``) until the server acknowledged every batch of
         run changes spooled so far; returns at once when none waits."""
@@ -244,8 +274,12 @@ class SpoolSender:
                 ``None``) since the last wait: the first error, once.
         """
         deadline = time.monotonic() + max(timeout_seconds, 0)
+        inline = True  # until a send fails: then the thread retries, with its pauses
         with self._changed:
             while self._pending and time.monotonic() < deadline:
+                if inline and not self._sending:
+                    inline = self._send_here(deadline)
+                    continue
                 self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
             if self._pending:
                 self._persist()
@@ -263,17 +297,47 @@ class SpoolSender:
         """Remove and return the refusals no flush has raised, the first of each run."""
         return self._errors.take(every_run=True)
 
+    def _send_here(self, deadline: float) -> bool:
+        """Send the next group from the calling thread (holding the lock, released while
+        the request is under way) within the caller's ``deadline`` (monotonic); False if it
+        failed or no time is left (then on disk, and the thread's)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        group = self._take_group()
+        self._sending = True
+        self._changed.release()
+        try:
+            sent = self._send(group, left)
+        finally:
+            self._changed.acquire()
+            self._sending = False
+        if not sent:
+            self._persist()  # the server is away: what waits goes to disk
+        if self._pending:
+            self._work.notify()  # the thread sends the rest (and retries a failure)
+        return sent
+
     # ---- the thread ---------------------------------------------------------------------
     def _run(self) -> None:
         failures = 0
         while True:
             with self._changed:
-                while not self._pending and not self._closed:
-                    self._changed.wait(1.0)
+                while (not self._pending or self._sending) and not self._closed:
+                    self._work.wait(1.0)
                 if not self._pending:
                     return
+                if self._sending:  # closing while a caller sends: its answer first
+                    self._work.wait(0.05)
+                    continue
                 group = self._take_group()
-            if self._send(group):
+                self._sending = True
+            try:
+                sent = self._send(group)
+            finally:
+                with self._changed:
+                    self._sending = False
+            if sent:
                 failures = 0
             else:
                 failures += 1
@@ -282,7 +346,7 @@ class SpoolSender:
                     self._persist()  # the server is away: what waits goes to disk
                     if self._closed and failures > 3:
                         return
-                    self._changed.wait(delay)
+                    self._work.wait(delay)
 
     def _take_group(self) -> list[SpooledBatch]:
         group: list[SpooledBatch] = []
@@ -297,10 +361,11 @@ class SpoolSender:
             size += length
         return group
 
-    def _send(self, group: list[SpooledBatch]) -> bool:
-        """Send ``group`` (split and sent again if refused as a whole); False to retry later."""
+    def _send(self, group: list[SpooledBatch], timeout: float | None = None) -> bool:
+        """Send ``group`` (split and sent again if refused as a whole); False to retry later.
+        ``timeout``: the most seconds each request may take (else the client's own)."""
         try:
-            refusals = self._sender.send(group)
+            refusals = self._sender.send(group, timeout)
         except StorageError:
             return False
         except (AuthenticationError, PermissionDeniedError) as exc:
@@ -312,7 +377,7 @@ class SpoolSender:
                 return False
             if len(group) > 1:  # one bad batch must not cost the others: halves, in order
                 half = len(group) // 2
-                return self._send(group[:half]) and self._send(group[half:])
+                return self._send(group[:half], timeout) and self._send(group[half:], timeout)
             refusals = [[exc]]  # this batch alone can never be stored: its runs raise
         self._acknowledge(group, refusals)
         return True
@@ -352,6 +417,7 @@ class SpoolSender:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            self._work.notify_all()
         self._thread.join(timeout_seconds)
         with self._changed:
             kept = self._persist()  # what the thread could not send, for 'runhistory sync'

@@ -35,6 +35,7 @@ from runhistory.tracking.markers import (
     INT_MARKER,
     KEY_LIKE,
     escape_key,
+    may_hold_marker,
     unescape_key,
 )
 
@@ -88,8 +89,7 @@ def loads(data: bytes | str) -> Any:
     """Parse JSON written by :func:`dumps`, restoring non-finite floats, big ints and keys."""
     value = orjson.loads(data)
     raw = data if isinstance(data, bytes) else data.encode()
-    # markers and escaped keys start with '$' (which other writers may write as \u0024)
-    return decode(value) if _may_hold_marker(raw) or b"\\u" in raw else value
+    return decode(value) if may_hold_marker(raw) else value
 
 
 def _has_marker_key(data: bytes) -> bool:
@@ -97,11 +97,6 @@ def _has_marker_key(data: bytes) -> bool:
     # '$' alone first: a quote is in every other byte of JSON, so searching for '"$' tries
     # nearly every position (10 µs for a run's 7 KB batch), a '$' is rare (0.2 µs).
     return b"$" in data and KEY_LIKE.search(data) is not None
-
-
-def _may_hold_marker(data: bytes) -> bool:
-    """Whether JSON text may hold a marker or an escaped key (a string starting with '$')."""
-    return b"$" in data and b'"$' in data
 
 
 def _default(value: Any) -> Any:

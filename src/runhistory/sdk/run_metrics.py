@@ -46,7 +46,8 @@ class RunMetricsMixin:
         elif shape[1] != has_step:
             raise step_rule_error(name, shape[1])
         key = self._queue.key(self._run_id, name, kind, description)
-        if kind == e.KIND_SCALAR:
+        if kind == e.KIND_SCALAR:  # shared by the run's objects, emptied when it finishes
+            self._scalar_keys = self._queue.scalar_cache(self._run_id)
             self._scalar_keys[name] = (key, has_step)
         return key
 

@@ -31,6 +31,16 @@ MARKED = re.compile(rb'(?<!\\)"\$+(?:float|int|undecodable)"')
 KEY_LIKE = re.compile(rb'(?<!\\)"\$+(?:float|int|undecodable)":')
 
 
+def may_hold_marker(data: bytes) -> bool:
+    """Whether JSON text may hold a marker or an escaped key: a string starting with ``$``,
+    which other writers may also write as ``\\u0024`` (then any ``\\u`` escape counts).
+
+    ``$`` alone is looked for first: a quote is in every other byte of JSON, so searching for
+    ``"$`` tries nearly every position, while a ``$`` is rare and found (or not) at once.
+    """
+    return (b"$" in data and b'"$' in data) or b"\\u" in data
+
+
 def escape_key(key: str) -> str:
     """``key`` with one more ``$`` if it looks like a marker (see the module docstring)."""
     if key[:1] == "$" and key.lstrip("$") in MARKER_NAMES:

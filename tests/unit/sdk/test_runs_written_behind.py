@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from runhistory import Experiment, Run, Workspace
+from runhistory.client import queue as queue_module
 from runhistory.errors import InvalidMetricError, NotFoundError
 from runhistory.tracking.entities import RunCreate, StatusChange
 
@@ -158,3 +159,41 @@ def test_a_metric_of_another_kind_is_refused_alone(tmp_path: Path) -> None:
     assert first.get_metrics() == {"acc": 0.5}
     stored = Run.get(workspace, second.id)
     assert stored.get_status() == "Completed" and stored.get_tags() == {"batch": "same"}
+
+
+def test_a_process_creating_many_runs_keeps_its_metric_key_table_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_module, "RETAINED_RUNS", 4)
+    workspace = Workspace(path=tmp_path / "ws")
+    experiment = Experiment(workspace, "many-runs")
+    queue = workspace._connection.queue
+    sizes = []
+    for i in range(40):
+        run = experiment.start_logging(outputs=False)
+        for name in ("loss", "accuracy", "f1"):
+            run.log(name, i)
+        run.complete()
+        sizes.append(len(queue._key_info))
+    assert max(sizes) <= 3 * (4 + 1)  # the retained runs' keys and the live run's
+    assert len(queue._keys) == len(queue._key_info) and len(queue._run_keys) <= 4 + 1
+    assert Run.get(workspace, run.id).get_metrics() == {"loss": 39, "accuracy": 39, "f1": 39}
+
+
+def test_a_run_object_logging_after_its_keys_were_dropped_stores_its_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_module, "RETAINED_RUNS", 1)
+    workspace = Workspace(path=tmp_path / "ws")
+    experiment = Experiment(workspace, "late-values")
+    first = experiment.start_logging(outputs=False)
+    other = Run.get(workspace, first.id)  # a second object of the same run
+    other.log("late", 1.0)
+    first.log("late", 2.0)
+    first.complete()
+    for _ in range(3):  # the first run's keys are dropped meanwhile
+        experiment.start_logging(outputs=False).complete()
+    assert first.id not in workspace._connection.queue._run_keys
+    other.log("late", 3.0)  # its cached key was emptied with the run's: a new key is made
+    other.flush()
+    assert Run.get(workspace, first.id).get_metrics()["late"] == [1.0, 2.0, 3.0]
