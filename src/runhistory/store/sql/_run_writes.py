@@ -166,11 +166,13 @@ def new_rows(
         numbers = reserve_numbers(conn, creates)
     roots = _roots(conn, creates) if any(c.parent_run_id for c in creates) else {}
     rows: dict[str, dict[str, Any]] = {}
-    found: list[Environment] = []
+    found: list[tuple[str, str]] = []
     for c in creates:
         definition, environment = split_definition(c.run_definition)
-        if environment is not None and environment[1] is not None and environment[0] not in known:
-            found.append(environment)
+        if environment is not None:
+            environment_id, document = environment
+            if document is not None and environment_id not in known:
+                found.append((environment_id, document))
         rows[c.run_id] = {
             "id": c.run_id, "experiment_id": c.experiment_id, "number": numbers[c.run_id],
             "root_run_id": roots.get(c.run_id), "error": dump(c.error, "error"),
