@@ -54,8 +54,17 @@ _SETTINGS = [
         "RUNHISTORY_HTTP_RETRY_SECONDS",
         float,
         30.0,
-        "Seconds a remote client keeps retrying a request while the server is unreachable "
-        "(metric batches are spooled and retried without limit).",
+        "Seconds a remote client keeps retrying a request while a server that answered it "
+        "before is unreachable, e.g. restarting (metric batches are spooled and retried "
+        "without limit).",
+    ),
+    Setting(
+        "RUNHISTORY_HTTP_CONNECT_SECONDS",
+        float,
+        2.0,
+        "Seconds a remote client retries its first contact with a server that has not "
+        "answered the process yet (0: fail at once); a host name that does not resolve "
+        "fails at once.",
     ),
     Setting(
         "RUNHISTORY_RUN_ID",

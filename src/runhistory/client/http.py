@@ -7,6 +7,9 @@ code using the remote backend catches exactly what it catches in the embedded mo
 
 from __future__ import annotations
 
+import socket
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +30,8 @@ from runhistory.retry import Backoff, retry
 API_PREFIX = "/api/v1"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUS = frozenset({502, 503, 504})
+_ANNOUNCE_OVER = 1.0  # a retry budget longer than this is announced on stderr when used
+_REACHED: set[str] = set()  # servers that answered this process (kept across forks)
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -58,7 +63,11 @@ class HttpClient:
     Args:
         base_url: the server (``http://host:port``); ``/api/v1`` is added to paths.
         token: bearer token, if the server requires one.
-        retry_seconds: how long to keep retrying when the server cannot be reached.
+        retry_seconds: how long to keep retrying when a server that answered this process
+            before cannot be reached (it restarts: the client waits for it).
+        connect_seconds: how long to keep retrying the first contact with a server that
+            has not answered this process yet; a host name that does not resolve fails at
+            once (nothing there to wait for).
         timeout: seconds to wait for a response.
     """
 
@@ -68,12 +77,14 @@ class HttpClient:
         token: str | None = None,
         retry_seconds: float = 30.0,
         timeout: float = 300.0,
+        connect_seconds: float = 2.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": f"runhistory/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.retry_seconds = retry_seconds
+        self.connect_seconds = connect_seconds
         self._client = httpx.Client(
             base_url=self.base_url + API_PREFIX,
             headers=headers,
@@ -152,28 +163,47 @@ class HttpClient:
             response.close()
 
     def _with_retries(self, attempt: Any, method: str) -> httpx.Response:
-        """``attempt()`` until it answers, retrying (with backoff, for ``retry_seconds``) an
-        unreachable server and, for idempotent methods, 502/503/504 (honouring
-        ``Retry-After``). The last such answer is returned when the time is up."""
+        """``attempt()`` until it answers, retrying (with backoff) an unreachable server and,
+        for idempotent methods, 502/503/504 (honouring ``Retry-After``). The last such answer
+        is returned when the time is up.
+
+        A server that answered this process before is waited for up to ``retry_seconds``
+        (it restarts); one never reached yet only ``connect_seconds``, and not at all when
+        its host name does not resolve. A wait that may last over a second is announced on stderr.
+        """
+        first_contact = self.base_url not in _REACHED
+        budget = (
+            min(self.connect_seconds, self.retry_seconds) if first_contact else self.retry_seconds
+        )
 
         def once() -> httpx.Response:
             try:
                 response: httpx.Response = attempt()
             except httpx.TransportError as exc:
-                raise _Unreachable(exc, _safe_to_retry(exc, method)) from exc
-            if response.status_code in _RETRY_STATUS and method in _IDEMPOTENT:
-                raise _Unavailable(response)
+                safe = _safe_to_retry(exc, method) and not (first_contact and _unresolved(exc))
+                raise _Unreachable(exc, safe) from exc
+            if response.status_code in _RETRY_STATUS:
+                if method in _IDEMPOTENT:
+                    raise _Unavailable(response)
+            else:
+                _REACHED.add(self.base_url)
             return response
 
-        backoff = Backoff(first=0.1, cap=2.0, seconds=self.retry_seconds)
+        waited = _Announcer(self.base_url, budget, first_contact)
+        backoff = Backoff(first=0.1, cap=2.0, seconds=budget)
         try:
-            return retry(once, _retryable, backoff)
+            return retry(once, _retryable, backoff, sleep=waited.sleep)
         except _Unavailable as exc:
             return exc.response
         except _Unreachable as exc:
+            tried = "not reached before" if first_contact else "reached before"
+            if waited.total >= 1:
+                tried += f"; gave up after {waited.total:.0f} s"
             raise StorageError(
-                f"cannot reach the runhistory server at {self.base_url}: {exc.cause!r}",
+                f"cannot reach the runhistory server at {self.base_url}: "
+                f"{describe_failure(exc.cause)} ({tried})",
                 url=self.base_url,
+                cause=repr(exc.cause),
             ) from exc.cause
 
     def close(self) -> None:
@@ -200,6 +230,73 @@ class _Unavailable(Exception):
         self.retry_after = _retry_after(response)
         response.read()  # the error body stays readable once the connection is released
         response.close()
+
+
+class _Announcer:
+    """The pauses of one request's retries; when the budget is longer than
+    ``_ANNOUNCE_OVER``, the first prints one line on stderr saying what is awaited and for
+    how long."""
+
+    def __init__(self, url: str, budget: float, first_contact: bool) -> None:
+        self.url, self.budget, self.first_contact = url, budget, first_contact
+        self.total = 0.0
+        self.cause = ""
+        self._announced = False
+
+    def sleep(self, pause: float) -> None:
+        if not self._announced and self.budget > _ANNOUNCE_OVER:
+            self._announced = True
+            exc = sys.exc_info()[1]
+            why = describe_failure(exc.cause) if isinstance(exc, _Unreachable) else str(exc)
+            setting = "CONNECT" if self.first_contact else "RETRY"
+            print(f"runhistory: the server at {self.url} is not reachable: {why}; retrying "
+                  f"for up to {self.budget:g} s (RUNHISTORY_HTTP_{setting}_SECONDS)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        time.sleep(pause)
+        self.total += pause
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong reaching a server, in words: connection refused, host name not
+    resolved, timed out, closed without an answer (the library's own text otherwise)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    url = _request_url(exc)
+    where = f"{url.host}:{url.port}" if url is not None and url.port else None
+    for cause in chain:
+        if isinstance(cause, socket.gaierror):
+            host = url.host if url is not None else "the host"
+            return f"host name {host!r} not resolved ({cause.strerror or cause})"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused" + (f" (nothing listens on {where})" if where else "")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timed out connecting" + (f" to {where}" if where else "")
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out waiting for an answer ({exc.__class__.__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the connection closed without an answer ({exc})"
+    return repr(exc)
+
+
+def _request_url(exc: BaseException) -> httpx.URL | None:
+    try:
+        return exc.request.url if isinstance(exc, httpx.RequestError) else None
+    except RuntimeError:  # an error raised without its request
+        return None
+
+
+def _unresolved(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retryable(exc: BaseException) -> bool:

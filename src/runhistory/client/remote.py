@@ -130,7 +130,8 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
         self.tracking_uri = tracking_uri.rstrip("/")
         self._token = token
         self._retry = float(settings.get("RUNHISTORY_HTTP_RETRY_SECONDS"))
-        self.http = HttpClient(self.tracking_uri, token=token, retry_seconds=self._retry)
+        self._connect = float(settings.get("RUNHISTORY_HTTP_CONNECT_SECONDS"))
+        self.http = self._http_client()
         self._sender: Any = None
         self._environment_ids: bool | None = None  # the server takes environments by id
         self._server_info: dict[str, Any] | None = None
@@ -138,8 +139,12 @@ class RemoteBackend(RemoteFilesMixin, RemoteEnvironmentsMixin, RemoteComputeMixi
 
     def _after_fork(self) -> None:
         # A forked child shares neither the parent's sockets nor its sender thread and spool.
-        self.http = HttpClient(self.tracking_uri, token=self._token, retry_seconds=self._retry)
+        self.http = self._http_client()
         self._sender = None
+
+    def _http_client(self) -> HttpClient:
+        return HttpClient(self.tracking_uri, token=self._token, retry_seconds=self._retry,
+                          connect_seconds=self._connect)  # fmt: skip
 
     # ---- experiments ------------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> ExperimentInfo:

@@ -12,6 +12,7 @@ from typing import Any
 import anyio.from_thread
 import orjson
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,7 +45,14 @@ async def read_body(request: Request, limit: int, hint: str) -> bytes:
         if size > limit:
             raise body_too_large(f"more than {limit}", limit, hint)
         parts.append(chunk)
-    return decoded_body(b"".join(parts), request.headers.get("content-encoding"), limit, hint)
+    data, encoding = b"".join(parts), request.headers.get("content-encoding")
+    if encoding and len(data) > INLINE_BYTES:  # a large gzip body: inflated off the event loop
+        return await run_in_threadpool(decoded_body, data, encoding, limit, hint)
+    return decoded_body(data, encoding, limit, hint)
+
+
+INLINE_BYTES = 256 * 1024  # a compressed body up to this size is inflated on the event loop
+WRITE_BYTES = 1024 * 1024  # an upload is written to its temporary file this much at a time
 
 
 def body_too_large(size: int | str, limit: int, hint: str) -> PayloadTooLargeError:
@@ -90,12 +98,21 @@ async def read_json(request: Request, limit: int, hint: str) -> Any:
 
 
 async def body_to_temp_file(request: Request, suffix: str = "") -> str:
-    """Stream the body to a temporary file (never held in memory); returns its path."""
+    """Stream the body to a temporary file (never held in memory beyond ``WRITE_BYTES``);
+    returns its path. The writes happen in the thread pool: a slow disk never holds up the
+    worker's event loop (nor, through it, its other requests and its liveness beat)."""
     handle, path = tempfile.mkstemp(prefix="runhistory-upload-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as out:
+            pending: list[bytes] = []
+            size = 0
             async for chunk in request.stream():
-                out.write(chunk)
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= WRITE_BYTES:
+                    await run_in_threadpool(out.writelines, pending)
+                    pending, size = [], 0
+            await run_in_threadpool(out.writelines, pending)
     except BaseException:
         os.unlink(path)
         raise

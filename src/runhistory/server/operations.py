@@ -124,7 +124,9 @@ async def metrics_endpoint(request: Request) -> Response:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    # Off the event loop: with several workers it reads every process's metrics file.
+    return Response(await run_in_threadpool(generate_latest, registry),
+                    media_type=CONTENT_TYPE_LATEST)  # fmt: skip
 
 
 async def readyz(request: Request) -> Response:

@@ -89,11 +89,8 @@ async def log_metrics(run_id: str, request: Request) -> Any:
     """Store points of several metrics of one run (``Content-Encoding: gzip`` accepted)."""
     settings: ServerSettings = request.app.state.settings
     raw = await read_body(request, settings.max_metric_bytes, _HINT)
-    data = _object(_parse(raw), "writes")
-    batch = {"run_id": run_id, "batch_id": data.get("batch_id"), "writes": data.get("writes")}
     service: TrackingService = request.app.state.services.tracking
-    results = await run_in_threadpool(_store_batches, service, settings, [batch])
-    result = results[0]
+    result = await run_in_threadpool(_parse_and_store_one, service, settings, run_id, raw)
     exception = result.pop("exception")
     if exception is not None and not result["stored"]:
         raise exception
@@ -111,14 +108,30 @@ async def log_batches(request: Request) -> Any:
     """
     settings: ServerSettings = request.app.state.settings
     raw = await read_body(request, settings.max_metric_bytes, _HINT)
-    batches = _object(_parse(raw), "batches").get("batches")
-    if not isinstance(batches, list):
-        raise ValidationError("'batches' must be a list of {run_id, batch_id, writes}")
     service: TrackingService = request.app.state.services.tracking
-    results = await run_in_threadpool(_store_batches, service, settings, batches)
+    results = await run_in_threadpool(_parse_and_store_many, service, settings, raw)
     for result in results:
         result.pop("exception", None)
     return JsonResponse({"results": results})
+
+
+def _parse_and_store_one(
+    service: TrackingService, settings: ServerSettings, run_id: str, raw: bytes
+) -> dict[str, Any]:
+    """Parse and store one run's batch (in the thread pool: a body may be hundreds of MB)."""
+    data = _object(_parse(raw), "writes")
+    batch = {"run_id": run_id, "batch_id": data.get("batch_id"), "writes": data.get("writes")}
+    return _store_batches(service, settings, [batch])[0]
+
+
+def _parse_and_store_many(
+    service: TrackingService, settings: ServerSettings, raw: bytes
+) -> list[dict[str, Any]]:
+    """Parse and store a request's batches (in the thread pool, as :func:`_parse_and_store_one`)."""
+    batches = _object(_parse(raw), "batches").get("batches")
+    if not isinstance(batches, list):
+        raise ValidationError("'batches' must be a list of {run_id, batch_id, writes}")
+    return _store_batches(service, settings, batches)
 
 
 def _parse(raw: bytes) -> Any:

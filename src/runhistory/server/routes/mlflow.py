@@ -109,12 +109,20 @@ def _api(request: Request) -> MlflowApi:
 async def _message(request: Request) -> dict[str, Any]:
     """MLflow's request message: the query string of a GET, else the JSON body."""
     if request.method == "GET":
-        found: dict[str, Any] = {}
-        for key in request.query_params:
-            values = request.query_params.getlist(key)
-            found[key] = values if key in _LIST_FIELDS or len(values) > 1 else values[0]
-        return found
-    raw = await request.body()
+        return _query_message(request)
+    return _body_message(await request.body())
+
+
+def _query_message(request: Request) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        found[key] = values if key in _LIST_FIELDS or len(values) > 1 else values[0]
+    return found
+
+
+def _body_message(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a request body (``{}`` for an empty one)."""
     if not raw.strip():
         return {}
     try:
@@ -129,10 +137,17 @@ async def _message(request: Request) -> dict[str, Any]:
 def _endpoint(method_name: str) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
-            message = {**await _message(request), **request.path_params}
+            query = _query_message(request) if request.method == "GET" else None
+            raw = None if request.method == "GET" else await request.body()
             call = getattr(_api(request), method_name)
             user = getattr(request.state, "token_name", None)
-            answer = await run_in_threadpool(call, message, user)
+            path_params = request.path_params
+
+            def answer_it() -> Any:  # the body is parsed in the thread pool too (16 MiB)
+                found = query if query is not None else _body_message(raw or b"")
+                return call({**found, **path_params}, user)
+
+            answer = await run_in_threadpool(answer_it)
         except RunhistoryError as exc:
             return mlflow_error_response(public_error(exc))
         return JsonResponse(answer)
@@ -244,9 +259,10 @@ async def _put_part(request: Request) -> Response:
 
 async def _server_info(request: Request) -> Response:
     """What MLflow's clients ask of a server before multipart transfers and workspaces."""
+    multipart = await run_in_threadpool(lambda: _multipart(request).enabled())  # may build a client
     return JsonResponse({
         "store_type": "runhistory", "version": __version__, "workspaces_enabled": False,
-        "multipart_uploads_enabled": _multipart(request).enabled(),
+        "multipart_uploads_enabled": multipart,
         "multipart_downloads_enabled": False,
         "trace_archival_enabled": False,
     })  # fmt: skip
