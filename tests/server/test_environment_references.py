@@ -46,9 +46,11 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bytes, str]]:
     seen: list[tuple[str, bytes, str]] = []
     post = HttpClient.post_bytes
 
-    def recorded(self: HttpClient, path: str, content: bytes, headers: dict[str, str]) -> Any:
+    def recorded(
+        self: HttpClient, path: str, content: bytes, headers: dict[str, str], **kwargs: Any
+    ) -> Any:
         try:
-            answer = post(self, path, content, headers)
+            answer = post(self, path, content, headers, **kwargs)
         except Exception as exc:
             seen.append((path, content, type(exc).__name__))
             raise
