@@ -21,6 +21,7 @@ import httpx
 import orjson
 import pytest
 
+from conftest import serving
 from runhistory import Experiment, Run, Workspace
 from runhistory.client.change_wire import dumps_batch, encode_changes
 from runhistory.client.http import HttpClient
@@ -261,7 +262,6 @@ class _WithoutEnvironmentIds:
 
 
 def test_a_server_without_environment_ids_gets_environments_inline(tmp_path: Path) -> None:
-    from conftest import serving
     from runhistory.server.app import create_app
     from runhistory.server.config import ServerSettings, open_services
 
