@@ -218,6 +218,16 @@ class Harness:
             self._workers.append(worker)
         return worker
 
+    def adopt(self, process: subprocess.Popen[bytes], label: str, log: Path) -> Worker:
+        """Count a process the caller started in a session of its own (a server) among the
+        repetition's: killed with its group at the repetition's end or an interruption, if its
+        caller could not stop it."""
+        worker = Worker(process, label, log, log)
+        self._live.append(worker)
+        if self._deadline is not None:
+            self._workers.append(worker)
+        return worker
+
     def collect(self, worker: Worker, timeout: float | None = None) -> Result:
         """Wait for a worker and return its result, or raise :class:`WorkerError`.
 
@@ -451,12 +461,14 @@ class Harness:
         try:
             yield
         finally:
-            if alarm:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-            self._deadline = None
-            self.kill(*self._workers)  # what still runs, and what finished workers left
-            self._workers = []
+            try:
+                if alarm:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    signal.signal(signal.SIGALRM, previous)
+            finally:  # even if the alarm went off just now
+                self._deadline = None
+                workers, self._workers = self._workers, []
+                self.kill(*workers)  # what still runs, and what finished workers left
 
     def _alarm(self, signum: int, frame: Any) -> None:
         del signum, frame
@@ -469,10 +481,11 @@ class Harness:
         """What was going on when a limit passed: each process of the workers' groups (state,
         kernel wait channel, CPU seconds), the end of their output and of the server logs."""
         lines = [what + " (more time: --timeout-scale or RHBENCH_TIMEOUT_SCALE)"]
-        for worker in workers:
+        others = [w for w in self._workers if w not in workers and w.poll() is None]
+        for worker in workers + others:  # the others: the repetition's servers, say
             lines.append(f"  {worker.label} pid {worker.pid}: " + _group_state(worker.pid))
             out, err = worker.output()
-            tail = _tail(err or out, 3)
+            tail = "" if worker.stdout in self._logs else _tail(err or out, 3)
             if tail:
                 lines.append("    " + tail.replace("\n", "\n    "))
         for log in self._logs:

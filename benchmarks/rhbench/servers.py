@@ -99,6 +99,7 @@ def running(h: Harness, side: str, database_url: str, folder: Path) -> Iterator[
     )
     url = f"http://127.0.0.1:{port}"
     h.watch_log(folder / f"{side}-server.log")
+    h.adopt(process, f"{side} server", folder / f"{side}-server.log")
     try:
         health, log_path = url + HEALTH[side], folder / f"{side}-server.log"
         # never past the repetition's time limit
@@ -158,7 +159,8 @@ def wait_healthy(
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.01)
-    raise TimedOut(f"{url} did not answer within {timeout:.0f} s")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+    raise TimedOut(f"{url} did not answer within {timeout:.0f} s; its log ends with:\n{tail}")
 
 
 def stop(process: Any) -> None:

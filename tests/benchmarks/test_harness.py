@@ -8,6 +8,7 @@ database helpers run against the tests' PostgreSQL server.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -364,3 +365,16 @@ def test_cleanup_kills_what_still_runs(tmp_path: Path) -> None:
     h.cleanup()
     assert wait_gone([worker.pid])
     assert os.path.exists(tmp_path)
+
+
+def test_a_server_its_caller_could_not_stop_goes_with_the_repetition(
+    harness: Harness, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    with harness.repetition(60):
+        server = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True
+        )
+        harness.adopt(server, "runhistory server", log)
+    assert wait_gone([server.pid])
+    assert server.poll() is not None
