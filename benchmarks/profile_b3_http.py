@@ -40,12 +40,12 @@ from profile_b3_http import ThreadProfiles
 profiles = ThreadProfiles() if {profiled!r} else None
 if profiles is not None:
     profiles.install()  # the SDK's threads start with the warm-up run: profiled from there
-    barrier = http_runs._barrier
+    barrier = http_runs.wait_for_start
     def profiled_barrier(folder, index):
         begin = barrier(folder, index)
         profiles.start_here()
         return begin
-    http_runs._barrier = profiled_barrier
+    http_runs.wait_for_start = profiled_barrier
 result = http_runs.rh_client({url!r}, {runs}, {barrier!r}, {index})
 if profiles is not None:
     profiles.stats().dump_stats({stats!r})

@@ -10,6 +10,11 @@ alternate, several repetitions each, and the table shows medians. MLflow is inst
 Results go to ``benchmarks/results-*.json``. ``RHBENCH_B10_REUSE=1`` keeps the databases of
 B10's searched experiment and reuses them in later runs (see ``rhbench/b10_mlflow_api.py``).
 The exit status is non-zero only when a workload failed — never because of speed.
+
+No row can hang the run: each repetition of a side has a time limit scaled to its workload
+(``--timeout-scale 2`` / ``RHBENCH_TIMEOUT_SCALE=2`` doubles them all on a busy machine,
+``--timeout 600`` / ``RHBENCH_TIMEOUT=600`` gives every repetition 600 s); past it the processes
+the harness started for it are killed, the cell says "timed out" and the next row runs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -74,13 +80,44 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("RHBENCH_POSTGRES", DEFAULT_POSTGRES),
         help="a PostgreSQL server (any database) where bench_* databases may be created",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=_env_float("RHBENCH_TIMEOUT"),
+        help="seconds every repetition of a side may take (default: each workload's own limit)",
+    )
+    parser.add_argument(
+        "--timeout-scale",
+        type=float,
+        default=_env_float("RHBENCH_TIMEOUT_SCALE") or 1.0,
+        help="multiply every time limit (default 1; e.g. 3 on a heavily loaded machine)",
+    )
     args = parser.parse_args(argv)
+    if args.timeout is not None and args.timeout <= 0:
+        parser.error("--timeout must be positive")
+    if args.timeout_scale <= 0:
+        parser.error("--timeout-scale must be positive")
     unknown = {w.strip().upper() for w in args.only.split(",") if w.strip()} - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s) {sorted(unknown)}: choose among {sorted(WORKLOADS)}")
     if args.reps is not None and args.reps < 1:
         parser.error("--reps must be at least 1")
     return args
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a number of seconds") from None
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """A terminated benchmark unwinds as an interrupted one: its servers and workers stopped."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str]) -> int:
@@ -105,10 +142,13 @@ def main(argv: list[str]) -> int:
         aim_python=aim_python,
         aim_version=aim_version,
         aim_missing=aim_missing,
+        timeout=args.timeout,
+        timeout_scale=args.timeout_scale,
     )
     compile_runhistory()
     harness = Harness(settings)
     harness.info = context(settings, started)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         for name, covers, workload in STAGES:
             if covers & only:
@@ -166,6 +206,8 @@ def context(settings: Settings, started: float) -> dict[str, object]:
         "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)),
         "mode": "quick" if settings.quick else "full",
         "repetitions": settings.reps,
+        "timeout": settings.timeout,
+        "timeout_scale": settings.timeout_scale,
         "runhistory": runhistory.__version__,
         "mlflow": settings.mlflow_version,
         "aim": settings.aim_version,

@@ -232,8 +232,8 @@ def _clients(h: Harness, url: str, count: int, points: int) -> Result:
         for i in range(count)
     ]
     if barrier:
-        b4_http.release(folder, count, processes)
-    results = [h.collect(p) for p in processes]
+        h.start_together(folder, processes)
+    results = h.collect_all(processes)
     begin = min(r["begin"] for r in results)
     rate = count * points / (max(r["end"] for r in results) - begin)
     return {"points_per_s": rate, "hashes": [r["run_hash"] for r in results]}

@@ -13,11 +13,10 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from rhbench.b3_runs import expected_counts, properties, tags
-from rhbench.common import median, peak_rss_mb, time_calls
+from rhbench.common import median, peak_rss_mb, time_calls, wait_for_start
 
 REPO = "aim"
 NAME = "loss"
@@ -183,11 +182,7 @@ def remote_log(url: str, points: int, barrier: str | None, index: int) -> dict[s
     (which waits until the server has taken every point)."""
     run = _new_run(url, "bench-b4")
     track = run.track
-    if barrier:
-        Path(barrier, f"ready-{index}").touch()
-        while not Path(barrier, "go").exists():
-            time.sleep(0.002)
-    begin = time.time()
+    begin = wait_for_start(barrier, index) if barrier else time.time()
     for i in range(points):
         track(i * 0.001, name=NAME, step=i)
     run_hash = run.hash

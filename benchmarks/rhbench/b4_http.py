@@ -12,23 +12,14 @@ point is an error.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
+from rhbench.common import wait_for_start
 from rhbench.harness import ML, RH, Harness, Result, Row
 from rhbench.report import TIMES
 
 STORAGE = "server+PostgreSQL / server+PostgreSQL"
 NAME = "loss"
-
-
-def _barrier(folder: str, index: int) -> float:
-    """Say this client is ready and wait for the go file; returns the start time."""
-    base = Path(folder)
-    (base / f"ready-{index}").touch()
-    while not (base / "go").exists():
-        time.sleep(0.002)
-    return time.time()
 
 
 def rh_client(url: str, points: int, barrier: str | None, index: int) -> dict[str, Any]:
@@ -37,7 +28,7 @@ def rh_client(url: str, points: int, barrier: str | None, index: int) -> dict[st
 
     run = Experiment(Workspace(tracking_uri=url), "bench-b4").start_logging(outputs=False)
     log = run.log
-    begin = _barrier(barrier, index) if barrier else time.time()
+    begin = wait_for_start(barrier, index) if barrier else time.time()
     for i in range(points):
         log(NAME, i * 0.001, step=i)
     run.flush()
@@ -62,7 +53,7 @@ def mlflow_client(
     experiment = client.get_experiment_by_name("bench-b4")
     experiment_id = experiment.experiment_id if experiment else _create(client)
     run_id = client.create_run(experiment_id).info.run_id
-    begin = _barrier(barrier, index) if barrier else time.time()
+    begin = wait_for_start(barrier, index) if barrier else time.time()
     for base in range(0, points, 1000):
         now = int(time.time() * 1000)
         batch = [Metric(NAME, i * 0.001, now, i) for i in range(base, min(base + 1000, points))]
@@ -105,8 +96,8 @@ def clients(h: Harness, side: str, url: str, count: int, params: Result) -> Resu
         for i in range(count)
     ]
     if barrier:
-        release(folder, count, processes)
-    results = [h.collect(p) for p in processes]
+        h.start_together(folder, processes)
+    results = h.collect_all(processes)
     lost = [(r["points"], r["stored"]) for r in results if r["stored"] != r["points"]]
     if lost:
         raise RuntimeError(f"{side}: a client logged {lost[0][0]} points, {lost[0][1]} stored")
@@ -114,16 +105,6 @@ def clients(h: Harness, side: str, url: str, count: int, params: Result) -> Resu
     total = sum(r["points"] for r in results)
     rate = total / (max(r["end"] for r in results) - begin)
     return {"points_per_s": rate, "single": results[0].get("single_points_per_s")}
-
-
-def release(folder: Path, count: int, processes: list[Any]) -> None:
-    """Touch the go file once all ``count`` clients are ready (or one of them ended)."""
-    deadline = time.time() + 300
-    while len(list(folder.glob("ready-*"))) < count:
-        if any(p.poll() is not None for p in processes) or time.time() > deadline:
-            return  # collect() reports the failure
-        time.sleep(0.01)
-    (folder / "go").touch()
 
 
 def sizes(quick: bool) -> dict[str, int]:

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from rhbench.b3_runs import failed, properties, tags
-from rhbench.b4_http import _barrier, release
 from rhbench.b7_listings import BATCH, NO_PEER, REPEAT, _run, time_listings
-from rhbench.common import median, time_calls
+from rhbench.common import median, time_calls, wait_for_start
 from rhbench.harness import ML, RH, Harness, Result, Row
 from rhbench.pg import fresh_database
 from rhbench.report import TIMES
@@ -48,7 +47,7 @@ def rh_client(url: str, runs: int, barrier: str | None, index: int) -> Result:
 
     experiment = Experiment(Workspace(tracking_uri=url), B3_EXPERIMENT)
     experiment.start_logging().complete()  # connection, server info, imports
-    begin = _barrier(barrier, index) if barrier else time.time()
+    begin = wait_for_start(barrier, index) if barrier else time.time()
     cpu = time.process_time()
     for n in range(runs):
         i = index * runs + n
@@ -79,15 +78,13 @@ def ml_client(url: str, runs: int, barrier: str | None, index: int) -> Result:
     import mlflow
 
     mlflow.set_tracking_uri(url)
-    for attempt in range(5):  # the clients race to create the experiment
-        try:
-            mlflow.set_experiment(B3_EXPERIMENT)
-            break
-        except Exception:
-            time.sleep(0.2 * (attempt + 1))
+    # The clients race to create the experiment: set_experiment takes the one another client
+    # made first (RESOURCE_ALREADY_EXISTS). Any other failure is an error, not a retry loop
+    # around MLflow's own retries (5 x its 7 retries with backoff: 20 minutes of sleeping).
+    mlflow.set_experiment(B3_EXPERIMENT)
     mlflow.start_run()  # warm-up, as runhistory's clients: imports, connection
     mlflow.end_run()
-    begin = _barrier(barrier, index) if barrier else time.time()
+    begin = wait_for_start(barrier, index) if barrier else time.time()
     for n in range(runs):
         i = index * runs + n
         mlflow.start_run()
@@ -103,6 +100,20 @@ def b3_sizes(quick: bool) -> dict[str, int]:
     return {RH: 20, ML: 5, "clients": 2} if quick else {RH: 400, ML: 40, "clients": 8}
 
 
+# Time limits of one B3-over-HTTP session: database, server start, clients' imports (under
+# load a minute or more), plus an allowance per run of about ten times what a run takes
+# on a 2-core machine at load 8 (MLflow ~0.1 s, runhistory ~5 ms a run over all clients).
+SESSION_START_S = 240.0
+PER_RUN_S = {RH: 0.05, ML: 1.0}
+
+
+def b3_limits(quick: bool) -> dict[str, float]:
+    """Seconds one session of each side may take before it counts as hung."""
+    size = b3_sizes(quick)
+    return {side: SESSION_START_S + size["clients"] * size[side] * PER_RUN_S[side]
+            for side in (RH, ML)}  # fmt: skip
+
+
 def _b3_session(h: Harness, side: str) -> Result:
     size = b3_sizes(h.settings.quick)
     count, runs = size["clients"], size[side]
@@ -116,8 +127,8 @@ def _b3_session(h: Harness, side: str) -> Result:
                     h.scratch(f"b3http-{side}-{i}"))
             for i in range(count)
         ]  # fmt: skip
-        release(barrier, count, processes)
-        results = [h.collect(p) for p in processes]
+        h.start_together(barrier, processes)
+        results = h.collect_all(processes)
         rate = sum(r["runs"] for r in results) / (
             max(r["end"] for r in results) - min(r["begin"] for r in results)
         )
@@ -133,6 +144,7 @@ def _b3(h: Harness) -> None:
     results = h.alternate(
         "B3 HTTP create",
         {RH: lambda rep: _b3_session(h, RH), ML: lambda rep: _b3_session(h, ML)},
+        timeout=b3_limits(h.settings.quick),
     )
     size = b3_sizes(h.settings.quick)
     count = size["clients"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -15,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rhbench.harness import ML, RH, Harness, NotAvailable, WorkerError
+from rhbench.harness import ML, RH, Harness, NotAvailable, TimedOut, WorkerError, group_pids
 from rhbench.pg import for_mlflow
 
 WORKERS = 2  # one server process per core on the reference machine, for both servers
 HEALTH = {RH: "/healthz", ML: "/health"}
 START_TIMEOUT = 120.0
+JOB_QUEUE_VARIABLE = b"_MLFLOW_HUEY_STORAGE_PATH"  # mlflow server's job queues' folder
+TEMP_PARENTS = {Path("/dev/shm"), Path(tempfile.gettempdir())}
 
 
 @dataclass
@@ -94,9 +98,13 @@ def running(h: Harness, side: str, database_url: str, folder: Path) -> Iterator[
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
+    h.watch_log(folder / f"{side}-server.log")
+    h.adopt(process, f"{side} server", folder / f"{side}-server.log")
     try:
-        elapsed = wait_healthy(url + HEALTH[side], process, started, folder / f"{side}-server.log")
-        wait_settled(process.pid)
+        health, log_path = url + HEALTH[side], folder / f"{side}-server.log"
+        # never past the repetition's time limit
+        elapsed = wait_healthy(health, process, started, log_path, h.time_left(START_TIMEOUT))
+        wait_settled(process.pid, min(60.0, h.time_left(60.0)))
         yield Server(side, url, process, elapsed, argv)
     finally:
         stop(process)
@@ -136,9 +144,11 @@ def wait_settled(pgid: int, timeout: float = 60.0) -> None:
         last = now
 
 
-def wait_healthy(url: str, process: Any, started: float, log: Path) -> float:
+def wait_healthy(
+    url: str, process: Any, started: float, log: Path, timeout: float = START_TIMEOUT
+) -> float:
     """Poll ``url`` every 10 ms until it answers 200; seconds since ``started``."""
-    while time.perf_counter() - started < START_TIMEOUT:
+    while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise WorkerError(f"server exited with status {process.returncode}:\n{tail}")
@@ -149,20 +159,47 @@ def wait_healthy(url: str, process: Any, started: float, log: Path) -> float:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.01)
-    raise WorkerError(f"{url} did not answer within {START_TIMEOUT} s")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+    raise TimedOut(f"{url} did not answer within {timeout:.0f} s; its log ends with:\n{tail}")
 
 
 def stop(process: Any) -> None:
-    """SIGTERM the server's process group (it was started in its own session), then SIGKILL."""
-    if process.poll() is not None:
-        return
+    """SIGTERM the server's process group (it was started in its own session), then SIGKILL;
+    then SIGKILL what is left of the group (workers, job runners) and delete the scratch
+    folders ``mlflow server`` makes for its job queues (``/dev/shm/tmp…``, never removed)."""
+    scratch = _job_queue_folders(process.pid)
     for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+        if process.poll() is not None:
+            break
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
-            return
+            break
         try:
             process.wait(wait)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    if group_pids(process.pid):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for folder in scratch:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _job_queue_folders(pgid: int) -> set[Path]:
+    """The folders named by ``_MLFLOW_HUEY_STORAGE_PATH`` in the group's environments."""
+    found = set()
+    for pid in group_pids(pgid):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(JOB_QUEUE_VARIABLE + b"="):
+                folder = Path(item.split(b"=", 1)[1].decode(errors="replace"))
+                if folder.name.startswith("tmp") and folder.parent in TEMP_PARENTS:
+                    found.add(folder)
+    return found

@@ -7,7 +7,10 @@ database helpers run against the tests' PostgreSQL server.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +20,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import run
-from rhbench import aim_side, b3_runs, b10_mlflow_api, pg
-from rhbench.harness import AIM, ML, RH, Harness, NotAvailable, Row, Settings, WorkerError
+from rhbench import aim_side, b3_runs, b10_mlflow_api, http_runs, pg
+from rhbench.harness import (
+    AIM,
+    ML,
+    RH,
+    Harness,
+    NotAvailable,
+    Row,
+    Settings,
+    TimedOut,
+    WorkerError,
+    group_pids,
+)
 from rhbench.report import markdown_table, number, text_table
 
 from support.services import POSTGRES_URL
@@ -196,3 +210,171 @@ def test_b10_reuses_its_searched_databases_only_when_asked(monkeypatch: pytest.M
     for value, wanted in (("1", True), ("yes", True), ("0", False), ("", False)):
         monkeypatch.setenv(b10_mlflow_api.REUSE, value)
         assert b10_mlflow_api.reuse() is wanted
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie not yet reaped by its new parent counts)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def wait_gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 10
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return all(gone(pid) for pid in pids)
+
+
+def test_a_repetition_past_its_limit_is_killed_and_the_next_row_runs(
+    harness: Harness, tmp_path: Path
+) -> None:
+    harness.settings.timeout = 2  # seconds for every repetition
+    pid_file = tmp_path / "pids"
+
+    def hangs(rep: int) -> dict[str, float]:
+        params = {"seconds": 600, "pid_file": str(pid_file)}
+        return harness.call(RH, "selftest", "sleep_with_child", params)
+
+    results = harness.alternate("T", {RH: hangs, ML: lambda rep: {"value": 1.0}})
+    assert isinstance(results[RH], str) and results[RH].startswith("timed out after")
+    assert "limit 2 s" in results[RH]
+    assert results[ML] == [{"value": 1.0}, {"value": 1.0}]  # the other side went on
+    assert len(harness.errors) == 1
+    assert "runhistory selftest.sleep_with_child still running after" in harness.errors[0]
+    worker, child = map(int, pid_file.read_text().split())
+    assert wait_gone([worker, child]), "the worker's process group was not killed"
+    row = harness.fill(Row("T", "hang", "s", False, "1", "1", "-"), RH, results[RH], "value")
+    assert "timed out" in text_table([row])
+
+
+def test_concurrent_workers_past_the_limit_are_named_and_killed(
+    harness: Harness, tmp_path: Path
+) -> None:
+    flag = str(tmp_path / "never")
+    workers = [
+        harness.spawn(RH, "selftest", "wait_for", {"flag": flag, "timeout": 600}, tmp_path)
+        for _ in range(3)
+    ]
+    with pytest.raises(TimedOut, match=r"3 of 3 runhistory selftest\.wait_for workers still"):
+        harness.collect_all(workers, timeout=1)
+    assert wait_gone([w.pid for w in workers])
+    assert not any(group_pids(w.pid) for w in workers)
+
+
+def test_the_harness_own_wait_past_the_limit_is_interrupted(harness: Harness) -> None:
+    harness.settings.timeout = 1
+    harness.grace = 0.5
+
+    def waits_in_the_harness(rep: int) -> dict[str, float]:
+        time.sleep(600)  # e.g. a server that never answers its health check
+        return {"value": 1.0}
+
+    results = harness.alternate("T", {RH: waits_in_the_harness}, reps=1)
+    assert isinstance(results[RH], str) and results[RH].startswith("timed out")
+    assert "the harness itself still waited" in harness.errors[0]
+
+
+def test_a_worker_writing_much_never_blocks_on_unread_output(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # The writer's output is far beyond a pipe's 64 KiB; it is collected after the waiter,
+    # which only ends once the writer has written everything.
+    flag = str(tmp_path / "written")
+    writer = harness.spawn(RH, "selftest", "chatter", {"size": 1_000_000, "flag": flag}, tmp_path)
+    waiter = harness.spawn(RH, "selftest", "wait_for", {"flag": flag, "timeout": 60}, tmp_path)
+    assert harness.collect(waiter, timeout=120) == {"seen": True}
+    assert harness.collect(writer, timeout=120) == {"written": 1_000_000}
+
+
+def test_a_client_failing_before_the_start_calls_it_off_for_the_others(
+    harness: Harness, tmp_path: Path
+) -> None:
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    workers = [
+        harness.spawn(
+            RH,
+            "selftest",
+            "client",
+            {"barrier": str(barrier), "index": i, "fail": i == 2},
+            harness.scratch(f"client-{i}"),
+        )
+        for i in range(4)
+    ]
+    with pytest.raises(WorkerError, match="client 2 failed before the start"):
+        harness.start_together(barrier, workers, timeout=120)
+    assert (barrier / "abort").exists() and not (barrier / "go").exists()
+    assert wait_gone([w.pid for w in workers]), "a client still waits for the start"
+
+
+def test_clients_that_are_all_ready_start_together(harness: Harness, tmp_path: Path) -> None:
+    workers = [
+        harness.spawn(RH, "selftest", "client", {"barrier": str(tmp_path), "index": i}, tmp_path)
+        for i in range(3)
+    ]
+    harness.start_together(tmp_path, workers, timeout=120)
+    results = harness.collect_all(workers, timeout=120)
+    assert [r["index"] for r in results] == [0, 1, 2]
+
+
+def test_a_client_left_without_a_start_signal_gives_up(tmp_path: Path) -> None:
+    from rhbench.common import wait_for_start
+
+    with pytest.raises(RuntimeError, match="no start signal within"):
+        wait_for_start(str(tmp_path), 0, timeout=0.2)
+    (tmp_path / "abort").touch()
+    with pytest.raises(RuntimeError, match="called the start off"):
+        wait_for_start(str(tmp_path), 1, timeout=60)
+
+
+def test_time_limits_come_from_the_workload_the_scale_or_the_option(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert harness.repetition_limit(100) == 100
+    assert harness.repetition_limit(None) == harness.default_timeout()
+    harness.settings.timeout_scale = 2.5
+    assert harness.repetition_limit(100) == 250
+    harness.settings.timeout = 30
+    assert harness.repetition_limit(100) == 75  # --timeout replaces the workload's, scaled
+    monkeypatch.setenv("RHBENCH_TIMEOUT_SCALE", "3")
+    monkeypatch.setenv("RHBENCH_TIMEOUT", "45")
+    args = run.parse_args(["--quick"])
+    assert (args.timeout, args.timeout_scale) == (45.0, 3.0)
+    args = run.parse_args(["--timeout-scale", "1.5", "--timeout", "90"])
+    assert (args.timeout, args.timeout_scale) == (90.0, 1.5)
+    full, quick = http_runs.b3_limits(quick=False), http_runs.b3_limits(quick=True)
+    assert full[ML] > quick[ML] and full[RH] > quick[RH]
+
+
+def test_peer_clients_fail_fast_and_report_nothing_outside(harness: Harness) -> None:
+    env = harness.env(ML, Path("/tmp"))
+    # MLflow's default: 7 retries with backoff, about 4 minutes of sleep per failing request
+    assert env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
+    assert env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "1"
+    assert env["MLFLOW_DISABLE_TELEMETRY"] == "true" and env["DO_NOT_TRACK"] == "true"
+
+
+def test_cleanup_kills_what_still_runs(tmp_path: Path) -> None:
+    settings = Settings(False, 1, {"B1"}, None, "not installed", "postgresql://unused")
+    h = Harness(settings)
+    worker = h.spawn(RH, "selftest", "wait_for", {"flag": str(tmp_path / "x"), "timeout": 600},
+                     tmp_path)  # fmt: skip
+    h.cleanup()
+    assert wait_gone([worker.pid])
+    assert os.path.exists(tmp_path)
+
+
+def test_a_server_its_caller_could_not_stop_goes_with_the_repetition(
+    harness: Harness, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    with harness.repetition(60):
+        server = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True
+        )
+        harness.adopt(server, "runhistory server", log)
+    assert wait_gone([server.pid])
+    assert server.poll() is not None

@@ -19,6 +19,8 @@ import pytest
 from helpers import Studio, expect_chart, open_page, run_rows, wait_rows
 from studio_data import MANY_RUNS, SWEEP_RUNS, TQDM_FINAL
 
+TWO_FRAMES = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
 
 def runs_path(experiment_id: str, query: str = "") -> str:
     return f"#/experiments/{experiment_id}" + (f"?{query}" if query else "")
@@ -77,8 +79,10 @@ def test_rows_of_20000_runs_scroll_with_no_blank_rows(
     blank = []
     for k in range(steps + 1):
         scroller.evaluate(f"el => el.scrollTop = (el.scrollHeight - el.clientHeight) * {k / steps}")
-        # rows past the pages loaded so far show as placeholders until their pages arrive
-        page.wait_for_timeout(40)
+        # two frames: the scroll event has been handled and the rows of the new position
+        # rendered (however slow the machine); rows past the pages loaded so far show as
+        # placeholders until their pages arrive
+        page.evaluate(TWO_FRAMES)
         page.wait_for_function("() => !document.querySelector('#runs tr.placeholder')")
         hits = scroller.evaluate(
             """el => {
