@@ -230,3 +230,27 @@ def get(name: str) -> Any:
             f"environment variable {name}={raw!r} is not a valid {setting.type.__name__}: "
             f"{setting.help}"
         ) from None
+
+
+# The environment as ``os.environ`` holds it (POSIX: encoded names and values), read without
+# ``os.environ.get``'s Python layers; ``None`` where it has another shape (then ``get`` reads).
+_ENVIRON: Any = os.environ._data if os.name == "posix" else None  # type: ignore[attr-defined]
+_PARSED: dict[str, tuple[bytes | None, Any]] = {}  # name: (raw value, value) last read
+
+
+def get_fast(name: str) -> Any:
+    """:func:`get`, parsed once for each value the environment holds: for settings read by
+    every run a process starts (a change of ``os.environ`` is seen at once).
+
+    Raises:
+        ConfigurationError: as :func:`get`, each time the value is read.
+    """
+    if _ENVIRON is None:
+        return get(name)
+    raw = _ENVIRON.get(name.encode())
+    found = _PARSED.get(name)
+    if found is not None and found[0] == raw:
+        return found[1]
+    value = get(name)
+    _PARSED[name] = (raw, value)
+    return value

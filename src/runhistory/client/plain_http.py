@@ -28,6 +28,7 @@ from runhistory.errors import StorageError
 __all__ = ["Answer", "PlainPoster"]
 
 _PROXY_VARIABLES = frozenset({"http_proxy", "all_proxy"})  # those httpx uses for http://
+_TIMEOUT_SLACK = 1.0  # seconds a wait may outlast the time left rather than change the socket
 
 
 class PlainPoster:
@@ -111,13 +112,17 @@ class PlainPoster:
             sock.settimeout(self._timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock = sock
-        if left is not None and left < self._timeout:
-            sock.settimeout(left)  # each wait on the socket; the exchange is a few of them
+        # Each wait on the socket gets the time left (the exchange is a few of them), unless
+        # that is within a second of the poster's own timeout: a flush with the default time
+        # left then costs no two system calls to change the socket's timeout and back.
+        shorter = left is not None and left < self._timeout - _TIMEOUT_SLACK
+        if shorter:
+            sock.settimeout(left)
         try:
             sock.sendall(b"%s%d\r\n\r\n%s" % (head, len(body), body))
             answer, keep_alive = read_answer(sock)
         finally:
-            if left is not None and left < self._timeout and self._sock is sock:
+            if shorter and self._sock is sock:
                 sock.settimeout(self._timeout)
         if not keep_alive:
             self.close()

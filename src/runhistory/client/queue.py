@@ -113,6 +113,7 @@ class MetricQueue:
         self._batch_size = batch_size
         self._wake = threading.Event()
         self._room = threading.Condition()
+        self._room_waiters = 0  # producers waiting for room (under ``_room``)
         self._errors = RunErrors()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -297,8 +298,12 @@ class MetricQueue:
     def _wait_for_room(self) -> None:
         self._wake.set()
         with self._room:
-            while len(self._items) >= self._max_points and self._thread_alive():
-                self._room.wait(0.1)
+            self._room_waiters += 1  # before looking: the writer notifies once it sees it
+            try:
+                while len(self._items) >= self._max_points and self._thread_alive():
+                    self._room.wait(0.1)
+            finally:
+                self._room_waiters -= 1
 
     def _thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -356,8 +361,9 @@ class MetricQueue:
                 marker.done = True
                 if marker.event is not None:
                     marker.event.set()
-            with self._room:
-                self._room.notify_all()
+            if self._room_waiters:  # a producer waits for room (else nobody to wake)
+                with self._room:
+                    self._room.notify_all()
 
     def _take_batch(self) -> tuple[list[QueueItem], list[RunChange], list[_FlushMarker]]:
         batch: list[QueueItem] = []
@@ -493,6 +499,7 @@ class MetricQueue:
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._room = threading.Condition()
+        self._room_waiters = 0
         self._errors = RunErrors()
         self._change_lock = threading.Lock()
         self._write_lock = threading.Lock()

@@ -24,6 +24,7 @@ restarted server): it stored nothing of that request.
 from __future__ import annotations
 
 import gzip
+import os
 import sys
 import threading
 import time
@@ -32,7 +33,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from runhistory.client.change_wire import by_reference, dumps_batch, encode_changes
+from runhistory.client.change_wire import dumps_batch_forms, encode_changes
 from runhistory.client.http import HttpClient
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
@@ -162,8 +163,10 @@ class SpoolSender:
         # (``_sending``): two thread switches fewer per flush; while one announced it will
         # (``hold``), a spooled batch does not wake the thread (see :meth:`hold`).
         lock = threading.RLock()
+        self._lock = lock  # taken as it is where nobody waits (no Condition method call)
         self._changed = threading.Condition(lock)
         self._work = threading.Condition(lock)
+        self._waiting = 0  # threads waiting on ``_changed`` (none: no one to notify)
         self._sending = False
         self._holds = 0
         self._noted = False
@@ -194,16 +197,13 @@ class SpoolSender:
         their environments by id once the server has them if it takes ``environment_ids``."""
         encoded = encode_changes(changes, environment_ids)
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
-        record = {"batch_id": uuid.uuid4().hex, "run_ids": changes.run_ids(),
+        record = {"batch_id": os.urandom(16).hex(), "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
-        data = dumps_batch(record, changes.checked)
-        short = by_reference(encoded)
-        short_data = None if short is None else dumps_batch({**record, "changes": short[0]},
-                                                            changes.checked)  # fmt: skip
-        with self._changed:
+        data, short_data, named = dumps_batch_forms(record, changes.checked)
+        with self._lock:
             batch = self._spool_batch(record, points, data)
-            if short is not None and batch.data is not None:
-                batch.short, batch.environments = short_data, short[1]
+            if short_data is not None and batch.data is not None:
+                batch.short, batch.environments = short_data, named
             self._pending.append(batch)
             self._unsent_points += points
             self._unsent_changes += 1
@@ -246,7 +246,7 @@ class SpoolSender:
         """A flush begins (``True``: its batches are about to be spooled, and it sends them
         itself in :meth:`wait_until_sent`, so they need not wake the thread) or ends
         (``False``: whatever still waits is the thread's again)."""
-        with self._changed:
+        with self._lock:
             self._holds = self._holds + 1 if held else max(self._holds - 1, 0)
             if not held and self._pending and not self._sending:
                 self._work.notify()
@@ -259,7 +259,16 @@ class SpoolSender:
         deadline = time.monotonic() + max(timeout_seconds, 0)
         with self._changed:
             while self._unsent_changes and time.monotonic() < deadline:
-                self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
+                self._wait_changed(deadline)
+
+    def _wait_changed(self, deadline: float) -> None:
+        """Wait (holding the lock) until batches are acknowledged, at most until ``deadline``
+        and half a second."""
+        self._waiting += 1
+        try:
+            self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
+        finally:
+            self._waiting -= 1
 
     def unsent(self) -> int:
         """Metric values spooled but not yet acknowledged by the server."""
@@ -275,12 +284,12 @@ class SpoolSender:
         """
         deadline = time.monotonic() + max(timeout_seconds, 0)
         inline = True  # until a send fails: then the thread retries, with its pauses
-        with self._changed:
+        with self._lock:
             while self._pending and time.monotonic() < deadline:
                 if inline and not self._sending:
                     inline = self._send_here(deadline)
                     continue
-                self._changed.wait(min(0.5, max(deadline - time.monotonic(), 0.001)))
+                self._wait_changed(deadline)
             if self._pending:
                 self._persist()
                 raise FlushTimeoutError(
@@ -306,11 +315,11 @@ class SpoolSender:
             return False
         group = self._take_group()
         self._sending = True
-        self._changed.release()
+        self._lock.release()
         try:
             sent = self._send(group, left)
         finally:
-            self._changed.acquire()
+            self._lock.acquire()
             self._sending = False
         if not sent:
             self._persist()  # the server is away: what waits goes to disk
@@ -390,7 +399,7 @@ class SpoolSender:
     def _acknowledge(
         self, group: list[SpooledBatch], refusals: list[list[RunhistoryError]]
     ) -> None:
-        with self._changed:
+        with self._lock:
             for batch, errors in zip(group, refusals, strict=True):
                 self._spool.remove(batch)
                 self._pending.popleft()
@@ -399,7 +408,8 @@ class SpoolSender:
                 self._memory -= len(batch.data or b"")
                 for error in errors:
                     self._keep(batch, error)
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def _keep(self, batch: SpooledBatch, error: RunhistoryError) -> None:
         """Keep a refusal for the run it names (every run of a batch refused whole)."""

@@ -50,7 +50,7 @@ def spool_root() -> str:
     return os.path.join(home_folder(), "spool")
 
 
-@dataclass
+@dataclass(slots=True)
 class SpooledBatch:
     """One batch waiting to be sent: its file, size in points, (maybe) its JSON bytes, and
     the run it belongs to (``None`` when read back from a dead process's spool, or for a
@@ -136,7 +136,7 @@ class SpoolDir:
         puts it on disk (``data``: the record already encoded)."""
         self._seq += 1
         data = orjson.dumps(record) if data is None else data
-        path = os.path.join(self.path, f"{self._seq:012d}{BATCH_SUFFIX}")
+        path = f"{self.path}{os.sep}{self._seq:012d}{BATCH_SUFFIX}"  # os.path.join's, cheaper
         if "changes" in record:
             run_ids = tuple(record.get("run_ids", ()))
             return SpooledBatch(path, points, data, None, True, run_ids, on_disk=False)

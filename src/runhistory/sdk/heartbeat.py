@@ -122,7 +122,7 @@ _BEATER = _Beater()
 def start_heartbeat(beat: Callable[[], None], run_id: str, alive: Callable[[], bool]) -> Heartbeat:
     """A started :class:`Heartbeat` of run ``run_id`` at the configured interval, beating while
     ``alive()`` (its connection is open)."""
-    interval = max(0.05, float(settings.get("RUNHISTORY_HEARTBEAT_INTERVAL")))
+    interval = max(0.05, float(settings.get_fast("RUNHISTORY_HEARTBEAT_INTERVAL")))
     heartbeat = Heartbeat(run_id, beat, interval, alive)
     _BEATER.add(heartbeat)
     return heartbeat

@@ -335,12 +335,13 @@ class Run(RunMetricsMixin, RunFilesMixin, RunStateMixin):
             self._backend.add_run_properties(self._run_id, properties)
             return
         checked = check_properties(properties)
-        known = self._info.properties
-        for key, value in checked.items():
-            current = self._added_properties.get(key, known.get(key))
-            if current is not None and current != value:
-                raise property_conflict(self._run_id, key, current, value)
-        self._added_properties.update(checked)
+        known, added = self._info.properties, self._added_properties
+        if known or added:  # a new run's first properties: nothing to conflict with
+            for key, value in checked.items():
+                current = added.get(key, known.get(key))
+                if current is not None and current != value:
+                    raise property_conflict(self._run_id, key, current, value)
+        added.update(checked)
         self._queue.put_change(PropertyChange(self._run_id, checked))
 
     def get_properties(self) -> dict[str, str]:
@@ -637,4 +638,17 @@ def _rehydrate(experiment: Experiment, info: RunInfo) -> Run:
 def _outputs_folder(outputs: Any) -> str | None:
     if outputs is False:
         return None
-    return os.path.abspath(os.fspath(outputs) if outputs else "outputs")
+    if outputs:
+        folder: str = os.path.abspath(os.fspath(outputs))
+        return folder
+    # The default, ``outputs`` in the working directory: made absolute once per directory
+    # (a process starting many runs asks only for the working directory each time).
+    global _default_outputs
+    cwd = os.getcwd()
+    known = _default_outputs
+    if known is None or known[0] != cwd:
+        known = _default_outputs = (cwd, os.path.join(cwd, "outputs"))
+    return known[1]
+
+
+_default_outputs: tuple[str, str] | None = None  # (working directory, its outputs folder)

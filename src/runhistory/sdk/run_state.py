@@ -256,7 +256,6 @@ def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
 def _has_entries(folder: str) -> bool:
     """Whether ``folder`` is a folder with something in it (one system call when missing)."""
     try:
-        with os.scandir(folder) as entries:
-            return any(True for _ in entries)
+        return bool(os.listdir(folder))  # an empty folder: cheaper than a scandir iterator
     except (FileNotFoundError, NotADirectoryError):
         return False

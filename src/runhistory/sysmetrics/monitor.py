@@ -22,6 +22,18 @@ from runhistory import settings
 from runhistory.errors import ConfigurationError
 
 PREFIX = "system/"
+# This process's id, kept up to date in a forked child: read by every run's monitor (four
+# ``os.getpid()`` system calls a run otherwise).
+_pid = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 Log = Callable[[str, float], None]
 
@@ -47,7 +59,7 @@ def interval_seconds() -> float:
     Raises:
         ConfigurationError: the interval is not a positive number.
     """
-    interval = float(settings.get("RUNHISTORY_SYSTEM_METRICS_INTERVAL"))
+    interval = float(settings.get_fast("RUNHISTORY_SYSTEM_METRICS_INTERVAL"))
     if not interval > 0:
         raise ConfigurationError(
             f"RUNHISTORY_SYSTEM_METRICS_INTERVAL must be a positive number of seconds, got "
@@ -58,7 +70,7 @@ def interval_seconds() -> float:
 
 def enabled(wanted: bool | None) -> bool:
     """Whether to sample: ``wanted`` when given, else the ``RUNHISTORY_SYSTEM_METRICS`` setting."""
-    return bool(settings.get("RUNHISTORY_SYSTEM_METRICS")) if wanted is None else bool(wanted)
+    return bool(settings.get_fast("RUNHISTORY_SYSTEM_METRICS")) if wanted is None else bool(wanted)
 
 
 def check_settings(wanted: bool | None) -> bool:
@@ -113,7 +125,7 @@ class Hub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.pid = os.getpid()
+        self.pid = _pid
         self.prefix = metric_prefix()  # read once: a process keeps its node and rank
         self.error: BaseException | None = None
 
@@ -178,8 +190,11 @@ _hub_lock = threading.Lock()
 def process_hub() -> Hub:
     """The sampling thread of this process (a forked child gets its own)."""
     global _hub
+    hub = _hub
+    if hub is not None and hub.pid == _pid:  # made already: no lock
+        return hub
     with _hub_lock:
-        if _hub is None or _hub.pid != os.getpid():
+        if _hub is None or _hub.pid != _pid:
             _hub = Hub()
         return _hub
 
@@ -200,14 +215,14 @@ class SystemMonitor:
         self._hub = hub
         self._lock = threading.Lock()
         self._active = False
-        self._pid = os.getpid()
+        self._pid = _pid
         self.samples = 0  # samples logged so far
         self.error: BaseException | None = None  # what ended the sampling early, if anything
 
     def start(self) -> None:
         """Join the sampling."""
         self._active = True
-        self._pid = os.getpid()
+        self._pid = _pid
         if self._hub is None:
             self._hub = process_hub()
         if self.prefix is None:
@@ -221,7 +236,7 @@ class SystemMonitor:
 
     def stop(self) -> None:
         """Stop; once this returns, nothing more is logged (a sample being logged is finished)."""
-        if os.getpid() != self._pid:  # a forked child: no thread samples here, a lock may be stale
+        if _pid != self._pid:  # a forked child: no thread samples here, a lock may be stale
             self._active = False
             return
         with self._lock:
@@ -257,5 +272,5 @@ class SystemMonitor:
 def _stop_all() -> None:
     """At exit: no sample is logged while the queue's own exit flush runs (atexit is LIFO)."""
     hub = _hub
-    if hub is not None and hub.pid == os.getpid():
+    if hub is not None and hub.pid == _pid:
         hub.close()

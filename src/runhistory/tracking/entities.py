@@ -427,12 +427,13 @@ class RunChanges:
 
     def run_ids(self) -> list[str]:
         """Every run the batch changes, in the order they first appear (creations first)."""
-        found: dict[str, None] = {}
-        for changes in (self.creates, self.updates, self.tags, self.properties):
-            found.update((c.run_id, None) for c in changes)  # type: ignore[attr-defined]
-        found.update(dict.fromkeys(self.metrics))
-        found.update((c.run_id, None) for c in self.statuses)
-        return list(found)
+        ids = [c.run_id for c in self.creates]
+        ids += [c.run_id for c in self.updates]
+        ids += [c.run_id for c in self.tags]
+        ids += [c.run_id for c in self.properties]
+        ids += self.metrics
+        ids += [c.run_id for c in self.statuses]
+        return list(dict.fromkeys(ids))
 
 
 @dataclass

@@ -78,27 +78,36 @@ def new_run(
     who submits it (default: this process's user), and its checked fields, tags and
     properties."""
     st.check_status_name(status)
-    check_run_fields({"display_name": display_name, "description": description,
-                      "target": target, "run_definition": run_definition})  # fmt: skip
+    # check_run_fields' rules, in its order, without building its dict (every run made).
+    if display_name is not None:
+        check_text(display_name, "display_name")
+    if description is not None:
+        check_text(description, "description")
+    check_text(target, "target", 255)
+    if run_definition is not None and not isinstance(run_definition, dict):
+        check_run_fields({"run_definition": run_definition})
     check_text(run_type, "run_type", 255)
     if run_id is not None:
         check_text(run_id, "run_id", 255)
     now = time.time()
     return RunCreate(
-        run_id=run_id or new_run_id(parent_run_id or experiment_name),
-        experiment_id=experiment_id,
-        status=status,
-        created_time=now,
-        parent_run_id=parent_run_id,
-        display_name=display_name,
-        description=description,
-        run_type=run_type,
-        target=target,
-        submitted_by=check_optional_text(submitted_by, "submitted_by", 255) or current_user(),
-        start_time=now if status == st.RUNNING else None,
-        run_definition=run_definition or None,
-        tags=check_tags(tags or {}),
-        properties=check_properties(properties or {}),
+        run_id or new_run_id(parent_run_id or experiment_name),
+        experiment_id,
+        status,
+        now,
+        parent_run_id,
+        display_name,
+        description,
+        run_type,
+        target,
+        (submitted_by is not None and check_text(submitted_by, "submitted_by", 255))
+        or current_user(),
+        now if status == st.RUNNING else None,
+        None,
+        None,
+        run_definition or None,
+        check_tags(tags) if tags else {},
+        check_properties(properties) if properties else {},
     )
 
 
