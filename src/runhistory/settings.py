@@ -234,7 +234,7 @@ def get(name: str) -> Any:
 
 # The environment as ``os.environ`` holds it (POSIX: encoded names and values), read without
 # ``os.environ.get``'s Python layers; ``None`` where it has another shape (then ``get`` reads).
-_ENVIRON: Any = os.environ._data if os.name == "posix" else None  # type: ignore[attr-defined]
+_ENVIRON: Any = getattr(os.environ, "_data", None) if os.name == "posix" else None
 _PARSED: dict[str, tuple[bytes | None, Any]] = {}  # name: (raw value, value) last read
 
 
@@ -247,7 +247,7 @@ def get_fast(name: str) -> Any:
     """
     if _ENVIRON is None:
         return get(name)
-    raw = _ENVIRON.get(name.encode())
+    raw = _ENVIRON.get(os.fsencode(name))
     found = _PARSED.get(name)
     if found is not None and found[0] == raw:
         return found[1]
