@@ -327,3 +327,31 @@ def test_writer_threads_end_when_idle_and_start_again(
     assert 1 <= groups.threads <= groups.writers
     for run_id in ("first", "later-0", "later-3"):
         assert service.get_run(run_id).status == "Completed"
+
+
+def test_a_writer_thread_that_cannot_start_answers_its_group_as_unavailable(
+    service: TrackingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    refused: list[str] = []
+
+    class Scarce(threading.Thread):
+        def start(self) -> None:
+            if self.name == "runhistory-change-groups" and not refused:
+                refused.append(self.name)
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", Scarce)
+    groups = ChangeGroups(service)
+    batch = uuid.uuid4().hex
+
+    async def one() -> Any:
+        return (await asyncio.gather(groups.write([(_run("a", experiment), batch)]),
+                                     return_exceptions=True))[0]  # fmt: skip
+
+    with ThreadPoolExecutor(1) as thread:
+        failed = thread.submit(asyncio.run, one()).result()
+        assert isinstance(failed, StorageError) and groups.threads == 0
+        assert thread.submit(asyncio.run, one()).result() == [[]]  # sent again: stored
+    assert refused and service.get_run("a").status == "Completed"

@@ -29,7 +29,7 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from runhistory.errors import RunhistoryError
+from runhistory.errors import RunhistoryError, StorageError
 from runhistory.tracking.entities import RunChanges
 from runhistory.tracking.service import TrackingService
 
@@ -107,10 +107,17 @@ class ChangeGroups:
                 self._threads += 1
             else:
                 self._idle -= 1
-        self._jobs.put((loop, group))
         if start:
-            threading.Thread(target=self._work, name="runhistory-change-groups",
-                             daemon=True).start()  # fmt: skip
+            try:
+                threading.Thread(target=self._work, name="runhistory-change-groups",
+                                 daemon=True).start()  # fmt: skip
+            except RuntimeError as exc:  # no thread to be had: the requests may come again
+                with self._lock:
+                    self._threads -= 1
+                failure = StorageError(f"the server cannot start a thread to store with: {exc}")
+                self._answer(loop, group, None, failure)
+                return
+        self._jobs.put((loop, group))
 
     def _take(self) -> list[Waiting]:
         taken, count = 0, 0
