@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runhistory.errors import RunhistoryError
+from runhistory.errors import RunhistoryError, StorageError
 from runhistory.server.change_groups import ChangeGroups
 from runhistory.server.config import ServerSettings, open_services
 from runhistory.tracking.entities import (
@@ -275,3 +275,83 @@ def test_a_second_group_is_stored_while_the_first_is(service: TrackingService) -
     assert sizes == [1, 1, 3]  # two groups at once (else the barrier times out), then the rest
     for run_id in ("a", "b", "c0", "c1", "c2"):
         assert service.get_run(run_id).status == "Completed"
+
+
+def test_an_unavailable_store_answers_every_request_of_its_group(
+    service: TrackingService,
+) -> None:
+    """A storage fault reaches each request of the group (the route answers 503); the
+    writer goes on and stores the next group."""
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    original = service.write_changes_together
+    calls: list[int] = []
+
+    def unavailable_once(group: Sequence[tuple[RunChanges, str]]) -> list[list[RunhistoryError]]:
+        calls.append(len(group))
+        if len(calls) == 1:
+            raise StorageError("the database is down")
+        return original(group)
+
+    service.write_changes_together = unavailable_once  # type: ignore[method-assign]
+    groups = ChangeGroups(service)
+
+    async def all_at_once(names: list[str]) -> list[Any]:
+        writes = (groups.write([(_run(n, experiment), f"batch-{n}")]) for n in names)
+        return list(await asyncio.gather(*writes, return_exceptions=True))
+
+    with ThreadPoolExecutor(1) as thread:
+        failed = thread.submit(asyncio.run, all_at_once(["a", "b", "c"])).result()
+        assert calls == [3]
+        assert [type(answer) for answer in failed] == [StorageError] * 3
+        stored = thread.submit(asyncio.run, all_at_once(["a", "b", "c"])).result()
+    assert stored == [[[]]] * 3  # sent again, as a client does after a 503
+    for run_id in ("a", "b", "c"):
+        assert service.get_run(run_id).status == "Completed"
+
+
+def test_writer_threads_end_when_idle_and_start_again(
+    service: TrackingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runhistory.server.change_groups.IDLE_SECONDS", 0.05)
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    groups = ChangeGroups(service)
+    assert groups.threads == 0  # none before the first request
+    assert _together(groups, [[(_run("first", experiment), uuid.uuid4().hex)]]) == [[[]]]
+    deadline = time.monotonic() + 10
+    while groups.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert groups.threads == 0
+    monkeypatch.setattr("runhistory.server.change_groups.IDLE_SECONDS", 10.0)
+    requests = [[(_run(f"later-{n}", experiment), uuid.uuid4().hex)] for n in range(4)]
+    assert _together(groups, requests) == [[[]]] * 4
+    assert 1 <= groups.threads <= groups.writers
+    for run_id in ("first", "later-0", "later-3"):
+        assert service.get_run(run_id).status == "Completed"
+
+
+def test_a_writer_thread_that_cannot_start_answers_its_group_as_unavailable(
+    service: TrackingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = service.get_or_create_experiment("grouped").experiment_id
+    refused: list[str] = []
+
+    class Scarce(threading.Thread):
+        def start(self) -> None:
+            if self.name == "runhistory-change-groups" and not refused:
+                refused.append(self.name)
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", Scarce)
+    groups = ChangeGroups(service)
+    batch = uuid.uuid4().hex
+
+    async def one() -> Any:
+        return (await asyncio.gather(groups.write([(_run("a", experiment), batch)]),
+                                     return_exceptions=True))[0]  # fmt: skip
+
+    with ThreadPoolExecutor(1) as thread:
+        failed = thread.submit(asyncio.run, one()).result()
+        assert isinstance(failed, StorageError) and groups.threads == 0
+        assert thread.submit(asyncio.run, one()).result() == [[]]  # sent again: stored
+    assert refused and service.get_run("a").status == "Completed"

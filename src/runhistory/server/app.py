@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 
 from runhistory import __version__
 from runhistory.server.answers import PROMETHEUS, READINESS, Health, Readiness
@@ -15,7 +15,7 @@ from runhistory.server.auth import require_token
 from runhistory.server.body import BodyLimitMiddleware
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import install_error_handlers
-from runhistory.server.lean_batches import LeanBatches
+from runhistory.server.lean_batches import LeanBatches, serves
 from runhistory.server.openapi import install_openapi
 from runhistory.server.operations import (
     CompressionMiddleware,
@@ -68,7 +68,7 @@ def create_app(
         if close_services:
             app.state.services.close()
 
-    app = FastAPI(
+    app = _Application(
         title="runhistory",
         version=__version__,
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -83,10 +83,9 @@ def create_app(
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
-    _lean_batches_first(app)  # POST /changes/batches bypasses the whole stack
-    # ``POST /changes/batches`` is answered by LeanBatches above, before FastAPI routes
-    # anything; the route is declared here for the OpenAPI document (first and on its own, as
-    # its path is a constant no other route matches: the order changes nothing else).
+    # ``POST /changes/batches`` is answered by LeanBatches (see _Application), before FastAPI
+    # routes anything; the route is declared here for the OpenAPI document (first and on its
+    # own, as its path is a constant no other route matches: the order changes nothing else).
     app.include_router(batches.router, prefix=API_PREFIX, dependencies=[Depends(require_token)])
     _include_api(app)
     app.include_router(session.router, prefix=API_PREFIX)  # signing in needs no token
@@ -101,18 +100,27 @@ def create_app(
     return app
 
 
-def _lean_batches_first(app: FastAPI) -> None:
-    """Put :class:`LeanBatches` in front of the whole middleware stack, FastAPI's own layers
-    too (its server-error, telemetry and body-size layers wrap every request and every
-    message it sends): the batch route's request reaches it first, with ``scope["app"]`` set
-    by the application. LeanBatches answers its own errors; every other request goes on to
-    the stack as it is."""
-    build = app.build_middleware_stack
+class _Application(FastAPI):
+    """FastAPI handing ``POST /changes/batches`` to :class:`LeanBatches` first.
 
-    def build_behind_lean_batches() -> ASGIApp:
-        return LeanBatches(build())
+    That route's requests skip FastAPI's own ``__call__`` (which looks up the OpenTelemetry
+    providers on every request) and the whole middleware stack: its server-error, telemetry
+    and body-size layers and the app's own. LeanBatches answers its own errors; every other
+    request goes on as it is.
+    """
 
-    app.build_middleware_stack = build_behind_lean_batches  # type: ignore[method-assign]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lean_batches = LeanBatches()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if serves(scope):
+            if self.root_path:  # as FastAPI and Starlette set the scope
+                scope["root_path"] = self.root_path
+            scope["app"] = self
+            await self._lean_batches(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _include_api(app: FastAPI) -> None:

@@ -13,26 +13,36 @@ its batches are stored at once, as before. Up to :data:`WRITERS` groups are in f
 per server process: while one group's commit waits for the database's disk flush, the next
 group's statements run (and PostgreSQL flushes the commits that arrive together at once);
 with one writer the process sat idle during every flush.
+
+A writer takes its group on the event loop, in the loop's next turn after a request queued
+(so every request that arrived in the same turn joins it), and stores it in a thread of its
+own: up to :data:`WRITERS` threads per process, started when first needed and ended after
+:data:`IDLE_SECONDS` without work. The thread answers through the loop
+(``call_soon_threadsafe``), once per group. (The generic worker-thread hop of the ASGI
+framework cost more of the server's CPU per run than storing a small group's statements.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from collections.abc import Sequence
 
-from starlette.concurrency import run_in_threadpool
-
-from runhistory.errors import RunhistoryError
+from runhistory.errors import RunhistoryError, StorageError
 from runhistory.tracking.entities import RunChanges
 from runhistory.tracking.service import TrackingService
 
 Item = tuple[RunChanges, str]  # a batch of run changes and its batch id
+Errors = list[list[RunhistoryError]]  # each batch's errors
+Waiting = tuple[Sequence[Item], "asyncio.Future[Errors]"]  # a request's batches, its answer
 MAX_GROUP_BATCHES = 512  # batches stored in one transaction at most
 WRITERS = 2  # groups in flight at once (see the module's description)
+IDLE_SECONDS = 10.0  # a writer thread without work this long ends
 
 
 class ChangeGroups:
-    """The queue and writer of one server process (create it per application).
+    """The queue and writers of one server process (create it per application).
 
     Args:
         service: the tracking service that stores the groups.
@@ -46,10 +56,24 @@ class ChangeGroups:
         self.service = service
         self.max_batches = max_batches
         self.writers = writers
-        self._queue: list[tuple[Sequence[Item], asyncio.Future[list[list[RunhistoryError]]]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        # the event loop's side (touched on the loop serving the requests only)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: list[Waiting] = []
+        self._active = 0  # writers taking or storing a group
+        # the threads' side
+        self._jobs: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, list[Waiting]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a job that none was promised to
+        self._threads = 0
 
-    async def write(self, items: Sequence[Item]) -> list[list[RunhistoryError]]:
+    @property
+    def threads(self) -> int:
+        """The writer threads alive now (at most ``writers``; none after a quiet while)."""
+        return self._threads
+
+    async def write(self, items: Sequence[Item]) -> Errors:
         """Store a request's batches (with those of concurrent requests); each one's errors.
 
         Raises:
@@ -59,36 +83,43 @@ class ChangeGroups:
         if not items:
             return []
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[list[RunhistoryError]]] = loop.create_future()
-        writers = {w for w in self._writers if not w.done() and w.get_loop() is loop}
-        if len(writers) < len(self._writers):  # ended, or of a loop the app no longer serves
+        if loop is not self._loop:  # the first request, or of a loop the app serves now
+            self._loop, self._active = loop, 0
             self._queue = [q for q in self._queue if q[1].get_loop() is loop]
+        future: asyncio.Future[Errors] = loop.create_future()
         self._queue.append((items, future))
-        if len(writers) < self.writers:
-            writers.add(asyncio.create_task(self._drain()))
-        self._writers = writers
+        if self._active < self.writers:
+            self._active += 1
+            loop.call_soon(self._next, loop)  # the requests of this turn join the group
         return await future
 
-    async def _drain(self) -> None:
-        while self._queue:
-            group = self._take()
-            flat = [item for items, _ in group for item in items]
+    def _next(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A free writer (on the loop): take the next group to its thread, or stop."""
+        if loop is not self._loop:
+            return  # the app serves another loop now (its own writers took over)
+        group = self._take()
+        if not group:
+            self._active -= 1
+            return
+        with self._lock:
+            start = self._idle == 0
+            if start:
+                self._threads += 1
+            else:
+                self._idle -= 1
+        if start:
             try:
-                results = await run_in_threadpool(self.service.write_changes_together, flat)
-            except BaseException as exc:  # every request of the group answers it (503)
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            start = 0
-            for items, future in group:
-                if not future.done():  # a request whose client went away is cancelled
-                    future.set_result(results[start : start + len(items)])
-                start += len(items)
+                threading.Thread(target=self._work, name="runhistory-change-groups",
+                                 daemon=True).start()  # fmt: skip
+            except RuntimeError as exc:  # no thread to be had: the requests may come again
+                with self._lock:
+                    self._threads -= 1
+                failure = StorageError(f"the server cannot start a thread to store with: {exc}")
+                self._answer(loop, group, None, failure)
+                return
+        self._jobs.put((loop, group))
 
-    def _take(self) -> list[tuple[Sequence[Item], asyncio.Future[list[list[RunhistoryError]]]]]:
+    def _take(self) -> list[Waiting]:
         taken, count = 0, 0
         for items, _ in self._queue:
             if taken and count + len(items) > self.max_batches:
@@ -97,3 +128,53 @@ class ChangeGroups:
             count += len(items)
         group, self._queue[:] = self._queue[:taken], self._queue[taken:]
         return group
+
+    def _work(self) -> None:
+        """A writer thread: store the groups handed to it until idle for too long."""
+        while True:
+            try:
+                loop, group = self._jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # no job is promised to a waiting thread: this one ends
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                loop, group = self._jobs.get()  # one is being handed over
+            flat = [item for items, _ in group for item in items]
+            results: Errors | None = None
+            failure: BaseException | None = None
+            try:
+                results = self.service.write_changes_together(flat)
+            except BaseException as exc:  # every request of the group answers it (503)
+                failure = exc
+            ending = failure is not None and not isinstance(failure, Exception)
+            with self._lock:
+                if ending:
+                    self._threads -= 1
+                else:
+                    self._idle += 1  # before answering: the loop may hand the next group
+            try:
+                loop.call_soon_threadsafe(self._answer, loop, group, results, failure)
+            except RuntimeError:
+                pass  # the loop is closed: nobody waits for these answers any more
+            if ending:
+                raise failure  # type: ignore[misc]
+
+    def _answer(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        group: list[Waiting],
+        results: Errors | None,
+        failure: BaseException | None,
+    ) -> None:
+        """Answer a stored group's requests (on the loop); the writer goes on."""
+        start = 0
+        for items, future in group:
+            if not future.done():  # a request whose client went away is cancelled
+                if failure is not None:
+                    future.set_exception(failure)
+                else:
+                    future.set_result(results[start : start + len(items)])  # type: ignore[index]
+            start += len(items)
+        self._next(loop)

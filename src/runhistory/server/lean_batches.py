@@ -3,10 +3,12 @@
 A process writing runs behind sends one small request per run it completes (B3 over HTTP).
 Through FastAPI each such request passed five middleware layers, the router, the dependency
 solver and the route's response handling before and after storing anything: about a third of
-the server's CPU per run. This ASGI middleware, in front of the whole stack (FastAPI's own
-server-error, telemetry and body-size layers too: see ``app._lean_batches_first``), answers
-that one route itself and hands every other request on untouched. It does what the stack did
-for the route, through the very functions the stack uses (so the two cannot drift apart):
+the server's CPU per run. The application (``app._Application``) hands that one route's
+requests to :class:`LeanBatches` as soon as it gets them, before FastAPI's own ``__call__``
+(which looks up the OpenTelemetry providers on every request) and the whole middleware stack
+(FastAPI's own server-error, telemetry and body-size layers too); every other request goes on
+untouched. LeanBatches does what the stack did for the route, through the very functions the
+stack uses (so the two cannot drift apart):
 
 - the bearer token or studio session: :func:`~runhistory.server.auth.allowed_token`, as
   :func:`~runhistory.server.auth.require_token` (401 with ``WWW-Authenticate``, 403 for a
@@ -33,9 +35,10 @@ from __future__ import annotations
 
 import gzip
 import time
+from typing import Any
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from runhistory.client.wire import dumps
 from runhistory.errors import RunhistoryError
@@ -49,37 +52,52 @@ from runhistory.server.body import (
 )
 from runhistory.server.config import ServerSettings, Services
 from runhistory.server.errors import runhistory_error_answer, unexpected_error_answer
-from runhistory.server.operations import GZIP_LEVEL, GZIP_MINIMUM, accepts_gzip, meters
+from runhistory.server.operations import (
+    GZIP_LEVEL,
+    GZIP_MINIMUM,
+    Meters,
+    accepts_gzip,
+    meters,
+)
 from runhistory.server.routes.batches import HINT, store_request
 
 PATH = "/api/v1/changes/batches"
 _JSON = (b"content-type", b"application/json")
 
 
+def serves(scope: Scope) -> bool:
+    """Whether a request is one :class:`LeanBatches` answers (``POST`` :data:`PATH`)."""
+    return bool(scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST")
+
+
 class LeanBatches:
-    """ASGI middleware serving ``POST`` :data:`PATH` itself (see the module's description).
+    """The ASGI application of ``POST`` :data:`PATH` alone (see the module's description);
+    ``scope["app"]`` is the application whose state it serves."""
 
-    Args:
-        app: the rest of the application's middleware stack.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._meters = meters()
+    def __init__(self) -> None:
+        self._meters: Meters | None = None  # in the process serving (a forked worker's)
+        self._timed: Any = None  # the route's labelled latency and 200 counter, looked up once
+        self._answered_ok: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+        found = self._meters
+        if found is None:
+            found = self._meters = meters()
+            self._timed = found.latency.labels("POST", PATH)
+            self._answered_ok = found.requests.labels("POST", PATH, "200")
         started = time.perf_counter()
-        in_progress = self._meters.in_progress
+        in_progress = found.in_progress
         in_progress.inc()
         status = 500
         try:
             status = await _serve(scope, receive, send)
         finally:
             in_progress.dec()
-            self._meters.answered("POST", PATH, status, started)
+            if status == 200:  # as Meters.answered does
+                self._timed.observe(time.perf_counter() - started)
+                self._answered_ok.inc()
+            else:
+                found.answered("POST", PATH, status, started)
 
 
 async def _serve(scope: Scope, receive: Receive, send: Send) -> int:

@@ -29,7 +29,7 @@ API_PREFIX = "/api/v1"
 log = logging.getLogger("runhistory.server")
 
 
-class _Meters:
+class Meters:
     """The server's Prometheus metrics (made once per process, on first use)."""
 
     def __init__(self) -> None:
@@ -59,14 +59,14 @@ class _Meters:
         self.requests.labels(method, route, str(status)).inc()
 
 
-_meters: _Meters | None = None
+_meters: Meters | None = None
 
 
-def meters() -> _Meters:
+def meters() -> Meters:
     """This process's metrics."""
     global _meters
     if _meters is None:
-        _meters = _Meters()
+        _meters = Meters()
     return _meters
 
 
