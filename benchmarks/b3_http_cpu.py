@@ -1,7 +1,7 @@
 """B3 over HTTP with CPU time per run split into server, PostgreSQL and clients.
 
-Starts a server (``runhistory server`` or ``mlflow server``, 2 workers) on a fresh PostgreSQL
-database, runs N client processes that create runs as B3 over HTTP does (see
+Starts a server (``runhistory server``: 1 worker, ``mlflow server``: 2, as the benchmark) on a
+fresh PostgreSQL database, runs N client processes that create runs as B3 over HTTP does (see
 :mod:`rhbench.http_runs`), and reads the CPU time each part used: the clients' from
 ``wait4``, the server's processes' and the database's backends' from ``/proc`` just before
 the server stops. Shows where a run's CPU goes on a machine with few cores::
@@ -66,10 +66,12 @@ def backend_pids(admin_url: str, database: str) -> list[int]:
         return [int(r[0]) for r in rows]
 
 
-def server_command(side: str, database_url: str, folder: Path, port: int) -> list[str]:
-    """The server's command line (2 workers, as the benchmark)."""
+def server_command(
+    side: str, database_url: str, folder: Path, port: int, workers: int
+) -> list[str]:
+    """The server's command line (``workers`` processes)."""
     bin_dir = Path(sys.executable).parent
-    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if side == "runhistory":
         return [str(bin_dir / "runhistory"), "server", "--backend-store-uri", database_url,
                 "--artifact-location", str(folder / "artifacts"), "--log-level", "warning",
@@ -79,22 +81,28 @@ def server_command(side: str, database_url: str, folder: Path, port: int) -> lis
             "--default-artifact-root", str(folder / "artifacts"), *common]  # fmt: skip
 
 
-def measure(side: str, clients: int, runs: int, admin_url: str) -> dict[str, Any]:
+def measure(side: str, clients: int, runs: int, admin_url: str, workers: int) -> dict[str, Any]:
     """One session: the rate and the CPU seconds of each part per run."""
     folder = Path(tempfile.mkdtemp(prefix="b3cpu-"))
     try:
         with fresh_database(admin_url) as database_url:
-            return _session(side, clients, runs, admin_url, database_url, folder)
+            return _session(side, clients, runs, admin_url, database_url, folder, workers)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _session(
-    side: str, clients: int, runs: int, admin_url: str, database_url: str, folder: Path
+    side: str,
+    clients: int,
+    runs: int,
+    admin_url: str,
+    database_url: str,
+    folder: Path,
+    workers: int,
 ) -> dict[str, Any]:
     port = free_port()
     log = folder / "server.log"
-    server = subprocess.Popen(server_command(side, database_url, folder, port), cwd=folder,
+    server = subprocess.Popen(server_command(side, database_url, folder, port, workers), cwd=folder,
                               stdout=log.open("w"), stderr=subprocess.STDOUT,
                               start_new_session=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -169,10 +177,27 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--runs", type=int, default=400, help="runs per client")
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default: as the benchmark, 1 runhistory, 2 MLflow)",
+    )
     parser.add_argument("--postgres", default=os.environ.get("RHBENCH_POSTGRES", DEFAULT_POSTGRES))
     args = parser.parse_args()
     for _ in range(args.reps):
-        print(json.dumps(measure(args.side, args.clients, args.runs, args.postgres)), flush=True)
+        print(
+            json.dumps(
+                measure(
+                    args.side,
+                    args.clients,
+                    args.runs,
+                    args.postgres,
+                    args.workers or (1 if args.side == "runhistory" else 2),
+                )
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

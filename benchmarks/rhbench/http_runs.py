@@ -1,9 +1,9 @@
 """B3 and B7 over HTTP: creating runs through a server, and listing a big experiment's runs.
 
-B3 over HTTP: ``runhistory server`` (and ``mlflow server``, :data:`rhbench.servers.WORKERS`
-workers each) on a fresh PostgreSQL database; 8 client processes (quick: 2) start together (a file
-barrier) and each creates runs as B3 does (10 properties, 5 tags, 3 metrics, ``complete()``
-or every tenth ``fail()``). runhistory writes runs behind: each run's changes reach the
+B3 over HTTP: ``runhistory server`` (1 worker) and ``mlflow server`` (2: see
+:data:`rhbench.servers.B3_HTTP_WORKERS`) on a fresh PostgreSQL database; 8 client processes
+(quick: 2) start together (a file barrier) and each creates runs as B3 does (10 properties,
+5 tags, 3 metrics, ``complete()`` or every tenth ``fail()``). runhistory writes runs behind: each run's changes reach the
 server in batches (``POST /changes/batches``), and ``complete()`` returns once the server
 stored them. The rate is all runs over the time until the last client finished; the runs
 are counted afterwards (a missing run is an error). MLflow: its fluent API, fewer runs.
@@ -33,7 +33,7 @@ from rhbench.common import median, time_calls, wait_for_start
 from rhbench.harness import ML, RH, Harness, Result, Row
 from rhbench.pg import fresh_database
 from rhbench.report import TIMES
-from rhbench.servers import running
+from rhbench.servers import B3_HTTP_WORKERS, running
 
 B3_EXPERIMENT = "bench-b3-http"
 B7_EXPERIMENT = "bench-b7-http"
@@ -118,7 +118,11 @@ def _b3_session(h: Harness, side: str) -> Result:
     size = b3_sizes(h.settings.quick)
     count, runs = size["clients"], size[side]
     folder = h.scratch(f"b3http-{side}")
-    with fresh_database(h.settings.postgres_url) as db, running(h, side, db, folder) as server:
+    workers = B3_HTTP_WORKERS[side]
+    with (
+        fresh_database(h.settings.postgres_url) as db,
+        running(h, side, db, folder, workers) as server,
+    ):
         barrier = h.scratch(f"b3http-{side}-barrier")
         function = "rh_client" if side == RH else "ml_client"
         processes = [

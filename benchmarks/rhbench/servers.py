@@ -21,6 +21,10 @@ from rhbench.harness import ML, RH, Harness, NotAvailable, TimedOut, WorkerError
 from rhbench.pg import for_mlflow
 
 WORKERS = 2  # one server process per core on the reference machine, for both servers
+# B3 over HTTP runs runhistory's server with one process (its default): on 2 cores shared with
+# PostgreSQL and 8 client processes, a second process halves its write groups and costs more CPU
+# a run than it adds (measured 2026-12-04: ~1,040 vs ~650 runs/s); MLflow keeps two.
+B3_HTTP_WORKERS = {RH: 1, ML: WORKERS}
 HEALTH = {RH: "/healthz", ML: "/health"}
 START_TIMEOUT = 120.0
 JOB_QUEUE_VARIABLE = b"_MLFLOW_HUEY_STORAGE_PATH"  # mlflow server's job queues' folder
@@ -45,9 +49,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def command(h: Harness, side: str, database_url: str, artifacts: Path, port: int) -> list[str]:
-    """The command line that starts a side's server on PostgreSQL."""
-    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
+def command(
+    h: Harness, side: str, database_url: str, artifacts: Path, port: int, workers: int = WORKERS
+) -> list[str]:
+    """The command line that starts a side's server on PostgreSQL (``workers`` processes)."""
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if side == RH:
         script = Path(h.python(RH)).parent / "runhistory"
         _check_rh_server(script)
@@ -83,10 +89,13 @@ def _check_rh_server(script: Path) -> None:
 
 
 @contextmanager
-def running(h: Harness, side: str, database_url: str, folder: Path) -> Iterator[Server]:
-    """Start a side's server on ``database_url``, wait until it is healthy, stop it after."""
+def running(
+    h: Harness, side: str, database_url: str, folder: Path, workers: int = WORKERS
+) -> Iterator[Server]:
+    """Start a side's server on ``database_url`` (``workers`` processes), wait until it is
+    healthy, stop it after."""
     port = free_port()
-    argv = command(h, side, database_url, folder / "artifacts", port)
+    argv = command(h, side, database_url, folder / "artifacts", port, workers)
     log = (folder / f"{side}-server.log").open("w")
     started = time.perf_counter()
     process = subprocess.Popen(

@@ -245,8 +245,8 @@ def test_concurrent_requests_over_http(server: ServerProcess) -> None:
 
 
 def test_a_second_group_is_stored_while_the_first_is(service: TrackingService) -> None:
-    """Requests arriving while a group is being stored start a second group at once (two
-    writers); later ones wait and are stored together."""
+    """With two writers, requests arriving while a group is being stored start a second
+    group at once; later ones wait and are stored together."""
     experiment = service.get_or_create_experiment("grouped").experiment_id
     inside = threading.Barrier(2, timeout=30)  # both groups inside the store at once
     original = service.write_changes_together
@@ -259,7 +259,7 @@ def test_a_second_group_is_stored_while_the_first_is(service: TrackingService) -
         return original(group)
 
     service.write_changes_together = held  # type: ignore[method-assign]
-    groups = ChangeGroups(service)
+    groups = ChangeGroups(service, writers=2)
 
     async def arriving() -> list[list[list[RunhistoryError]]]:
         first = asyncio.ensure_future(groups.write([(_run("a", experiment), "b-a")]))
