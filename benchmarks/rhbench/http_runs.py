@@ -2,11 +2,12 @@
 
 B3 over HTTP: ``runhistory server`` (1 worker) and ``mlflow server`` (2: see
 :data:`rhbench.servers.B3_HTTP_WORKERS`) on a fresh PostgreSQL database; 8 client processes
-(quick: 2) start together (a file barrier) and each creates runs as B3 does (10 properties,
-5 tags, 3 metrics, ``complete()`` or every tenth ``fail()``). runhistory writes runs behind:
-each run's changes reach the server in batches (``POST /changes/batches``), and
-``complete()`` returns once the server stored them. The rate is all runs over the time until the last client finished; the runs
-are counted afterwards (a missing run is an error). MLflow: its fluent API, fewer runs.
+(quick: 2) start together (a file barrier) and each creates runs as B3 does (10 properties, 5
+tags, 3 metrics, ``complete()`` or every tenth ``fail()``). runhistory writes runs behind: each
+run's changes reach the server in batches (``POST /changes/batches``), and ``complete()``
+returns once the server stored them. The rate is all runs over the time until the last client
+finished; the runs are counted afterwards (a missing run is an error). MLflow: its fluent API,
+fewer runs.
 
 B7 over HTTP: B7's corpus (see :mod:`rhbench.b7_listings`) made through the store's batch
 path straight into PostgreSQL and its statistics refreshed (``ANALYZE``: right after a bulk
