@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from rhbench.harness import group_pids
 from rhbench.pg import _admin, fresh_database
 from rhbench.servers import free_port, wait_healthy, wait_settled
 
@@ -44,19 +45,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def group_pids(pgid: int) -> list[int]:
-    """The processes of a process group."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def backend_pids(admin_url: str, database: str) -> list[int]:
