@@ -103,41 +103,37 @@ def dumps_batch(record: dict[str, Any], checked: bool) -> bytes:
     ``encode_writes``); tags and properties too unless ``checked`` (the SDK checked them:
     text or ``None``).
     """
-    try:
-        data = orjson.dumps(record, default=_default)
-    except TypeError:  # an integer beyond 64 bits: dumps marks it
-        return dumps(record)
-    if (b"null" not in data or _changes_finite(record["changes"], checked)) and not (
-        _has_marker_key(data)
-    ):
-        return data
-    return dumps(record)
+    return _dumps_forms(record, None, checked)[0]
 
 
 def dumps_batch_forms(
     record: dict[str, Any], checked: bool
 ) -> tuple[bytes, bytes | None, frozenset[str]]:
     """:func:`dumps_batch` of a spooled batch and of its short form (:func:`by_reference`:
-    ``None`` when no creation names an environment), with the ids the short form names.
-
-    The two forms hold the same values but for the environments (JSON encoded already), so
-    their floats are looked at once, and a key like a marker looked for in the whole form
-    alone (the short form's keys are among its keys).
-    """
+    ``None`` when no creation names an environment), with the ids the short form names."""
     short = by_reference(record["changes"])
-    short_record = None if short is None else {**record, "changes": short[0]}
-    named = frozenset() if short is None else short[1]
+    if short is None:
+        return _dumps_forms(record, None, checked)[0], None, frozenset()
+    data, short_data = _dumps_forms(record, {**record, "changes": short[0]}, checked)
+    return data, short_data, short[1]
+
+
+def _dumps_forms(
+    record: dict[str, Any], short: dict[str, Any] | None, checked: bool
+) -> tuple[bytes, bytes | None]:
+    """``record`` and ``short`` (the same values but for the environments, JSON encoded
+    already) as :func:`dumps_batch` writes them: their floats are looked at once, and a key
+    like a marker looked for in the whole form alone (the short form's keys are among its)."""
     try:
         data = orjson.dumps(record, default=_default)
-        short_data = None if short_record is None else orjson.dumps(short_record,
-                                                                    default=_default)  # fmt: skip
+        short_data = None if short is None else orjson.dumps(short, default=_default)
     except TypeError:  # an integer beyond 64 bits: dumps marks it
-        return dumps(record), None if short_record is None else dumps(short_record), named
+        return dumps(record), None if short is None else dumps(short)
     if (b"null" not in data or _changes_finite(record["changes"], checked)) and not (
         _has_marker_key(data)
     ):
-        return data, short_data, named
-    return dumps(record), None if short_record is None else dumps(short_record), named
+        return data, short_data
+    return dumps(record), None if short is None else dumps(short)
 
 
 def _changes_finite(changes: dict[str, Any], checked: bool) -> bool:

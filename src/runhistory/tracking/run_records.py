@@ -38,16 +38,21 @@ def new_run_id(prefix: str) -> str:
 def check_run_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Refuse run fields of the wrong type or breaking the text rule (``None`` clears)."""
     for name, value in fields.items():
-        if name == "run_definition":
-            if value is not None and not isinstance(value, dict):
-                raise ValidationError(
-                    f"run_definition must be a dict, got {type(value).__name__}", field=name
-                )
-        elif name == "target":
-            check_text(value, name, 255)
-        else:
-            check_optional_text(value, name)
+        check_run_field(name, value)
     return fields
+
+
+def check_run_field(name: str, value: Any) -> None:
+    """Refuse one run field of the wrong type or breaking the text rule (``None`` clears)."""
+    if name == "run_definition":
+        if value is not None and not isinstance(value, dict):
+            raise ValidationError(
+                f"run_definition must be a dict, got {type(value).__name__}", field=name
+            )
+    elif name == "target":
+        check_text(value, name, 255)
+    else:
+        check_optional_text(value, name)
 
 
 @cache
@@ -78,36 +83,29 @@ def new_run(
     who submits it (default: this process's user), and its checked fields, tags and
     properties."""
     st.check_status_name(status)
-    # check_run_fields' rules, in its order, without building its dict (every run made).
-    if display_name is not None:
-        check_text(display_name, "display_name")
-    if description is not None:
-        check_text(description, "description")
-    check_text(target, "target", 255)
-    if run_definition is not None and not isinstance(run_definition, dict):
-        check_run_fields({"run_definition": run_definition})
+    check_run_field("display_name", display_name)  # check_run_fields' rules, no dict built
+    check_run_field("description", description)
+    check_run_field("target", target)
+    check_run_field("run_definition", run_definition)
     check_text(run_type, "run_type", 255)
     if run_id is not None:
         check_text(run_id, "run_id", 255)
     now = time.time()
     return RunCreate(
-        run_id or new_run_id(parent_run_id or experiment_name),
-        experiment_id,
-        status,
-        now,
-        parent_run_id,
-        display_name,
-        description,
-        run_type,
-        target,
-        (submitted_by is not None and check_text(submitted_by, "submitted_by", 255))
-        or current_user(),
-        now if status == st.RUNNING else None,
-        None,
-        None,
-        run_definition or None,
-        check_tags(tags) if tags else {},
-        check_properties(properties) if properties else {},
+        run_id=run_id or new_run_id(parent_run_id or experiment_name),
+        experiment_id=experiment_id,
+        status=status,
+        created_time=now,
+        parent_run_id=parent_run_id,
+        display_name=display_name,
+        description=description,
+        run_type=run_type,
+        target=target,
+        submitted_by=check_optional_text(submitted_by, "submitted_by", 255) or current_user(),
+        start_time=now if status == st.RUNNING else None,
+        run_definition=run_definition or None,
+        tags=check_tags(tags) if tags else {},
+        properties=check_properties(properties) if properties else {},
     )
 
 
