@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from conftest import MakeRun
 from runhistory.errors import NotFoundError
 from runhistory.store.sql import SqlTrackingStore
-from runhistory.store.sql._run_keys import key_rows
-from runhistory.store.sql.schema import environments, run_keys, runs
+from runhistory.store.sql.schema import environments
 from runhistory.tracking.entities import (
     VTYPE_BOOL,
     VTYPE_FLOAT,
@@ -184,41 +183,3 @@ def test_new_runs_single_point_metrics_of_every_value_come_back(
     assert store.get_metric_columns("with-inf", "inf").values == [math.inf]
     infos = {i.name: i for i in store.get_metric_infos("json-ok")}
     assert infos["step"].last_step == 7 and infos["float"].count == 1
-
-
-def test_new_runs_keys_are_those_of_their_tags_and_properties(
-    store: SqlTrackingStore, experiment: ExperimentInfo
-) -> None:
-    """New runs stored together are indexed by every tag and property (PostgreSQL: the keys
-    of runs whose values are all strings are made by the database from the run rows, the
-    others' sent as they are): each value keyed as ``key_rows`` keys it."""
-    documents = {
-        "text": ({"t": "1", "empty": "", "none": None, "naïve ✓": 'say "hi" \\'},
-                 {"long": "y" * 300, "p": "value"}),
-        "typed": ({"t": "2"}, {"flag": True, "n": 5, "x": 1.5, "s": "z" * 250}),
-        "bare": ({}, {}),
-    }  # fmt: skip
-    creates = [_create(run_id, experiment) for run_id in documents]
-    store.write_changes(
-        WriteBatch(
-            creates=creates,
-            tags=[TagChange(r, dict(tags)) for r, (tags, _) in documents.items()],
-            properties=[PropertyChange(r, dict(props)) for r, (_, props) in documents.items()],
-            statuses=[_finish(r) for r in documents],
-        )
-    )
-    for run_id, (tags, properties) in documents.items():
-        run = store.get_run(run_id)
-        assert (run.tags, run.properties) == (tags, properties)
-    if not store_is_postgres(store):
-        return  # SQLite: the keys wait (see test_pending_run_keys.py)
-    with store._engine.connect() as conn:
-        stored = {tuple(row) for row in conn.execute(select(run_keys))}
-        numbers = dict(conn.execute(select(runs.c.id, runs.c.number)).all())
-    expected = set()
-    for create in creates:
-        row = {"id": create.run_id, "experiment_id": create.experiment_id,
-               "created_time": create.created_time, "number": numbers[create.run_id]}  # fmt: skip
-        tags, properties = documents[create.run_id]
-        expected |= {tuple(k[c.name] for c in run_keys.c) for k in key_rows(row, tags, properties)}
-    assert stored == expected

@@ -3,12 +3,11 @@
 A short run reaches the store as one batch: its creation, tags, properties, a few single-point
 metrics and its final status (and a server stores such batches of concurrent requests as one
 group). Its writes are the environment (when new to this store), the run rows, their keys,
-their metrics and the batch ids, each kind from one JSON array (but the keys of runs whose
-tags and properties are all strings, which the database makes from the run rows). Here they
-go out as one statement of data-modifying ``WITH`` parts, committed on its own right after
-the run numbers (see :mod:`._run_numbers`): one round trip to the database instead of five
-with ``BEGIN`` and ``COMMIT``. One statement is all or nothing like the transaction it
-replaces; its commit waits for the disk as every transaction of stored data does.
+their metrics and the batch ids, each kind from one JSON array. Here they go out as one
+statement of data-modifying ``WITH`` parts, committed on its own right after the run numbers
+(see :mod:`._run_numbers`): one round trip to the database instead of five with ``BEGIN``
+and ``COMMIT``. One statement is all or nothing like the transaction it replaces; its commit
+waits for the disk as every transaction of stored data does.
 
 Any other batch (one that changes stored runs, claims metric batch ids of its own, holds a
 metric of several points, or a value JSON cannot carry as it is) takes the usual path.
@@ -27,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from runhistory.errors import ConflictError, InvalidMetricError
 from runhistory.store.sql._direct import execute, json_rows
 from runhistory.store.sql._metric_writes import metric_json_row
-from runhistory.store.sql._run_keys import key_rows, keyed_in_database
+from runhistory.store.sql._run_keys import key_rows
 from runhistory.store.sql._run_writes import (
     Documents,
     apply_properties,
@@ -109,16 +108,11 @@ def _parameters(
     claims = list(batch.claims)
     if batch.claim is not None:
         claims.append(batch.claim)
-    runs = row_values(new)
-    keys: list[dict[str, Any]] = []
-    for run, row in zip(runs, new.values(), strict=True):  # keys made in the database, or sent
-        run["keyed"] = keyed_in_database(row["tags"]) and keyed_in_database(row["properties"])
-        if not run["keyed"]:
-            keys += key_rows(row, row["tags"], row["properties"])
+    keys = [k for row in new.values() for k in key_rows(row, row["tags"], row["properties"])]
     found = {
         "environments": json_rows([{"id": e, "document": d, "created_time": now}
                                    for e, d in environments]),
-        "runs": json_rows(runs),
+        "runs": json_rows(row_values(new)),
         "keys": orjson.dumps(keys).decode(),
         "metrics": json_rows(metrics),
         "claims": json_rows([{"run_id": r, "batch_id": b, "created_time": now}

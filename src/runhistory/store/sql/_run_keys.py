@@ -61,13 +61,6 @@ def indexed_value(value: Any) -> str:
     return "" if value is None else str(value)[:RUN_KEY_VALUE_CHARS]
 
 
-def keyed_in_database(document: Mapping[str, Any]) -> bool:
-    """Whether the database keys every value of ``document`` as :func:`indexed_value` does
-    (a string's first characters, ``""`` for a null; see ``_statements._derived_keys``):
-    each value is a string or None."""
-    return all(value is None or type(value) is str for value in document.values())
-
-
 def exact_key(value: str) -> bool:
     """Whether the key of ``value`` is the value itself (so the index alone decides)."""
     return 0 < len(value) < RUN_KEY_VALUE_CHARS

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
-    Boolean,
     String,
     Table,
     Text,
@@ -23,8 +22,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    true,
-    union_all,
     update,
 )
 from sqlalchemy import column as column_of
@@ -34,9 +31,7 @@ from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable
 
 from runhistory.store.sql._direct import statement
-from runhistory.store.sql._run_keys import PROPERTY, TAG
 from runhistory.store.sql.schema import (
-    RUN_KEY_VALUE_CHARS,
     environments,
     experiments,
     metric_batches,
@@ -152,15 +147,12 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
-def _from_json_rows(
-    table: Table, names: Sequence[str], parameter: str = "rows", extra: Sequence[Any] = ()
-) -> Any:
+def _from_json_rows(table: Table, names: Sequence[str], parameter: str = "rows") -> Any:
     """``SELECT`` of ``names`` columns of ``table`` from one JSON array of row objects (the
     parameter ``:rows``; PostgreSQL's ``json_to_recordset``). Strings are read as VARCHAR
     without their length (a longer value is refused by the insert, not cut); JSON documents
-    come as text and are cast, as a bound text parameter would be. ``extra`` columns (typed
-    ``column()`` objects) are read too, as they are."""
-    columns, documents = list(extra), set()
+    come as text and are cast, as a bound text parameter would be."""
+    columns, documents = [], set()
     for name in names:
         kind = table.c[name].type
         if isinstance(kind, String):
@@ -171,7 +163,7 @@ def _from_json_rows(
         columns.append(column_of(name, kind))
     rows = func.json_to_recordset(cast(bindparam(parameter), JSON)).table_valued(*columns)
     found = rows.render_derived(name="r", with_types=True)
-    return select(*(cast(c, JSONB).label(c.name) if c.name in documents else c for c in found.c))
+    return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
 
 
 def _insert_metrics_json(dialect: str) -> Executable:
@@ -200,53 +192,25 @@ def _claim_batches_json(dialect: str) -> Executable:
     return result
 
 
-def _derived_keys(rows: Any) -> Any:
-    """The ``run_keys`` rows of the new runs ``rows`` (a ``SELECT`` of run rows with their
-    documents as JSONB) whose ``keyed`` column is true: one per tag and per property, the
-    value keyed as :func:`~runhistory.store.sql._run_keys.indexed_value` keys a string (its
-    first characters; a tag without a value as ``""``)."""
-    parts = []
-    for kind, document in ((TAG, rows.c.tags), (PROPERTY, rows.c.properties)):
-        each = func.jsonb_each_text(document).table_valued("key", "value")
-        value = func.left(
-            func.coalesce(each.c.value, literal_column("''")),
-            literal_column(str(RUN_KEY_VALUE_CHARS)),
-        )
-        parts.append(
-            select(rows.c.experiment_id, literal_column(str(kind)), each.c.key, value,
-                   rows.c.created_time, rows.c.number, rows.c.id)
-            .select_from(rows.join(each, true()))
-            .where(rows.c.keyed)
-        )  # fmt: skip
-    return parts
-
-
 def _insert_new_runs(dialect: str) -> Executable:
     """Everything a batch of new runs writes, in one statement (PostgreSQL), each kind of
-    row from one JSON array: ``:environments`` (kept when stored already), ``:runs`` (each
-    with ``keyed``: whether its ``run_keys`` rows are made here from its documents),
-    ``:keys`` (the ``run_keys`` rows of the other runs), ``:metrics`` (single-point metrics)
-    and ``:claims`` (batch ids; one recorded before breaks the primary key, which refuses the
-    statement as a whole).
+    row from one JSON array: ``:environments`` (kept when stored already), ``:runs``,
+    ``:keys`` (``run_keys``), ``:metrics`` (single-point metrics) and ``:claims`` (batch ids;
+    one recorded before breaks the primary key, which refuses the statement as a whole).
 
     Each insert is a data-modifying ``WITH`` part of the last one; PostgreSQL runs every
-    part once, and checks the foreign keys at the statement's end. A run's keys made from its
-    documents in the database spare building, sending and parsing fifteen JSON objects a
-    short run (its tags and properties travel once, in the run row)."""
+    part once, and checks the foreign keys at the statement's end."""
     environment = ("id", "document", "created_time")
     claim = ("run_id", "batch_id", "created_time")
     keys = tuple(c.name for c in run_keys.c)
-    keyed = column_of("keyed", Boolean())
-    rows = _from_json_rows(runs, RUN_COLUMNS, "runs", [keyed]).cte("new_run_rows")
-    explicit = _from_json_rows(run_keys, keys, "keys")
     parts = {
         "environments": postgresql.insert(environments)
         .from_select(list(environment), _from_json_rows(environments, environment, "environments"))
         .on_conflict_do_nothing(),
         "runs": insert(runs).from_select(
-            list(RUN_COLUMNS), select(*(rows.c[name] for name in RUN_COLUMNS))
+            list(RUN_COLUMNS), _from_json_rows(runs, RUN_COLUMNS, "runs")
         ),
-        "keys": insert(run_keys).from_select(list(keys), union_all(*_derived_keys(rows), explicit)),
+        "keys": insert(run_keys).from_select(list(keys), _from_json_rows(run_keys, keys, "keys")),
         "metrics": insert(metrics).from_select(
             list(METRIC_COLUMNS), _from_json_rows(metrics, METRIC_COLUMNS, "metrics")
         ),
@@ -254,8 +218,7 @@ def _insert_new_runs(dialect: str) -> Executable:
     last = insert(metric_batches).from_select(
         list(claim), _from_json_rows(metric_batches, claim, "claims")
     )
-    ctes = [rows, *(part.cte(f"new_{name}") for name, part in parts.items())]
-    result: Executable = last.add_cte(*ctes)
+    result: Executable = last.add_cte(*(part.cte(f"new_{name}") for name, part in parts.items()))
     return result
 
 
