@@ -7,9 +7,9 @@ whatever it holds. Changes of runs created in the same batch are folded into the
 before they are inserted, so a short run (create, tags, properties, a few metrics, complete)
 costs three statements: reserve the numbers, insert the runs, insert the metrics (and the
 chunks of metrics with more than one point). On PostgreSQL a batch that only creates runs
-and changes those goes out as one statement right after its numbers, without ``BEGIN`` and
-``COMMIT`` (see _new_runs.py). The statements are built from the declared tables and run on
-the driver's cursor (see _direct.py and _statements.py).
+and changes those goes out as one statement that also reserves their numbers, without
+``BEGIN`` and ``COMMIT`` (see _new_runs.py). The statements are built from the declared
+tables and run on the driver's cursor (see _direct.py and _statements.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from runhistory.store.sql._metric_writes import (
     claim_batch,
     claim_stored,
 )
-from runhistory.store.sql._new_runs import in_one_statement, write_new_runs
+from runhistory.store.sql._new_runs import in_one_statement, one_experiment, write_new_runs
 from runhistory.store.sql._run_keys import insert_new, move_pending, replace_changed
 from runhistory.store.sql._run_numbers import reserve_apart
 from runhistory.store.sql._run_writes import (
@@ -69,17 +69,27 @@ class ChangesMixin(SqlStoreBase):
         waiting: list[int | None] = [None]  # runs whose keys wait after the batch
         reserved: dict[str, int] = {}
         first = reserve_apart(self._engine.dialect.name, batch.creates, reserved)
-        numbers = reserved if first is not None else None
-        alone: list[WriteOutcome] = []  # the batch, stored in one statement after the numbers
+        numbers: dict[str, int] | None = reserved if first is not None else None
+        alone: list[WriteOutcome] = []  # the batch, stored in one statement
         if first is not None and in_one_statement(batch):
-            reserve = first
+            if one_experiment(batch):  # numbered by that statement (see _new_runs.py)
+                numbers = None  # one JSON cannot carry reserves its numbers in its transaction
 
-            def first(conn: Connection) -> None:  # each statement committed on its own
-                alone.clear()  # a retried transaction starts over
-                reserve(conn)
-                stored = write_new_runs(conn, batch, known, reserved, inserted)
-                if stored is not None:
-                    alone.append(stored)
+                def first(conn: Connection) -> None:  # committed on its own
+                    alone.clear()  # a retried transaction starts over
+                    stored = write_new_runs(conn, batch, known, None, inserted)
+                    if stored is not None:
+                        alone.append(stored)
+
+            else:
+                reserve = first
+
+                def first(conn: Connection) -> None:  # each statement committed on its own
+                    alone.clear()
+                    reserve(conn)
+                    stored = write_new_runs(conn, batch, known, reserved, inserted)
+                    if stored is not None:
+                        alone.append(stored)
 
         def work(conn: Connection) -> WriteOutcome:
             if alone:  # stored already: the transaction is empty

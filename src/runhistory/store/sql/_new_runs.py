@@ -4,10 +4,12 @@ A short run reaches the store as one batch: its creation, tags, properties, a fe
 metrics and its final status (and a server stores such batches of concurrent requests as one
 group). Its writes are the environment (when new to this store), the run rows, their keys,
 their metrics and the batch ids, each kind from one JSON array. Here they go out as one
-statement of data-modifying ``WITH`` parts, committed on its own right after the run numbers
-(see :mod:`._run_numbers`): one round trip to the database instead of five with ``BEGIN``
-and ``COMMIT``. One statement is all or nothing like the transaction it replaces; its commit
-waits for the disk as every transaction of stored data does.
+statement of data-modifying ``WITH`` parts, committed on its own: one round trip to the
+database instead of five with ``BEGIN`` and ``COMMIT``. When the batch's runs belong to one
+experiment (nearly always) the statement reserves their numbers too (see :mod:`._run_numbers`):
+the numbers in its rows count from 1 and it adds the experiment's counter; else they are
+reserved just before. One statement is all or nothing like the transaction it replaces; its
+commit waits for the disk as every transaction of stored data does.
 
 Any other batch (one that changes stored runs, claims metric batch ids of its own, holds a
 metric of several points, or a value JSON cannot carry as it is) takes the usual path.
@@ -23,7 +25,7 @@ import orjson
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from runhistory.errors import ConflictError, InvalidMetricError
+from runhistory.errors import ConflictError, InvalidMetricError, NotFoundError
 from runhistory.store.sql._direct import execute, json_rows
 from runhistory.store.sql._metric_writes import metric_json_row
 from runhistory.store.sql._run_keys import key_rows
@@ -36,7 +38,7 @@ from runhistory.store.sql._run_writes import (
     row_values,
     run_exists,
 )
-from runhistory.store.sql._statements import INSERT_NEW_RUNS
+from runhistory.store.sql._statements import INSERT_NEW_RUNS, INSERT_NEW_RUNS_NUMBERED
 from runhistory.tracking.entities import Refusal, WriteBatch, WriteOutcome
 
 
@@ -56,23 +58,37 @@ def in_one_statement(batch: WriteBatch) -> bool:
     return True
 
 
+def one_experiment(batch: WriteBatch) -> bool:
+    """Whether every run ``batch`` creates belongs to one experiment (nearly every batch)."""
+    experiment = batch.creates[0].experiment_id
+    return all(c.experiment_id == experiment for c in batch.creates)
+
+
 def write_new_runs(
     conn: Connection,
     batch: WriteBatch,
     known: set[str],
-    numbers: dict[str, int],
+    numbers: dict[str, int] | None,
     inserted: list[str],
 ) -> WriteOutcome | None:
     """Store ``batch`` (see :func:`in_one_statement`) in one statement on ``conn``, outside any
     transaction (committed as it runs); ``inserted`` receives the ids of the environments it
     stored. None, with nothing done, when a value cannot travel as JSON.
 
+    ``numbers``: the runs' numbers, reserved before; None: the statement reserves them (the
+    runs of one experiment, see :func:`one_experiment`).
+
     Raises:
         ConflictError: a run id or a batch id was stored before (nothing is stored).
         InvalidMetricError: a run logs a metric name twice.
+        NotFoundError: the experiment does not exist (nothing is stored).
     """
+    creates = batch.creates
+    reserve = numbers is None
+    if numbers is None:  # counted from 1 here; the statement adds the experiment's base
+        numbers = {c.run_id: i for i, c in enumerate(creates, 1)}
     environments: list[tuple[str, str]] = []
-    new, found = new_rows(conn, batch.creates, known, numbers, environments)
+    new, found = new_rows(conn, creates, known, numbers, environments)
     documents: Documents = {r: (row["tags"], row["properties"]) for r, row in new.items()}
     apply_tags(documents, batch.tags)
     outcome = WriteOutcome(refusals=apply_properties(documents, batch.properties))
@@ -83,12 +99,23 @@ def write_new_runs(
     params = _parameters(batch, new, environments)
     if params is None:
         return None
+    base: tuple[Any, ...] | None = ()
     try:
-        execute(conn, INSERT_NEW_RUNS, params).close()
+        if reserve:
+            experiment = creates[0].experiment_id
+            reservation = {"experiment": experiment, "count": len(creates),
+                           "activity": max(c.created_time for c in creates)}  # fmt: skip
+            with execute(conn, INSERT_NEW_RUNS_NUMBERED, {**params, **reservation}) as done:
+                base = done.fetchone()
+        else:
+            execute(conn, INSERT_NEW_RUNS, params).close()
     except IntegrityError as exc:
         if getattr(getattr(exc.orig, "diag", None), "table_name", None) == "runs":
             raise run_exists(new) from exc  # the only unique key new rows can break: the id
         raise ConflictError("a batch of the group was stored before") from exc
+    if base is None:
+        experiment = creates[0].experiment_id
+        raise NotFoundError(f"no experiment with id {experiment!r}", experiment_id=experiment)
     inserted[:] = found
     return outcome
 

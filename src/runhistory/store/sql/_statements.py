@@ -147,11 +147,16 @@ def _insert_metric(dialect: str) -> Executable:
     return insert(metrics).values({name: bindparam(name) for name in METRIC_COLUMNS}).inline()
 
 
-def _from_json_rows(table: Table, names: Sequence[str], parameter: str = "rows") -> Any:
+def _from_json_rows(
+    table: Table, names: Sequence[str], parameter: str = "rows", numbers: Any = None
+) -> Any:
     """``SELECT`` of ``names`` columns of ``table`` from one JSON array of row objects (the
     parameter ``:rows``; PostgreSQL's ``json_to_recordset``). Strings are read as VARCHAR
     without their length (a longer value is refused by the insert, not cut); JSON documents
-    come as text and are cast, as a bound text parameter would be."""
+    come as text and are cast, as a bound text parameter would be.
+
+    ``numbers``: a one-row ``base`` of run numbers (see :func:`_insert_new_runs_numbered`),
+    added to every ``number`` read; no row there selects no row."""
     columns, documents = [], set()
     for name in names:
         kind = table.c[name].type
@@ -163,7 +168,15 @@ def _from_json_rows(table: Table, names: Sequence[str], parameter: str = "rows")
         columns.append(column_of(name, kind))
     rows = func.json_to_recordset(cast(bindparam(parameter), JSON)).table_valued(*columns)
     found = rows.render_derived(name="r", with_types=True)
-    return select(*(cast(c, JSONB) if c.name in documents else c for c in found.c))
+    selected = [
+        cast(c, JSONB) if c.name in documents
+        else (c + numbers.c.base).label(c.name) if numbers is not None and c.name == "number"
+        else c
+        for c in found.c
+    ]  # fmt: skip
+    if numbers is None:
+        return select(*selected)
+    return select(*selected).join_from(found, numbers, literal_column("true"))
 
 
 def _insert_metrics_json(dialect: str) -> Executable:
@@ -219,6 +232,41 @@ def _insert_new_runs(dialect: str) -> Executable:
         list(claim), _from_json_rows(metric_batches, claim, "claims")
     )
     result: Executable = last.add_cte(*(part.cte(f"new_{name}") for name, part in parts.items()))
+    return result
+
+
+def _insert_new_runs_numbered(dialect: str) -> Executable:
+    """:func:`_insert_new_runs` that also reserves the runs' numbers (PostgreSQL): the runs of
+    one experiment (``:experiment``; ``:count`` runs, ``:activity`` their last creation time)
+    are numbered by the statement itself, ``number`` of ``:runs`` and ``:keys`` counting
+    from 1 within the batch. Returns the experiment's number before the batch; no row (and
+    nothing but new environments stored) when the experiment does not exist."""
+    environment = ("id", "document", "created_time")
+    claim = ("run_id", "batch_id", "created_time")
+    keys = tuple(c.name for c in run_keys.c)
+    base = (experiments.c.next_run_number - bindparam("count")).label("base")
+    reserved = _reserve_numbers(dialect).returning(base).cte("reserved")  # type: ignore[attr-defined]
+
+    def numbered(table: Table, names: Sequence[str], parameter: str) -> Any:
+        return _from_json_rows(table, names, parameter, reserved)
+
+    parts = {
+        "environments": postgresql.insert(environments)
+        .from_select(list(environment), _from_json_rows(environments, environment, "environments"))
+        .on_conflict_do_nothing(),
+        "runs": insert(runs).from_select(list(RUN_COLUMNS), numbered(runs, RUN_COLUMNS, "runs")),
+        "keys": insert(run_keys).from_select(list(keys), numbered(run_keys, keys, "keys")),
+        "metrics": insert(metrics).from_select(
+            list(METRIC_COLUMNS), numbered(metrics, METRIC_COLUMNS, "metrics")
+        ),
+        "claims": insert(metric_batches).from_select(
+            list(claim), numbered(metric_batches, claim, "claims")
+        ),
+    }
+    last = select(reserved.c.base)
+    result: Executable = last.add_cte(
+        reserved, *(part.cte(f"new_{name}") for name, part in parts.items())
+    )
     return result
 
 
@@ -296,6 +344,7 @@ INSERT_METRICS_JSON = statement(_insert_metrics_json)
 INSERT_RUNS_JSON = statement(_insert_runs_json)
 CLAIM_BATCHES_JSON = statement(_claim_batches_json)
 INSERT_NEW_RUNS = statement(_insert_new_runs)
+INSERT_NEW_RUNS_NUMBERED = statement(_insert_new_runs_numbered)
 NEW_METRIC = statement(_new_metric)
 UPDATE_METRIC = statement(_update_metric)
 INSERT_CHUNKS = statement(_insert_chunks)
