@@ -91,6 +91,28 @@ def test_metrics_sum_every_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "runhistory_http_requests_in_progress" in text
 
 
+def test_change_groups_are_metered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runhistory import Experiment, Workspace
+
+    monkeypatch.setenv("RUNHISTORY_HOME", str(tmp_path / "home"))
+    server = start_server(f"sqlite:///{tmp_path / 'g.db'}", tmp_path / "server.log")
+    try:
+        experiment = Experiment(Workspace(tracking_uri=server.url), "grouped")
+        for _ in range(3):  # written behind: each run's changes reach the server in batches
+            run = experiment.start_logging(outputs=False)
+            run.set_tags({"a": "b"})
+            run.complete()
+        text = httpx.get(f"{server.url}/metrics").text
+    finally:
+        server.stop()
+    groups = _sample(text, "runhistory_change_group_batches_count")
+    batches = _sample(text, "runhistory_change_group_batches_sum")
+    assert groups >= 1 and batches >= 3  # one batch a run at least, each run completed
+    assert batches >= groups
+    assert _sample(text, "runhistory_change_group_seconds_count") == groups
+    assert _sample(text, "runhistory_change_group_seconds_sum") > 0
+
+
 def test_json_is_gzipped_but_not_ranges_or_binary_files(client: httpx.Client) -> None:
     experiment = client.post("/api/v1/experiments", json={"name": "zipped"}).json()
     for _ in range(20):

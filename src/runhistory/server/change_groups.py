@@ -24,6 +24,9 @@ own: up to :data:`WRITERS` threads per process, started when first needed and en
 :data:`IDLE_SECONDS` without work. The thread answers through the loop
 (``call_soon_threadsafe``), once per group. (The generic worker-thread hop of the ASGI
 framework cost more of the server's CPU per run than storing a small group's statements.)
+
+Operators see the groups in ``/metrics``: ``runhistory_change_group_batches`` (batches a group)
+and ``runhistory_change_group_seconds`` (the time to store one).
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Sequence
 
 from runhistory.errors import RunhistoryError, StorageError
+from runhistory.server.operations import meters
 from runhistory.tracking.entities import RunChanges
 from runhistory.tracking.service import TrackingService
 
@@ -148,10 +153,14 @@ class ChangeGroups:
             flat = [item for items, _ in group for item in items]
             results: Errors | None = None
             failure: BaseException | None = None
+            started = time.perf_counter()
             try:
                 results = self.service.write_changes_together(flat)
             except BaseException as exc:  # every request of the group answers it (503)
                 failure = exc
+            found = meters()
+            found.group_seconds.observe(time.perf_counter() - started)
+            found.group_batches.observe(len(flat))
             ending = failure is not None and not isinstance(failure, Exception)
             with self._lock:
                 if ending:

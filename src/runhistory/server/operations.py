@@ -51,6 +51,15 @@ class Meters:
         self.points = Counter(
             "runhistory_metric_points_written", "Metric values received and stored."
         )
+        self.group_batches = Histogram(
+            "runhistory_change_group_batches", "Batches of run changes of concurrent requests "
+            "stored together in one transaction (group commit): bigger when busier.",
+            buckets=(1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256, 512),
+        )  # fmt: skip
+        self.group_seconds = Histogram(
+            "runhistory_change_group_seconds", "Time to store one group of run changes.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )  # fmt: skip
 
     def answered(self, method: str, route: str, status: int, started: float) -> None:
         """Count and time one answered request (begun at ``perf_counter()`` ``started``;
