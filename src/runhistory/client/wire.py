@@ -54,10 +54,17 @@ def dumps(value: Any) -> bytes:
             raise
         return orjson.dumps(encode(value), default=_default)
     # orjson writes NaN/inf as null; a key like a marker needs escaping: neither, nothing to do.
-    # A null is mostly a None (a run creation has several): looking for a non-finite float
-    # costs a tenth of encoding the whole value again.
-    if (b"null" not in data or _all_finite(value)) and not _has_marker_key(data):
+    # A null is mostly a None (a run creation has several, every run record some): looking
+    # for a non-finite float costs a tenth of encoding the whole value again.
+    if _has_marker_key(data):
+        return orjson.dumps(encode(value), default=_default)
+    if b"null" not in data:
         return data
+    plain = _plain(value)
+    if plain is value:
+        return data
+    if plain is not _FOREIGN:  # records, written as encode writes them (fields in order)
+        return orjson.dumps(plain, default=_default)
     return orjson.dumps(encode(value), default=_default)
 
 
@@ -83,6 +90,57 @@ def _all_finite(value: Any) -> bool:
         elif kind not in _PLAIN:
             return False
     return True
+
+
+_FOREIGN: Any = object()  # what _plain answers for a value encode alone may write
+_LEAVES = frozenset(_PLAIN)  # JSON's values that hold no float
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a type's dataclass fields (None: not one)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as :func:`encode` gives it when that changes nothing but the records: every
+    dataclass instance replaced by the dict of its fields in order (the containers holding one
+    copied, the others kept); :data:`_FOREIGN` if ``value`` holds a non-finite float or a
+    value of another type than JSON's (:func:`encode` then writes it)."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _FOREIGN
+    if kind is dict:
+        if _LEAVES.issuperset(map(type, value.values())):  # strings, say: nothing to look into
+            return value
+        items = {}
+        changed = False
+        for key, item in value.items():
+            found = _plain(item)
+            if found is _FOREIGN:
+                return _FOREIGN
+            items[key] = found
+            changed = changed or found is not item
+        return items if changed else value
+    if kind is list or kind is tuple:
+        if _LEAVES.issuperset(map(type, value)):
+            return value
+        found_items = [_plain(item) for item in value]
+        if any(found is _FOREIGN for found in found_items):
+            return _FOREIGN
+        if all(found is item for found, item in zip(found_items, value, strict=True)):
+            return value
+        return found_items
+    if kind not in _FIELDS:
+        _FIELDS[kind] = _field_names(kind)
+    names = _FIELDS[kind]
+    if names is None:
+        return _FOREIGN
+    return _plain({name: getattr(value, name) for name in names})  # a new dict, or _FOREIGN
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass, in order (None for another type)."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def loads(data: bytes | str) -> Any:

@@ -12,8 +12,13 @@ from runhistory.tracking.service import TrackingService
 T = TypeVar("T")
 
 
-def tracking(request: Request) -> TrackingService:
-    """The tracking service hosted by this server (a FastAPI dependency)."""
+async def tracking(request: Request) -> TrackingService:
+    """The tracking service hosted by this server (a FastAPI dependency).
+
+    A coroutine although it does no I/O: FastAPI calls a plain function dependency in a
+    worker thread, a hop to another thread and back for every request of every route that
+    takes the service (on top of the route's own hop when the route is a plain function).
+    """
     service: TrackingService = request.app.state.services.tracking
     return service
 
