@@ -76,10 +76,11 @@ class SpooledBatch:
     def load(self) -> bytes:
         """The batch's JSON bytes (made from its record, or read back from disk, if they
         were not kept in memory)."""
-        if self.data is not None:
-            return self.data
-        if self.encode is not None:
-            return self.encode()
+        data, encode = self.data, self.encode  # read once: another thread may spool it
+        if data is not None:
+            return data
+        if encode is not None:
+            return encode()
         with open(self.path, "rb") as handle:
             return handle.read()
 
