@@ -261,9 +261,10 @@ def _has_entries(folder: str) -> bool:
     once it was listed empty, a ``stat`` that shows it unchanged (same folder, same change
     times) says it still is, one system call instead of five. A folder's times change
     whenever an entry is added, removed or renamed in it (its change time also when its
-    times are set); only a listing made :data:`_SETTLED_NS` after the folder's last
-    modification is remembered, so one in the same tick of the file system's clock as the one
-    seen cannot go unnoticed.
+    times are set); only a listing made a while after the folder's last modification
+    (:data:`_SETTLED_FINE_NS`, or :data:`_SETTLED_NS` where times are whole seconds) is
+    remembered, so one in the same tick of the file system's clock as the one seen cannot go
+    unnoticed.
     """
     global _known_empty
     try:
@@ -280,7 +281,10 @@ def _has_entries(folder: str) -> bool:
             return True
     except (FileNotFoundError, NotADirectoryError):
         return False
-    if time.time_ns() - info.st_mtime_ns > _SETTLED_NS:
+    # A time with a fraction of a second comes from a clock that ticks in milliseconds;
+    # whole seconds may be all the file system keeps (FAT: two).
+    settled = _SETTLED_NS if info.st_mtime_ns % 1_000_000_000 == 0 else _SETTLED_FINE_NS
+    if time.time_ns() - info.st_mtime_ns > settled:
         _known_empty = seen
     return False
 
@@ -288,4 +292,5 @@ def _has_entries(folder: str) -> bool:
 # The outputs folder last listed empty long enough after its last change (see _has_entries):
 # (path, device, inode, modification and change time in ns).
 _known_empty: tuple[str, int, int, int, int] | None = None
-_SETTLED_NS = 3_000_000_000
+_SETTLED_NS = 3_000_000_000  # a file system that keeps whole seconds
+_SETTLED_FINE_NS = 100_000_000  # one that keeps fractions: its clock ticks in milliseconds

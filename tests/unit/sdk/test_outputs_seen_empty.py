@@ -4,6 +4,7 @@ was listed empty long enough after its last change: whatever appears in it is st
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,26 @@ def test_a_folder_changed_just_now_is_not_remembered_as_empty(
     monkeypatch.setattr(run_state, "_known_empty", None)
     folder = tmp_path / "outputs"
     folder.mkdir()
+    just_now = time.time() + 60  # changed "now", whatever the machine's speed
+    os.utime(folder, (just_now, just_now))
     assert _has_entries(str(folder)) is False
     assert run_state._known_empty is None  # a change in the same clock tick could follow
+
+
+def test_whole_second_times_wait_longer_before_a_folder_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_state, "_known_empty", None)
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    second = int(time.time()) - 1  # a second ago, as a file system keeping whole seconds
+    os.utime(folder, ns=(second * 1_000_000_000, second * 1_000_000_000))
+    assert _has_entries(str(folder)) is False
+    assert run_state._known_empty is None  # 1 s is not long enough for a 2-second clock
+    fine = time.time_ns() - 1_000_000_001  # a second ago, in nanoseconds
+    os.utime(folder, ns=(fine, fine))
+    assert _has_entries(str(folder)) is False
+    assert run_state._known_empty is not None
 
 
 def test_a_missing_folder_or_a_file_has_no_entries(tmp_path: Path) -> None:
