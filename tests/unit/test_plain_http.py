@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 
 import pytest
 
@@ -42,3 +44,31 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
     poster = PlainPoster("http://127.0.0.1:9/api/v1", {}, 5.0, 2.0)  # discard port: refused
     with pytest.raises(StorageError, match=re.escape("cannot reach http://127.0.0.1:9/api/v1")):
         poster.post("/changes/batches", b"{}", {"Content-Type": "application/json"})
+
+
+def test_a_server_that_never_answers_times_out_as_a_storage_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # takes the connection, never answers
+    port = listener.getsockname()[1]
+    poster = PlainPoster(f"http://127.0.0.1:{port}/api/v1", {}, 0.3, 2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StorageError, match="timed out"):
+            poster.post("/changes/batches", b"{}", {"Content-Type": "application/json"})
+    finally:
+        poster.close()
+        listener.close()
+    assert time.monotonic() - started < 5.0  # the answer was waited for 0.3 s, not forever
+
+
+def test_a_deadline_shorter_than_the_timeout_bounds_the_wait() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    poster = PlainPoster(f"http://127.0.0.1:{port}/api/v1", {}, 60.0, 2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StorageError, match="timed out"):
+            poster.post("/changes/batches", b"{}", {}, timeout=0.3)
+    finally:
+        poster.close()
+        listener.close()
+    assert time.monotonic() - started < 5.0

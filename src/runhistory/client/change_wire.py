@@ -107,15 +107,55 @@ def dumps_batch(record: dict[str, Any], checked: bool) -> bytes:
 
 
 def dumps_batch_forms(
-    record: dict[str, Any], checked: bool
-) -> tuple[bytes, bytes | None, frozenset[str]]:
+    record: dict[str, Any], checked: bool, whole: bool = True
+) -> tuple[bytes | None, bytes | None, frozenset[str]]:
     """:func:`dumps_batch` of a spooled batch and of its short form (:func:`by_reference`:
-    ``None`` when no creation names an environment), with the ids the short form names."""
+    ``None`` when no creation names an environment), with the ids the short form names.
+
+    ``whole=False``: the whole form is left out (``None``) when there is a short one; it is
+    :func:`dumps_batch` of the same record, made when needed (a batch sent whole or written
+    to the spool). A run sent while nothing else waits travels short and is never written:
+    its whole form (the environment's kilobytes copied, and searched twice) would be made
+    for nothing.
+    """
     short = by_reference(record["changes"])
     if short is None:
         return _dumps_forms(record, None, checked)[0], None, frozenset()
-    data, short_data = _dumps_forms(record, {**record, "changes": short[0]}, checked)
+    short_record = {**record, "changes": short[0]}
+    if not whole:
+        return None, _dumps_short(short_record, checked), short[1]
+    data, short_data = _dumps_forms(record, short_record, checked)
     return data, short_data, short[1]
+
+
+def whole_size(record: dict[str, Any], short_data: bytes) -> int:
+    """About how many bytes :func:`dumps_batch` of ``record`` takes, from its short form's
+    (the environments it names by id added; a megabyte for one not encoded here)."""
+    size = len(short_data)
+    last = _last_environment
+    for create in record["changes"].get("creates", ()):
+        if ENVIRONMENT_ID in create:
+            fragment = create["run_definition"].get(ENVIRONMENT)
+            if last is not None and last[1][0] is fragment:
+                size += last[2] + 16  # and its key
+            else:
+                size += 1 << 20
+    return size
+
+
+def _dumps_short(short: dict[str, Any], checked: bool) -> bytes:
+    """The short form as :func:`_dumps_forms` writes it, its values looked at alone: they are
+    the whole form's but for the environments, JSON encoded already by :func:`dumps` (their
+    floats and keys dealt with there), so what it finds the whole form's search would."""
+    try:
+        data = orjson.dumps(short, default=_default)
+    except TypeError:  # an integer beyond 64 bits: dumps marks it
+        return dumps(short)
+    if (b"null" not in data or _changes_finite(short["changes"], checked)) and not (
+        _has_marker_key(data)
+    ):
+        return data
+    return dumps(short)
 
 
 def _dumps_forms(
@@ -212,12 +252,13 @@ def _encoded(environment: dict[str, Any]) -> tuple[orjson.Fragment, str | None]:
     except (RunhistoryError, TypeError):
         pass
     encoded = (orjson.Fragment(data), environment_id)
-    _last_environment = (environment, encoded)  # holds the object: its id stays unique
+    # holds the object: its id stays unique
+    _last_environment = (environment, encoded, len(data))
     return encoded
 
 
-# The last environment object encoded, its JSON and its id.
-_last_environment: tuple[dict[str, Any], tuple[orjson.Fragment, str | None]] | None = None
+# The last environment object encoded, its JSON and its id, and the JSON's length.
+_last_environment: tuple[dict[str, Any], tuple[orjson.Fragment, str | None], int] | None = None
 _CREATE_NAMES = tuple(f.name for f in dataclasses.fields(RunCreate))
 _STATUS_NAMES = tuple(f.name for f in dataclasses.fields(StatusChange))
 # Each record's fields read at once, as a tuple (one C call instead of a getattr a field).

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
+import sys
 import time
 import urllib.parse
 
@@ -29,6 +31,10 @@ __all__ = ["Answer", "PlainPoster"]
 
 _PROXY_VARIABLES = frozenset({"http_proxy", "all_proxy"})  # those httpx uses for http://
 _TIMEOUT_SLACK = 1.0  # seconds a wait may outlast the time left rather than change the socket
+# Linux: the socket blocks and the kernel enforces the timeouts (SO_RCVTIMEO, SO_SNDTIMEO). A
+# socket with a Python timeout polls before every send and receive: two system calls more a
+# request, and the interpreter's lock released and taken twice more.
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
 
 
 class PlainPoster:
@@ -109,21 +115,23 @@ class PlainPoster:
         if sock is None:
             connect = self._connect_timeout if left is None else min(self._connect_timeout, left)
             sock = socket.create_connection((self._host, self._port), connect)
-            sock.settimeout(self._timeout)
+            _set_timeout(sock, self._timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock = sock
         # Each wait on the socket gets the time left (the exchange is a few of them), unless
         # that is within a second of the poster's own timeout: a flush with the default time
         # left then costs no two system calls to change the socket's timeout and back.
         shorter = left is not None and left < self._timeout - _TIMEOUT_SLACK
-        if shorter:
-            sock.settimeout(left)
+        if shorter and left is not None:
+            _set_timeout(sock, left)
         try:
             sock.sendall(b"%s%d\r\n\r\n%s" % (head, len(body), body))
             answer, keep_alive = read_answer(sock)
+        except BlockingIOError as exc:  # a kernel timeout: said as Python's would say it
+            raise TimeoutError(f"timed out ({exc.strerror})") from exc
         finally:
             if shorter and self._sock is sock:
-                sock.settimeout(self._timeout)
+                _set_timeout(sock, self._timeout)
         if not keep_alive:
             self.close()
         return answer
@@ -133,3 +141,16 @@ class PlainPoster:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+def _set_timeout(sock: socket.socket, seconds: float) -> None:
+    """The most ``seconds`` each send and receive on ``sock`` may wait (see
+    :data:`_KERNEL_TIMEOUTS`)."""
+    if not _KERNEL_TIMEOUTS:
+        sock.settimeout(seconds)
+        return
+    sock.settimeout(None)  # blocking: the kernel's timeouts apply (0 would mean none)
+    whole = int(seconds)
+    limit = struct.pack("@ll", whole, max(int((seconds - whole) * 1e6), 0 if whole else 1))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)

@@ -30,10 +30,16 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from runhistory.client.change_wire import dumps_batch_forms, encode_changes
+from runhistory.client.change_wire import (
+    dumps_batch,
+    dumps_batch_forms,
+    encode_changes,
+    whole_size,
+)
 from runhistory.client.http import HttpClient
 from runhistory.client.run_errors import RunErrors
 from runhistory.client.spool import SpoolDir, SpooledBatch, remove_empty_orphans
@@ -194,16 +200,25 @@ class SpoolSender:
 
     def submit_changes(self, changes: RunChanges, environment_ids: bool = False) -> None:
         """Spool one batch of run changes for sending (see :meth:`_spool_batch`); runs name
-        their environments by id once the server has them if it takes ``environment_ids``."""
+        their environments by id once the server has them if it takes ``environment_ids``.
+
+        A batch whose runs can name their environments by id is encoded in that short form
+        only; its whole form is made if it is sent whole or written to the spool (see
+        :func:`~runhistory.client.change_wire.dumps_batch_forms`).
+        """
         encoded = encode_changes(changes, environment_ids)
         points = sum(len(w.points) for writes in changes.metrics.values() for w in writes)
         record = {"batch_id": os.urandom(16).hex(), "run_ids": changes.run_ids(),
                   "changes": encoded}  # fmt: skip
-        data, short_data, named = dumps_batch_forms(record, changes.checked)
+        checked = changes.checked
+        data, short_data, named = dumps_batch_forms(record, checked, whole=False)
         with self._lock:
-            batch = self._spool_batch(record, points, data)
-            if short_data is not None and batch.data is not None:
-                batch.short, batch.environments = short_data, named
+            if short_data is None:
+                batch = self._spool_batch(record, points, data)
+            else:
+                batch = self._spool_batch(record, points, None, short_data, named,
+                                          partial(dumps_batch, record, checked),
+                                          whole_size(record, short_data))  # fmt: skip
             self._pending.append(batch)
             self._unsent_points += points
             self._unsent_changes += 1
@@ -211,7 +226,14 @@ class SpoolSender:
                 self._work.notify()
 
     def _spool_batch(
-        self, record: dict[str, Any], points: int, data: bytes | None = None
+        self,
+        record: dict[str, Any],
+        points: int,
+        data: bytes | None = None,
+        short: bytes | None = None,
+        named: frozenset[str] = frozenset(),
+        encode: Callable[[], bytes] | None = None,
+        size: int | None = None,
     ) -> SpooledBatch:
         """The next batch (holding the lock): kept in memory only while nothing else waits to
         be sent, else written to disk with every batch before it.
@@ -221,15 +243,22 @@ class SpoolSender:
         (the sender writes every waiting batch to disk when a request fails), or behind — so
         that ``runhistory sync`` sends them if the process dies. A batch is in memory only
         for as long as its one request to an answering server takes.
+
+        ``short`` (with the environment ids it ``named``): the batch with its runs'
+        environments named by id; ``encode`` then makes its whole form, about ``size``
+        bytes, when needed (``data`` is ``None``).
         """
-        batch = self._spool.reserve(record, points, data)
+        batch = self._spool.reserve(record, points, data, encode, size)
+        if short is not None:
+            batch.short, batch.environments = short, named
         if self._pending or self._memory >= MEMORY_BYTES:
             for waiting in self._pending:  # an OSError (a full disk) is the caller's, as ever
                 self._spool.write(waiting)
             self._spool.write(batch)
             if self._memory >= MEMORY_BYTES:
                 batch.data = batch.short = None  # read back from disk when sent, whole
-        self._memory += len(batch.data or b"")
+        batch.held = len(batch.data or b"") + len(batch.short or b"")
+        self._memory += batch.held
         return batch
 
     def _persist(self) -> bool:
@@ -361,13 +390,12 @@ class SpoolSender:
         group: list[SpooledBatch] = []
         points = size = 0
         for batch in self._pending:
-            length = len(batch.data) if batch.data is not None else 1 << 20
             if group and (points + batch.points > self._sender.max_points
-                          or size + length > MAX_BYTES_PER_REQUEST):  # fmt: skip
+                          or size + batch.size > MAX_BYTES_PER_REQUEST):  # fmt: skip
                 break
             group.append(batch)
             points += batch.points
-            size += length
+            size += batch.size
         return group
 
     def _send(self, group: list[SpooledBatch], timeout: float | None = None) -> bool:
@@ -405,7 +433,7 @@ class SpoolSender:
                 self._pending.popleft()
                 self._unsent_points -= batch.points
                 self._unsent_changes -= batch.changes
-                self._memory -= len(batch.data or b"")
+                self._memory -= batch.held
                 for error in errors:
                     self._keep(batch, error)
             if self._waiting:

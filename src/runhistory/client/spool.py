@@ -29,7 +29,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,11 +67,20 @@ class SpooledBatch:
     # the file holds the batch whole) and those ids (see runhistory.client.change_wire).
     short: bytes | None = None
     environments: frozenset[str] = frozenset()
+    # Makes the JSON bytes of a batch held as ``short`` alone (``data`` is None), when it is
+    # sent whole or written; not kept (``held`` counts what is).
+    encode: Callable[[], bytes] | None = None
+    size: int = 1 << 20  # the JSON's bytes, as far as known (a megabyte when not)
+    held: int = 0  # bytes of this batch counted as held in memory (see SpoolSender)
 
     def load(self) -> bytes:
-        """The batch's JSON bytes (read back from disk if they were not kept in memory)."""
-        if self.data is not None:
-            return self.data
+        """The batch's JSON bytes (made from its record, or read back from disk, if they
+        were not kept in memory)."""
+        data, encode = self.data, self.encode  # read once: another thread may spool it
+        if data is not None:
+            return data
+        if encode is not None:
+            return encode()
         with open(self.path, "rb") as handle:
             return handle.read()
 
@@ -130,24 +139,36 @@ class SpoolDir:
         return batch
 
     def reserve(
-        self, record: dict[str, Any], points: int, data: bytes | None = None
+        self,
+        record: dict[str, Any],
+        points: int,
+        data: bytes | None = None,
+        encode: Callable[[], bytes] | None = None,
+        size: int | None = None,
     ) -> SpooledBatch:
         """A handle for the next batch, named in order but held in memory only: :meth:`write`
-        puts it on disk (``data``: the record already encoded)."""
+        puts it on disk (``data``: the record already encoded; or ``encode`` makes it when
+        needed, and ``size`` says about how long it is)."""
         self._seq += 1
-        data = orjson.dumps(record) if data is None else data
+        if data is None and encode is None:
+            data = orjson.dumps(record)
+        size = len(data) if data is not None else (1 << 20 if size is None else size)
         path = f"{self.path}{os.sep}{self._seq:012d}{BATCH_SUFFIX}"  # os.path.join's, cheaper
         if "changes" in record:
             run_ids = tuple(record.get("run_ids", ()))
-            return SpooledBatch(path, points, data, None, True, run_ids, on_disk=False)
-        return SpooledBatch(path, points, data, record.get("run_id"), on_disk=False)
+            return SpooledBatch(path, points, data, None, True, run_ids, on_disk=False,
+                                encode=encode, size=size)  # fmt: skip
+        return SpooledBatch(path, points, data, record.get("run_id"), on_disk=False, size=size)
 
     def write(self, batch: SpooledBatch) -> None:
         """Put a reserved batch on disk (atomically); nothing if it is there already."""
         if not batch.on_disk:
-            assert batch.data is not None, "a batch held in memory only has its bytes"
-            _write_atomic(batch.path, batch.data)
+            assert batch.data is not None or batch.encode is not None, (
+                "a batch held in memory only has its bytes, or makes them"
+            )
+            _write_atomic(batch.path, batch.load())
             batch.on_disk = True
+            batch.encode = None  # read back from disk if it is sent whole
 
     def pending(self) -> list[SpooledBatch]:
         """The batches on disk, oldest first (for a spool left by a dead process)."""

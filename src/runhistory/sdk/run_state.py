@@ -6,6 +6,7 @@ import os
 import time
 import traceback
 from dataclasses import replace
+from stat import S_ISDIR
 from typing import TYPE_CHECKING, Any
 
 from runhistory.client.outputs import upload_output_folders
@@ -254,8 +255,42 @@ def _error_dict(error_details: Any, error_code: str | None) -> dict[str, Any]:
 
 
 def _has_entries(folder: str) -> bool:
-    """Whether ``folder`` is a folder with something in it (one system call when missing)."""
+    """Whether ``folder`` is a folder with something in it.
+
+    Most runs leave their outputs folder empty, and a process starting many runs shares one:
+    once it was listed empty, a ``stat`` that shows it unchanged (same folder, same change
+    times) says it still is, one system call instead of five. A folder's times change
+    whenever an entry is added, removed or renamed in it (its change time also when its
+    times are set); only a listing made a while after the folder's last modification
+    (:data:`_SETTLED_FINE_NS`, or :data:`_SETTLED_NS` where times are whole seconds) is
+    remembered, so one in the same tick of the file system's clock as the one seen cannot go
+    unnoticed.
+    """
+    global _known_empty
     try:
-        return bool(os.listdir(folder))  # an empty folder: cheaper than a scandir iterator
+        info = os.stat(folder)
     except (FileNotFoundError, NotADirectoryError):
         return False
+    if not S_ISDIR(info.st_mode):
+        return False
+    seen = (folder, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    if seen == _known_empty:
+        return False
+    try:
+        if os.listdir(folder):
+            return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    # A time with a fraction of a second comes from a clock that ticks in milliseconds;
+    # whole seconds may be all the file system keeps (FAT: two).
+    settled = _SETTLED_NS if info.st_mtime_ns % 1_000_000_000 == 0 else _SETTLED_FINE_NS
+    if time.time_ns() - info.st_mtime_ns > settled:
+        _known_empty = seen
+    return False
+
+
+# The outputs folder last listed empty long enough after its last change (see _has_entries):
+# (path, device, inode, modification and change time in ns).
+_known_empty: tuple[str, int, int, int, int] | None = None
+_SETTLED_NS = 3_000_000_000  # a file system that keeps whole seconds
+_SETTLED_FINE_NS = 100_000_000  # one that keeps fractions: its clock ticks in milliseconds
