@@ -13,7 +13,6 @@ and the client's; the sides alternate A B A B …::
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from rhbench.b4_keepalive import latencies
 from rhbench.harness import group_pids
 from rhbench.pg import fresh_database
 from rhbench.servers import free_port, wait_healthy, wait_settled
@@ -51,25 +51,6 @@ def group_cpu(pgid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / TICKS
     return total
-
-
-def latencies(port: int, path: str, count: int) -> list[float]:
-    """Milliseconds of ``count`` GETs of ``path`` over one connection (after a first one)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        times = []
-        for i in range(count + 1):
-            started = time.perf_counter()
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200 or response.will_close:
-                raise RuntimeError(f"GET {path}: HTTP {response.status} {body[:200]!r}")
-            if i:
-                times.append((time.perf_counter() - started) * 1e3)
-        return times
-    finally:
-        conn.close()
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -103,7 +84,7 @@ def one(name: str, tree: Path, args: argparse.Namespace, database_url: str) -> d
         time.sleep(0.5)
         server_before, client_before = group_cpu(process.pid), time.process_time()
         started = time.perf_counter()
-        times = latencies(port, f"/api/v1/runs/{run_id}", args.requests)
+        times = latencies(f"http://127.0.0.1:{port}", f"/api/v1/runs/{run_id}", args.requests)
         wall = time.perf_counter() - started
         server = group_cpu(process.pid) - server_before
         client = time.process_time() - client_before

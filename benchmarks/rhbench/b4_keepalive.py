@@ -19,7 +19,7 @@ REQUESTS = 200
 STORAGE = "server+PostgreSQL / server+PostgreSQL"
 
 
-def _latencies(url: str, path: str, count: int) -> list[float]:
+def latencies(url: str, path: str, count: int) -> list[float]:
     """Milliseconds of ``count`` GETs of ``path`` over one connection (a warm-up first)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
@@ -45,7 +45,7 @@ def rh_client(url: str, count: int) -> dict[str, Any]:
 
     run = Experiment(Workspace(tracking_uri=url), "bench-b4-latency").start_logging(outputs=False)
     run.complete()
-    return _summary(_latencies(url, f"/api/v1/runs/{run.id}", count))
+    return _summary(latencies(url, f"/api/v1/runs/{run.id}", count))
 
 
 def mlflow_client(url: str, count: int) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def mlflow_client(url: str, count: int) -> dict[str, Any]:
         experiment.experiment_id if experiment else client.create_experiment("bench-b4-latency")
     )
     run_id = client.create_run(experiment_id).info.run_id
-    return _summary(_latencies(url, f"/api/2.0/mlflow/runs/get?run_id={run_id}", count))
+    return _summary(latencies(url, f"/api/2.0/mlflow/runs/get?run_id={run_id}", count))
 
 
 def _summary(times: list[float]) -> dict[str, Any]:
