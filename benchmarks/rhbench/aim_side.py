@@ -21,6 +21,7 @@ from typing import Any
 from rhbench import b4_http
 from rhbench.harness import AIM, RH, Harness, Result, Row
 from rhbench.report import TIMES
+from rhbench.servers import stop
 
 MODULE = "aim_workers"
 STORAGE = "- / - / Aim repo"  # rows only Aim filled (runhistory's workload did not run)
@@ -192,12 +193,15 @@ def _b4_session(h: Harness, points: int, many: int, count: int) -> Result:
     h.call(AIM, MODULE, "create", {"runs": 0}, folder)  # an empty repo in folder/aim
     port = _free_port()
     command = [str(Path(h.python(AIM)).with_name("aim")), "server", "--repo", str(folder / "aim")]
+    # In a session of its own: `aim server` runs uvicorn as a child that outlived a stop of
+    # the `aim` process alone; the whole group is stopped (as the other sides' servers are).
     server = subprocess.Popen(
         [*command, "--port", str(port), "-y"],
         cwd=folder,
         env=h.env(AIM, folder),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for_port(port, server)
@@ -205,12 +209,7 @@ def _b4_session(h: Harness, points: int, many: int, count: int) -> Result:
         one = _clients(h, url, 1, points)
         total = _clients(h, url, count, many)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     hashes = one["hashes"] + total["hashes"]
     stored = h.call(AIM, MODULE, "count_points", {"hashes": hashes}, folder)["stored"]
     if stored != [points] + [many] * count:
