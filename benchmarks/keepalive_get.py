@@ -7,7 +7,7 @@ connection (a first request opens it, as in B4). Each repetition prints one JSON
 p99 and p99.9 in ms, the server's CPU ms per request (``/proc``, every process of its group)
 and the client's; the sides alternate A B A B …::
 
-    python benchmarks/keepalive_get.py --tree main=/work/main --tree new=. --pairs 3
+    python benchmarks/keepalive_get.py --tree base=../runhistory-base --tree new=. --pairs 3
 """
 
 from __future__ import annotations
