@@ -136,7 +136,9 @@ def run(h: Harness) -> None:
                 if side not in servers:
                     db = stack.enter_context(fresh_database(h.settings.postgres_url))
                     folder = h.scratch(f"b5-{side}")
-                    server = stack.enter_context(running(h, side, db, folder))
+                    # started by the first repetition, read by every one (not killed
+                    # with the first: the stack stops it after the last)
+                    server = stack.enter_context(running(h, side, db, folder, lasting=True))
                     servers[side] = (server.url, populate(h, side, db, False))
                 url, run_ids = servers[side]
                 return read(h, side, url, run_ids, False)

@@ -218,13 +218,20 @@ class Harness:
             self._workers.append(worker)
         return worker
 
-    def adopt(self, process: subprocess.Popen[bytes], label: str, log: Path) -> Worker:
+    def adopt(
+        self, process: subprocess.Popen[bytes], label: str, log: Path, lasting: bool = False
+    ) -> Worker:
         """Count a process the caller started in a session of its own (a server) among the
         repetition's: killed with its group at the repetition's end or an interruption, if its
-        caller could not stop it."""
+        caller could not stop it.
+
+        ``lasting``: the process serves later repetitions too (a server started by the first
+        and stopped by its caller after the last): killed only by :meth:`cleanup` or
+        :meth:`kill_all` if its caller could not stop it.
+        """
         worker = Worker(process, label, log, log)
         self._live.append(worker)
-        if self._deadline is not None:
+        if self._deadline is not None and not lasting:
             self._workers.append(worker)
         return worker
 

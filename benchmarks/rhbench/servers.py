@@ -90,10 +90,16 @@ def _check_rh_server(script: Path) -> None:
 
 @contextmanager
 def running(
-    h: Harness, side: str, database_url: str, folder: Path, workers: int = WORKERS
+    h: Harness,
+    side: str,
+    database_url: str,
+    folder: Path,
+    workers: int = WORKERS,
+    lasting: bool = False,
 ) -> Iterator[Server]:
     """Start a side's server on ``database_url`` (``workers`` processes), wait until it is
-    healthy, stop it after."""
+    healthy, stop it after. ``lasting``: it serves the repetitions after the one that started
+    it too (see :meth:`Harness.adopt`): the repetition's end does not kill it."""
     port = free_port()
     argv = command(h, side, database_url, folder / "artifacts", port, workers)
     log = (folder / f"{side}-server.log").open("w")
@@ -108,7 +114,7 @@ def running(
     )
     url = f"http://127.0.0.1:{port}"
     h.watch_log(folder / f"{side}-server.log")
-    h.adopt(process, f"{side} server", folder / f"{side}-server.log")
+    h.adopt(process, f"{side} server", folder / f"{side}-server.log", lasting)
     try:
         health, log_path = url + HEALTH[side], folder / f"{side}-server.log"
         # never past the repetition's time limit

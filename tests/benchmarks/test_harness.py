@@ -378,3 +378,25 @@ def test_a_server_its_caller_could_not_stop_goes_with_the_repetition(
         harness.adopt(server, "runhistory server", log)
     assert wait_gone([server.pid])
     assert server.poll() is not None
+
+
+def test_a_lasting_server_outlives_the_repetition_that_started_it(
+    tmp_path: Path,
+) -> None:
+    # B5 at full size: the first repetition starts each side's server, every later one reads
+    # from it; only the caller (or the harness's cleanup) stops it.
+    settings = Settings(False, 1, {"B5"}, None, "not installed", "postgresql://unused")
+    h = Harness(settings)
+    log = tmp_path / "server.log"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True
+    )
+    try:
+        with h.repetition(60):
+            h.adopt(server, "runhistory server", log, lasting=True)
+        with h.repetition(60):
+            pass
+        assert server.poll() is None
+    finally:
+        h.cleanup()
+    assert wait_gone([server.pid])
