@@ -54,6 +54,12 @@ def many_runs(studio: Studio) -> str:
 def test_page_does_not_scroll_into_blank_space_past_the_table(page: Any, many_runs: str) -> None:
     open_page(page, runs_path(many_runs))
     page.wait_for_selector("#runs tbody tr[data-run]")
+    # The table is as tall as every run once the count arrived (a request of its own): a
+    # scroll to the end before it would only reach the end of the first page.
+    page.wait_for_function(
+        f"() => document.querySelector('#run-count')?.textContent === "
+        f"'{MANY_RUNS} of {MANY_RUNS} runs'"
+    )
     page.locator(".runs-scroll").evaluate("el => el.scrollTop = el.scrollHeight")
     page.locator('#runs tr[data-number="1"]').wait_for()
     overflow = page.evaluate("document.documentElement.scrollHeight - window.innerHeight")
