@@ -22,7 +22,6 @@ from runhistory.tracking.entities import (
     TagChange,
     WriteBatch,
 )
-from support import services
 
 THREADS = 6
 BATCHES = 8
@@ -94,30 +93,28 @@ def test_a_missing_experiment_reserves_nothing(
     assert store.get_run("c").number == 1  # the reservation was refused as a whole
 
 
-def test_the_batch_commits_durably_after_numbers_reserved_apart(postgres_database: str) -> None:
+@pytest.mark.parametrize("store_uri", ["postgresql"], indirect=True)
+def test_the_batch_commits_durably_after_numbers_reserved_apart(
+    store: SqlTrackingStore, experiment: ExperimentInfo
+) -> None:
     """PostgreSQL (SQLite reserves numbers in the batch's own transaction): the reservation's
     commit skips the wait for the disk; the batch's transaction that follows it on the same
     connection (and every later one) still waits."""
     from runhistory.store.sql._run_numbers import reserve_apart
     from runhistory.store.sql.engine import run_transaction
 
-    store = SqlTrackingStore(services.fresh_schema(postgres_database))
-    try:
-        experiment = store.create_experiment("exp")
-        numbers: dict[str, int] = {}
-        reserve = reserve_apart("postgresql", [_create("a", experiment)], numbers)
-        assert reserve is not None
+    numbers: dict[str, int] = {}
+    reserve = reserve_apart("postgresql", [_create("a", experiment)], numbers)
+    assert reserve is not None
 
-        def setting(conn: Connection) -> str:
-            return str(conn.execute(text("SHOW synchronous_commit")).scalar_one())
+    def setting(conn: Connection) -> str:
+        return str(conn.execute(text("SHOW synchronous_commit")).scalar_one())
 
-        assert run_transaction(store._engine, setting, first=reserve) == "on"
-        assert numbers == {"a": 1}
-        with store._engine.connect() as conn:
-            assert setting(conn) == "on"
-            conn.rollback()
-    finally:
-        store.close()
+    assert run_transaction(store._engine, setting, first=reserve) == "on"
+    assert numbers == {"a": 1}
+    with store._engine.connect() as conn:
+        assert setting(conn) == "on"
+        conn.rollback()
 
 
 def _short_runs(experiment_id: str, *run_ids: str) -> WriteBatch:
